@@ -8,7 +8,8 @@ set -euo pipefail
 release=${1:-bookworm}
 here=$(cd "$(dirname "$0")" && pwd)
 repo=bulwark/debian-systemd
-packages=python3,systemd,systemd-sysv,sudo,iproute2,procps
+# python3-apt: Ansible's apt module needs it, and check mode cannot install it.
+packages=python3,python3-apt,systemd,systemd-sysv,sudo,iproute2,procps
 recipe_hash=$(cat "$here/build-image.sh" "$here/../images/Dockerfile" | sha256sum | cut -c1-12)
 tag="$repo:$release-$recipe_hash"
 
@@ -22,8 +23,9 @@ if ! docker image inspect "$tag" >/dev/null 2>&1; then
     debootstrap --variant=minbase --include="$packages" "$release" "$rootfs" >"$rootfs.log" 2>&1 \
       || { echo "build-image: debootstrap failed, see $rootfs.log" >&2; exit 1; }
     rm -f "$rootfs.log"
-    # The image's apt lists are stale by the time a test runs; keep it small.
-    rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin
+    # Keep apt's lists: a freshly installed Debian server has them, and check mode
+    # (which never refreshes them) needs them to tell what a package install would do.
+    rm -rf "$rootfs"/var/cache/apt/archives/*.deb
     tar -C "$rootfs" -c . | docker import -c 'CMD ["/lib/systemd/systemd"]' - "$tag" >/dev/null
   fi
 fi

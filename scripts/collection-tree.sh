@@ -2,11 +2,14 @@
 # Print the path of a throw-away ansible_collections/bulwark/hardening tree holding a
 # copy of the files git tracks (plus new, unignored ones). ansible-test and pytest run
 # from inside it, because both want the collection at its namespaced path.
-#   usage: cd "$(scripts/collection-tree.sh)"
+#   usage: cd "$(scripts/collection-tree.sh [ROOT])"   (ROOT default: .tmp/collections)
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
-root="$repo/.tmp/collections"
+root=${1:-$repo/.tmp/collections}
 dest="$root/ansible_collections/bulwark/hardening"
+mkdir -p "$root"
+exec 9>"$root/.lock"
+flock 9
 rm -rf "$dest"
 mkdir -p "$dest"
 (cd "$repo" && git ls-files -z --cached --others --exclude-standard \

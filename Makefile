@@ -1,0 +1,71 @@
+# bulwark.hardening - the two commands of the README, and the steps they are made of.
+#   make demo   harden a throw-away systemd container and print the drift report
+#   make test   lint, sanity, unit tests and every Molecule scenario
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+VENV      := .venv
+BIN       := $(CURDIR)/$(VENV)/bin
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.tmp/collections
+# Scenarios to run (default: all); e.g. `make molecule SCENARIOS="common ssh_hardening"`.
+SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard extensions/molecule/*/molecule.yml)))
+RELEASES  ?= bookworm trixie
+
+.PHONY: help demo test venv docker images tree lint sanity units molecule bench build clean
+
+help:
+	@echo "make demo  - harden a throw-away Debian 12 container and print the drift report"
+	@echo "make test  - lint, sanity, unit tests and every Molecule scenario"
+	@echo "steps: venv docker images lint sanity units molecule bench build clean"
+
+$(VENV)/.stamp: requirements-dev.txt
+	@py=$$(scripts/find-python.sh); echo "venv: $$py ($$($$py -V))"; \
+	  rm -rf $(VENV); $$py -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check --upgrade pip
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+venv: $(VENV)/.stamp
+
+docker:
+	@scripts/ensure-docker.sh
+
+images: docker
+	@for r in $(RELEASES); do scripts/build-image.sh $$r; done
+
+# The collection at its namespaced path, for ansible-test, pytest and Molecule.
+tree: venv
+	@scripts/collection-tree.sh >/dev/null
+
+lint: venv
+	yamllint -s .
+	ansible-lint --profile production
+	ruff check plugins tests extensions scripts
+	ruff format --check plugins tests extensions scripts
+	@scripts/check-version.sh
+
+sanity: tree
+	scripts/ansible-test.sh sanity
+
+units: tree
+	scripts/ansible-test.sh units
+
+molecule: venv images tree
+	scripts/molecule.sh $(SCENARIOS)
+
+test: lint sanity units molecule
+	@echo "make test: all steps passed"
+
+demo: venv images tree
+	scripts/demo.sh
+
+bench: venv images tree
+	scripts/bench.sh
+
+build: venv
+	ansible-galaxy collection build --force --output-path .tmp/dist
+
+clean:
+	rm -rf .tmp .cache
