@@ -1,0 +1,658 @@
+# Copyright: (c) 2026, bulwark.hardening contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Pure helpers for the ufw_rules module.
+
+A *canonical rule* is a flat dict describing one ufw rule in one address family,
+exactly as ufw keeps it in one line of ``user.rules`` (IPv4) or ``user6.rules``
+(IPv6).  A declared rule such as ``allow 80/tcp from any`` therefore becomes two
+canonical rules (``ipv6: False`` and ``ipv6: True``); ``from 192.0.2.0/24`` only
+becomes an IPv4 one.  Canonical rules compare with ``==`` and keep their order:
+ufw evaluates the rules of one family top to bottom and the first match wins.
+
+Nothing here touches the system: the module reads files and runs commands.
+"""
+
+from __future__ import annotations
+
+import binascii
+import ipaddress
+import re
+
+ACTIONS = ("allow", "deny", "reject", "limit")
+PROTOS = ("tcp", "udp", "any")
+DIRECTIONS = ("in", "out")
+LOG_TYPES = ("log", "log-all")
+
+# Key order of a canonical rule (also the order used to compare and print them).
+RULE_KEYS = (
+    "rule",
+    "direction",
+    "interface",
+    "log",
+    "proto",
+    "port",
+    "app",
+    "from",
+    "from_port",
+    "from_app",
+    "to",
+    "comment",
+    "ipv6",
+)
+# Keys ufw itself compares to decide that two rules are "the same rule": a new rule
+# that differs from an existing one only in action, log type or comment replaces
+# it in place, so one family never holds two rules with the same match key.
+MATCH_KEYS = tuple(k for k in RULE_KEYS if k not in ("rule", "log", "comment"))
+
+ANY4 = "0.0.0.0/0"
+ANY6 = "::/0"
+
+_TUPLE_RE = re.compile(r"^### tuple ###\s*(?P<body>.*?)\s*$")
+_PORT_RE = re.compile(r"^(\d+)(?::(\d+))?$")
+_IFACE_RE = re.compile(r"^[A-Za-z0-9_.:@+-]{1,15}$")
+
+
+class UfwRuleError(ValueError):
+    """A declared rule ufw would refuse (message names the rule and the value)."""
+
+
+# --------------------------------------------------------------------------- #
+# Normalisation of declared rules
+# --------------------------------------------------------------------------- #
+def normalise_address(value):
+    """Return ``(canonical, families)`` for a ufw address.
+
+    ``any`` (or empty) is both families; ``0.0.0.0/0`` and ``::/0`` are "any" of
+    one family only (that is how ufw treats them).  Host routes lose their
+    prefix length and networks are reduced to their network address, as ufw does
+    ("10.0.0.5/8" -> "10.0.0.0/8", "2001:DB8::1/128" -> "2001:db8::1").
+    """
+    text = "" if value is None else str(value).strip()
+    if text.lower() in ("", "any"):
+        return "any", frozenset((4, 6))
+    try:
+        net = ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        raise UfwRuleError(f"invalid address {text!r} (expected 'any', an IP address or a CIDR network)") from None
+    family = frozenset((net.version,))
+    if net.prefixlen == 0:
+        return "any", family
+    if net.prefixlen == net.max_prefixlen:
+        return str(net.network_address), family
+    return str(net), family
+
+
+def normalise_port(value, proto):
+    """Return the port as ufw stores it (``'22'``, ``'8000:8010'``) or None for all ports."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    if text == "" or text.lower() == "any":
+        return None
+    match = _PORT_RE.match(text)
+    if not match:
+        raise UfwRuleError(f"invalid port {text!r} (expected a number or a range 'low:high')")
+    low = int(match.group(1))
+    high = int(match.group(2)) if match.group(2) is not None else None
+    for number in (low, high):
+        if number is not None and not 1 <= number <= 65535:
+            raise UfwRuleError(f"invalid port {text!r} (ports are 1-65535)")
+    if high is None:
+        return str(low)
+    if high <= low:
+        raise UfwRuleError(f"invalid port range {text!r} (the low port must come first)")
+    if proto == "any":
+        raise UfwRuleError(f"port range {text!r} needs proto tcp or udp (ufw refuses ranges for 'any')")
+    return f"{low}:{high}"
+
+
+def normalise_rule(rule, ipv6=True):
+    """Expand one declared rule into its canonical per-family rules (IPv4 first).
+
+    ``ipv6=False`` drops the IPv6 variant; a rule that only makes sense for IPv6
+    then raises :class:`UfwRuleError`.
+    """
+    if not isinstance(rule, dict):
+        raise UfwRuleError(f"a rule must be a dict, got {rule!r}")
+    action = rule.get("rule")
+    if action not in ACTIONS:
+        raise UfwRuleError(f"rule {action!r}: rule must be one of {', '.join(ACTIONS)}")
+    direction = rule.get("direction") or "in"
+    if direction not in DIRECTIONS:
+        raise UfwRuleError(f"direction {direction!r} must be in or out")
+    proto = rule.get("proto") or "any"
+    if proto not in PROTOS:
+        raise UfwRuleError(f"proto {proto!r} must be one of {', '.join(PROTOS)}")
+    interface = rule.get("interface") or None
+    if interface is not None and not _IFACE_RE.match(interface):
+        raise UfwRuleError(f"invalid interface name {interface!r}")
+    app = rule.get("app") or None
+    port = rule.get("port")
+    if app is not None:
+        if port not in (None, ""):
+            raise UfwRuleError(f"app {app!r} and port {port!r} are mutually exclusive")
+        if proto != "any":
+            raise UfwRuleError(f"app {app!r} takes its protocols from the profile: drop proto {proto!r}")
+        port = None
+    else:
+        port = normalise_port(port, proto)
+    src, src_fam = normalise_address(rule.get("from"))
+    dst, dst_fam = normalise_address(rule.get("to"))
+    families = src_fam & dst_fam
+    if not families:
+        raise UfwRuleError(f"from {rule.get('from')!r} and to {rule.get('to')!r} mix IPv4 and IPv6")
+    if not ipv6:
+        families = families - {6}
+        if not families:
+            raise UfwRuleError(f"rule {_describe_declared(rule)} is IPv6-only but ipv6 is false")
+    comment = rule.get("comment")
+    comment = str(comment) if comment not in (None, "") else None
+    if comment is not None and "\n" in comment:
+        raise UfwRuleError(f"comment {comment!r} must be a single line")
+    result = []
+    for family in sorted(families):
+        result.append(
+            {
+                "rule": action,
+                "direction": direction,
+                "interface": interface,
+                "log": None,
+                "proto": proto,
+                "port": port,
+                "app": app,
+                "from": src,
+                "from_port": None,
+                "from_app": None,
+                "to": dst,
+                "comment": comment,
+                "ipv6": family == 6,
+            }
+        )
+    return result
+
+
+def _describe_declared(rule):
+    return " ".join(f"{k}={rule[k]}" for k in sorted(rule) if rule[k] not in (None, ""))
+
+
+def match_key(entry):
+    return tuple(entry[k] for k in MATCH_KEYS)
+
+
+def normalise_rules(rules, ipv6=True):
+    """Normalise a list of declared rules, keeping their order.
+
+    Exact duplicates collapse to the first one.  Two declared rules that ufw would
+    merge into one (same match key, different action or comment) raise
+    :class:`UfwRuleError` because only one of them could ever exist.
+    """
+    result = []
+    seen = {}
+    for index, rule in enumerate(rules or []):
+        try:
+            entries = normalise_rule(rule, ipv6=ipv6)
+        except UfwRuleError as exc:
+            raise UfwRuleError(f"rules[{index}]: {exc}") from None
+        for entry in entries:
+            key = match_key(entry)
+            if key in seen:
+                other_index, other = seen[key]
+                if other == entry:
+                    continue
+                raise UfwRuleError(
+                    f"rules[{other_index}] ({format_rule(other)}) and rules[{index}] ({format_rule(entry)}) "
+                    "differ only in action or comment; ufw keeps one rule per match, declare one of them"
+                )
+            seen[key] = (index, entry)
+            result.append(entry)
+    return result
+
+
+# --------------------------------------------------------------------------- #
+# Parsing ufw's files
+# --------------------------------------------------------------------------- #
+def hex_decode(text):
+    """Decode a ufw ``comment=`` value (hex of the UTF-8 bytes)."""
+    if len(text) % 2:
+        text = text[:-1]
+    try:
+        return binascii.unhexlify(text).decode("utf-8", "backslashreplace")
+    except (binascii.Error, ValueError):
+        return text
+
+
+def hex_encode(text):
+    return binascii.hexlify(text.encode("utf-8")).decode("ascii")
+
+
+def _address_from_file(value):
+    return "any" if value in (ANY4, ANY6) else value
+
+
+def parse_tuple(line, v6):
+    """Parse one ``### tuple ###`` line into a canonical rule.
+
+    Returns None for lines that are not tuples, route (forward) rules and rules
+    with an interface pair: this module does not manage those and leaves them
+    alone.  Raises ValueError for a malformed tuple.
+    """
+    comment = None
+    if " comment=" in line:
+        line, encoded = line.split(" comment=", 1)
+        comment = hex_decode(encoded.strip()) or None
+    match = _TUPLE_RE.match(line)
+    if not match:
+        return None
+    fields = match.group("body").split()
+    if len(fields) not in (7, 9):
+        raise ValueError(f"malformed ufw tuple (expected 7 or 9 fields): {line!r}")
+    action, proto, dport, dst, sport, src = fields[:6]
+    where = fields[-1]
+    dapp = sapp = None
+    if len(fields) == 9:
+        dapp = None if fields[6] == "-" else fields[6].replace("%20", " ")
+        sapp = None if fields[7] == "-" else fields[7].replace("%20", " ")
+    if ":" in action or "!" in where:
+        return None
+    log = None
+    if "_" in action:
+        action, log = action.split("_", 1)
+    if action not in ACTIONS or (log is not None and log not in LOG_TYPES):
+        raise ValueError(f"unknown action in ufw tuple: {line!r}")
+    direction, _sep, interface = where.partition("_")
+    if direction not in DIRECTIONS:
+        raise ValueError(f"unknown direction in ufw tuple: {line!r}")
+    entry = {
+        "rule": action,
+        "direction": direction,
+        "interface": interface or None,
+        "log": log,
+        "proto": proto,
+        "port": None if dport == "any" else dport,
+        "app": dapp,
+        "from": _address_from_file(src),
+        "from_port": None if sport == "any" else sport,
+        "from_app": sapp,
+        "to": _address_from_file(dst),
+        "comment": comment,
+        "ipv6": bool(v6),
+    }
+    # Application rules are stored once per port/protocol of the profile; the
+    # profile name is what identifies them.
+    if dapp is not None:
+        entry["port"] = None
+        entry["proto"] = "any"
+    if sapp is not None:
+        entry["from_port"] = None
+        entry["proto"] = "any"
+    return entry
+
+
+def parse_rules_file(text, v6):
+    """Return the canonical rules of a user.rules / user6.rules text, in file order."""
+    result = []
+    for line in (text or "").splitlines():
+        entry = parse_tuple(line, v6)
+        if entry is not None and entry not in result:
+            result.append(entry)
+    return result
+
+
+def parse_defaults(text):
+    """Parse /etc/default/ufw (shell KEY=value lines) into a dict."""
+    values = {}
+    for raw in (text or "").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, value = line.split("=", 1)
+        values[key.strip()] = value.strip().strip("\"'")
+    return values
+
+
+def incoming_policy(defaults):
+    """Map DEFAULT_INPUT_POLICY to allow|deny|reject (ufw's default is DROP = deny)."""
+    policy = defaults.get("DEFAULT_INPUT_POLICY", "DROP").upper()
+    return {"ACCEPT": "allow", "REJECT": "reject"}.get(policy, "deny")
+
+
+def parse_app_profiles(text):
+    """Parse an applications.d file: ``{name: [(proto, portspec), ...]}``.
+
+    ``ports=80,443/tcp|53/udp``; a part without ``/proto`` applies to tcp and udp.
+    """
+    profiles = {}
+    name = None
+    for raw in (text or "").splitlines():
+        line = raw.strip()
+        if line.startswith("[") and line.endswith("]"):
+            name = line[1:-1].strip()
+            profiles.setdefault(name, [])
+            continue
+        if name is None or not line.lower().startswith("ports"):
+            continue
+        key, _sep, value = line.partition("=")
+        if key.strip().lower() != "ports":
+            continue
+        for part in value.strip().split("|"):
+            spec, _sep, proto = part.strip().partition("/")
+            for one in (proto,) if proto else ("tcp", "udp"):
+                profiles[name].append((one, spec))
+    return profiles
+
+
+# --------------------------------------------------------------------------- #
+# Diff
+# --------------------------------------------------------------------------- #
+def _family_diff(desired, current, exclusive):
+    desired_keys = {match_key(e) for e in desired}
+    if exclusive:
+        managed = list(current)
+    else:
+        # Undeclared rules stay untouched, except those ufw would replace in place
+        # when a declared rule with the same match key is added.
+        managed = [c for c in current if match_key(c) in desired_keys]
+    to_delete = [c for c in managed if c not in desired]
+    kept = [c for c in managed if c in desired]
+    # Additions are appended at the end of the family's list, so the kept rules
+    # must be, in order, a prefix of the desired list.  Match that prefix greedily
+    # against the kept rules; everything kept but not part of it is out of place
+    # and is deleted and appended again in the right order.
+    prefix = 0
+    pos = 0
+    for entry in desired:
+        try:
+            found = kept.index(entry, pos)
+        except ValueError:
+            break
+        prefix += 1
+        pos = found + 1
+    in_place = desired[:prefix]
+    to_delete.extend(c for c in kept if c not in in_place)
+    to_add = desired[prefix:]
+    return to_delete, to_add
+
+
+def compute_diff(desired, current, exclusive=True):
+    """Return ``(to_delete, to_add)`` turning *current* into *desired*.
+
+    Both arguments are lists of canonical rules (IPv4 and IPv6 mixed).  With
+    ``exclusive=False`` undeclared rules stay (only a rule ufw would replace by a
+    declared one is listed for deletion).  ``to_delete`` keeps file order and
+    ``to_add`` keeps the declared order; applying deletions first, then additions
+    in that order (each appended to its family) yields exactly the declared order.
+    """
+    to_delete = []
+    to_add_by_family = {}
+    for v6 in (False, True):
+        fam_desired = [e for e in desired if e["ipv6"] == v6]
+        fam_current = [e for e in current if e["ipv6"] == v6]
+        fam_delete, fam_add = _family_diff(fam_desired, fam_current, exclusive)
+        to_delete.extend(fam_delete)
+        to_add_by_family[v6] = fam_add
+    # Interleave the families back in declared order (the desired list order).
+    to_add = [e for e in desired if e in to_add_by_family[e["ipv6"]]]
+    return to_delete, to_add
+
+
+def apply_diff(current, to_delete, to_add):
+    """Predict the rules ufw will hold after the diff (IPv4 first, then IPv6)."""
+    result = []
+    for v6 in (False, True):
+        result.extend(e for e in current if e["ipv6"] == v6 and e not in to_delete)
+        result.extend(e for e in to_add if e["ipv6"] == v6)
+    return result
+
+
+# --------------------------------------------------------------------------- #
+# Commands and display
+# --------------------------------------------------------------------------- #
+def _twin(entry):
+    twin = dict(entry)
+    twin["ipv6"] = not entry["ipv6"]
+    return twin
+
+
+def _address_arg(value, other, v6, both):
+    # "any" next to a concrete address already names one family; only an
+    # any-to-any rule has to spell out 0.0.0.0/0 or ::/0 to stay in its family.
+    if value != "any" or both or other != "any":
+        return value
+    return ANY6 if v6 else ANY4
+
+
+def rule_args(entry, ufw="ufw", delete=False, both=False):
+    """Return the ufw argument list that adds (or deletes) *entry*.
+
+    ``both=True`` renders an "any"-to-"any" rule for IPv4 and IPv6 at once;
+    otherwise such a rule is written with ``0.0.0.0/0`` or ``::/0`` so only the
+    rule of that family is touched.  Deletions leave out the comment: ufw then deletes the
+    rule whatever its comment is.
+    """
+    args = [ufw]
+    if delete:
+        args.append("delete")
+    args.append(entry["rule"])
+    args.append(entry["direction"])
+    if entry["interface"]:
+        args.extend(["on", entry["interface"]])
+    if entry["log"]:
+        args.append(entry["log"])
+    if entry["proto"] != "any":
+        args.extend(["proto", entry["proto"]])
+    args.extend(["from", _address_arg(entry["from"], entry["to"], entry["ipv6"], both)])
+    if entry["from_app"]:
+        args.extend(["app", entry["from_app"]])
+    elif entry["from_port"]:
+        args.extend(["port", entry["from_port"]])
+    args.extend(["to", _address_arg(entry["to"], entry["from"], entry["ipv6"], both)])
+    if entry["app"]:
+        args.extend(["app", entry["app"]])
+    elif entry["port"]:
+        args.extend(["port", entry["port"]])
+    if entry["comment"] and not delete:
+        args.extend(["comment", entry["comment"]])
+    return args
+
+
+def _commands(entries, ufw, delete):
+    commands = []
+    done = []
+    for entry in entries:
+        if entry in done:
+            continue
+        twin = _twin(entry)
+        both = entry["from"] == "any" and entry["to"] == "any" and not entry["ipv6"] and twin in entries
+        commands.append(rule_args(entry, ufw=ufw, delete=delete, both=both))
+        done.append(entry)
+        if both:
+            done.append(twin)
+    return commands
+
+
+def build_commands(to_delete, to_add, ufw="ufw"):
+    """ufw argument lists: all deletions (by rule spec, never by number), then additions.
+
+    An IPv4 rule and its IPv6 twin that are both "any"-to-"any" become one command,
+    as if typed by hand.  That keeps the per-family order because ``to_add`` is in
+    declared order and the twins are consecutive there.
+    """
+    return _commands(to_delete, ufw, True) + _commands(to_add, ufw, False)
+
+
+def format_rule(entry):
+    """Human-readable one-liner, e.g. ``limit 22/tcp from any (v6) # ssh``."""
+    parts = [entry["rule"]]
+    if entry["log"]:
+        parts.append(entry["log"])
+    if entry["direction"] == "out":
+        parts.append("out")
+    if entry["interface"]:
+        parts.append(f"on {entry['interface']}")
+    if entry["app"]:
+        parts.append(f"app {entry['app']}")
+    else:
+        target = entry["port"] or "any"
+        if entry["proto"] != "any":
+            target += "/" + entry["proto"]
+        parts.append(target)
+    source = f"from {entry['from']}"
+    if entry["from_app"]:
+        source += f" app {entry['from_app']}"
+    elif entry["from_port"]:
+        source += f" port {entry['from_port']}"
+    parts.append(source)
+    if entry["to"] != "any":
+        parts.append(f"to {entry['to']}")
+    if entry["ipv6"]:
+        parts.append("(v6)")
+    text = " ".join(parts)
+    if entry["comment"]:
+        text += f" # {entry['comment']}"
+    return text
+
+
+def format_rules(entries):
+    return "".join(format_rule(e) + "\n" for e in entries)
+
+
+# --------------------------------------------------------------------------- #
+# Guard: does a connection survive the new rules?
+# --------------------------------------------------------------------------- #
+def _port_in(spec, port):
+    for part in str(spec).split(","):
+        low, _sep, high = part.partition(":")
+        try:
+            if int(low) <= port <= int(high or low):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def _address_in(rule_address, address):
+    if rule_address == "any":
+        return True
+    return address in ipaddress.ip_network(rule_address, strict=False)
+
+
+def _rule_matches(entry, conn, profiles):
+    """Return ``(verdict, reason)``; verdict is 'yes', 'no' or 'maybe'."""
+    if entry["direction"] != "in":
+        return "no", None
+    if not _address_in(entry["from"], conn["source"]):
+        return "no", None
+    if entry["app"]:
+        ports = _lookup_profile(profiles, entry["app"])
+        if ports is None:
+            return (
+                "maybe",
+                f"the ports of application profile {entry['app']!r} are unknown",
+            )
+        if not any(p in ("any", conn["proto"]) and _port_in(spec, conn["port"]) for p, spec in ports):
+            return "no", None
+    else:
+        if entry["proto"] not in ("any", conn["proto"]):
+            return "no", None
+        if entry["port"] and not _port_in(entry["port"], conn["port"]):
+            return "no", None
+    if entry["from_port"] or entry["from_app"]:
+        return "maybe", "it restricts the source port, which varies per connection"
+    if entry["interface"] and entry["interface"] != conn.get("interface"):
+        if conn.get("interface"):
+            return "no", None
+        return (
+            "maybe",
+            f"it only applies on interface {entry['interface']} (set guard interface)",
+        )
+    if entry["to"] != "any":
+        if conn.get("destination") is not None:
+            if not _address_in(entry["to"], conn["destination"]):
+                return "no", None
+        else:
+            return (
+                "maybe",
+                f"it only applies to destination {entry['to']} (set guard destination)",
+            )
+    return "yes", None
+
+
+def _lookup_profile(profiles, name):
+    profiles = profiles or {}
+    if name in profiles:
+        return profiles[name]
+    for key, value in profiles.items():
+        if key.lower() == name.lower():
+            return value
+    return None
+
+
+def _parse_ip(value, what):
+    try:
+        address = ipaddress.ip_address(str(value).strip())
+    except ValueError:
+        raise UfwRuleError(f"guard {what} {value!r} is not an IP address") from None
+    if address.version == 6 and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address
+
+
+def check_guard(rules, policy, connection, profiles=None, ipv6_enabled=True):
+    """Would *connection* still be accepted by *rules* (first match wins)?
+
+    *rules* is the full predicted list of canonical rules, *policy* the default
+    incoming policy (allow|deny|reject), *connection* a dict with ``port``,
+    ``source`` and optionally ``proto`` (default tcp), ``interface`` and
+    ``destination``.  *profiles* maps application names to their ports (see
+    :func:`parse_app_profiles`).  ``ipv6_enabled=False`` (``IPV6=no``) means ufw
+    drops all IPv6 traffic.  Returns ``(True, None)`` or ``(False, message)``.
+
+    The answer errs on the safe side: an allow rule that only might match (it is
+    tied to an interface or destination the guard does not know) does not count
+    as allowing, and a deny/reject rule that might match counts as cutting off.
+    """
+    source = _parse_ip(connection.get("source"), "source")
+    destination = connection.get("destination")
+    conn = {
+        "source": source,
+        "port": int(connection["port"]),
+        "proto": connection.get("proto") or "tcp",
+        "interface": connection.get("interface") or None,
+        "destination": _parse_ip(destination, "destination") if destination else None,
+    }
+    v6 = source.version == 6
+    family = "IPv6" if v6 else "IPv4"
+    what = f"{conn['proto']}/{conn['port']} from {source}"
+    if v6 and not ipv6_enabled:
+        return (
+            False,
+            f"IPv6 is disabled in ufw (IPV6=no), so it drops all IPv6 traffic including {what}",
+        )
+    uncertain = []
+    position = 0
+    for entry in rules:
+        if entry["ipv6"] != v6:
+            continue
+        position += 1
+        verdict, reason = _rule_matches(entry, conn, profiles)
+        if verdict == "no":
+            continue
+        if entry["rule"] in ("allow", "limit"):
+            if verdict == "yes":
+                return True, None
+            uncertain.append(f"'{format_rule(entry)}' ({reason})")
+            continue
+        if verdict == "yes":
+            return (
+                False,
+                f"{family} rule {position} '{format_rule(entry)}' matches {what} before any rule that allows it",
+            )
+        return False, (
+            f"{family} rule {position} '{format_rule(entry)}' may match {what} before any rule that allows it: {reason}"
+        )
+    if policy == "allow":
+        return True, None
+    message = f"no {family} rule allows {what} and the default incoming policy is {policy}"
+    if uncertain:
+        message += "; not counted because they might not apply: " + ", ".join(uncertain)
+    return False, message

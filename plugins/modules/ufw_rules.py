@@ -1,0 +1,443 @@
+# Copyright: (c) 2026, bulwark.hardening contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: ufw_rules
+short_description: Make the ufw rule set match a declared, ordered list
+version_added: 0.1.0
+description:
+  - Reads the rules ufw keeps in C(user.rules) and C(user6.rules) (works whether
+    ufw is active or not), compares them with O(rules), and adds and deletes rules
+    with the C(ufw) command until they match, in the declared order.
+  - A rule whose source and destination are C(any) exists twice in ufw, once for
+    IPv4 and once for IPv6; a rule with an IPv4 (IPv6) address exists only for that
+    family. The module manages each family's copy separately.
+  - ufw evaluates rules top to bottom and the first match wins, so order matters.
+    Additions are always appended; when a rule that should come earlier is
+    missing, the rules after it are deleted and appended again in the declared
+    order (established connections are not affected, ufw accepts them before the
+    user rules).
+  - With O(guard), refuses to change anything when the new rules would cut off a
+    given connection (typically the SSH session Ansible itself is using).
+  - The module never enables, disables or reloads ufw and never changes default
+    policies.
+author:
+  - bulwark.hardening contributors (!UNKNOWN)
+requirements:
+  - ufw
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Reports the rules that would be added and removed and runs no ufw command.
+  diff_mode:
+    support: full
+    details: Before and after list the rules one per line, in evaluation order.
+  platform:
+    platforms: debian
+options:
+  rules:
+    description:
+      - The rules, in the order ufw must evaluate them.
+      - Exact duplicates are ignored. Two rules that differ only in O(rules[].rule)
+        or O(rules[].comment) are an error, because ufw keeps only one of them.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      rule:
+        description:
+          - What to do with matching packets. V(limit) allows but rejects a source
+            that opens 6 or more connections within 30 seconds.
+        type: str
+        required: true
+        choices: [allow, deny, reject, limit]
+      port:
+        description:
+          - Destination port, a number (V(22)) or a range (V(8000:8010), which
+            needs O(rules[].proto) V(tcp) or V(udp)). Omit for all ports.
+          - Mutually exclusive with O(rules[].app).
+        type: str
+      app:
+        description:
+          - Name of a ufw application profile (see C(ufw app list)) instead of
+            O(rules[].port); its ports and protocols come from the profile.
+        type: str
+      proto:
+        description: Protocol.
+        type: str
+        choices: [tcp, udp, any]
+        default: any
+      from:
+        description:
+          - Source address or CIDR network, or V(any).
+          - V(any) means IPv4 and IPv6; V(0.0.0.0/0) or V(::/0) mean only that family.
+        type: str
+        default: any
+      to:
+        description: Destination address or CIDR network, or V(any).
+        type: str
+        default: any
+      interface:
+        description: Only match packets on this interface.
+        type: str
+      direction:
+        description: Incoming or outgoing traffic.
+        type: str
+        choices: [in, out]
+        default: in
+      comment:
+        description: Comment stored with the rule (shown by C(ufw status)).
+        type: str
+  exclusive:
+    description:
+      - When V(true), rules that are not declared are removed.
+      - When V(false), undeclared rules are left where they are; declared rules are
+        added after them. An undeclared rule that differs from a declared one only
+        in action or comment is still replaced, because ufw cannot hold both.
+    type: bool
+    default: true
+  ipv6:
+    description:
+      - Manage the IPv6 copy of the rules.
+      - When V(false), only IPv4 rules are managed; with O(exclusive=true) every IPv6
+        rule is removed.
+      - When C(IPV6=no) in O(defaults_file), ufw drops all IPv6 traffic and ignores
+        C(user6.rules); the module then manages IPv4 only and warns if this is V(true).
+    type: bool
+    default: true
+  guard:
+    description:
+      - A connection that must survive the change. When the new rules would no
+        longer accept it, the module fails with a message naming the rule (or the
+        missing rule) responsible and changes nothing, also in check mode.
+      - The check follows ufw's first-match order for the connection's address
+        family and the default incoming policy (C(DEFAULT_INPUT_POLICY) in
+        O(defaults_file)). It errs on the safe side. A rule limited to an
+        interface or destination the guard does not name does not count as
+        allowing, and a deny or reject rule that might match counts as blocking.
+    type: dict
+    suboptions:
+      port:
+        description: Destination port of the connection on this host.
+        type: int
+        required: true
+      source:
+        description: Address the connection comes from (IPv4 or IPv6).
+        type: str
+        required: true
+      proto:
+        description: Protocol of the connection.
+        type: str
+        choices: [tcp, udp]
+        default: tcp
+      interface:
+        description: Interface the connection arrives on, if known.
+        type: str
+      destination:
+        description: Address of this host the connection goes to, if known.
+        type: str
+  rules_dir:
+    description: Directory holding C(user.rules), C(user6.rules) and C(applications.d).
+    type: path
+    default: /etc/ufw
+  defaults_file:
+    description: The ufw defaults file (C(IPV6), C(DEFAULT_INPUT_POLICY)).
+    type: path
+    default: /etc/default/ufw
+  ufw:
+    description: Path of the C(ufw) binary; looked up in E(PATH) when omitted.
+    type: path
+notes:
+  - Rules are deleted by their specification (C(ufw delete allow ...)), never by
+    number, so numbering never matters.
+  - Route (forward) rules and rules with an input and output interface pair are
+    not managed and always left alone.
+  - If the files still differ from the declared rules after the change (for
+    example ufw skips IPv6 V(limit) rules when the kernel lacks support), the
+    module warns.
+seealso:
+  - module: community.general.ufw
+"""
+
+EXAMPLES = r"""
+- name: Web server firewall, guarding the current SSH session
+  bulwark.hardening.ufw_rules:
+    rules:
+      - {rule: limit, port: 22, proto: tcp, comment: ssh}
+      - {rule: allow, port: 80, proto: tcp, comment: http}
+      - {rule: allow, port: 443, proto: tcp, comment: https}
+      - {rule: allow, port: 9100, proto: tcp, from: 192.0.2.0/24, comment: node exporter}
+    guard:
+      port: 22
+      source: "{{ ansible_facts['env']['SSH_CLIENT'].split()[0] }}"
+
+- name: Add one rule and leave the others alone
+  bulwark.hardening.ufw_rules:
+    rules:
+      - {rule: allow, app: OpenSSH}
+    exclusive: false
+
+- name: IPv4 only; remove every IPv6 rule
+  bulwark.hardening.ufw_rules:
+    rules:
+      - {rule: allow, port: 22, proto: tcp}
+    ipv6: false
+"""
+
+RETURN = r"""
+added:
+  description: The rules added (or that would be added), one human-readable string each.
+  returned: always
+  type: list
+  elements: str
+  sample: ["limit 22/tcp from any # ssh", "limit 22/tcp from any (v6) # ssh"]
+removed:
+  description: The rules deleted (or that would be deleted), including rules deleted only to be appended again in order.
+  returned: always
+  type: list
+  elements: str
+  sample: ["allow 8080/tcp from any", "allow 8080/tcp from any (v6)"]
+commands:
+  description: The ufw commands run (or that would be run), in order.
+  returned: always
+  type: list
+  elements: list
+  sample: [["/usr/sbin/ufw", "limit", "in", "proto", "tcp", "from", "any", "to", "any", "port", "22", "comment", "ssh"]]
+rules:
+  description:
+    - The resulting rules in evaluation order, IPv4 first, then IPv6. Read back
+      from the files after a change; predicted in check mode.
+    - Keys C(log), C(from_port) and C(from_app) describe rules made outside this
+      module and are null for declared rules.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - rule: limit
+      direction: in
+      interface: null
+      log: null
+      proto: tcp
+      port: "22"
+      app: null
+      from: any
+      from_port: null
+      from_app: null
+      to: any
+      comment: ssh
+      ipv6: false
+diff:
+  description: Rules before and after, one per line.
+  returned: when diff mode is on
+  type: dict
+  sample: {before: "allow 22/tcp from any\n", after: "limit 22/tcp from any # ssh\n"}
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.bulwark.hardening.plugins.module_utils._ufw import (
+    UfwRuleError,
+    apply_diff,
+    build_commands,
+    check_guard,
+    compute_diff,
+    format_rule,
+    format_rules,
+    incoming_policy,
+    normalise_rules,
+    parse_app_profiles,
+    parse_defaults,
+    parse_rules_file,
+)
+
+
+def _read(path):
+    """Return the text of *path*, or None when it does not exist."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return None
+
+
+def read_current(module, rules_dir, with_v6):
+    """Canonical rules from user.rules (and user6.rules); missing files count as empty."""
+    current = []
+    missing = []
+    names = [("user.rules", False)] + ([("user6.rules", True)] if with_v6 else [])
+    for name, v6 in names:
+        path = os.path.join(rules_dir, name)
+        text = _read(path)
+        if text is None:
+            missing.append(path)
+            continue
+        try:
+            current.extend(parse_rules_file(text, v6))
+        except ValueError as exc:
+            module.fail_json(msg=f"{path}: {exc}")
+    return current, missing
+
+
+def read_profiles(rules_dir):
+    profiles = {}
+    app_dir = os.path.join(rules_dir, "applications.d")
+    if os.path.isdir(app_dir):
+        for name in sorted(os.listdir(app_dir)):
+            text = _read(os.path.join(app_dir, name))
+            if text is not None:
+                profiles.update(parse_app_profiles(text))
+    return profiles
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "rules": {
+                "type": "list",
+                "elements": "dict",
+                "required": True,
+                "options": {
+                    "rule": {
+                        "type": "str",
+                        "required": True,
+                        "choices": ["allow", "deny", "reject", "limit"],
+                    },
+                    "port": {"type": "str"},
+                    "app": {"type": "str"},
+                    "proto": {
+                        "type": "str",
+                        "choices": ["tcp", "udp", "any"],
+                        "default": "any",
+                    },
+                    "from": {"type": "str", "default": "any"},
+                    "to": {"type": "str", "default": "any"},
+                    "interface": {"type": "str"},
+                    "direction": {
+                        "type": "str",
+                        "choices": ["in", "out"],
+                        "default": "in",
+                    },
+                    "comment": {"type": "str"},
+                },
+                "mutually_exclusive": [("port", "app")],
+            },
+            "exclusive": {"type": "bool", "default": True},
+            "ipv6": {"type": "bool", "default": True},
+            "guard": {
+                "type": "dict",
+                "options": {
+                    "port": {"type": "int", "required": True},
+                    "source": {"type": "str", "required": True},
+                    "proto": {
+                        "type": "str",
+                        "choices": ["tcp", "udp"],
+                        "default": "tcp",
+                    },
+                    "interface": {"type": "str"},
+                    "destination": {"type": "str"},
+                },
+            },
+            "rules_dir": {"type": "path", "default": "/etc/ufw"},
+            "defaults_file": {"type": "path", "default": "/etc/default/ufw"},
+            "ufw": {"type": "path"},
+        },
+        supports_check_mode=True,
+    )
+    params = module.params
+    rules_dir = params["rules_dir"]
+
+    defaults = parse_defaults(_read(params["defaults_file"]) or "")
+    ufw_ipv6 = defaults.get("IPV6", "yes").lower() == "yes"
+    ipv6 = params["ipv6"] and ufw_ipv6
+    if params["ipv6"] and not ufw_ipv6:
+        module.warn(
+            f'IPV6 is not "yes" in {params["defaults_file"]}: ufw drops all IPv6 traffic, managing IPv4 rules only'
+        )
+    policy = incoming_policy(defaults)
+
+    try:
+        desired = normalise_rules(params["rules"], ipv6=ipv6)
+    except UfwRuleError as exc:
+        module.fail_json(msg=str(exc))
+
+    current, missing = read_current(module, rules_dir, ufw_ipv6)
+    to_delete, to_add = compute_diff(desired, current, exclusive=params["exclusive"])
+    predicted = apply_diff(current, to_delete, to_add)
+    changed = bool(to_delete or to_add)
+
+    ufw = params["ufw"]
+    if not ufw:
+        ufw = module.get_bin_path("ufw", required=changed and not module.check_mode) or "ufw"
+    commands = build_commands(to_delete, to_add, ufw=ufw)
+
+    result = {
+        "changed": changed,
+        "added": [format_rule(e) for e in to_add],
+        "removed": [format_rule(e) for e in to_delete],
+        "commands": commands,
+        "rules": predicted,
+    }
+    if module._diff:
+        result["diff"] = {
+            "before": format_rules(current),
+            "after": format_rules(predicted),
+        }
+
+    guard = params["guard"]
+    if guard:
+        try:
+            ok, message = check_guard(
+                predicted,
+                policy,
+                guard,
+                read_profiles(rules_dir),
+                ipv6_enabled=ufw_ipv6,
+            )
+        except UfwRuleError as exc:
+            module.fail_json(msg=str(exc))
+        if not ok:
+            result["changed"] = False
+            module.fail_json(msg=f"refusing to change ufw rules: {message}", **result)
+
+    if not changed or module.check_mode:
+        module.exit_json(**result)
+
+    if missing:
+        module.fail_json(
+            msg=f"ufw rule files not found: {', '.join(missing)} (is ufw installed?)",
+            **result,
+        )
+
+    for args in commands:
+        rc, out, err = module.run_command(args, environ_update={"LC_ALL": "C"})
+        if rc != 0:
+            module.fail_json(
+                msg=f"{' '.join(args)} failed (rc={rc}): {(err or out).strip()}",
+                rc=rc,
+                stdout=out,
+                stderr=err,
+                cmd=args,
+                **result,
+            )
+
+    actual, _missing = read_current(module, rules_dir, ufw_ipv6)
+    if actual != predicted:
+        module.warn(
+            "ufw stored different rules than declared (e.g. it skips IPv6 limit rules "
+            "without kernel support); the next run will try again"
+        )
+    result["rules"] = actual
+    if module._diff:
+        result["diff"]["after"] = format_rules(actual)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

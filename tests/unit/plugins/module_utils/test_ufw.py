@@ -1,0 +1,956 @@
+# Copyright: (c) 2026, bulwark.hardening contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.bulwark.hardening.plugins.module_utils._ufw import (
+    UfwRuleError,
+    apply_diff,
+    build_commands,
+    check_guard,
+    compute_diff,
+    format_rule,
+    format_rules,
+    hex_decode,
+    hex_encode,
+    incoming_policy,
+    normalise_rule,
+    normalise_rules,
+    parse_app_profiles,
+    parse_defaults,
+    parse_rules_file,
+    parse_tuple,
+)
+
+# Tuple lines as written by ufw 0.36 (`ufw --dry-run <rule>` on Debian), one per
+# family.  Comments are the hex of the UTF-8 text ("ssh", "db über", "web x").
+SSH_LIMIT_V4 = "### tuple ### limit tcp 22 0.0.0.0/0 any 0.0.0.0/0 in comment=737368"
+SSH_LIMIT_V6 = "### tuple ### limit tcp 22 ::/0 any ::/0 in comment=737368"
+HTTP_V4 = "### tuple ### allow tcp 80 0.0.0.0/0 any 0.0.0.0/0 in"
+HTTP_V6 = "### tuple ### allow tcp 80 ::/0 any ::/0 in"
+DB_V4 = "### tuple ### allow tcp 3306 0.0.0.0/0 any 10.0.0.0/8 in comment=646220c3bc626572"
+DENY_NET_V6 = "### tuple ### deny any any ::/0 any 2001:db8::/32 in"
+RANGE_ETH0_V4 = "### tuple ### allow udp 8000:8010 0.0.0.0/0 any 0.0.0.0/0 in_eth0 comment=776562207820"
+APP_V4 = "### tuple ### allow tcp 80,443 0.0.0.0/0 any 10.0.0.1 WWW%20Full - in_eth0 comment=78"
+DNS_OUT_V6 = "### tuple ### allow udp 53 ::/0 any ::/0 out_eth1"
+LOG_V4 = "### tuple ### allow_log tcp 22 0.0.0.0/0 any 0.0.0.0/0 in_eth0"
+SPORT_V4 = "### tuple ### allow tcp any 0.0.0.0/0 22 0.0.0.0/0 in"
+ROUTE_V4 = "### tuple ### route:allow tcp 80 10.0.0.2 any 0.0.0.0/0 in_eth0!out_eth1"
+
+
+def user_rules(*tuples, v6=False):
+    """A user.rules / user6.rules file as ufw writes it, holding *tuples*."""
+    prefix = "ufw6" if v6 else "ufw"
+    lines = [
+        "*filter",
+        f":{prefix}-user-input - [0:0]",
+        f":{prefix}-user-output - [0:0]",
+        "### RULES ###",
+        "",
+    ]
+    for tup in tuples:
+        lines += [tup, f"-A {prefix}-user-input -p tcp --dport 22 -j ACCEPT", ""]
+    lines += ["### END RULES ###", "COMMIT", ""]
+    return "\n".join(lines)
+
+
+def canon(**kw):
+    """A canonical rule with defaults, to keep expectations short."""
+    base = {
+        "rule": "allow",
+        "direction": "in",
+        "interface": None,
+        "log": None,
+        "proto": "any",
+        "port": None,
+        "app": None,
+        "from": "any",
+        "from_port": None,
+        "from_app": None,
+        "to": "any",
+        "comment": None,
+        "ipv6": False,
+    }
+    base.update(kw)
+    return base
+
+
+def declared(*rules, ipv6=True):
+    return normalise_rules(list(rules), ipv6=ipv6)
+
+
+def parsed(v4=(), v6=()):
+    return parse_rules_file(user_rules(*v4), False) + parse_rules_file(user_rules(*v6, v6=True), True)
+
+
+SSH = {"rule": "limit", "port": 22, "proto": "tcp", "comment": "ssh"}
+HTTP = {"rule": "allow", "port": "80", "proto": "tcp"}
+HTTPS = {"rule": "allow", "port": "443", "proto": "tcp"}
+
+
+# --------------------------------------------------------------------------- #
+# normalisation
+# --------------------------------------------------------------------------- #
+@pytest.mark.parametrize(
+    "rule, ipv6, expected",
+    [
+        pytest.param(
+            SSH,
+            True,
+            [
+                canon(rule="limit", proto="tcp", port="22", comment="ssh"),
+                canon(rule="limit", proto="tcp", port="22", comment="ssh", ipv6=True),
+            ],
+            id="any-source-both-families",
+        ),
+        pytest.param(
+            SSH,
+            False,
+            [canon(rule="limit", proto="tcp", port="22", comment="ssh")],
+            id="ipv6-false-drops-v6",
+        ),
+        pytest.param(
+            {"rule": "allow", "port": 443, "proto": "tcp", "from": "192.0.2.0/24"},
+            True,
+            [canon(proto="tcp", port="443", **{"from": "192.0.2.0/24"})],
+            id="ipv4-source-v4-only",
+        ),
+        pytest.param(
+            {"rule": "deny", "from": "2001:DB8:0::/32"},
+            True,
+            [canon(rule="deny", ipv6=True, **{"from": "2001:db8::/32"})],
+            id="ipv6-source-v6-only-lowercased",
+        ),
+        pytest.param(
+            {"rule": "allow", "from": "10.0.0.5/8"},
+            True,
+            [canon(**{"from": "10.0.0.0/8"})],
+            id="host-bits-dropped-like-ufw",
+        ),
+        pytest.param(
+            {"rule": "allow", "from": "192.0.2.1/32"},
+            True,
+            [canon(**{"from": "192.0.2.1"})],
+            id="host-prefix-dropped",
+        ),
+        pytest.param(
+            {"rule": "allow", "from": "10.0.0.0/255.0.0.0"},
+            True,
+            [canon(**{"from": "10.0.0.0/8"})],
+            id="netmask-notation",
+        ),
+        pytest.param(
+            {"rule": "allow", "port": 22, "proto": "tcp", "from": "0.0.0.0/0"},
+            True,
+            [canon(proto="tcp", port="22")],
+            id="explicit-v4-any-is-v4-only",
+        ),
+        pytest.param(
+            {"rule": "allow", "port": "8000:8010", "proto": "udp", "interface": "eth0"},
+            True,
+            [
+                canon(proto="udp", port="8000:8010", interface="eth0"),
+                canon(proto="udp", port="8000:8010", interface="eth0", ipv6=True),
+            ],
+            id="range-and-interface",
+        ),
+        pytest.param(
+            {"rule": "allow", "app": "WWW Full", "from": "10.0.0.1", "comment": ""},
+            True,
+            [canon(app="WWW Full", **{"from": "10.0.0.1"})],
+            id="app-empty-comment",
+        ),
+        pytest.param(
+            {"rule": "reject", "port": "25", "direction": "out", "to": "2001:db8::25"},
+            True,
+            [
+                canon(
+                    rule="reject",
+                    port="25",
+                    direction="out",
+                    to="2001:db8::25",
+                    ipv6=True,
+                )
+            ],
+            id="outgoing-v6-destination",
+        ),
+    ],
+)
+def test_normalise_rule(rule, ipv6, expected):
+    assert normalise_rule(rule, ipv6=ipv6) == expected
+
+
+@pytest.mark.parametrize(
+    "rule, fragment",
+    [
+        ({"rule": "permit"}, "rule must be one of"),
+        ({"rule": "allow", "port": "ssh"}, "invalid port 'ssh'"),
+        ({"rule": "allow", "port": 70000}, "1-65535"),
+        (
+            {"rule": "allow", "port": "9000:8000", "proto": "tcp"},
+            "low port must come first",
+        ),
+        ({"rule": "allow", "port": "8000:8010"}, "needs proto tcp or udp"),
+        (
+            {"rule": "allow", "from": "192.0.2.1", "to": "2001:db8::1"},
+            "mix IPv4 and IPv6",
+        ),
+        ({"rule": "allow", "from": "example.org"}, "invalid address 'example.org'"),
+        ({"rule": "allow", "app": "OpenSSH", "port": 22}, "mutually exclusive"),
+        ({"rule": "allow", "app": "OpenSSH", "proto": "tcp"}, "drop proto"),
+        ({"rule": "allow", "interface": "eth0; rm -rf /"}, "invalid interface"),
+        ({"rule": "allow", "comment": "two\nlines"}, "single line"),
+    ],
+)
+def test_normalise_rule_errors(rule, fragment):
+    with pytest.raises(UfwRuleError, match=fragment):
+        normalise_rule(rule)
+
+
+def test_normalise_rule_ipv6_only_rule_with_ipv6_false():
+    with pytest.raises(UfwRuleError, match="IPv6-only but ipv6 is false"):
+        normalise_rule({"rule": "allow", "from": "2001:db8::1"}, ipv6=False)
+
+
+def test_normalise_rules_keeps_order_and_drops_duplicates():
+    rules = declared(
+        HTTP,
+        SSH,
+        dict(HTTP),
+        {"rule": "allow", "port": 80, "proto": "tcp", "from": "0.0.0.0/0"},
+    )
+    assert [format_rule(r) for r in rules] == [
+        "allow 80/tcp from any",
+        "allow 80/tcp from any (v6)",
+        "limit 22/tcp from any # ssh",
+        "limit 22/tcp from any (v6) # ssh",
+    ]
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        {"rule": "allow", "port": 22, "proto": "tcp", "comment": "ssh"},
+        {"rule": "limit", "port": 22, "proto": "tcp", "comment": "other"},
+    ],
+)
+def test_normalise_rules_conflict_names_both_rules(other):
+    with pytest.raises(
+        UfwRuleError,
+        match=r"rules\[0\] .* and rules\[1\] .*differ only in action or comment",
+    ):
+        declared(SSH, other)
+
+
+# --------------------------------------------------------------------------- #
+# parsing
+# --------------------------------------------------------------------------- #
+@pytest.mark.parametrize(
+    "line, v6, expected",
+    [
+        (
+            SSH_LIMIT_V4,
+            False,
+            canon(rule="limit", proto="tcp", port="22", comment="ssh"),
+        ),
+        (
+            SSH_LIMIT_V6,
+            True,
+            canon(rule="limit", proto="tcp", port="22", comment="ssh", ipv6=True),
+        ),
+        (
+            DB_V4,
+            False,
+            canon(proto="tcp", port="3306", comment="db über", **{"from": "10.0.0.0/8"}),
+        ),
+        (DENY_NET_V6, True, canon(rule="deny", ipv6=True, **{"from": "2001:db8::/32"})),
+        (
+            RANGE_ETH0_V4,
+            False,
+            canon(proto="udp", port="8000:8010", interface="eth0", comment="web x "),
+        ),
+        (
+            APP_V4,
+            False,
+            canon(app="WWW Full", interface="eth0", comment="x", **{"from": "10.0.0.1"}),
+        ),
+        (
+            DNS_OUT_V6,
+            True,
+            canon(proto="udp", port="53", direction="out", interface="eth1", ipv6=True),
+        ),
+        (LOG_V4, False, canon(log="log", proto="tcp", port="22", interface="eth0")),
+        (SPORT_V4, False, canon(proto="tcp", from_port="22")),
+    ],
+)
+def test_parse_tuple(line, v6, expected):
+    assert parse_tuple(line, v6) == expected
+
+
+@pytest.mark.parametrize(
+    "line",
+    [ROUTE_V4, "-A ufw-user-input -p tcp --dport 22 -j ACCEPT", "### RULES ###", ""],
+)
+def test_parse_tuple_ignores_unmanaged_lines(line):
+    assert parse_tuple(line, False) is None
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "### tuple ### allow tcp 22 0.0.0.0/0 any",
+        "### tuple ### permit tcp 22 0.0.0.0/0 any 0.0.0.0/0 in",
+    ],
+)
+def test_parse_tuple_malformed(line):
+    with pytest.raises(ValueError):
+        parse_tuple(line, False)
+
+
+def test_parse_rules_file_keeps_order_and_collapses_app_ports():
+    # ufw stores one tuple per port/protocol of a profile (KTorrent: 6881/tcp|4444/udp).
+    text = user_rules(
+        HTTP_V4,
+        "### tuple ### allow tcp 6881 0.0.0.0/0 any 0.0.0.0/0 KTorrent - in",
+        "### tuple ### allow udp 4444 0.0.0.0/0 any 0.0.0.0/0 KTorrent - in",
+        SSH_LIMIT_V4,
+    )
+    assert [format_rule(r) for r in parse_rules_file(text, False)] == [
+        "allow 80/tcp from any",
+        "allow app KTorrent from any",
+        "limit 22/tcp from any # ssh",
+    ]
+
+
+def test_parse_empty_file_as_installed():
+    text = "*filter\n:ufw6-user-input - [0:0]\n### RULES ###\nCOMMIT\n"
+    assert parse_rules_file(text, True) == []
+
+
+@pytest.mark.parametrize("text", ["ssh", "db über", "", "web x "])
+def test_hex_roundtrip(text):
+    assert hex_decode(hex_encode(text)) == text
+
+
+@pytest.mark.parametrize(
+    "rule, v4, v6",
+    [
+        (SSH, [SSH_LIMIT_V4], [SSH_LIMIT_V6]),
+        (HTTP, [HTTP_V4], [HTTP_V6]),
+        (
+            {
+                "rule": "allow",
+                "port": 3306,
+                "proto": "tcp",
+                "from": "10.0.0.0/8",
+                "comment": "db über",
+            },
+            [DB_V4],
+            [],
+        ),
+        ({"rule": "deny", "from": "2001:db8::/32"}, [], [DENY_NET_V6]),
+        (
+            {
+                "rule": "allow",
+                "app": "WWW Full",
+                "from": "10.0.0.1",
+                "interface": "eth0",
+                "comment": "x",
+            },
+            [APP_V4],
+            [],
+        ),
+    ],
+)
+def test_declared_rule_equals_what_ufw_writes(rule, v4, v6):
+    """Idempotence hinges on this: a declared rule compares equal to ufw's tuples."""
+    assert declared(rule) == parsed(v4, v6)
+    assert compute_diff(declared(rule), parsed(v4, v6)) == ([], [])
+
+
+@pytest.mark.parametrize(
+    "text, ipv6, policy",
+    [
+        ('IPV6=yes\nDEFAULT_INPUT_POLICY="DROP"\n', "yes", "deny"),
+        ('# comment\nIPV6=no\nDEFAULT_INPUT_POLICY="REJECT"\n', "no", "reject"),
+        ("DEFAULT_INPUT_POLICY='ACCEPT'\n", None, "allow"),
+        ("", None, "deny"),
+    ],
+)
+def test_parse_defaults(text, ipv6, policy):
+    values = parse_defaults(text)
+    assert values.get("IPV6") == ipv6
+    assert incoming_policy(values) == policy
+
+
+def test_parse_app_profiles():
+    text = (
+        "[OpenSSH]\ntitle=Secure shell server\ndescription=x\nports=22/tcp\n\n"
+        "[WWW Full]\ntitle=Web Server\nports=80,443/tcp\n\n"
+        "[KTorrent]\nports=6881/tcp|4444/udp\n\n"
+        "[Transmission]\nports=51413\n"
+    )
+    assert parse_app_profiles(text) == {
+        "OpenSSH": [("tcp", "22")],
+        "WWW Full": [("tcp", "80,443")],
+        "KTorrent": [("tcp", "6881"), ("udp", "4444")],
+        "Transmission": [("tcp", "51413"), ("udp", "51413")],
+    }
+
+
+# --------------------------------------------------------------------------- #
+# diff
+# --------------------------------------------------------------------------- #
+def names(entries):
+    return [format_rule(e) for e in entries]
+
+
+def test_diff_empty_to_rules_adds_both_families_in_declared_order():
+    to_delete, to_add = compute_diff(declared(SSH, HTTP), [])
+    assert to_delete == []
+    assert names(to_add) == [
+        "limit 22/tcp from any # ssh",
+        "limit 22/tcp from any (v6) # ssh",
+        "allow 80/tcp from any",
+        "allow 80/tcp from any (v6)",
+    ]
+
+
+def test_diff_in_sync_is_empty():
+    current = parsed([SSH_LIMIT_V4, HTTP_V4], [SSH_LIMIT_V6, HTTP_V6])
+    assert compute_diff(declared(SSH, HTTP), current) == ([], [])
+
+
+def test_diff_missing_v6_limit_only_adds_v6():
+    current = parsed([SSH_LIMIT_V4], [])
+    to_delete, to_add = compute_diff(declared(SSH), current)
+    assert to_delete == []
+    assert names(to_add) == ["limit 22/tcp from any (v6) # ssh"]
+
+
+@pytest.mark.parametrize(
+    "exclusive, removed",
+    [
+        (True, ["allow 80/tcp from any", "allow 80/tcp from any (v6)"]),
+        (False, []),
+    ],
+)
+def test_diff_exclusive_removes_undeclared(exclusive, removed):
+    current = parsed([SSH_LIMIT_V4, HTTP_V4], [SSH_LIMIT_V6, HTTP_V6])
+    to_delete, to_add = compute_diff(declared(SSH), current, exclusive=exclusive)
+    assert names(to_delete) == removed
+    assert to_add == []
+
+
+@pytest.mark.parametrize("exclusive", [True, False])
+def test_diff_allow_becomes_limit(exclusive):
+    """ufw cannot hold allow and limit for the same port: the old rule goes either way."""
+    current = parsed(
+        ["### tuple ### allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in"],
+        ["### tuple ### allow tcp 22 ::/0 any ::/0 in"],
+    )
+    to_delete, to_add = compute_diff(declared(SSH), current, exclusive=exclusive)
+    assert names(to_delete) == ["allow 22/tcp from any", "allow 22/tcp from any (v6)"]
+    assert names(to_add) == [
+        "limit 22/tcp from any # ssh",
+        "limit 22/tcp from any (v6) # ssh",
+    ]
+
+
+def test_diff_comment_change_replaces_rule():
+    current = parsed(
+        ["### tuple ### limit tcp 22 0.0.0.0/0 any 0.0.0.0/0 in comment=6f6c64"],
+        [SSH_LIMIT_V6],
+    )
+    to_delete, to_add = compute_diff(declared(SSH), current, exclusive=False)
+    assert names(to_delete) == ["limit 22/tcp from any # old"]
+    assert names(to_add) == ["limit 22/tcp from any # ssh"]
+
+
+def test_diff_rule_declared_first_rebuilds_the_rest_in_order():
+    deny = {"rule": "deny", "from": "203.0.113.5"}
+    current = parsed([SSH_LIMIT_V4, HTTP_V4], [SSH_LIMIT_V6, HTTP_V6])
+    to_delete, to_add = compute_diff(declared(deny, SSH, HTTP), current)
+    assert names(to_add) == [
+        "deny any from 203.0.113.5",
+        "limit 22/tcp from any # ssh",
+        "allow 80/tcp from any",
+    ]
+    assert names(to_delete) == ["limit 22/tcp from any # ssh", "allow 80/tcp from any"]
+    # IPv6 is untouched: the deny rule does not exist there.
+    result = apply_diff(current, to_delete, to_add)
+    assert names(result) == [
+        "deny any from 203.0.113.5",
+        "limit 22/tcp from any # ssh",
+        "allow 80/tcp from any",
+        "limit 22/tcp from any (v6) # ssh",
+        "allow 80/tcp from any (v6)",
+    ]
+
+
+def test_diff_swap_moves_only_what_is_out_of_place():
+    current = parsed([HTTP_V4, SSH_LIMIT_V4], [])
+    to_delete, to_add = compute_diff(declared(SSH, HTTP, ipv6=False), current)
+    assert names(to_delete) == ["allow 80/tcp from any"]
+    assert names(to_add) == ["allow 80/tcp from any"]
+    assert names(apply_diff(current, to_delete, to_add)) == [
+        "limit 22/tcp from any # ssh",
+        "allow 80/tcp from any",
+    ]
+
+
+def test_diff_removing_a_middle_rule_keeps_the_others():
+    current = parsed(
+        [
+            SSH_LIMIT_V4,
+            HTTP_V4,
+            "### tuple ### allow tcp 443 0.0.0.0/0 any 0.0.0.0/0 in",
+        ],
+        [],
+    )
+    to_delete, to_add = compute_diff(declared(SSH, HTTPS, ipv6=False), current)
+    assert names(to_delete) == ["allow 80/tcp from any"]
+    assert to_add == []
+
+
+def test_diff_non_exclusive_appends_after_unmanaged_rules():
+    current = parsed([HTTP_V4], [HTTP_V6])
+    to_delete, to_add = compute_diff(declared(SSH), current, exclusive=False)
+    assert to_delete == []
+    result = apply_diff(current, to_delete, to_add)
+    assert names(result) == [
+        "allow 80/tcp from any",
+        "limit 22/tcp from any # ssh",
+        "allow 80/tcp from any (v6)",
+        "limit 22/tcp from any (v6) # ssh",
+    ]
+
+
+@pytest.mark.parametrize(
+    "exclusive, removed",
+    [
+        (
+            True,
+            ["limit 22/tcp from any (v6) # ssh", "deny any from 2001:db8::/32 (v6)"],
+        ),
+        (False, []),
+    ],
+)
+def test_diff_ipv6_false(exclusive, removed):
+    current = parsed([SSH_LIMIT_V4], [SSH_LIMIT_V6, DENY_NET_V6])
+    to_delete, to_add = compute_diff(declared(SSH, ipv6=False), current, exclusive=exclusive)
+    assert names(to_delete) == removed
+    assert to_add == []
+
+
+def test_diff_leaves_route_rules_alone():
+    current = parse_rules_file(user_rules(ROUTE_V4, SSH_LIMIT_V4), False)
+    assert compute_diff(declared(SSH, ipv6=False), current) == ([], [])
+
+
+# --------------------------------------------------------------------------- #
+# commands and display
+# --------------------------------------------------------------------------- #
+def test_commands_merge_twins_and_keep_order():
+    to_delete, to_add = compute_diff(
+        declared(SSH, {"rule": "allow", "port": 443, "proto": "tcp", "from": "192.0.2.0/24"}),
+        [],
+    )
+    assert build_commands(to_delete, to_add, ufw="/usr/sbin/ufw") == [
+        [
+            "/usr/sbin/ufw",
+            "limit",
+            "in",
+            "proto",
+            "tcp",
+            "from",
+            "any",
+            "to",
+            "any",
+            "port",
+            "22",
+            "comment",
+            "ssh",
+        ],
+        [
+            "/usr/sbin/ufw",
+            "allow",
+            "in",
+            "proto",
+            "tcp",
+            "from",
+            "192.0.2.0/24",
+            "to",
+            "any",
+            "port",
+            "443",
+        ],
+    ]
+
+
+def test_commands_single_family_uses_explicit_any():
+    to_delete, to_add = compute_diff(declared(SSH), parsed([SSH_LIMIT_V4], [HTTP_V6]))
+    assert build_commands(to_delete, to_add) == [
+        [
+            "ufw",
+            "delete",
+            "allow",
+            "in",
+            "proto",
+            "tcp",
+            "from",
+            "::/0",
+            "to",
+            "::/0",
+            "port",
+            "80",
+        ],
+        [
+            "ufw",
+            "limit",
+            "in",
+            "proto",
+            "tcp",
+            "from",
+            "::/0",
+            "to",
+            "::/0",
+            "port",
+            "22",
+            "comment",
+            "ssh",
+        ],
+    ]
+
+
+def test_commands_delete_by_spec_without_comment():
+    to_delete, to_add = compute_diff([], parsed([DB_V4, SSH_LIMIT_V4], [SSH_LIMIT_V6]))
+    assert to_add == []
+    assert build_commands(to_delete, to_add) == [
+        [
+            "ufw",
+            "delete",
+            "allow",
+            "in",
+            "proto",
+            "tcp",
+            "from",
+            "10.0.0.0/8",
+            "to",
+            "any",
+            "port",
+            "3306",
+        ],
+        [
+            "ufw",
+            "delete",
+            "limit",
+            "in",
+            "proto",
+            "tcp",
+            "from",
+            "any",
+            "to",
+            "any",
+            "port",
+            "22",
+        ],
+    ]
+
+
+@pytest.mark.parametrize(
+    "line, v6, args",
+    [
+        (
+            APP_V4,
+            False,
+            [
+                "allow",
+                "in",
+                "on",
+                "eth0",
+                "from",
+                "10.0.0.1",
+                "to",
+                "any",
+                "app",
+                "WWW Full",
+                "comment",
+                "x",
+            ],
+        ),
+        (
+            DNS_OUT_V6,
+            True,
+            [
+                "allow",
+                "out",
+                "on",
+                "eth1",
+                "proto",
+                "udp",
+                "from",
+                "::/0",
+                "to",
+                "::/0",
+                "port",
+                "53",
+            ],
+        ),
+        (
+            LOG_V4,
+            False,
+            [
+                "allow",
+                "in",
+                "on",
+                "eth0",
+                "log",
+                "proto",
+                "tcp",
+                "from",
+                "0.0.0.0/0",
+                "to",
+                "0.0.0.0/0",
+                "port",
+                "22",
+            ],
+        ),
+        (
+            SPORT_V4,
+            False,
+            [
+                "allow",
+                "in",
+                "proto",
+                "tcp",
+                "from",
+                "0.0.0.0/0",
+                "port",
+                "22",
+                "to",
+                "0.0.0.0/0",
+            ],
+        ),
+    ],
+)
+def test_commands_render_parsed_rules(line, v6, args):
+    assert build_commands([], [parse_tuple(line, v6)]) == [["ufw", *args]]
+
+
+@pytest.mark.parametrize(
+    "line, v6, text",
+    [
+        (SSH_LIMIT_V6, True, "limit 22/tcp from any (v6) # ssh"),
+        (DENY_NET_V6, True, "deny any from 2001:db8::/32 (v6)"),
+        (APP_V4, False, "allow on eth0 app WWW Full from 10.0.0.1 # x"),
+        (DNS_OUT_V6, True, "allow out on eth1 53/udp from any (v6)"),
+        (LOG_V4, False, "allow log on eth0 22/tcp from any"),
+        (SPORT_V4, False, "allow any/tcp from any port 22"),
+    ],
+)
+def test_format_rule(line, v6, text):
+    assert format_rule(parse_tuple(line, v6)) == text
+
+
+def test_format_rules_one_per_line():
+    assert format_rules(parsed([HTTP_V4], [HTTP_V6])) == "allow 80/tcp from any\nallow 80/tcp from any (v6)\n"
+
+
+# --------------------------------------------------------------------------- #
+# guard
+# --------------------------------------------------------------------------- #
+ADMIN_V4 = "192.0.2.10"
+ADMIN_V6 = "2001:db8::10"
+PROFILES = {"OpenSSH": [("tcp", "22")], "WWW Full": [("tcp", "80,443")]}
+
+
+def guard(rules, source=ADMIN_V4, policy="deny", port=22, **conn):
+    conn.update(port=port, source=source)
+    return check_guard(declared(*rules), policy, conn, PROFILES)
+
+
+@pytest.mark.parametrize(
+    "rules, source, extra",
+    [
+        pytest.param([SSH], ADMIN_V4, {}, id="limit-any"),
+        pytest.param([SSH], ADMIN_V6, {}, id="limit-any-ipv6"),
+        pytest.param(
+            [{"rule": "allow", "port": 22, "proto": "tcp", "from": "192.0.2.0/24"}],
+            ADMIN_V4,
+            {},
+            id="source-network",
+        ),
+        pytest.param(
+            [{"rule": "allow", "port": 22, "proto": "tcp", "from": "2001:db8::/48"}],
+            ADMIN_V6,
+            {},
+            id="ipv6-network",
+        ),
+        pytest.param(
+            [{"rule": "allow", "port": "20:30", "proto": "tcp"}],
+            ADMIN_V4,
+            {},
+            id="range",
+        ),
+        pytest.param(
+            [{"rule": "allow", "from": ADMIN_V4}],
+            ADMIN_V4,
+            {},
+            id="all-ports-from-admin",
+        ),
+        pytest.param([{"rule": "allow", "app": "OpenSSH"}], ADMIN_V4, {}, id="app-profile"),
+        pytest.param(
+            [{"rule": "allow", "port": 22, "interface": "eth0"}],
+            ADMIN_V4,
+            {"interface": "eth0"},
+            id="interface-known",
+        ),
+        pytest.param(
+            [{"rule": "deny", "port": 22, "interface": "eth1"}, SSH],
+            ADMIN_V4,
+            {"interface": "eth0"},
+            id="deny-on-other-interface",
+        ),
+        pytest.param(
+            [{"rule": "deny", "port": 22, "proto": "udp"}, SSH],
+            ADMIN_V4,
+            {},
+            id="deny-udp-only",
+        ),
+        pytest.param(
+            [{"rule": "deny", "from": "203.0.113.0/24"}, SSH],
+            ADMIN_V4,
+            {},
+            id="deny-other-source-first",
+        ),
+        pytest.param([SSH, {"rule": "deny", "port": 22}], ADMIN_V4, {}, id="deny-after-allow"),
+        pytest.param(
+            [{"rule": "allow", "port": 22, "direction": "out"}, SSH],
+            ADMIN_V4,
+            {},
+            id="outgoing-ignored",
+        ),
+    ],
+)
+def test_guard_allowed(rules, source, extra):
+    assert guard(rules, source, **extra) == (True, None)
+
+
+@pytest.mark.parametrize(
+    "rules, source, policy, fragments",
+    [
+        pytest.param(
+            [HTTP],
+            ADMIN_V4,
+            "deny",
+            [
+                "no IPv4 rule allows tcp/22 from 192.0.2.10",
+                "default incoming policy is deny",
+            ],
+            id="missing-rule",
+        ),
+        pytest.param([], ADMIN_V4, "reject", ["policy is reject"], id="no-rules-reject"),
+        pytest.param(
+            [{"rule": "allow", "port": 22, "proto": "tcp", "from": "198.51.100.0/24"}],
+            ADMIN_V4,
+            "deny",
+            ["no IPv4 rule allows tcp/22 from 192.0.2.10"],
+            id="source-restricted-elsewhere",
+        ),
+        pytest.param(
+            [{"rule": "allow", "port": 22, "proto": "tcp", "from": "192.0.2.0/24"}],
+            ADMIN_V6,
+            "deny",
+            ["no IPv6 rule allows tcp/22 from 2001:db8::10"],
+            id="ipv6-source-only-v4-allowed",
+        ),
+        pytest.param(
+            [{"rule": "deny", "from": "192.0.2.0/24"}, SSH],
+            ADMIN_V4,
+            "deny",
+            ["IPv4 rule 1 'deny any from 192.0.2.0/24' matches tcp/22 from 192.0.2.10 before any rule that allows it"],
+            id="deny-listed-before-allow",
+        ),
+        pytest.param(
+            [
+                HTTP,
+                {"rule": "reject", "port": 22, "proto": "tcp", "from": "2001:db8::/32"},
+                SSH,
+            ],
+            ADMIN_V6,
+            "deny",
+            ["IPv6 rule 2 'reject 22/tcp from 2001:db8::/32 (v6)' matches"],
+            id="ipv6-reject-listed-before-allow",
+        ),
+        pytest.param(
+            [{"rule": "deny", "port": 22}],
+            ADMIN_V4,
+            "allow",
+            ["'deny 22 from any' matches"],
+            id="deny-with-accept-policy",
+        ),
+        pytest.param(
+            [{"rule": "allow", "port": 22, "interface": "eth0"}],
+            ADMIN_V4,
+            "deny",
+            [
+                "not counted because they might not apply",
+                "only applies on interface eth0",
+            ],
+            id="allow-on-unknown-interface",
+        ),
+        pytest.param(
+            [{"rule": "deny", "port": 22, "to": "198.51.100.1"}, SSH],
+            ADMIN_V4,
+            "deny",
+            ["may match", "set guard destination"],
+            id="deny-to-unknown-destination",
+        ),
+        pytest.param(
+            [{"rule": "allow", "app": "Unknown App"}],
+            ADMIN_V4,
+            "deny",
+            ["ports of application profile 'Unknown App' are unknown"],
+            id="unknown-app",
+        ),
+    ],
+)
+def test_guard_cut_off(rules, source, policy, fragments):
+    ok, message = guard(rules, source, policy)
+    assert ok is False
+    for fragment in fragments:
+        assert fragment in message
+
+
+def test_guard_accept_policy_without_rules():
+    assert guard([], policy="allow") == (True, None)
+
+
+def test_guard_ipv4_mapped_source_uses_ipv4_rules():
+    rules = [{"rule": "allow", "port": 22, "proto": "tcp", "from": "192.0.2.0/24"}]
+    assert guard(rules, source="::ffff:192.0.2.10") == (True, None)
+
+
+def test_guard_ipv6_disabled_in_ufw():
+    ok, message = check_guard(declared(SSH), "deny", {"port": 22, "source": ADMIN_V6}, ipv6_enabled=False)
+    assert ok is False
+    assert "IPV6=no" in message
+
+
+def test_guard_destination_known():
+    rules = [{"rule": "allow", "port": 22, "proto": "tcp", "to": "198.51.100.1"}]
+    assert guard(rules, destination="198.51.100.1") == (True, None)
+    assert guard(rules, destination="198.51.100.2")[0] is False
+
+
+def test_guard_udp_connection():
+    assert guard([SSH], port=22, proto="udp")[0] is False
+    assert guard([{"rule": "allow", "port": 1194, "proto": "udp"}], port=1194, proto="udp") == (True, None)
+
+
+def test_guard_bad_source():
+    with pytest.raises(UfwRuleError, match="guard source 'my-laptop'"):
+        guard([SSH], source="my-laptop")

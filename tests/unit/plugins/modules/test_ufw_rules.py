@@ -1,0 +1,405 @@
+# Copyright: (c) 2026, bulwark.hardening contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+import pytest
+from ansible.module_utils import basic
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.bulwark.hardening.plugins.modules import ufw_rules
+
+UFW = "/usr/sbin/ufw"
+
+SSH_V4 = "### tuple ### limit tcp 22 0.0.0.0/0 any 0.0.0.0/0 in comment=737368"
+SSH_V6 = "### tuple ### limit tcp 22 ::/0 any ::/0 in comment=737368"
+HTTP_V4 = "### tuple ### allow tcp 80 0.0.0.0/0 any 0.0.0.0/0 in"
+HTTP_V6 = "### tuple ### allow tcp 80 ::/0 any ::/0 in"
+OLD_V4 = "### tuple ### allow tcp 8080 0.0.0.0/0 any 0.0.0.0/0 in comment=6f6c64"
+OLD_V6 = "### tuple ### allow tcp 8080 ::/0 any ::/0 in comment=6f6c64"
+
+SSH = {"rule": "limit", "port": 22, "proto": "tcp", "comment": "ssh"}
+HTTP = {"rule": "allow", "port": 80, "proto": "tcp"}
+
+DEFAULTS = 'IPV6=yes\nDEFAULT_INPUT_POLICY="DROP"\nDEFAULT_OUTPUT_POLICY="ACCEPT"\n'
+
+
+class ExitJson(Exception):
+    pass
+
+
+class FailJson(Exception):
+    pass
+
+
+def _exit_json(self, **kwargs):
+    raise ExitJson(kwargs)
+
+
+def _fail_json(self, msg, **kwargs):
+    kwargs["msg"] = msg
+    raise FailJson(kwargs)
+
+
+def rules_file(tuples, v6=False):
+    prefix = "ufw6" if v6 else "ufw"
+    body = "".join(f"\n{t}\n-A {prefix}-user-input -j ACCEPT\n" for t in tuples)
+    return f"*filter\n:{prefix}-user-input - [0:0]\n### RULES ###\n{body}\n### END RULES ###\nCOMMIT\n"
+
+
+@pytest.fixture
+def ufw_dir(monkeypatch, tmp_path):
+    """A fake /etc/ufw + /etc/default/ufw; call it with the tuples of each file."""
+    monkeypatch.setattr(basic.AnsibleModule, "exit_json", _exit_json)
+    monkeypatch.setattr(basic.AnsibleModule, "fail_json", _fail_json)
+    rules_dir = tmp_path / "ufw"
+    (rules_dir / "applications.d").mkdir(parents=True)
+    (rules_dir / "applications.d" / "openssh-server").write_text("[OpenSSH]\ntitle=Secure shell server\nports=22/tcp\n")
+    defaults = tmp_path / "default-ufw"
+
+    def make(v4=(), v6=(), defaults_text=DEFAULTS):
+        (rules_dir / "user.rules").write_text(rules_file(v4))
+        (rules_dir / "user6.rules").write_text(rules_file(v6, v6=True))
+        defaults.write_text(defaults_text)
+        return {"rules_dir": str(rules_dir), "defaults_file": str(defaults), "ufw": UFW}
+
+    return make
+
+
+class FakeRun:
+    """Stands in for AnsibleModule.run_command; records each argument list."""
+
+    def __init__(self, rc=0, err=""):
+        self.calls = []
+        self.rc = rc
+        self.err = err
+
+    def __call__(self, module, cmd, **kwargs):
+        self.calls.append(list(cmd))
+        return self.rc, "", self.err
+
+
+def run(monkeypatch, args, expect=ExitJson, fake=None):
+    fake = fake or FakeRun()
+
+    def run_command(self, cmd, **kwargs):
+        return fake(self, cmd, **kwargs)
+
+    monkeypatch.setattr(basic.AnsibleModule, "run_command", run_command)
+    with patch_module_args(args), pytest.raises(expect) as exc:
+        ufw_rules.main()
+    return exc.value.args[0], getattr(fake, "calls", None)
+
+
+def test_in_sync_is_unchanged(monkeypatch, ufw_dir):
+    args = ufw_dir([SSH_V4, HTTP_V4], [SSH_V6, HTTP_V6])
+    result, calls = run(monkeypatch, dict(args, rules=[SSH, HTTP]))
+    assert result["changed"] is False
+    assert result["added"] == [] and result["removed"] == []
+    assert calls == []
+    assert [r["ipv6"] for r in result["rules"]] == [False, False, True, True]
+
+
+def test_check_mode_reports_without_running_ufw(monkeypatch, ufw_dir):
+    args = ufw_dir([OLD_V4], [OLD_V6])
+    result, calls = run(
+        monkeypatch,
+        dict(args, rules=[SSH], _ansible_check_mode=True, _ansible_diff=True),
+    )
+    assert calls == []
+    assert result["changed"] is True
+    assert result["added"] == [
+        "limit 22/tcp from any # ssh",
+        "limit 22/tcp from any (v6) # ssh",
+    ]
+    assert result["removed"] == [
+        "allow 8080/tcp from any # old",
+        "allow 8080/tcp from any (v6) # old",
+    ]
+    assert result["diff"] == {
+        "before": "allow 8080/tcp from any # old\nallow 8080/tcp from any (v6) # old\n",
+        "after": "limit 22/tcp from any # ssh\nlimit 22/tcp from any (v6) # ssh\n",
+    }
+    assert result["commands"][0] == [
+        UFW,
+        "delete",
+        "allow",
+        "in",
+        "proto",
+        "tcp",
+        "from",
+        "any",
+        "to",
+        "any",
+        "port",
+        "8080",
+    ]
+
+
+def test_apply_deletes_then_adds(monkeypatch, ufw_dir):
+    args = ufw_dir([OLD_V4], [OLD_V6])
+    result, calls = run(monkeypatch, dict(args, rules=[SSH, HTTP]))
+    assert result["changed"] is True
+    assert calls == [
+        [
+            UFW,
+            "delete",
+            "allow",
+            "in",
+            "proto",
+            "tcp",
+            "from",
+            "any",
+            "to",
+            "any",
+            "port",
+            "8080",
+        ],
+        [
+            UFW,
+            "limit",
+            "in",
+            "proto",
+            "tcp",
+            "from",
+            "any",
+            "to",
+            "any",
+            "port",
+            "22",
+            "comment",
+            "ssh",
+        ],
+        [UFW, "allow", "in", "proto", "tcp", "from", "any", "to", "any", "port", "80"],
+    ]
+
+
+def test_apply_reads_back_what_ufw_wrote(monkeypatch, ufw_dir, tmp_path):
+    args = ufw_dir([], [])
+
+    def fake_ufw(module, cmd, **kwargs):
+        # Behave like ufw on a kernel without IPv6 "recent" support: v4 only.
+        (tmp_path / "ufw" / "user.rules").write_text(rules_file([SSH_V4]))
+        return 0, "Rules updated\nSkipping unsupported IPv6 'limit' rule\n", ""
+
+    warnings = []
+    monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, msg: warnings.append(msg))
+    result, _calls = run(monkeypatch, dict(args, rules=[SSH]), fake=fake_ufw)
+    assert result["changed"] is True
+    assert [r["ipv6"] for r in result["rules"]] == [False]
+    assert any("ufw stored different rules" in w for w in warnings)
+
+
+def test_exclusive_false_keeps_undeclared(monkeypatch, ufw_dir):
+    args = ufw_dir([HTTP_V4], [HTTP_V6])
+    result, calls = run(monkeypatch, dict(args, rules=[SSH], exclusive=False))
+    assert result["removed"] == []
+    assert calls == [
+        [
+            UFW,
+            "limit",
+            "in",
+            "proto",
+            "tcp",
+            "from",
+            "any",
+            "to",
+            "any",
+            "port",
+            "22",
+            "comment",
+            "ssh",
+        ]
+    ]
+
+
+def test_ipv6_false_removes_v6_rules(monkeypatch, ufw_dir):
+    args = ufw_dir([SSH_V4], [SSH_V6, HTTP_V6])
+    result, calls = run(monkeypatch, dict(args, rules=[SSH], ipv6=False))
+    assert result["removed"] == [
+        "limit 22/tcp from any (v6) # ssh",
+        "allow 80/tcp from any (v6)",
+    ]
+    assert calls == [
+        [
+            UFW,
+            "delete",
+            "limit",
+            "in",
+            "proto",
+            "tcp",
+            "from",
+            "::/0",
+            "to",
+            "::/0",
+            "port",
+            "22",
+        ],
+        [
+            UFW,
+            "delete",
+            "allow",
+            "in",
+            "proto",
+            "tcp",
+            "from",
+            "::/0",
+            "to",
+            "::/0",
+            "port",
+            "80",
+        ],
+    ]
+
+
+def test_ufw_ipv6_disabled_manages_v4_only(monkeypatch, ufw_dir):
+    args = ufw_dir([SSH_V4], [SSH_V6], defaults_text="IPV6=no\n")
+    warnings = []
+    monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, msg: warnings.append(msg))
+    result, calls = run(monkeypatch, dict(args, rules=[SSH]))
+    assert result["changed"] is False
+    assert calls == []
+    assert any("IPv4 rules only" in w for w in warnings)
+
+
+def test_guard_blocks_and_changes_nothing(monkeypatch, ufw_dir):
+    args = ufw_dir([SSH_V4], [SSH_V6])
+    restricted = {
+        "rule": "allow",
+        "port": 22,
+        "proto": "tcp",
+        "from": "198.51.100.0/24",
+    }
+    result, calls = run(
+        monkeypatch,
+        dict(args, rules=[restricted], guard={"port": 22, "source": "192.0.2.10"}),
+        expect=FailJson,
+    )
+    assert calls == []
+    assert result["changed"] is False
+    assert "refusing to change ufw rules" in result["msg"]
+    assert "no IPv4 rule allows tcp/22 from 192.0.2.10" in result["msg"]
+
+
+def test_guard_blocks_in_check_mode_too(monkeypatch, ufw_dir):
+    args = ufw_dir([SSH_V4], [SSH_V6])
+    deny_first = {"rule": "deny", "from": "2001:db8::/32"}
+    result, calls = run(
+        monkeypatch,
+        dict(
+            args,
+            rules=[deny_first, SSH],
+            guard={"port": 22, "source": "2001:db8::10"},
+            _ansible_check_mode=True,
+        ),
+        expect=FailJson,
+    )
+    assert calls == []
+    assert "IPv6 rule 1 'deny any from 2001:db8::/32 (v6)' matches tcp/22" in result["msg"]
+
+
+def test_guard_passes_with_app_profile(monkeypatch, ufw_dir):
+    args = ufw_dir([], [])
+    result, calls = run(
+        monkeypatch,
+        dict(
+            args,
+            rules=[{"rule": "allow", "app": "OpenSSH"}],
+            guard={"port": 22, "source": "192.0.2.10"},
+        ),
+    )
+    assert result["changed"] is True
+    assert calls == [[UFW, "allow", "in", "from", "any", "to", "any", "app", "OpenSSH"]]
+
+
+def test_guard_accept_policy_with_no_rules(monkeypatch, ufw_dir):
+    args = ufw_dir([HTTP_V4], [HTTP_V6], defaults_text='DEFAULT_INPUT_POLICY="ACCEPT"\n')
+    result, calls = run(monkeypatch, dict(args, rules=[], guard={"port": 22, "source": "192.0.2.10"}))
+    assert result["removed"] == ["allow 80/tcp from any", "allow 80/tcp from any (v6)"]
+    assert calls == [
+        [
+            UFW,
+            "delete",
+            "allow",
+            "in",
+            "proto",
+            "tcp",
+            "from",
+            "any",
+            "to",
+            "any",
+            "port",
+            "80",
+        ]
+    ]
+
+
+def test_ufw_failure_reports_stderr(monkeypatch, ufw_dir):
+    args = ufw_dir([], [])
+    result, calls = run(
+        monkeypatch,
+        dict(args, rules=[SSH]),
+        expect=FailJson,
+        fake=FakeRun(rc=1, err="ERROR: Couldn't determine iptables version\n"),
+    )
+    assert len(calls) == 1
+    assert result["rc"] == 1
+    assert "ERROR: Couldn't determine iptables version" in result["msg"]
+    assert result["stderr"].startswith("ERROR")
+
+
+@pytest.mark.parametrize(
+    "rule, fragment",
+    [
+        (
+            {"rule": "allow", "port": "8000:8010"},
+            "rules[0]: port range '8000:8010' needs proto tcp or udp",
+        ),
+        (
+            {"rule": "allow", "from": "192.0.2.1", "to": "2001:db8::1"},
+            "mix IPv4 and IPv6",
+        ),
+    ],
+)
+def test_invalid_rule_fails(monkeypatch, ufw_dir, rule, fragment):
+    args = ufw_dir([], [])
+    result, calls = run(monkeypatch, dict(args, rules=[rule]), expect=FailJson)
+    assert calls == []
+    assert fragment in result["msg"]
+
+
+def test_port_and_app_are_mutually_exclusive(monkeypatch, ufw_dir):
+    args = ufw_dir([], [])
+    result, _calls = run(
+        monkeypatch,
+        dict(args, rules=[{"rule": "allow", "port": 22, "app": "OpenSSH"}]),
+        expect=FailJson,
+    )
+    assert "mutually exclusive" in result["msg"]
+
+
+def test_missing_files_check_mode_treats_as_empty(monkeypatch, tmp_path):
+    monkeypatch.setattr(basic.AnsibleModule, "exit_json", _exit_json)
+    monkeypatch.setattr(basic.AnsibleModule, "fail_json", _fail_json)
+    args = {
+        "rules_dir": str(tmp_path / "nope"),
+        "defaults_file": str(tmp_path / "nope-default"),
+        "ufw": UFW,
+    }
+    result, calls = run(monkeypatch, dict(args, rules=[SSH], _ansible_check_mode=True))
+    assert calls == []
+    assert result["changed"] is True
+    assert len(result["added"]) == 2
+
+
+def test_missing_files_real_run_fails(monkeypatch, tmp_path):
+    monkeypatch.setattr(basic.AnsibleModule, "exit_json", _exit_json)
+    monkeypatch.setattr(basic.AnsibleModule, "fail_json", _fail_json)
+    args = {
+        "rules_dir": str(tmp_path / "nope"),
+        "defaults_file": str(tmp_path / "nope-default"),
+        "ufw": UFW,
+    }
+    result, calls = run(monkeypatch, dict(args, rules=[SSH]), expect=FailJson)
+    assert calls == []
+    assert "is ufw installed?" in result["msg"]
