@@ -39,7 +39,7 @@ images: docker
 tree: venv
 	@scripts/collection-tree.sh >/dev/null
 
-lint: venv
+lint: tree
 	yamllint -s .
 	ansible-lint --profile production
 	ruff check plugins tests extensions scripts
