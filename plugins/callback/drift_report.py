@@ -13,7 +13,7 @@ description:
   - At the end of the run prints one block per host, C(in compliance) or the list of drifted
     settings, and optionally writes the same data as JSON for schedulers and tests.
   - Meant for the scheduled C(ansible-playbook --check --diff) drift run, but works on any run.
-author: bulwark.hardening contributors
+author: bulwark.hardening contributors (!UNKNOWN)
 version_added: 0.1.0
 requirements:
   - enable in ansible.cfg with O(callbacks_enabled=bulwark.hardening.drift_report)
@@ -70,7 +70,7 @@ def summarise_diff(diff) -> list[str]:
             lines.append("-%s" % json.dumps(before, sort_keys=True, default=str))
             lines.append("+%s" % json.dumps(after, sort_keys=True, default=str))
     if len(lines) > _DIFF_LINES:
-        lines = lines[:_DIFF_LINES] + ["... (%d more lines)" % (len(lines) - _DIFF_LINES)]
+        lines = [*lines[:_DIFF_LINES], "... (%d more lines)" % (len(lines) - _DIFF_LINES)]
     return lines
 
 
@@ -106,9 +106,7 @@ class CallbackModule(CallbackBase):
         self._check_mode = False
 
     def _host(self, name: str) -> dict:
-        return self._hosts.setdefault(
-            name, {"ok": 0, "failed": 0, "unreachable": 0, "drift": []}
-        )
+        return self._hosts.setdefault(name, {"ok": 0, "failed": 0, "unreachable": 0, "drift": []})
 
     def v2_playbook_on_start(self, playbook):
         self._check_mode = bool(context.CLIARGS.get("check", False))

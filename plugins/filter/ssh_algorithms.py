@@ -16,62 +16,60 @@ OLDEST_SUPPORTED = (7, 4)
 
 # (algorithm, first OpenSSH release that knows it, policies that use it), strongest first.
 # Nothing here uses SHA-1, CBC, NIST P-curves, DSA or encrypt-and-MAC.
-_BOTH = ('modern', 'intermediate')
-_INTERMEDIATE = ('intermediate',)
+_BOTH = ("modern", "intermediate")
+_INTERMEDIATE = ("intermediate",)
 
 _TABLE = {
-    'kex': (
-        ('mlkem768x25519-sha256', (9, 9), _BOTH),
-        ('sntrup761x25519-sha512', (9, 9), _BOTH),
-        ('sntrup761x25519-sha512@openssh.com', (8, 5), _BOTH),
-        ('curve25519-sha256', (7, 4), _BOTH),
-        ('curve25519-sha256@libssh.org', (6, 5), _BOTH),
-        ('diffie-hellman-group18-sha512', (7, 3), _INTERMEDIATE),
-        ('diffie-hellman-group16-sha512', (7, 3), _INTERMEDIATE),
-        ('diffie-hellman-group-exchange-sha256', (4, 4), _INTERMEDIATE),
+    "kex": (
+        ("mlkem768x25519-sha256", (9, 9), _BOTH),
+        ("sntrup761x25519-sha512", (9, 9), _BOTH),
+        ("sntrup761x25519-sha512@openssh.com", (8, 5), _BOTH),
+        ("curve25519-sha256", (7, 4), _BOTH),
+        ("curve25519-sha256@libssh.org", (6, 5), _BOTH),
+        ("diffie-hellman-group18-sha512", (7, 3), _INTERMEDIATE),
+        ("diffie-hellman-group16-sha512", (7, 3), _INTERMEDIATE),
+        ("diffie-hellman-group-exchange-sha256", (4, 4), _INTERMEDIATE),
     ),
-    'ciphers': (
-        ('chacha20-poly1305@openssh.com', (6, 5), _BOTH),
-        ('aes256-gcm@openssh.com', (6, 2), _BOTH),
-        ('aes128-gcm@openssh.com', (6, 2), _BOTH),
-        ('aes256-ctr', (5, 2), _INTERMEDIATE),
-        ('aes192-ctr', (5, 2), _INTERMEDIATE),
-        ('aes128-ctr', (5, 2), _INTERMEDIATE),
+    "ciphers": (
+        ("chacha20-poly1305@openssh.com", (6, 5), _BOTH),
+        ("aes256-gcm@openssh.com", (6, 2), _BOTH),
+        ("aes128-gcm@openssh.com", (6, 2), _BOTH),
+        ("aes256-ctr", (5, 2), _INTERMEDIATE),
+        ("aes192-ctr", (5, 2), _INTERMEDIATE),
+        ("aes128-ctr", (5, 2), _INTERMEDIATE),
     ),
-    'macs': (
-        ('hmac-sha2-512-etm@openssh.com', (6, 2), _BOTH),
-        ('hmac-sha2-256-etm@openssh.com', (6, 2), _BOTH),
-        ('umac-128-etm@openssh.com', (6, 2), _BOTH),
+    "macs": (
+        ("hmac-sha2-512-etm@openssh.com", (6, 2), _BOTH),
+        ("hmac-sha2-256-etm@openssh.com", (6, 2), _BOTH),
+        ("umac-128-etm@openssh.com", (6, 2), _BOTH),
     ),
-    'host_key_algorithms': (
-        ('ssh-ed25519-cert-v01@openssh.com', (6, 5), _BOTH),
-        ('ssh-ed25519', (6, 5), _BOTH),
-        ('rsa-sha2-512-cert-v01@openssh.com', (7, 8), _BOTH),
-        ('rsa-sha2-512', (7, 2), _BOTH),
-        ('rsa-sha2-256-cert-v01@openssh.com', (7, 8), _BOTH),
-        ('rsa-sha2-256', (7, 2), _BOTH),
+    "host_key_algorithms": (
+        ("ssh-ed25519-cert-v01@openssh.com", (6, 5), _BOTH),
+        ("ssh-ed25519", (6, 5), _BOTH),
+        ("rsa-sha2-512-cert-v01@openssh.com", (7, 8), _BOTH),
+        ("rsa-sha2-512", (7, 2), _BOTH),
+        ("rsa-sha2-256-cert-v01@openssh.com", (7, 8), _BOTH),
+        ("rsa-sha2-256", (7, 2), _BOTH),
     ),
-    'pubkey_accepted_algorithms': (
-        ('ssh-ed25519-cert-v01@openssh.com', (6, 5), _BOTH),
-        ('ssh-ed25519', (6, 5), _BOTH),
-        ('sk-ssh-ed25519-cert-v01@openssh.com', (8, 2), _BOTH),
-        ('sk-ssh-ed25519@openssh.com', (8, 2), _BOTH),
-        ('rsa-sha2-512-cert-v01@openssh.com', (7, 8), _BOTH),
-        ('rsa-sha2-512', (7, 2), _BOTH),
-        ('rsa-sha2-256-cert-v01@openssh.com', (7, 8), _BOTH),
-        ('rsa-sha2-256', (7, 2), _BOTH),
+    "pubkey_accepted_algorithms": (
+        ("ssh-ed25519-cert-v01@openssh.com", (6, 5), _BOTH),
+        ("ssh-ed25519", (6, 5), _BOTH),
+        ("sk-ssh-ed25519-cert-v01@openssh.com", (8, 2), _BOTH),
+        ("sk-ssh-ed25519@openssh.com", (8, 2), _BOTH),
+        ("rsa-sha2-512-cert-v01@openssh.com", (7, 8), _BOTH),
+        ("rsa-sha2-512", (7, 2), _BOTH),
+        ("rsa-sha2-256-cert-v01@openssh.com", (7, 8), _BOTH),
+        ("rsa-sha2-256", (7, 2), _BOTH),
     ),
 }
 
 POLICIES = _BOTH
 
 
-def ssh_algorithms(openssh_version, policy='modern'):
+def ssh_algorithms(openssh_version, policy="modern"):
     """Algorithm lists for sshd_config, for one OpenSSH version and policy."""
     if policy not in POLICIES:
-        raise AnsibleFilterError(
-            f"ssh_algorithms: unknown policy '{policy}', expected one of: {', '.join(POLICIES)}"
-        )
+        raise AnsibleFilterError(f"ssh_algorithms: unknown policy '{policy}', expected one of: {', '.join(POLICIES)}")
     text = openssh_version
     if isinstance(text, (int, float)) and not isinstance(text, bool):
         text = str(text)  # an unquoted 9.2 in YAML arrives as a float
@@ -98,4 +96,4 @@ class FilterModule:
     """bulwark.hardening filters for SSH."""
 
     def filters(self):
-        return {'ssh_algorithms': ssh_algorithms}
+        return {"ssh_algorithms": ssh_algorithms}

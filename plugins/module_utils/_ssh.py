@@ -16,39 +16,43 @@ import os.path
 import re
 
 # Keys of ``sshd -T`` output that may appear more than once (one value per line).
-LIST_KEYS = frozenset((
-    'acceptenv',
-    'allowgroups',
-    'allowusers',
-    'authorizedkeysfile',
-    'denygroups',
-    'denyusers',
-    'hostcertificate',
-    'hostkey',
-    'include',
-    'listenaddress',
-    'permitlisten',
-    'permitopen',
-    'port',
-    'setenv',
-    'subsystem',
-))
+LIST_KEYS = frozenset(
+    (
+        "acceptenv",
+        "allowgroups",
+        "allowusers",
+        "authorizedkeysfile",
+        "denygroups",
+        "denyusers",
+        "hostcertificate",
+        "hostkey",
+        "include",
+        "listenaddress",
+        "permitlisten",
+        "permitopen",
+        "port",
+        "setenv",
+        "subsystem",
+    )
+)
 
 # List keys whose values are whitespace-separated words and are split into items.
-_SPLIT_KEYS = frozenset((
-    'acceptenv',
-    'allowgroups',
-    'allowusers',
-    'authorizedkeysfile',
-    'denygroups',
-    'denyusers',
-    'permitlisten',
-    'permitopen',
-))
+_SPLIT_KEYS = frozenset(
+    (
+        "acceptenv",
+        "allowgroups",
+        "allowusers",
+        "authorizedkeysfile",
+        "denygroups",
+        "denyusers",
+        "permitlisten",
+        "permitopen",
+    )
+)
 
-_VERSION_TOKEN_RE = re.compile(r'OpenSSH_[0-9A-Za-z_.+-]+')
+_VERSION_TOKEN_RE = re.compile(r"OpenSSH_[0-9A-Za-z_.+-]+")
 _VERSION_RE = re.compile(
-    r'^\s*(?:OpenSSH_(?:for_Windows_)?)?(?P<major>\d+)\.(?P<minor>\d+)(?:\.\d+)?(?:p\d+)?(?=$|[\s,])'
+    r"^\s*(?:OpenSSH_(?:for_Windows_)?)?(?P<major>\d+)\.(?P<minor>\d+)(?:\.\d+)?(?:p\d+)?(?=$|[\s,])"
 )
 
 
@@ -59,10 +63,10 @@ def find_openssh_version(output):
     Works on ``sshd -V``/``ssh -V`` output, including the usage text old sshd
     binaries print for the unknown ``-V`` option.
     """
-    for line in (output or '').splitlines():
+    for line in (output or "").splitlines():
         match = _VERSION_TOKEN_RE.search(line)
         if match:
-            return match.group(0).rstrip(',')
+            return match.group(0).rstrip(",")
     return None
 
 
@@ -76,7 +80,7 @@ def parse_openssh_version(text):
     match = _VERSION_RE.match(text)
     if match is None:
         return None
-    return int(match.group('major')), int(match.group('minor'))
+    return int(match.group("major")), int(match.group("minor"))
 
 
 # --------------------------------------------------------------------- sshd -T
@@ -88,13 +92,13 @@ def parse_sshd_config_dump(output):
     (last occurrence wins, as sshd prints each of them once).
     """
     settings = {}
-    for raw in (output or '').splitlines():
+    for raw in (output or "").splitlines():
         line = raw.strip()
-        if not line or line.startswith('#'):
+        if not line or line.startswith("#"):
             continue
         parts = line.split(None, 1)
         key = parts[0].lower()
-        value = parts[1].strip() if len(parts) > 1 else ''
+        value = parts[1].strip() if len(parts) > 1 else ""
         if key in LIST_KEYS:
             items = settings.setdefault(key, [])
             if key in _SPLIT_KEYS:
@@ -109,10 +113,7 @@ def parse_sshd_config_dump(output):
 # --------------------------------------------------------------------- matching
 def match_pattern(value, pattern):
     """sshd's match_pattern(): ``*`` and ``?`` wildcards, everything else literal."""
-    regex = ''.join(
-        '.*' if char == '*' else '.' if char == '?' else re.escape(char)
-        for char in pattern
-    )
+    regex = "".join(".*" if char == "*" else "." if char == "?" else re.escape(char) for char in pattern)
     return re.fullmatch(regex, value, re.DOTALL) is not None
 
 
@@ -121,8 +122,8 @@ def match_pattern_list(value, patterns, lower=False):
     if lower:
         value = value.lower()
     result = 0
-    for raw in patterns.split(','):
-        negated = raw.startswith('!')
+    for raw in patterns.split(","):
+        negated = raw.startswith("!")
         entry = raw[1:] if negated else raw
         if lower:
             entry = entry.lower()
@@ -140,13 +141,13 @@ def _addr_match_list(addr, patterns):
     except ValueError:
         address = None
     result = 0
-    for raw in patterns.split(','):
-        negated = raw.startswith('!')
+    for raw in patterns.split(","):
+        negated = raw.startswith("!")
         entry = raw[1:] if negated else raw
         if not entry:
             continue
         matched = False
-        if '/' in entry:
+        if "/" in entry:
             try:
                 network = ipaddress.ip_network(entry, strict=True)
             except ValueError:
@@ -168,7 +169,7 @@ def match_host_and_ip(host, addr, patterns):
         return -1
     if by_addr == -1:
         return 0
-    by_name = match_pattern_list(host or '', patterns, lower=True)
+    by_name = match_pattern_list(host or "", patterns, lower=True)
     if by_name == -1:
         return 0
     return 1 if 1 in (by_name, by_addr) else 0
@@ -179,9 +180,9 @@ def match_user(user, host, addr, pattern):
 
     Returns 1 on match, 0 on no match, -1 when the pattern is invalid.
     """
-    if '@' not in pattern:
+    if "@" not in pattern:
         return 1 if match_pattern(user, pattern) else 0
-    user_pattern, host_patterns = pattern.rsplit('@', 1)
+    user_pattern, host_patterns = pattern.rsplit("@", 1)
     if not match_pattern(user, user_pattern):
         return 0
     return match_host_and_ip(host, addr, host_patterns)
@@ -206,24 +207,24 @@ def expand_authorized_keys_path(template, user, home, uid=None):
     index = 0
     while index < len(template):
         char = template[index]
-        if char != '%':
+        if char != "%":
             out.append(char)
             index += 1
             continue
-        token = template[index + 1:index + 2]
-        if token == '%':
-            out.append('%')
-        elif token == 'h':
+        token = template[index + 1 : index + 2]
+        if token == "%":
+            out.append("%")
+        elif token == "h":
             out.append(home)
-        elif token == 'u':
+        elif token == "u":
             out.append(user)
-        elif token == 'U' and uid is not None:
+        elif token == "U" and uid is not None:
             out.append(str(uid))
         else:
-            raise ValueError(f'unknown token %{token} in AuthorizedKeysFile {template}')
+            raise ValueError(f"unknown token %{token} in AuthorizedKeysFile {template}")
         index += 2
-    path = ''.join(out)
-    if not path.startswith('/'):
+    path = "".join(out)
+    if not path.startswith("/"):
         path = os.path.join(home, path)
     return path
 
@@ -231,8 +232,8 @@ def expand_authorized_keys_path(template, user, home, uid=None):
 def authorized_keys_paths(settings, user, home, uid=None):
     """Absolute AuthorizedKeysFile paths for one account (``none`` dropped)."""
     paths = []
-    for template in settings.get('authorizedkeysfile', []):
-        if template.lower() == 'none':
+    for template in settings.get("authorizedkeysfile", []):
+        if template.lower() == "none":
             continue
         path = expand_authorized_keys_path(template, user, home, uid)
         if path not in paths:
@@ -242,21 +243,18 @@ def authorized_keys_paths(settings, user, home, uid=None):
 
 def count_authorized_keys(text):
     """Number of key lines (not blank, not comments) in an authorized_keys text."""
-    return sum(
-        1 for line in (text or '').splitlines()
-        if line.strip() and not line.lstrip().startswith('#')
-    )
+    return sum(1 for line in (text or "").splitlines() if line.strip() and not line.lstrip().startswith("#"))
 
 
 # --------------------------------------------------------------------- access
 def _is_yes(settings, key):
-    return settings.get(key, '').lower() == 'yes'
+    return settings.get(key, "").lower() == "yes"
 
 
 def _user_reasons(who, settings, name, host, addr):
     """DenyUsers / AllowUsers, as sshd's allowed_user() applies them."""
     reasons = []
-    for pattern in settings.get('denyusers', []):
+    for pattern in settings.get("denyusers", []):
         result = match_user(name, host, addr, pattern)
         if result == 1:
             reasons.append(f"{who} is matched by DenyUsers pattern '{pattern}'")
@@ -264,7 +262,7 @@ def _user_reasons(who, settings, name, host, addr):
         if result < 0:
             reasons.append(f"{who} is refused: invalid DenyUsers pattern '{pattern}'")
             break
-    allow_users = settings.get('allowusers', [])
+    allow_users = settings.get("allowusers", [])
     if allow_users:
         results = [match_user(name, host, addr, pattern) for pattern in allow_users]
         if -1 in results:
@@ -278,13 +276,13 @@ def _user_reasons(who, settings, name, host, addr):
 def _group_reasons(who, settings, groups):
     """DenyGroups / AllowGroups against every group of the account."""
     reasons = []
-    deny_groups = settings.get('denygroups', [])
+    deny_groups = settings.get("denygroups", [])
     hit = match_group(groups, deny_groups) if deny_groups else None
     if hit:
         reasons.append(f"{who} is in group '{hit[0]}' matched by DenyGroups pattern '{hit[1]}'")
-    allow_groups = settings.get('allowgroups', [])
+    allow_groups = settings.get("allowgroups", [])
     if allow_groups and not match_group(groups, allow_groups):
-        member_of = ', '.join(groups) or 'none'
+        member_of = ", ".join(groups) or "none"
         reasons.append(f"{who} (groups: {member_of}) is not matched by AllowGroups ({' '.join(allow_groups)})")
     return reasons
 
@@ -292,40 +290,40 @@ def _group_reasons(who, settings, groups):
 def _auth_reasons(who, settings, account, key_counts):
     """PermitRootLogin and whether any authentication method is left."""
     reasons = []
-    name = account['name']
-    root_login = settings.get('permitrootlogin', 'prohibit-password').lower()
-    is_root = account.get('uid') == 0 or name == 'root'
-    if is_root and root_login in ('no', 'forced-commands-only'):
-        reasons.append(f'{who} is refused by PermitRootLogin {root_login}')
+    name = account["name"]
+    root_login = settings.get("permitrootlogin", "prohibit-password").lower()
+    is_root = account.get("uid") == 0 or name == "root"
+    if is_root and root_login in ("no", "forced-commands-only"):
+        reasons.append(f"{who} is refused by PermitRootLogin {root_login}")
 
-    if is_root and root_login in ('prohibit-password', 'without-password'):
+    if is_root and root_login in ("prohibit-password", "without-password"):
         password_possible = False
-        why = f'PermitRootLogin {root_login}'
+        why = f"PermitRootLogin {root_login}"
     else:
         password_possible = (
-            _is_yes(settings, 'passwordauthentication')
-            or _is_yes(settings, 'kbdinteractiveauthentication')
-            or _is_yes(settings, 'challengeresponseauthentication')
+            _is_yes(settings, "passwordauthentication")
+            or _is_yes(settings, "kbdinteractiveauthentication")
+            or _is_yes(settings, "challengeresponseauthentication")
         )
-        why = 'PasswordAuthentication and KbdInteractiveAuthentication are off'
+        why = "PasswordAuthentication and KbdInteractiveAuthentication are off"
     if password_possible:
         return reasons
 
-    command = settings.get('authorizedkeyscommand', 'none')
-    if not _is_yes(settings, 'pubkeyauthentication'):
-        pubkey = settings.get('pubkeyauthentication', 'no')
-        reasons.append(f'{who} cannot authenticate: {why} and PubkeyAuthentication is {pubkey}')
-    elif command and command.lower() != 'none':
+    command = settings.get("authorizedkeyscommand", "none")
+    if not _is_yes(settings, "pubkeyauthentication"):
+        pubkey = settings.get("pubkeyauthentication", "no")
+        reasons.append(f"{who} cannot authenticate: {why} and PubkeyAuthentication is {pubkey}")
+    elif command and command.lower() != "none":
         pass  # keys come from AuthorizedKeysCommand; nothing to count here
     else:
         try:
-            paths = authorized_keys_paths(settings, name, account.get('home') or '/', account.get('uid'))
+            paths = authorized_keys_paths(settings, name, account.get("home") or "/", account.get("uid"))
         except ValueError as exc:
-            reasons.append(f'{who} cannot use keys: {exc}')
+            reasons.append(f"{who} cannot use keys: {exc}")
         else:
             if not any(key_counts.get(path, 0) > 0 for path in paths):
-                files = ' '.join(paths) or 'none'
-                reasons.append(f'{who} has no authorized key in AuthorizedKeysFile ({files}) and {why}')
+                files = " ".join(paths) or "none"
+                reasons.append(f"{who} has no authorized key in AuthorizedKeysFile ({files}) and {why}")
     return reasons
 
 
@@ -341,15 +339,15 @@ def check_access(settings, account, host, addr, key_counts=None):
     Returns ``{'user', 'allowed', 'reasons'}``; ``reasons`` lists every rule that
     refuses the account (empty when it is allowed).
     """
-    name = account['name']
+    name = account["name"]
     who = f"account '{name}'"
-    if not account.get('exists'):
-        return {'user': name, 'allowed': False, 'reasons': [f'{who} does not exist']}
+    if not account.get("exists"):
+        return {"user": name, "allowed": False, "reasons": [f"{who} does not exist"]}
 
     reasons = []
-    if account.get('shell_ok') is False:
+    if account.get("shell_ok") is False:
         reasons.append(f"{who} has shell {account.get('shell')} which does not exist or is not executable")
     reasons.extend(_user_reasons(who, settings, name, host, addr))
-    reasons.extend(_group_reasons(who, settings, list(account.get('groups', []))))
+    reasons.extend(_group_reasons(who, settings, list(account.get("groups", []))))
     reasons.extend(_auth_reasons(who, settings, account, key_counts or {}))
-    return {'user': name, 'allowed': not reasons, 'reasons': reasons}
+    return {"user": name, "allowed": not reasons, "reasons": reasons}

@@ -79,11 +79,11 @@ backup_file:
 """
 
 # Imports follow the documentation blocks, as in every Ansible module (hence the E402 waivers).
-import os  # noqa: E402
-import tempfile  # noqa: E402
-from collections import Counter  # noqa: E402
+import os
+import tempfile
+from collections import Counter
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible.module_utils.basic import AnsibleModule
 
 
 def filter_moduli(text, min_bits):
@@ -98,80 +98,80 @@ def filter_moduli(text, min_bits):
     removed = Counter()
     for number, line in enumerate(text.splitlines(True), start=1):
         stripped = line.strip()
-        if not stripped or stripped.startswith('#'):
+        if not stripped or stripped.startswith("#"):
             out.append(line)
             continue
         fields = stripped.split()
         if len(fields) != 7 or not fields[4].isdigit():
-            raise ValueError(f'line {number} is not a moduli entry: {stripped[:80]}')
+            raise ValueError(f"line {number} is not a moduli entry: {stripped[:80]}")
         bits = int(fields[4]) + 1
         if bits >= min_bits:
             kept[bits] += 1
             out.append(line)
         else:
             removed[bits] += 1
-    return ''.join(out), kept, removed
+    return "".join(out), kept, removed
 
 
 def size_summary(sizes):
     """One line per modulus size, e.g. ``3072 bits: 40``; for the diff."""
     if not sizes:
-        return 'no moduli\n'
-    return ''.join(f'{bits} bits: {sizes[bits]}\n' for bits in sorted(sizes))
+        return "no moduli\n"
+    return "".join(f"{bits} bits: {sizes[bits]}\n" for bits in sorted(sizes))
 
 
 def main():
     module = AnsibleModule(
         argument_spec={
-            'path': {'type': 'path', 'default': '/etc/ssh/moduli'},
-            'min_bits': {'type': 'int', 'default': 3072},
-            'backup': {'type': 'bool', 'default': True},
+            "path": {"type": "path", "default": "/etc/ssh/moduli"},
+            "min_bits": {"type": "int", "default": 3072},
+            "backup": {"type": "bool", "default": True},
         },
         supports_check_mode=True,
     )
-    path = module.params['path']
-    min_bits = module.params['min_bits']
+    path = module.params["path"]
+    min_bits = module.params["min_bits"]
 
     try:
-        with open(path, 'rb') as handle:
-            text = handle.read().decode('utf-8', 'surrogateescape')
+        with open(path, "rb") as handle:
+            text = handle.read().decode("utf-8", "surrogateescape")
     except OSError as exc:
-        module.fail_json(msg=f'cannot read moduli file {path}: {exc}')
+        module.fail_json(msg=f"cannot read moduli file {path}: {exc}")
 
     try:
         new_text, kept, removed = filter_moduli(text, min_bits)
     except ValueError as exc:
-        module.fail_json(msg=f'{path}: {exc}')
+        module.fail_json(msg=f"{path}: {exc}")
 
     n_kept = sum(kept.values())
     n_removed = sum(removed.values())
     if n_kept == 0:
-        sizes = ', '.join(str(bits) for bits in sorted(removed)) or 'none'
+        sizes = ", ".join(str(bits) for bits in sorted(removed)) or "none"
         module.fail_json(
-            msg=f'refusing to leave {path} without moduli: none of its {n_removed} moduli '
-            f'has {min_bits} bits or more (sizes: {sizes})',
+            msg=f"refusing to leave {path} without moduli: none of its {n_removed} moduli "
+            f"has {min_bits} bits or more (sizes: {sizes})",
         )
 
-    result = {'changed': n_removed > 0, 'removed': n_removed, 'kept': n_kept}
+    result = {"changed": n_removed > 0, "removed": n_removed, "kept": n_kept}
     if module._diff:
         before = kept + removed
-        result['diff'] = {
-            'before_header': f'{path} (moduli per size)',
-            'after_header': f'{path} (moduli per size)',
-            'before': size_summary(before),
-            'after': size_summary(kept),
+        result["diff"] = {
+            "before_header": f"{path} (moduli per size)",
+            "after_header": f"{path} (moduli per size)",
+            "before": size_summary(before),
+            "after": size_summary(kept),
         }
 
-    if result['changed'] and not module.check_mode:
-        if module.params['backup']:
+    if result["changed"] and not module.check_mode:
+        if module.params["backup"]:
             try:
-                result['backup_file'] = module.backup_local(path)
+                result["backup_file"] = module.backup_local(path)
             except Exception as exc:  # backup_local() raises a bare Exception
-                module.fail_json(msg=f'cannot back up {path}: {exc}')
-        fd, tmp = tempfile.mkstemp(prefix='.moduli.', dir=module.tmpdir)
+                module.fail_json(msg=f"cannot back up {path}: {exc}")
+        fd, tmp = tempfile.mkstemp(prefix=".moduli.", dir=module.tmpdir)
         try:
-            with os.fdopen(fd, 'wb') as handle:
-                handle.write(new_text.encode('utf-8', 'surrogateescape'))
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(new_text.encode("utf-8", "surrogateescape"))
             module.atomic_move(tmp, path)
         finally:
             if os.path.exists(tmp):
@@ -180,5 +180,5 @@ def main():
     module.exit_json(**result)
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
     main()

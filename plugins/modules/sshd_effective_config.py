@@ -174,13 +174,13 @@ command:
 """
 
 # Imports follow the documentation blocks, as in every Ansible module (hence the E402 waivers).
-import grp  # noqa: E402
-import os  # noqa: E402
-import pwd  # noqa: E402
+import grp
+import os
+import pwd
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.bulwark.hardening.plugins.module_utils._ssh import (  # noqa: E402
+from ansible_collections.bulwark.hardening.plugins.module_utils._ssh import (
     authorized_keys_paths,
     check_access,
     count_authorized_keys,
@@ -189,27 +189,27 @@ from ansible_collections.bulwark.hardening.plugins.module_utils._ssh import (  #
     parse_sshd_config_dump,
 )
 
-PRIVSEP_DIR = '/run/sshd'
+PRIVSEP_DIR = "/run/sshd"
 
 
 def connection_spec(connection):
     """The ``-C`` argument of ``sshd -T`` for a connection dict (None when not given)."""
     if not connection:
         return None
-    addr = connection.get('addr') or '127.0.0.1'
+    addr = connection.get("addr") or "127.0.0.1"
     pairs = [
-        ('user', connection['user']),
-        ('host', connection.get('host') or addr),
-        ('addr', addr),
+        ("user", connection["user"]),
+        ("host", connection.get("host") or addr),
+        ("addr", addr),
     ]
-    if connection.get('laddr'):
-        pairs.append(('laddr', connection['laddr']))
-    if connection.get('lport') is not None:
-        pairs.append(('lport', str(connection['lport'])))
+    if connection.get("laddr"):
+        pairs.append(("laddr", connection["laddr"]))
+    if connection.get("lport") is not None:
+        pairs.append(("lport", str(connection["lport"])))
     for key, value in pairs:
-        if not value or ',' in value or any(char.isspace() for char in value):
-            raise ValueError(f'connection {key} {value!r} must be non-empty without commas or whitespace')
-    return ','.join(f'{key}={value}' for key, value in pairs)
+        if not value or "," in value or any(char.isspace() for char in value):
+            raise ValueError(f"connection {key} {value!r} must be non-empty without commas or whitespace")
+    return ",".join(f"{key}={value}" for key, value in pairs)
 
 
 def lookup_account(name):
@@ -217,7 +217,7 @@ def lookup_account(name):
     try:
         entry = pwd.getpwnam(name)
     except KeyError:
-        return {'name': name, 'exists': False}
+        return {"name": name, "exists": False}
     gids = [entry.pw_gid]
     try:
         gids.extend(gid for gid in os.getgrouplist(name, entry.pw_gid) if gid not in gids)
@@ -229,15 +229,15 @@ def lookup_account(name):
             groups.append(grp.getgrgid(gid).gr_name)
         except KeyError:
             groups.append(str(gid))
-    shell = entry.pw_shell or '/bin/sh'
+    shell = entry.pw_shell or "/bin/sh"
     return {
-        'name': name,
-        'exists': True,
-        'uid': entry.pw_uid,
-        'home': entry.pw_dir,
-        'groups': groups,
-        'shell': shell,
-        'shell_ok': os.path.isfile(shell) and os.access(shell, os.X_OK),
+        "name": name,
+        "exists": True,
+        "uid": entry.pw_uid,
+        "home": entry.pw_dir,
+        "groups": groups,
+        "shell": shell,
+        "shell_ok": os.path.isfile(shell) and os.access(shell, os.X_OK),
     }
 
 
@@ -246,7 +246,7 @@ def read_key_counts(paths):
     counts = {}
     for path in paths:
         try:
-            with open(path, encoding='utf-8', errors='replace') as handle:
+            with open(path, encoding="utf-8", errors="replace") as handle:
                 counts[path] = count_authorized_keys(handle.read())
         except OSError:
             counts[path] = 0
@@ -255,12 +255,12 @@ def read_key_counts(paths):
 
 def read_version(module, sshd):
     """The ``OpenSSH_X.YpZ`` token from ``sshd -V`` (or ``ssh -V``), or None."""
-    _rc, out, err = module.run_command([sshd, '-V'])
+    _rc, out, err = module.run_command([sshd, "-V"])
     token = find_openssh_version(err) or find_openssh_version(out)
     if token is None:
-        ssh = module.get_bin_path('ssh')
+        ssh = module.get_bin_path("ssh")
         if ssh:
-            _rc, out, err = module.run_command([ssh, '-V'])
+            _rc, out, err = module.run_command([ssh, "-V"])
             token = find_openssh_version(err) or find_openssh_version(out)
     return token
 
@@ -268,30 +268,30 @@ def read_version(module, sshd):
 def main():
     module = AnsibleModule(
         argument_spec={
-            'config': {'type': 'path', 'default': '/etc/ssh/sshd_config'},
-            'sshd': {'type': 'path', 'default': '/usr/sbin/sshd'},
-            'connection': {
-                'type': 'dict',
-                'options': {
-                    'user': {'type': 'str', 'required': True},
-                    'host': {'type': 'str'},
-                    'addr': {'type': 'str', 'default': '127.0.0.1'},
-                    'laddr': {'type': 'str'},
-                    'lport': {'type': 'int'},
+            "config": {"type": "path", "default": "/etc/ssh/sshd_config"},
+            "sshd": {"type": "path", "default": "/usr/sbin/sshd"},
+            "connection": {
+                "type": "dict",
+                "options": {
+                    "user": {"type": "str", "required": True},
+                    "host": {"type": "str"},
+                    "addr": {"type": "str", "default": "127.0.0.1"},
+                    "laddr": {"type": "str"},
+                    "lport": {"type": "int"},
                 },
             },
-            'check_access': {'type': 'bool'},
+            "check_access": {"type": "bool"},
         },
         supports_check_mode=True,
     )
-    config = module.params['config']
-    sshd = module.params['sshd']
-    connection = module.params['connection']
-    want_access = module.params['check_access']
+    config = module.params["config"]
+    sshd = module.params["sshd"]
+    connection = module.params["connection"]
+    want_access = module.params["check_access"]
     if want_access is None:
         want_access = connection is not None
     if want_access and connection is None:
-        module.fail_json(msg='check_access=true needs connection (at least connection.user)')
+        module.fail_json(msg="check_access=true needs connection (at least connection.user)")
 
     try:
         spec = connection_spec(connection)
@@ -299,7 +299,7 @@ def main():
         module.fail_json(msg=str(exc))
 
     if not os.path.exists(sshd):
-        module.fail_json(msg=f'sshd binary {sshd} does not exist')
+        module.fail_json(msg=f"sshd binary {sshd} does not exist")
 
     privsep_missing = not os.path.isdir(PRIVSEP_DIR)
     if privsep_missing and not module.check_mode:
@@ -307,47 +307,51 @@ def main():
             os.makedirs(PRIVSEP_DIR, mode=0o755)
             os.chmod(PRIVSEP_DIR, 0o755)
         except OSError as exc:
-            module.fail_json(msg=f'cannot create privilege separation directory {PRIVSEP_DIR}: {exc}')
+            module.fail_json(msg=f"cannot create privilege separation directory {PRIVSEP_DIR}: {exc}")
         privsep_missing = False
 
-    command = [sshd, '-T', '-f', config]
+    command = [sshd, "-T", "-f", config]
     if spec:
-        command.extend(['-C', spec])
+        command.extend(["-C", spec])
     rc, out, err = module.run_command(command)
     if rc != 0:
-        why = (err or out).strip() or f'exit code {rc}'
-        msg = f'sshd -T rejected {config}: {why}'
+        why = (err or out).strip() or f"exit code {rc}"
+        msg = f"sshd -T rejected {config}: {why}"
         if privsep_missing:
-            msg += f' (privilege separation directory {PRIVSEP_DIR} is missing; it is not created in check mode)'
+            msg += f" (privilege separation directory {PRIVSEP_DIR} is missing; it is not created in check mode)"
         module.fail_json(msg=msg, rc=rc, stdout=out, stderr=err, command=command)
 
     settings = parse_sshd_config_dump(out)
     version = read_version(module, sshd)
     parsed = parse_openssh_version(version) if version else None
     result = {
-        'changed': False,
-        'settings': settings,
-        'version': version,
-        'version_number': f'{parsed[0]}.{parsed[1]}' if parsed else None,
-        'command': command,
+        "changed": False,
+        "settings": settings,
+        "version": version,
+        "version_number": f"{parsed[0]}.{parsed[1]}" if parsed else None,
+        "command": command,
     }
 
     if want_access:
-        account = lookup_account(connection['user'])
+        account = lookup_account(connection["user"])
         key_counts = {}
-        if account['exists']:
+        if account["exists"]:
             try:
-                paths = authorized_keys_paths(settings, account['name'], account['home'], account['uid'])
+                paths = authorized_keys_paths(settings, account["name"], account["home"], account["uid"])
             except ValueError:
                 paths = []  # check_access() reports the bad AuthorizedKeysFile
             key_counts = read_key_counts(paths)
-        addr = connection.get('addr') or '127.0.0.1'
-        result['access'] = check_access(
-            settings, account, connection.get('host') or addr, addr, key_counts,
+        addr = connection.get("addr") or "127.0.0.1"
+        result["access"] = check_access(
+            settings,
+            account,
+            connection.get("host") or addr,
+            addr,
+            key_counts,
         )
 
     module.exit_json(**result)
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
     main()

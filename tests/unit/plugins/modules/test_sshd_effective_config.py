@@ -31,7 +31,7 @@ hostkey /etc/ssh/ssh_host_rsa_key
 subsystem sftp /usr/lib/openssh/sftp-server
 kexalgorithms sntrup761x25519-sha512@openssh.com,curve25519-sha256
 """
-VERSION_STDERR = 'OpenSSH_9.2p1 Debian-2+deb12u3, OpenSSL 3.0.15 3 Sep 2024\n'
+VERSION_STDERR = "OpenSSH_9.2p1 Debian-2+deb12u3, OpenSSL 3.0.15 3 Sep 2024\n"
 
 
 class ExitJson(Exception):
@@ -47,7 +47,7 @@ def _exit_json(self, **kwargs):
 
 
 def _fail_json(self, msg, **kwargs):
-    kwargs['msg'] = msg
+    kwargs["msg"] = msg
     raise FailJson(kwargs)
 
 
@@ -57,12 +57,12 @@ class FakeCommands:
     def __init__(self):
         self.calls = []
         self.answers = {
-            '-T': (0, DUMP, ''),
-            '-V': (1, '', VERSION_STDERR),
+            "-T": (0, DUMP, ""),
+            "-V": (1, "", VERSION_STDERR),
         }
 
     def __call__(self, args):
-        assert isinstance(args, list), 'run_command must get a list, never a shell string'
+        assert isinstance(args, list), "run_command must get a list, never a shell string"
         self.calls.append(args)
         answer = self.answers[args[1]]
         return answer(args) if callable(answer) else answer
@@ -71,37 +71,37 @@ class FakeCommands:
 @pytest.fixture
 def env(monkeypatch, tmp_path):
     """Patched exit/fail/run_command, a fake sshd binary, privsep dir and one account."""
-    monkeypatch.setattr(basic.AnsibleModule, 'exit_json', _exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', _fail_json)
+    monkeypatch.setattr(basic.AnsibleModule, "exit_json", _exit_json)
+    monkeypatch.setattr(basic.AnsibleModule, "fail_json", _fail_json)
     commands = FakeCommands()
 
     def run_command(module, args, **kwargs):
         return commands(args)
 
-    monkeypatch.setattr(basic.AnsibleModule, 'run_command', run_command)
-    monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', lambda self, name, *a, **k: '/usr/bin/' + name)
+    monkeypatch.setattr(basic.AnsibleModule, "run_command", run_command)
+    monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", lambda self, name, *a, **k: "/usr/bin/" + name)
 
-    sshd = tmp_path / 'sshd'
-    sshd.write_text('#!/bin/sh\n')
-    privsep = tmp_path / 'run' / 'sshd'
+    sshd = tmp_path / "sshd"
+    sshd.write_text("#!/bin/sh\n")
+    privsep = tmp_path / "run" / "sshd"
     privsep.mkdir(parents=True)
-    monkeypatch.setattr(mod, 'PRIVSEP_DIR', str(privsep))
+    monkeypatch.setattr(mod, "PRIVSEP_DIR", str(privsep))
 
-    home = tmp_path / 'home' / 'deploy'
-    (home / '.ssh').mkdir(parents=True)
-    users = {'deploy': pwd.struct_passwd(('deploy', 'x', 1001, 1001, '', str(home), sys.executable))}
+    home = tmp_path / "home" / "deploy"
+    (home / ".ssh").mkdir(parents=True)
+    users = {"deploy": pwd.struct_passwd(("deploy", "x", 1001, 1001, "", str(home), sys.executable))}
 
     def getpwnam(name):
         return users[name]
 
-    monkeypatch.setattr(mod.pwd, 'getpwnam', getpwnam)
-    monkeypatch.setattr(mod.os, 'getgrouplist', lambda name, gid: [gid, 27])
-    names = {1001: 'deploy', 27: 'sudo'}
+    monkeypatch.setattr(mod.pwd, "getpwnam", getpwnam)
+    monkeypatch.setattr(mod.os, "getgrouplist", lambda name, gid: [gid, 27])
+    names = {1001: "deploy", 27: "sudo"}
 
     def getgrgid(gid):
-        return type('group', (), {'gr_name': names[gid]})()
+        return type("group", (), {"gr_name": names[gid]})()
 
-    monkeypatch.setattr(mod.grp, 'getgrgid', getgrgid)
+    monkeypatch.setattr(mod.grp, "getgrgid", getgrgid)
 
     class Env:
         pass
@@ -121,150 +121,165 @@ def run(args, expect=ExitJson):
 
 
 def test_settings_and_version_without_connection(env):
-    result = run({'sshd': env.sshd, 'config': '/etc/ssh/sshd_config'})
-    assert result['changed'] is False
-    assert env.commands.calls[0] == [env.sshd, '-T', '-f', '/etc/ssh/sshd_config']
-    assert env.commands.calls[1] == [env.sshd, '-V']
-    assert result['command'] == env.commands.calls[0]
-    assert result['settings']['hostkey'] == ['/etc/ssh/ssh_host_ed25519_key', '/etc/ssh/ssh_host_rsa_key']
-    assert result['settings']['allowusers'] == ['deploy@192.0.2.0/24', 'alice']
-    assert result['settings']['port'] == ['22']
-    assert result['settings']['permitrootlogin'] == 'no'
-    assert result['version'] == 'OpenSSH_9.2p1'
-    assert result['version_number'] == '9.2'
-    assert 'access' not in result
+    result = run({"sshd": env.sshd, "config": "/etc/ssh/sshd_config"})
+    assert result["changed"] is False
+    assert env.commands.calls[0] == [env.sshd, "-T", "-f", "/etc/ssh/sshd_config"]
+    assert env.commands.calls[1] == [env.sshd, "-V"]
+    assert result["command"] == env.commands.calls[0]
+    assert result["settings"]["hostkey"] == ["/etc/ssh/ssh_host_ed25519_key", "/etc/ssh/ssh_host_rsa_key"]
+    assert result["settings"]["allowusers"] == ["deploy@192.0.2.0/24", "alice"]
+    assert result["settings"]["port"] == ["22"]
+    assert result["settings"]["permitrootlogin"] == "no"
+    assert result["version"] == "OpenSSH_9.2p1"
+    assert result["version_number"] == "9.2"
+    assert "access" not in result
 
 
 def test_connection_is_passed_to_sshd_and_access_allowed(env):
-    (env.home / '.ssh' / 'authorized_keys').write_text('ssh-ed25519 AAAAC3Nz deploy@laptop\n')
-    result = run({'sshd': env.sshd, 'connection': {'user': 'deploy', 'addr': '192.0.2.10'}})
+    (env.home / ".ssh" / "authorized_keys").write_text("ssh-ed25519 AAAAC3Nz deploy@laptop\n")
+    result = run({"sshd": env.sshd, "connection": {"user": "deploy", "addr": "192.0.2.10"}})
     assert env.commands.calls[0] == [
-        env.sshd, '-T', '-f', '/etc/ssh/sshd_config', '-C', 'user=deploy,host=192.0.2.10,addr=192.0.2.10',
+        env.sshd,
+        "-T",
+        "-f",
+        "/etc/ssh/sshd_config",
+        "-C",
+        "user=deploy,host=192.0.2.10,addr=192.0.2.10",
     ]
-    assert result['access'] == {'user': 'deploy', 'allowed': True, 'reasons': []}
-    assert result['changed'] is False
+    assert result["access"] == {"user": "deploy", "allowed": True, "reasons": []}
+    assert result["changed"] is False
 
 
 def test_connection_all_fields(env):
-    connection = {'user': 'deploy', 'host': 'bastion.example.org', 'addr': '192.0.2.10',
-                  'laddr': '192.0.2.1', 'lport': 2222}
-    run({'sshd': env.sshd, 'connection': connection, 'check_access': False})
+    connection = {
+        "user": "deploy",
+        "host": "bastion.example.org",
+        "addr": "192.0.2.10",
+        "laddr": "192.0.2.1",
+        "lport": 2222,
+    }
+    run({"sshd": env.sshd, "connection": connection, "check_access": False})
     assert env.commands.calls[0][-1] == (
-        'user=deploy,host=bastion.example.org,addr=192.0.2.10,laddr=192.0.2.1,lport=2222'
+        "user=deploy,host=bastion.example.org,addr=192.0.2.10,laddr=192.0.2.1,lport=2222"
     )
 
 
 def test_connection_defaults_to_localhost(env):
-    result = run({'sshd': env.sshd, 'connection': {'user': 'deploy'}})
-    keys = env.home / '.ssh' / 'authorized_keys'
-    assert env.commands.calls[0][-1] == 'user=deploy,host=127.0.0.1,addr=127.0.0.1'
-    assert result['access']['allowed'] is False
-    assert result['access']['reasons'] == [
+    result = run({"sshd": env.sshd, "connection": {"user": "deploy"}})
+    keys = env.home / ".ssh" / "authorized_keys"
+    assert env.commands.calls[0][-1] == "user=deploy,host=127.0.0.1,addr=127.0.0.1"
+    assert result["access"]["allowed"] is False
+    assert result["access"]["reasons"] == [
         "account 'deploy' is not matched by AllowUsers (deploy@192.0.2.0/24 alice)",
-        (f"account 'deploy' has no authorized key in AuthorizedKeysFile ({keys} {keys}2) "
-         "and PasswordAuthentication and KbdInteractiveAuthentication are off"),
+        (
+            f"account 'deploy' has no authorized key in AuthorizedKeysFile ({keys} {keys}2) "
+            "and PasswordAuthentication and KbdInteractiveAuthentication are off"
+        ),
     ]
 
 
 def test_comment_only_key_file_does_not_count(env):
-    (env.home / '.ssh' / 'authorized_keys2').write_text('# ssh-ed25519 AAAA old key\n\n')
-    result = run({'sshd': env.sshd, 'connection': {'user': 'deploy', 'addr': '192.0.2.10'}})
-    assert result['access']['allowed'] is False
-    assert 'has no authorized key' in result['access']['reasons'][0]
+    (env.home / ".ssh" / "authorized_keys2").write_text("# ssh-ed25519 AAAA old key\n\n")
+    result = run({"sshd": env.sshd, "connection": {"user": "deploy", "addr": "192.0.2.10"}})
+    assert result["access"]["allowed"] is False
+    assert "has no authorized key" in result["access"]["reasons"][0]
 
 
 def test_unknown_account(env):
-    result = run({'sshd': env.sshd, 'connection': {'user': 'ghost', 'addr': '192.0.2.10'}})
-    assert result['access'] == {'user': 'ghost', 'allowed': False, 'reasons': ["account 'ghost' does not exist"]}
+    result = run({"sshd": env.sshd, "connection": {"user": "ghost", "addr": "192.0.2.10"}})
+    assert result["access"] == {"user": "ghost", "allowed": False, "reasons": ["account 'ghost' does not exist"]}
 
 
 def test_check_access_false_skips_access(env):
-    result = run({'sshd': env.sshd, 'connection': {'user': 'deploy'}, 'check_access': False})
-    assert 'access' not in result
-    assert '-C' in env.commands.calls[0]
+    result = run({"sshd": env.sshd, "connection": {"user": "deploy"}, "check_access": False})
+    assert "access" not in result
+    assert "-C" in env.commands.calls[0]
 
 
 def test_check_access_needs_connection(env):
-    result = run({'sshd': env.sshd, 'check_access': True}, expect=FailJson)
-    assert 'connection' in result['msg']
+    result = run({"sshd": env.sshd, "check_access": True}, expect=FailJson)
+    assert "connection" in result["msg"]
     assert env.commands.calls == []
 
 
-@pytest.mark.parametrize('connection', [
-    {'user': 'deploy,root'},
-    {'user': 'deploy', 'host': 'a b'},
-    {'user': ''},
-])
+@pytest.mark.parametrize(
+    "connection",
+    [
+        {"user": "deploy,root"},
+        {"user": "deploy", "host": "a b"},
+        {"user": ""},
+    ],
+)
 def test_bad_connection_values(env, connection):
-    result = run({'sshd': env.sshd, 'connection': connection}, expect=FailJson)
-    assert 'commas or whitespace' in result['msg']
+    result = run({"sshd": env.sshd, "connection": connection}, expect=FailJson)
+    assert "commas or whitespace" in result["msg"]
     assert env.commands.calls == []
 
 
 def test_invalid_config_fails_with_sshd_stderr(env):
-    error = '/etc/ssh/sshd_config line 14: Bad yes/no argument: maybe'
-    env.commands.answers['-T'] = (255, '', error + '\n')
-    result = run({'sshd': env.sshd}, expect=FailJson)
-    assert result['msg'] == 'sshd -T rejected /etc/ssh/sshd_config: ' + error
-    assert result['rc'] == 255
+    error = "/etc/ssh/sshd_config line 14: Bad yes/no argument: maybe"
+    env.commands.answers["-T"] = (255, "", error + "\n")
+    result = run({"sshd": env.sshd}, expect=FailJson)
+    assert result["msg"] == "sshd -T rejected /etc/ssh/sshd_config: " + error
+    assert result["rc"] == 255
 
 
 def test_missing_sshd_binary(env, tmp_path):
-    result = run({'sshd': str(tmp_path / 'nope')}, expect=FailJson)
-    assert 'does not exist' in result['msg']
+    result = run({"sshd": str(tmp_path / "nope")}, expect=FailJson)
+    assert "does not exist" in result["msg"]
 
 
 def test_privsep_dir_created_outside_check_mode(env):
     env.privsep.rmdir()
-    result = run({'sshd': env.sshd})
+    result = run({"sshd": env.sshd})
     assert env.privsep.is_dir()
     assert stat.S_IMODE(os.stat(env.privsep).st_mode) == 0o755
-    assert result['changed'] is False
+    assert result["changed"] is False
 
 
 def test_privsep_dir_not_created_in_check_mode(env):
     env.privsep.rmdir()
-    env.commands.answers['-T'] = (255, '', 'Missing privilege separation directory: /run/sshd\n')
-    result = run({'sshd': env.sshd, '_ansible_check_mode': True}, expect=FailJson)
+    env.commands.answers["-T"] = (255, "", "Missing privilege separation directory: /run/sshd\n")
+    result = run({"sshd": env.sshd, "_ansible_check_mode": True}, expect=FailJson)
     assert not env.privsep.exists()
-    assert 'Missing privilege separation directory' in result['msg']
-    assert 'is missing; it is not created in check mode' in result['msg']
+    assert "Missing privilege separation directory" in result["msg"]
+    assert "is missing; it is not created in check mode" in result["msg"]
 
 
 def test_check_mode_still_reads(env):
-    result = run({'sshd': env.sshd, '_ansible_check_mode': True})
-    assert result['settings']['port'] == ['22']
+    result = run({"sshd": env.sshd, "_ansible_check_mode": True})
+    assert result["settings"]["port"] == ["22"]
 
 
 def test_version_from_old_sshd_usage_text(env):
-    usage = 'unknown option -- V\nOpenSSH_8.4p1 Debian-5+deb11u3, OpenSSL 1.1.1w\nusage: sshd\n'
-    env.commands.answers['-V'] = (1, '', usage)
-    result = run({'sshd': env.sshd})
-    assert (result['version'], result['version_number']) == ('OpenSSH_8.4p1', '8.4')
+    usage = "unknown option -- V\nOpenSSH_8.4p1 Debian-5+deb11u3, OpenSSL 1.1.1w\nusage: sshd\n"
+    env.commands.answers["-V"] = (1, "", usage)
+    result = run({"sshd": env.sshd})
+    assert (result["version"], result["version_number"]) == ("OpenSSH_8.4p1", "8.4")
 
 
 def test_version_falls_back_to_ssh_client(env):
-    answers = {env.sshd: (1, '', 'usage: sshd [-46DdeGiqTtV]\n'), '/usr/bin/ssh': (0, '', 'OpenSSH_10.0p2 Debian-7\n')}
-    env.commands.answers['-V'] = lambda args: answers[args[0]]
-    result = run({'sshd': env.sshd})
-    assert env.commands.calls[1:] == [[env.sshd, '-V'], ['/usr/bin/ssh', '-V']]
-    assert (result['version'], result['version_number']) == ('OpenSSH_10.0p2', '10.0')
+    answers = {env.sshd: (1, "", "usage: sshd [-46DdeGiqTtV]\n"), "/usr/bin/ssh": (0, "", "OpenSSH_10.0p2 Debian-7\n")}
+    env.commands.answers["-V"] = lambda args: answers[args[0]]
+    result = run({"sshd": env.sshd})
+    assert env.commands.calls[1:] == [[env.sshd, "-V"], ["/usr/bin/ssh", "-V"]]
+    assert (result["version"], result["version_number"]) == ("OpenSSH_10.0p2", "10.0")
 
 
 def test_version_from_debian12_sshd(env):
-    env.commands.answers['-V'] = (0, '', 'OpenSSH_9.2, OpenSSL 3.0.19 27 Jan 2026\n')
-    result = run({'sshd': env.sshd})
-    assert (result['version'], result['version_number']) == ('OpenSSH_9.2', '9.2')
+    env.commands.answers["-V"] = (0, "", "OpenSSH_9.2, OpenSSL 3.0.19 27 Jan 2026\n")
+    result = run({"sshd": env.sshd})
+    assert (result["version"], result["version_number"]) == ("OpenSSH_9.2", "9.2")
 
 
 def test_no_version_at_all(env):
-    env.commands.answers['-V'] = (1, '', 'usage: sshd\n')
-    result = run({'sshd': env.sshd})
-    assert (result['version'], result['version_number']) == (None, None)
+    env.commands.answers["-V"] = (1, "", "usage: sshd\n")
+    result = run({"sshd": env.sshd})
+    assert (result["version"], result["version_number"]) == (None, None)
 
 
 def test_lookup_account_groups(env):
-    account = mod.lookup_account('deploy')
-    assert account['groups'] == ['deploy', 'sudo']
-    assert account['uid'] == 1001 and account['exists'] is True and account['shell_ok'] is True
-    assert mod.lookup_account('ghost') == {'name': 'ghost', 'exists': False}
+    account = mod.lookup_account("deploy")
+    assert account["groups"] == ["deploy", "sudo"]
+    assert account["uid"] == 1001 and account["exists"] is True and account["shell_ok"] is True
+    assert mod.lookup_account("ghost") == {"name": "ghost", "exists": False}
