@@ -33,6 +33,13 @@ options:
       - Path of the C(sshd) configuration file to evaluate (C(sshd -f)).
     type: path
     default: /etc/ssh/sshd_config
+  content:
+    description:
+      - A candidate configuration to evaluate instead of O(config), e.g. a rendered template that
+        is not installed yet. It is written to a private temporary file, evaluated, and removed;
+        relative C(Include) paths still resolve against C(/etc/ssh).
+      - When set, O(config) is ignored.
+    type: str
   sshd:
     description:
       - Path of the C(sshd) binary.
@@ -177,6 +184,7 @@ command:
 import grp
 import os
 import pwd
+import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -265,10 +273,28 @@ def read_version(module, sshd):
     return token
 
 
+def run_sshd_test(module, sshd, config, content, spec):
+    """Run ``sshd -T`` on CONFIG, or on CONTENT written to a private temporary file."""
+    if content is not None:
+        fd, config = tempfile.mkstemp(prefix="bulwark-sshd_config.", dir=module.tmpdir)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(content)
+    command = [sshd, "-T", "-f", config]
+    if spec:
+        command.extend(["-C", spec])
+    try:
+        rc, out, err = module.run_command(command)
+    finally:
+        if content is not None:
+            os.unlink(config)
+    return command, rc, out, err
+
+
 def main():
     module = AnsibleModule(
         argument_spec={
             "config": {"type": "path", "default": "/etc/ssh/sshd_config"},
+            "content": {"type": "str"},
             "sshd": {"type": "path", "default": "/usr/sbin/sshd"},
             "connection": {
                 "type": "dict",
@@ -310,10 +336,9 @@ def main():
             module.fail_json(msg=f"cannot create privilege separation directory {PRIVSEP_DIR}: {exc}")
         privsep_missing = False
 
-    command = [sshd, "-T", "-f", config]
-    if spec:
-        command.extend(["-C", spec])
-    rc, out, err = module.run_command(command)
+    command, rc, out, err = run_sshd_test(module, sshd, config, module.params["content"], spec)
+    if module.params["content"] is not None:
+        config = "the candidate configuration"
     if rc != 0:
         why = (err or out).strip() or f"exit code {rc}"
         msg = f"sshd -T rejected {config}: {why}"
