@@ -1,0 +1,130 @@
+"""The ufw role leaves exactly the declared ports open, from the outside and for IPv6 too."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import testinfra
+
+INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
+TARGETS = ["ufw-bookworm", "ufw-trixie"]
+testinfra_hosts = [f"ansible://{name}?ansible_inventory={INVENTORY}" for name in TARGETS]
+
+
+def get(name):
+    return testinfra.get_host(f"ansible://{name}?ansible_inventory={INVENTORY}")
+
+
+PROBER = get("ufw-prober")
+
+
+def probe(target, port):
+    """curl exit code from the prober: 0 answered, 7 refused (passed the firewall), 28 timed out (dropped)."""
+    cmd = PROBER.run(
+        "curl -sS -o /dev/null --connect-timeout 3 --max-time 5 http://%s:%s/",
+        target,
+        str(port),
+    )
+    return cmd.rc
+
+
+def name_of(host):
+    return host.backend.get_hostname()
+
+
+def status(host):
+    return host.check_output("LC_ALL=C ufw status verbose")
+
+
+def test_ufw_is_active_with_the_declared_defaults(host):
+    out = status(host)
+    assert "Status: active" in out
+    assert "Default: deny (incoming), allow (outgoing), deny (routed)" in out
+    assert "Logging: on (medium)" in out
+    svc = host.service("ufw")
+    assert svc.is_enabled
+    assert svc.is_running
+
+
+def test_declared_port_answers_from_outside(host):
+    assert probe(name_of(host), 8080) == 0
+
+
+def test_undeclared_port_is_dropped_although_it_listens(host):
+    # The listener is alive: it answers on loopback, which ufw always allows.
+    assert host.run("python3 -c \"import urllib.request as u; u.urlopen('http://127.0.0.1:9090/', timeout=3)\"").rc == 0
+    assert probe(name_of(host), 9090) == 28
+
+
+def test_ssh_port_passes_the_firewall(host):
+    # Nothing listens on 22 in the container: a refused connection (not a timeout)
+    # shows the packet got through ufw, which rate-limits it.
+    assert probe(name_of(host), 22) == 7
+    assert re.search(r"^22/tcp\s+LIMIT IN\s+Anywhere\s+# ssh$", status(host), re.M)
+
+
+def test_hand_added_rule_is_gone(host):
+    out = status(host)
+    assert "7777" not in out
+    assert probe(name_of(host), 7777) == 28
+    if name_of(host) == "ufw-bookworm":
+        # It was there before converge (prepare.yml); the role removed it.
+        assert "7777" not in host.file("/etc/ufw/user.rules").content_string
+
+
+def test_ipv6_rules_mirror_ipv4(host):
+    lines = [
+        line.split("#")[0].split()
+        for line in host.check_output("LC_ALL=C ufw status").splitlines()
+        if re.match(r"^\d", line)
+    ]
+    v4 = {(w[0], w[1]) for w in lines if "(v6)" not in w}
+    # "22/tcp (v6)   LIMIT IN   Anywhere (v6)   # ssh"
+    v6 = {(w[0], w[2]) for w in lines if "(v6)" in w}
+    assert v4 == {("22/tcp", "LIMIT"), ("8080/tcp", "ALLOW")}
+    assert v6 == v4
+    # And the kernel holds them: ip6tables has the IPv6 copy of the rules.
+    rules6 = host.check_output("ip6tables -S ufw6-user-input")
+    assert "--dport 8080 -j ACCEPT" in rules6
+    assert "--dport 22" in rules6
+
+
+@pytest.fixture
+def stray_rule():
+    hosts = [get(name) for name in TARGETS]
+    for h in hosts:
+        h.check_output("ufw allow 7777/tcp")
+    yield hosts
+    for h in hosts:
+        h.run("ufw delete allow 7777/tcp")
+
+
+def test_check_mode_reports_a_stray_rule_and_leaves_it(stray_rule):
+    playbook = Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"]) / "converge.yml"
+    run = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "ansible-playbook"),
+            "--inventory",
+            str(Path(INVENTORY).parent),
+            "--check",
+            "--diff",
+            str(playbook),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        env={**os.environ, "ANSIBLE_FORCE_COLOR": "false", "ANSIBLE_NOCOLOR": "true"},
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert run.stdout.count("-allow 7777/tcp from any\n") == len(TARGETS)
+    assert run.stdout.count("-allow 7777/tcp from any (v6)\n") == len(TARGETS)
+    for h in stray_rule:
+        out = h.check_output("LC_ALL=C ufw status")
+        assert re.search(r"^7777/tcp\s+ALLOW\s+Anywhere\s*$", out, re.M)
+        assert re.search(r"^7777/tcp \(v6\)\s+ALLOW\s+Anywhere \(v6\)\s*$", out, re.M)
+        # And it still works: nothing listens on 7777, so "refused" means it passed ufw.
+        assert probe(name_of(h), 7777) == 7
