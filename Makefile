@@ -45,6 +45,7 @@ lint: tree
 	ruff check plugins tests extensions scripts
 	ruff format --check plugins tests extensions scripts
 	@scripts/check-version.sh
+	python scripts/role-docs.py --check
 
 sanity: tree
 	scripts/ansible-test.sh sanity
