@@ -114,10 +114,11 @@ class CallbackModule(CallbackBase):
     def v2_runner_on_ok(self, result):
         host = self._host(result._host.get_name())
         if result._result.get("changed", False):
-            role = result._task._role.get_name() if result._task._role else ""
+            task = result._task
+            role = task._role.get_name(include_role_fqcn=False) if task._role else ""
             host["drift"].append(
                 {
-                    "task": result._task.get_name(),
+                    "task": task.name or task.action,
                     "role": role,
                     "diff": summarise_diff(result._result.get("diff")),
                 }
