@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# make bench: time playbooks/site.yml on a throw-away container - the first (hardening) run,
+# a second (no-change) run and a check run - with per-task timings for the slowest tasks.
+# Speed is tracked here, never by a timed test.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+name=bulwark-bench
+work=$(mktemp -d "$repo/.tmp/bench.XXXXXX")
+trap 'docker rm -f "$name" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+docker rm -f "$name" >/dev/null 2>&1 || true
+docker run -d --name "$name" --cap-add SYS_ADMIN --cap-add NET_ADMIN --cap-add NET_RAW \
+  --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
+  --cgroupns=host -v /sys/fs/cgroup:/sys/fs/cgroup:rw --tmpfs /run --tmpfs /run/lock \
+  bulwark/debian-systemd:bookworm /lib/systemd/systemd >/dev/null
+sleep 3
+docker exec "$name" useradd -m admin
+printf 'all:\n  hosts:\n    %s:\n      ansible_connection: community.docker.docker\n  vars:\n    ssh_hardening_admin_users: []\n    ssh_hardening_lockout_guard: false\n' "$name" >"$work/inventory.yml"
+export ANSIBLE_INJECT_FACT_VARS=false ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_tasks PROFILE_TASKS_TASK_OUTPUT_LIMIT=8
+run() {
+  local label=$1; shift
+  local start end
+  start=$(date +%s%N)
+  ansible-playbook -i "$work/inventory.yml" playbooks/site.yml "$@" >"$work/$label.log"
+  end=$(date +%s%N)
+  printf '%-8s %5d ms  %s\n' "$label" $(( (end - start) / 1000000 )) "$(grep -o 'changed=[0-9]*' "$work/$label.log" | head -1)"
+  sed -n '/^=\{20,\}/,$p' "$work/$label.log" | sed -n '2,9p' | sed 's/^/    /'
+}
+echo "bench: playbooks/site.yml on one Debian 12 container"
+run harden
+run rerun
+run check --check
