@@ -32,7 +32,10 @@ def table(spec: dict) -> str:
             kind = f"list of {option['elements']}"
         if "choices" in option:
             kind += " (" + ", ".join(f"`{choice}`" for choice in option["choices"]) + ")"
-        default = "" if "default" not in option else f"`{yaml.safe_dump(option['default'], default_flow_style=True).strip().removesuffix('...').strip()}`"
+        default = ""
+        if "default" in option:
+            dumped = yaml.safe_dump(option["default"], default_flow_style=True)
+            default = f"`{dumped.strip().removesuffix('...').strip()}`"
         rows.append(f"| `{name}` | {cell(kind)} | {cell(default)} | {cell(option.get('description', ''))} |")
     return "\n".join(rows)
 
