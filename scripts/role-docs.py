@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Render each role's variable table from meta/argument_specs.yml into its README.md.
 
 The table goes between the lines ``<!-- BEGIN VARIABLES -->`` and ``<!-- END VARIABLES -->``.
@@ -52,7 +51,7 @@ def main(argv: list[str]) -> int:
             stale.append(f"{readme}: no {BEGIN} ... {END} markers")
             continue
         head, rest = text.split(BEGIN, 1)
-        _, tail = rest.split(END, 1)
+        tail = rest.split(END, 1)[1]
         new = f"{head}{BEGIN}\n{table(spec)}\n{END}{tail}"
         if new != text:
             stale.append(f"{readme}: variable table is out of date (run scripts/role-docs.py)")

@@ -16,7 +16,7 @@ description:
 author: bulwark.hardening contributors (!UNKNOWN)
 version_added: 0.1.0
 requirements:
-  - enable in ansible.cfg with O(callbacks_enabled=bulwark.hardening.drift_report)
+  - enable in ansible.cfg with C(callbacks_enabled = bulwark.hardening.drift_report)
 options:
   report_path:
     description:

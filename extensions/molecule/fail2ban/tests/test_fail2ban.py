@@ -97,7 +97,7 @@ def test_guesser_is_banned_blocked_and_unbanned(host, attacker):
     try:
         assert wait_for(lambda: attacker.run(PROBE.format(target=target)).rc == 0, 10), "port 22 unreachable"
 
-        for _ in range(MAX_GUESSES):
+        for _guess in range(MAX_GUESSES):
             result = attacker.run(SSH_GUESS.format(user=USER, target=target))
             assert result.rc != 0, "a wrong password was accepted"
             if banned(host, "sshd", addr):
