@@ -8,10 +8,10 @@ import stat
 from collections import Counter
 
 import pytest
-from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.bulwark.hardening.plugins.modules import ssh_moduli as mod
+from ansible_collections.bulwark.hardening.tests.unit.plugins.modules.utils import ExitJson, FailJson, patch_exits
 
 
 def modulus(size_field, n=1):
@@ -31,27 +31,9 @@ MODULI = (
 )
 
 
-class ExitJson(Exception):
-    pass
-
-
-class FailJson(Exception):
-    pass
-
-
-def _exit_json(self, **kwargs):
-    raise ExitJson(kwargs)
-
-
-def _fail_json(self, msg, **kwargs):
-    kwargs["msg"] = msg
-    raise FailJson(kwargs)
-
-
 @pytest.fixture
 def moduli(monkeypatch, tmp_path):
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", _exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", _fail_json)
+    patch_exits(monkeypatch)
     path = tmp_path / "ssh" / "moduli"
     path.parent.mkdir()
     path.write_text(MODULI)

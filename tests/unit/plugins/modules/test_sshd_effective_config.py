@@ -15,6 +15,7 @@ from ansible.module_utils.testing import patch_module_args
 from ansible_collections.bulwark.hardening.plugins.modules import (
     sshd_effective_config as mod,
 )
+from ansible_collections.bulwark.hardening.tests.unit.plugins.modules.utils import ExitJson, FailJson, patch_exits
 
 DUMP = """\
 port 22
@@ -32,23 +33,6 @@ subsystem sftp /usr/lib/openssh/sftp-server
 kexalgorithms sntrup761x25519-sha512@openssh.com,curve25519-sha256
 """
 VERSION_STDERR = "OpenSSH_9.2p1 Debian-2+deb12u3, OpenSSL 3.0.15 3 Sep 2024\n"
-
-
-class ExitJson(Exception):
-    pass
-
-
-class FailJson(Exception):
-    pass
-
-
-def _exit_json(self, **kwargs):
-    raise ExitJson(kwargs)
-
-
-def _fail_json(self, msg, **kwargs):
-    kwargs["msg"] = msg
-    raise FailJson(kwargs)
 
 
 class FakeCommands:
@@ -71,8 +55,7 @@ class FakeCommands:
 @pytest.fixture
 def env(monkeypatch, tmp_path):
     """Patched exit/fail/run_command, a fake sshd binary, privsep dir and one account."""
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", _exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", _fail_json)
+    patch_exits(monkeypatch)
     commands = FakeCommands()
 
     def run_command(module, args, **kwargs):

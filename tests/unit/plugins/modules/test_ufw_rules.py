@@ -8,6 +8,7 @@ from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.bulwark.hardening.plugins.modules import ufw_rules
+from ansible_collections.bulwark.hardening.tests.unit.plugins.modules.utils import ExitJson, FailJson, patch_exits
 
 UFW = "/usr/sbin/ufw"
 
@@ -24,23 +25,6 @@ HTTP = {"rule": "allow", "port": 80, "proto": "tcp"}
 DEFAULTS = 'IPV6=yes\nDEFAULT_INPUT_POLICY="DROP"\nDEFAULT_OUTPUT_POLICY="ACCEPT"\n'
 
 
-class ExitJson(Exception):
-    pass
-
-
-class FailJson(Exception):
-    pass
-
-
-def _exit_json(self, **kwargs):
-    raise ExitJson(kwargs)
-
-
-def _fail_json(self, msg, **kwargs):
-    kwargs["msg"] = msg
-    raise FailJson(kwargs)
-
-
 def rules_file(tuples, v6=False):
     prefix = "ufw6" if v6 else "ufw"
     body = "".join(f"\n{t}\n-A {prefix}-user-input -j ACCEPT\n" for t in tuples)
@@ -50,8 +34,7 @@ def rules_file(tuples, v6=False):
 @pytest.fixture
 def ufw_dir(monkeypatch, tmp_path):
     """A fake /etc/ufw + /etc/default/ufw; call it with the tuples of each file."""
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", _exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", _fail_json)
+    patch_exits(monkeypatch)
     rules_dir = tmp_path / "ufw"
     (rules_dir / "applications.d").mkdir(parents=True)
     (rules_dir / "applications.d" / "openssh-server").write_text("[OpenSSH]\ntitle=Secure shell server\nports=22/tcp\n")
@@ -379,8 +362,7 @@ def test_port_and_app_are_mutually_exclusive(monkeypatch, ufw_dir):
 
 
 def test_missing_files_check_mode_treats_as_empty(monkeypatch, tmp_path):
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", _exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", _fail_json)
+    patch_exits(monkeypatch)
     args = {
         "rules_dir": str(tmp_path / "nope"),
         "defaults_file": str(tmp_path / "nope-default"),
@@ -393,8 +375,7 @@ def test_missing_files_check_mode_treats_as_empty(monkeypatch, tmp_path):
 
 
 def test_missing_files_real_run_fails(monkeypatch, tmp_path):
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", _exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", _fail_json)
+    patch_exits(monkeypatch)
     args = {
         "rules_dir": str(tmp_path / "nope"),
         "defaults_file": str(tmp_path / "nope-default"),

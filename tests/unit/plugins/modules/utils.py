@@ -1,0 +1,30 @@
+# Copyright: (c) 2026, bulwark.hardening contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What every module test needs: exit_json/fail_json turned into exceptions carrying the result."""
+
+from __future__ import annotations
+
+from ansible.module_utils import basic
+
+
+class ExitJson(Exception):
+    """Raised by a patched AnsibleModule.exit_json; args[0] is the result."""
+
+
+class FailJson(Exception):
+    """Raised by a patched AnsibleModule.fail_json; args[0] is the result, msg included."""
+
+
+def _exit_json(self, **kwargs):
+    raise ExitJson(kwargs)
+
+
+def _fail_json(self, msg, **kwargs):
+    kwargs["msg"] = msg
+    raise FailJson(kwargs)
+
+
+def patch_exits(monkeypatch) -> None:
+    """Make AnsibleModule.exit_json/fail_json raise ExitJson/FailJson for this test."""
+    monkeypatch.setattr(basic.AnsibleModule, "exit_json", _exit_json)
+    monkeypatch.setattr(basic.AnsibleModule, "fail_json", _fail_json)
