@@ -373,6 +373,14 @@ def _family_diff(desired, current, exclusive):
     return to_delete, to_add
 
 
+def split_foreign(current, patterns):
+    """Split *current* into ``(foreign, managed)``: rules whose comment matches a pattern belong
+    to another tool (fail2ban's bans) and are never deleted or reordered."""
+    compiled = [re.compile(pattern) for pattern in patterns]
+    foreign = [e for e in current if e.get("comment") and any(p.search(e["comment"]) for p in compiled)]
+    return foreign, [e for e in current if e not in foreign]
+
+
 def compute_diff(desired, current, exclusive=True):
     """Return ``(to_delete, to_add)`` turning *current* into *desired*.
 

@@ -152,6 +152,16 @@ options:
   ufw:
     description: Path of the C(ufw) binary; looked up in E(PATH) when omitted.
     type: path
+  keep_comments:
+    description:
+      - Regular expressions (Python C(re.search)) matched against the comment of each existing
+        rule. A matching rule belongs to another tool and is left alone, even with
+        O(exclusive=true); it is not shown as a change.
+      - The default keeps the bans that fail2ban's C(ufw) action adds
+        (comment C(by Fail2Ban after N attempts against JAIL)).
+    type: list
+    elements: str
+    default: ["^by Fail2Ban "]
 notes:
   - Rules are deleted by their specification (C(ufw delete allow ...)), never by
     number, so numbering never matters.
@@ -239,6 +249,7 @@ diff:
 """
 
 import os
+import re
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -255,6 +266,7 @@ from ansible_collections.bulwark.hardening.plugins.module_utils._ufw import (
     parse_app_profiles,
     parse_defaults,
     parse_rules_file,
+    split_foreign,
 )
 
 
@@ -294,6 +306,16 @@ def read_profiles(rules_dir):
             if text is not None:
                 profiles.update(parse_app_profiles(text))
     return profiles
+
+
+def read_managed(module, rules_dir, ufw_ipv6, keep_comments):
+    """Current rules split into ``(foreign, managed, missing_files)``; foreign ones are kept as they are."""
+    current, missing = read_current(module, rules_dir, ufw_ipv6)
+    try:
+        foreign, managed = split_foreign(current, keep_comments)
+    except re.error as exc:
+        module.fail_json(msg=f"keep_comments holds an invalid regular expression: {exc}")
+    return foreign, managed, missing
 
 
 def main():
@@ -347,6 +369,7 @@ def main():
             "rules_dir": {"type": "path", "default": "/etc/ufw"},
             "defaults_file": {"type": "path", "default": "/etc/default/ufw"},
             "ufw": {"type": "path"},
+            "keep_comments": {"type": "list", "elements": "str", "default": ["^by Fail2Ban "]},
         },
         supports_check_mode=True,
     )
@@ -367,9 +390,11 @@ def main():
     except UfwRuleError as exc:
         module.fail_json(msg=str(exc))
 
-    current, missing = read_current(module, rules_dir, ufw_ipv6)
+    foreign, current, missing = read_managed(module, rules_dir, ufw_ipv6, params["keep_comments"])
     to_delete, to_add = compute_diff(desired, current, exclusive=params["exclusive"])
-    predicted = apply_diff(current, to_delete, to_add)
+    # Foreign rules stay where their owner put them (fail2ban prepends its bans).
+    predicted = foreign + apply_diff(current, to_delete, to_add)
+    current = foreign + current
     changed = bool(to_delete or to_add)
 
     ufw = params["ufw"]

@@ -384,3 +384,34 @@ def test_missing_files_real_run_fails(monkeypatch, tmp_path):
     result, calls = run(monkeypatch, dict(args, rules=[SSH]), expect=FailJson)
     assert calls == []
     assert "is ufw installed?" in result["msg"]
+
+
+# fail2ban's ufw action prepends "reject from ADDR to any comment 'by Fail2Ban after N attempts against JAIL'".
+def _ban(addr, v6=False):
+    comment = b"by Fail2Ban after 5 attempts against sshd".hex()
+    anywhere = "::/0" if v6 else "0.0.0.0/0"
+    return f"### tuple ### reject any any {anywhere} any {addr} in comment={comment}"
+
+
+@pytest.mark.parametrize("exclusive", [True, False])
+def test_fail2ban_bans_are_kept_and_not_reported(monkeypatch, ufw_dir, exclusive):
+    args = ufw_dir([_ban("192.0.2.66"), SSH_V4, HTTP_V4], [_ban("2001:db8::66", v6=True), SSH_V6, HTTP_V6])
+    result, calls = run(monkeypatch, dict(args, rules=[SSH, HTTP], exclusive=exclusive, _ansible_diff=True))
+    assert result["changed"] is False
+    assert calls == []
+    assert result["removed"] == []
+    assert result["diff"]["before"] == result["diff"]["after"]
+
+
+def test_fail2ban_bans_go_without_keep_comments(monkeypatch, ufw_dir):
+    args = ufw_dir([_ban("192.0.2.66"), SSH_V4, HTTP_V4], [SSH_V6, HTTP_V6])
+    result, calls = run(monkeypatch, dict(args, rules=[SSH, HTTP], keep_comments=[]))
+    assert result["changed"] is True
+    assert result["removed"] == ["reject any from 192.0.2.66 # by Fail2Ban after 5 attempts against sshd"]
+    assert len(calls) == 1 and calls[0][:3] == [UFW, "delete", "reject"]
+
+
+def test_bad_keep_comments_pattern_is_a_clear_error(monkeypatch, ufw_dir):
+    args = ufw_dir([SSH_V4], [SSH_V6])
+    result, _calls = run(monkeypatch, dict(args, rules=[SSH], keep_comments=["("]), expect=FailJson)
+    assert "keep_comments" in result["msg"]
