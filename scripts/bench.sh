@@ -16,7 +16,8 @@ docker run -d --name "$name" --cap-add SYS_ADMIN --cap-add NET_ADMIN --cap-add N
 sleep 3
 docker exec "$name" useradd -m admin
 printf 'all:\n  hosts:\n    %s:\n      ansible_connection: community.docker.docker\n  vars:\n    ssh_hardening_admin_users: []\n    ssh_hardening_lockout_guard: false\n' "$name" >"$work/inventory.yml"
-export ANSIBLE_INJECT_FACT_VARS=false ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_tasks PROFILE_TASKS_TASK_OUTPUT_LIMIT=8
+export ANSIBLE_INJECT_FACT_VARS=false ANSIBLE_PIPELINING=true ANSIBLE_PYTHON_INTERPRETER=/usr/bin/python3
+export ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_tasks PROFILE_TASKS_TASK_OUTPUT_LIMIT=8
 run() {
   local label=$1; shift
   local start end

@@ -45,7 +45,7 @@ all:
       - {rule: allow, port: 80, proto: tcp, comment: http}
 YAML
 
-export ANSIBLE_INJECT_FACT_VARS=false ANSIBLE_NOCOWS=1 ANSIBLE_RETRY_FILES_ENABLED=false
+export ANSIBLE_INJECT_FACT_VARS=false ANSIBLE_NOCOWS=1 ANSIBLE_RETRY_FILES_ENABLED=false ANSIBLE_PIPELINING=true
 export ANSIBLE_CALLBACKS_ENABLED=bulwark.hardening.drift_report
 
 step "Hardening it with playbooks/site.yml"
