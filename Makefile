@@ -46,6 +46,7 @@ lint: tree
 	ruff format --check plugins tests extensions scripts
 	@scripts/check-version.sh
 	python scripts/role-docs.py --check
+	antsibull-changelog lint
 
 sanity: tree
 	scripts/ansible-test.sh sanity
