@@ -36,3 +36,14 @@ def ssh(address, test_key):
         return subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
 
     return run
+
+
+@pytest.fixture
+def sftp(address, test_key):
+    """Run a batch of commands with the real sftp client from the controller."""
+
+    def run(user: str, batch: str) -> subprocess.CompletedProcess:
+        argv = ["sftp", *SSH_OPTIONS, "-i", test_key, "-b", "-", f"{user}@{address}"]
+        return subprocess.run(argv, input=batch, capture_output=True, text=True, timeout=30, check=False)
+
+    return run

@@ -40,6 +40,20 @@ def test_banner_is_shown(ssh):
     assert "bulwark-test-banner" in result.stderr
 
 
+def test_sftp_group_is_chrooted_and_gets_no_shell(ssh, sftp):
+    # A shell command is replaced by internal-sftp: no "uploader" comes back from id.
+    shell = ssh("uploader")
+    assert "uploader" not in shell.stdout
+    # SFTP works, and "/" is the chroot: only the fixture's incoming/ is there, no /etc.
+    batch = "ls -1 /\nput /etc/hostname /incoming/hostname-copy\nls -1 /incoming\n"
+    result = sftp("uploader", batch)
+    assert result.returncode == 0, result.stderr
+    listing = result.stdout.split()
+    assert "/incoming" in listing
+    assert "/etc" not in listing
+    assert "hostname-copy" in result.stdout
+
+
 def test_effective_config_overrides_cloud_init(host):
     assert host.file("/etc/ssh/sshd_config.d/50-cloud-init.conf").contains("PasswordAuthentication yes")
     effective = host.check_output("sshd -T -C user=deploy,host=client,addr=198.51.100.7")
