@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
+import testinfra
 
 SSH_OPTIONS = [
     "-o", "StrictHostKeyChecking=no",
@@ -45,5 +50,63 @@ def sftp(address, test_key):
     def run(user: str, batch: str) -> subprocess.CompletedProcess:
         argv = ["sftp", *SSH_OPTIONS, "-i", test_key, "-b", "-", f"{user}@{address}"]
         return subprocess.run(argv, input=batch, capture_output=True, text=True, timeout=30, check=False)
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def inventory_host():
+    """Return a testinfra host for any container of the scenario, by inventory name."""
+    inventory = os.environ["MOLECULE_INVENTORY_FILE"]
+    return lambda name: testinfra.get_host(f"ansible://{name}?ansible_inventory={inventory}")
+
+
+@pytest.fixture(scope="session")
+def ipv4():
+    """Return a host's IPv4 address on the scenario network."""
+    return lambda host: json.loads(host.check_output("ip -j -4 addr show dev eth0"))[0]["addr_info"][0]["local"]
+
+
+@pytest.fixture(scope="session")
+def wait_for():
+    """Poll a predicate once a step until it holds or the time is up; bounded, never endless."""
+
+    def wait(predicate, seconds=20, step=1.0) -> bool:
+        deadline = time.monotonic() + seconds
+        while not predicate():
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(step)
+        return True
+
+    return wait
+
+
+@pytest.fixture(scope="session")
+def check_run():
+    """Run the scenario's converge playbook with --check --diff against its own inventory.
+
+    Returns ``(completed_process, drift_report)``; the report is the drift_report callback's JSON.
+    """
+
+    def run() -> tuple[subprocess.CompletedProcess, dict]:
+        report = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "verify-check.json"
+        argv = [
+            str(Path(sys.executable).parent / "ansible-playbook"),
+            "--inventory",
+            str(Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent),
+            "--check",
+            "--diff",
+            str(Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"]) / "converge.yml"),
+        ]
+        env = {
+            **os.environ,
+            "BULWARK_DRIFT_REPORT": str(report),
+            "ANSIBLE_NOCOLOR": "true",
+            "ANSIBLE_FORCE_COLOR": "false",
+        }
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=600, check=False, env=env)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+        return result, json.loads(report.read_text())["hosts"]
 
     return run
