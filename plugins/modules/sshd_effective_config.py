@@ -118,6 +118,15 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+ansible_facts:
+  description: The same effective configuration as RV(settings), as a host fact.
+  returned: success
+  type: dict
+  contains:
+    sshd_effective_config:
+      description: RV(settings), available to later tasks as C(ansible_facts['sshd_effective_config']).
+      type: dict
+      returned: success
 settings:
   description:
     - The effective configuration, keyed by lower-case option name.
@@ -355,6 +364,7 @@ def main():
         "version": version,
         "version_number": f"{parsed[0]}.{parsed[1]}" if parsed else None,
         "command": command,
+        "ansible_facts": {"sshd_effective_config": settings},
     }
 
     if want_access:

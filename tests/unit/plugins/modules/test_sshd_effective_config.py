@@ -113,6 +113,7 @@ def test_settings_and_version_without_connection(env):
     assert result["settings"]["allowusers"] == ["deploy@192.0.2.0/24", "alice"]
     assert result["settings"]["port"] == ["22"]
     assert result["settings"]["permitrootlogin"] == "no"
+    assert result["ansible_facts"] == {"sshd_effective_config": result["settings"]}
     assert result["version"] == "OpenSSH_9.2p1"
     assert result["version_number"] == "9.2"
     assert "access" not in result
