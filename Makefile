@@ -12,8 +12,10 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.tmp/collections
 # Scenarios to run (default: all); e.g. `make molecule SCENARIOS="common ssh_hardening"`.
 SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard extensions/molecule/*/molecule.yml)))
 RELEASES  ?= bookworm trixie
+# Older ansible-core releases that sanity and units also run against (requirements-matrix.txt).
+CORES     ?= $(shell sed -n 's/^ansible-core==\([0-9]*[.][0-9]*\)[.].*/\1/p' requirements-matrix.txt)
 
-.PHONY: help demo test venv docker images tree lint sanity units molecule bench build clean
+.PHONY: help demo test venv docker images tree lint sanity units molecule bench build ee clean
 
 help:
 	@echo "make demo  - harden a throw-away Debian 12 container and print the drift report"
@@ -50,14 +52,16 @@ lint: tree
 
 sanity: tree
 	scripts/ansible-test.sh sanity
+	@for core in $(CORES); do echo "=== sanity: ansible-core $$core"; CORE=$$core scripts/ansible-test.sh sanity; done
 
 units: tree
 	scripts/ansible-test.sh units
+	@for core in $(CORES); do echo "=== units: ansible-core $$core"; CORE=$$core scripts/ansible-test.sh units; done
 
 molecule: venv images tree
 	scripts/molecule.sh $(SCENARIOS)
 
-test: lint sanity units molecule
+test: lint ee sanity units molecule
 	@echo "make test: all steps passed"
 
 demo: venv images tree
@@ -68,6 +72,13 @@ bench: venv images tree
 
 build: venv
 	ansible-galaxy collection build --force --output-path .tmp/dist
+	cp .tmp/dist/bulwark-hardening-$$(sed -n 's/^version: *//p' galaxy.yml).tar.gz .tmp/dist/bulwark-hardening.tar.gz
+
+# The AWX / Automation Platform execution environment's build context (the image needs a registry).
+ee: build
+	rm -rf .tmp/ee
+	ansible-builder create -f execution-environment.yml -c .tmp/ee --output-filename Containerfile -v 1
+	@scripts/check-ee.sh .tmp/ee
 
 clean:
 	rm -rf .tmp .cache

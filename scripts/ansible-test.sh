@@ -5,9 +5,26 @@
 # file already at its cache path, so put a stand-in there that bootstraps pip with the
 # standard library's ensurepip and installs the rest from PyPI.
 #   usage: scripts/ansible-test.sh sanity|units [extra ansible-test args]
+# With CORE=2.16 (a line of requirements-matrix.txt) it runs that ansible-core release from a
+# venv of its own (.venv-core-2.16, made on first use with the Python the line names).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 bin="$repo/.venv/bin"
+if [ -n "${CORE:-}" ]; then
+  line=$(grep -E "^ansible-core==${CORE//./\\.}\\." "$repo/requirements-matrix.txt") \
+    || { echo "ansible-test.sh: no ansible-core $CORE in requirements-matrix.txt" >&2; exit 2; }
+  pin=${line%% *} python=${line##* }
+  venv="$repo/.venv-core-$CORE"
+  if [ "$(cat "$venv/.pin" 2>/dev/null)" != "$pin" ]; then
+    interpreter=$(PYENV_VERSION="${python#python}" pyenv which python 2>/dev/null || command -v "$python") \
+      || { echo "ansible-test.sh: $python is needed for $pin" >&2; exit 2; }
+    rm -rf "$venv" && "$interpreter" -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check "$pin"
+    echo "$pin" >"$venv/.pin"
+  fi
+  bin="$venv/bin"
+  echo "ansible-test.sh: $("$bin/ansible" --version | head -1) on $("$bin/python" -V)"
+fi
 py_version=$("$bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 
 pip_version=$("$bin/python" - "$py_version" <<'PY'
@@ -21,10 +38,16 @@ mkdir -p "$(dirname "$shim")"
 cat >"$shim" <<'PY'
 # Stand-in for get-pip.py written by bulwark.hardening's scripts/ansible-test.sh.
 import ensurepip
+import os
 import subprocess
 import sys
 
+config = os.environ.get("PIP_CONFIG_FILE")
 ensurepip.bootstrap(upgrade=True)
+# ensurepip before Python 3.13 leaves PIP_CONFIG_FILE=/dev/null in the environment, which would
+# hide the machine's pip configuration (its CA bundle, its mirrors) from the install below.
+if config is None:
+    os.environ.pop("PIP_CONFIG_FILE", None)
 args = [arg for arg in sys.argv[1:] if arg not in ("--no-setuptools", "--no-wheel")]
 sys.exit(subprocess.call([sys.executable, "-m", "pip", "install", *args]))
 PY

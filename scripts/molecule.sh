@@ -1,21 +1,43 @@
 #!/usr/bin/env bash
-# Run `molecule test` for each named scenario, one after the other, timing each.
-# Keeps going after a failure so one run shows every broken scenario; exits 1 if any failed.
+# Run `molecule test` for each named scenario, MOLECULE_JOBS at a time (default 3: the
+# scenarios are independent - own containers, own network - and spend most of their time
+# waiting on containers, so three share two cores well). Each scenario logs to
+# .tmp/molecule-logs/<scenario>.log; a failed scenario's log tail is printed. Keeps going
+# after a failure so one run shows every broken scenario; exits 1 if any failed.
 #   usage: scripts/molecule.sh SCENARIO...
 set -uo pipefail
 cd "$(dirname "$0")/.."
-passed=0 failed=0 summary=()
-for scenario in "$@"; do
+jobs=${MOLECULE_JOBS:-3}
+logs=.tmp/molecule-logs
+rm -rf "$logs" && mkdir -p "$logs"
+
+run_one() {
+  local scenario=$1 start result
   start=$(date +%s)
-  echo "=== molecule: $scenario"
-  if molecule test -s "$scenario"; then
-    passed=$((passed + 1)) result=passed
-  else
-    failed=$((failed + 1)) result=FAILED
-  fi
-  summary+=("$(printf '%-24s %-7s %4ss' "$scenario" "$result" $(( $(date +%s) - start )))")
+  if molecule test -s "$scenario" >"$logs/$scenario.log" 2>&1; then result=passed; else result=FAILED; fi
+  printf '%-24s %-7s %4ss\n' "$scenario" "$result" $(( $(date +%s) - start )) >"$logs/$scenario.result"
+  echo "=== molecule: $(cat "$logs/$scenario.result")"
+}
+
+start_all=$(date +%s)
+for scenario in "$@"; do
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n; done
+  echo "=== molecule: starting $scenario"
+  run_one "$scenario" &
 done
-echo "=== molecule scenarios"
-printf '  %s\n' "${summary[@]}"
+wait
+
+passed=0 failed=0
+for scenario in "$@"; do
+  if grep -q ' passed ' "$logs/$scenario.result" 2>/dev/null; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    echo "=== molecule: $scenario FAILED - last lines of $logs/$scenario.log"
+    tail -n 150 "$logs/$scenario.log" | sed "s/^/[$scenario] /"
+  fi
+done
+echo "=== molecule scenarios ($jobs at a time, $(( $(date +%s) - start_all ))s in all)"
+cat "$logs"/*.result 2>/dev/null | sed 's/^/  /'
 echo "molecule: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
