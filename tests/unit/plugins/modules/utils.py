@@ -11,7 +11,7 @@ import json
 from ansible.module_utils import basic
 
 try:  # ansible-core 2.19 and newer
-    from ansible.module_utils.testing import patch_module_args
+    from ansible.module_utils.testing import patch_module_args  # pylint: disable=unused-import
 except ImportError:  # ansible-core 2.16 - 2.18: modules read their arguments from basic._ANSIBLE_ARGS
 
     @contextlib.contextmanager
