@@ -17,12 +17,14 @@ sleep 3
 docker exec "$name" useradd -m admin
 printf 'all:\n  hosts:\n    %s:\n      ansible_connection: community.docker.docker\n  vars:\n    ssh_hardening_admin_users: []\n    ssh_hardening_lockout_guard: false\n' "$name" >"$work/inventory.yml"
 export ANSIBLE_INJECT_FACT_VARS=false ANSIBLE_PIPELINING=true ANSIBLE_PYTHON_INTERPRETER=/usr/bin/python3
-export ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_tasks PROFILE_TASKS_TASK_OUTPUT_LIMIT=8
+export ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_tasks,bulwark.hardening.drift_report
+export PROFILE_TASKS_TASK_OUTPUT_LIMIT=8 BULWARK_DRIFT_QUIET=true
 run() {
   local label=$1; shift
   local start end
   start=$(date +%s%N)
-  ansible-playbook -i "$work/inventory.yml" playbooks/site.yml "$@" >"$work/$label.log"
+  BULWARK_DRIFT_REPORT="$work/$label.json" \
+    ansible-playbook -i "$work/inventory.yml" playbooks/site.yml "$@" >"$work/$label.log"
   end=$(date +%s%N)
   printf '%-8s %5d ms  %s\n' "$label" $(( (end - start) / 1000000 )) "$(grep -o 'changed=[0-9]*' "$work/$label.log" | head -1)"
   sed -n '/^=\{20,\}/,$p' "$work/$label.log" | sed -n '2,9p' | sed 's/^/    /'
@@ -31,3 +33,13 @@ echo "bench: playbooks/site.yml on one Debian 12 container"
 run harden
 run rerun
 run check --check
+# Tasks that ran on the host (skipped ones not counted) in the no-change run, per role.
+python3 - "$work/rerun.json" <<'PY'
+import json, sys
+hosts = json.load(open(sys.argv[1]))["hosts"]
+for host, data in sorted(hosts.items()):
+    tasks = data["tasks"]
+    print("executed tasks in the no-change run on %s: %d" % (host, sum(tasks.values())))
+    for role, count in sorted(tasks.items(), key=lambda item: -item[1]):
+        print("    %-22s %3d" % (role, count))
+PY

@@ -13,6 +13,9 @@ description:
   - At the end of the run prints one block per host, C(in compliance) or the list of drifted
     settings, and optionally writes the same data as JSON for schedulers and tests.
   - Meant for the scheduled C(ansible-playbook --check --diff) drift run, but works on any run.
+  - A handler that runs (a reload after a change) is not drift; the change that notified it is.
+  - The JSON also counts, per host and role, the tasks that ran on the host (skipped ones not
+    counted), which C(make bench) prints.
 author: bulwark.hardening contributors (!UNKNOWN)
 version_added: 0.1.0
 requirements:
@@ -42,6 +45,7 @@ import json
 import os
 
 from ansible import context
+from ansible.playbook.handler import Handler
 from ansible.plugins.callback import CallbackBase
 
 _DIFF_LINES = 6
@@ -106,20 +110,30 @@ class CallbackModule(CallbackBase):
         self._check_mode = False
 
     def _host(self, name: str) -> dict:
-        return self._hosts.setdefault(name, {"ok": 0, "failed": 0, "unreachable": 0, "drift": []})
+        return self._hosts.setdefault(name, {"ok": 0, "failed": 0, "unreachable": 0, "drift": [], "tasks": {}})
+
+    @staticmethod
+    def _role(task) -> str:
+        return task._role.get_name(include_role_fqcn=False) if task._role else ""
+
+    def _count(self, result) -> dict:
+        """Count the task as executed on the host, under its role; return the host's record."""
+        host = self._host(result._host.get_name())
+        role = self._role(result._task) or "play"
+        host["tasks"][role] = host["tasks"].get(role, 0) + 1
+        return host
 
     def v2_playbook_on_start(self, playbook):
         self._check_mode = bool(context.CLIARGS.get("check", False))
 
     def v2_runner_on_ok(self, result):
-        host = self._host(result._host.get_name())
-        if result._result.get("changed", False):
-            task = result._task
-            role = task._role.get_name(include_role_fqcn=False) if task._role else ""
+        host = self._count(result)
+        task = result._task
+        if result._result.get("changed", False) and not isinstance(task, Handler):
             host["drift"].append(
                 {
                     "task": task.name or task.action,
-                    "role": role,
+                    "role": self._role(task),
                     "diff": summarise_diff(result._result.get("diff")),
                 }
             )
@@ -127,8 +141,9 @@ class CallbackModule(CallbackBase):
             host["ok"] += 1
 
     def v2_runner_on_failed(self, result, ignore_errors=False):
+        host = self._count(result)
         if not ignore_errors:
-            self._host(result._host.get_name())["failed"] += 1
+            host["failed"] += 1
 
     def v2_runner_on_unreachable(self, result):
         self._host(result._host.get_name())["unreachable"] += 1

@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import pytest
+from ansible.playbook.handler import Handler
+from ansible.playbook.task import Task
 
-from ansible_collections.bulwark.hardening.plugins.callback.drift_report import render, summarise_diff
+from ansible_collections.bulwark.hardening.plugins.callback.drift_report import CallbackModule, render, summarise_diff
 
 
 @pytest.mark.parametrize(
@@ -53,3 +55,35 @@ def test_render_lists_drift_with_role_and_diff():
 
 def test_render_failure_wins_over_compliance():
     assert "FAILED (1 failed, 0 unreachable)" in render(_report(failed=1))
+
+
+class _Host:
+    def __init__(self, name):
+        self._name = name
+
+    def get_name(self):
+        return self._name
+
+
+class _Result:
+    def __init__(self, task, changed, host="web1"):
+        self._host = _Host(host)
+        self._task = task
+        self._result = {"changed": changed}
+
+
+def _task(cls, name):
+    task = cls()
+    task.name = name
+    return task
+
+
+def test_a_handler_is_not_drift_but_counts_as_executed():
+    callback = CallbackModule()
+    callback.v2_runner_on_ok(_Result(_task(Task, "Write sshd_config"), changed=True))
+    callback.v2_runner_on_ok(_Result(_task(Handler, "Reload sshd (bulwark)"), changed=True))
+    callback.v2_runner_on_ok(_Result(_task(Task, "Read the version"), changed=False))
+    host = callback._hosts["web1"]
+    assert [item["task"] for item in host["drift"]] == ["Write sshd_config"]
+    assert host["ok"] == 2
+    assert host["tasks"] == {"play": 3}
