@@ -9,7 +9,7 @@ name=bulwark-bench
 work=$(mktemp -d "$repo/.tmp/bench.XXXXXX")
 trap 'docker rm -f "$name" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 docker rm -f "$name" >/dev/null 2>&1 || true
-docker run -d --name "$name" --cap-add SYS_ADMIN --cap-add NET_ADMIN --cap-add NET_RAW \
+docker run -d --name "$name" --cap-add SYS_ADMIN --cap-add NET_ADMIN --cap-add NET_RAW --cap-add LINUX_IMMUTABLE --cap-add AUDIT_WRITE \
   --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
   --cgroupns=host -v /sys/fs/cgroup:/sys/fs/cgroup:rw --tmpfs /run --tmpfs /run/lock \
   bulwark/debian-systemd:bookworm /lib/systemd/systemd >/dev/null
