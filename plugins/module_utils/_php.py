@@ -173,6 +173,8 @@ def blocked_modules(targets, enabled, so_names, dependencies) -> dict[str, list[
     while changed:
         changed = False
         for name, deps in dependencies.items():
+            if not isinstance(deps, dict):  # PHP's json_encode() turns an empty array into []
+                continue
             ext = name.lower()
             owner = provided.get(ext)
             if owner is not None and owner not in staying:

@@ -127,7 +127,7 @@ DEPS = {
     "mysqli": {"spl": "Required", "mysqlnd": "Required"},
     "pdo_mysql": {"pdo": "Required", "mysqlnd": "Required"},
     "PDO": {"spl": "Required"},
-    "xdebug": {},
+    "xdebug": [],
     "phar": {"apc": "Optional"},
 }
 

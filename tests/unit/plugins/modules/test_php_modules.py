@@ -21,7 +21,7 @@ MODS = {
     "mysqli": "; priority=20\nextension=mysqli.so\n",
     "ffi": "; priority=20\nextension=ffi.so\n",
 }
-DEPS = {"mysqlnd": {"standard": "Required"}, "mysqli": {"mysqlnd": "Required"}, "xdebug": {}, "FFI": {}}
+DEPS = {"mysqlnd": {"standard": "Required"}, "mysqli": {"mysqlnd": "Required"}, "xdebug": [], "FFI": {}}
 
 
 @pytest.fixture
