@@ -193,7 +193,7 @@ def main():
         module.warn(f"PHP {entry['version']} {entry['sapi']}: not disabling {entry['module']}: {entry['reason']}")
     if module._diff and actions:
         result["diff"] = {
-            "before": "".join(f"{i['version']}/{i['sapi']}: {' '.join(sorted(i['enabled']))}\n" for i, _ in actions),
+            "before": "".join(f"{i['version']}/{i['sapi']}: {' '.join(sorted(i['enabled']))}\n" for i, _go in actions),
             "after": "".join(
                 f"{i['version']}/{i['sapi']}: {' '.join(sorted(set(i['enabled']) - set(go)))}\n" for i, go in actions
             ),

@@ -29,7 +29,7 @@ def fetch(prober):
             argv += ["-H", f"Cookie: {cookie}"]
         cmd = prober.run(shlex.join(argv))
         assert cmd.rc == 0, cmd.stderr
-        head, _, body = cmd.stdout.partition("\r\n\r\n")
+        head, _sep, body = cmd.stdout.partition("\r\n\r\n")
         lines = head.split("\r\n")
         status = int(lines[0].split()[1])
         headers = [tuple(part.strip() for part in line.split(":", 1)) for line in lines[1:] if ":" in line]

@@ -88,7 +88,7 @@ def test_xdebug_and_ffi_are_off_and_mysqlnd_stays_for_mysqli(host, probe):
 
 def test_no_php_version_in_the_headers(host, fetch):
     _status, headers, _body = fetch(name_of(host), "/probe.php")
-    assert "x-powered-by" not in {name.lower() for name, _ in headers}
+    assert "x-powered-by" not in {name.lower() for name, _value in headers}
 
 
 def cookies(headers):

@@ -52,8 +52,8 @@ def php(monkeypatch, tmp_path):
 class FakeRun:
     """run_command: answers the dependency probe, and really removes links for phpdismod."""
 
-    def __init__(self, etc, deps=DEPS, probe_rc=0, dismod_rc=0):
-        self.etc, self.deps, self.probe_rc, self.dismod_rc = etc, deps, probe_rc, dismod_rc
+    def __init__(self, etc, deps=None, probe_rc=0, dismod_rc=0):
+        self.etc, self.deps, self.probe_rc, self.dismod_rc = etc, deps or DEPS, probe_rc, dismod_rc
         self.calls = []
 
     def __call__(self, module, cmd, **kwargs):
