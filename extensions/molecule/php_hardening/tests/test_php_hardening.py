@@ -1,0 +1,178 @@
+"""php_hardening, seen through Apache from a second container: the ini PHP really uses, exec
+refused, files outside open_basedir unreadable, xdebug gone, session cookies flagged."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+
+import pytest
+
+INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
+TARGETS = ["php_hardening-bookworm", "php_hardening-trixie", "php_hardening-fpm"]
+testinfra_hosts = [f"ansible://{name}?ansible_inventory={INVENTORY}" for name in TARGETS]
+
+# What each target is (prepare.yml, molecule.yml).
+EXPECTED = {
+    "php_hardening-bookworm": {"sapi": "apache2handler", "version": "8.2", "secure": True},
+    "php_hardening-trixie": {"sapi": "apache2handler", "version": "8.4", "secure": False},
+    "php_hardening-fpm": {"sapi": "fpm-fcgi", "version": "8.4", "secure": True},
+}
+MOD_PHP_BASEDIR = "/var/www:/tmp:/var/lib/php/sessions:/usr/share/php"
+POOL_BASEDIR = "/var/www/html:/tmp:/var/lib/php/sessions"
+INI = "/etc/php/{version}/{sapi}/conf.d/99-bulwark-hardening.ini"
+
+
+def name_of(host):
+    return host.backend.get_hostname()
+
+
+def ini_path(host):
+    want = EXPECTED[name_of(host)]
+    return INI.format(version=want["version"], sapi="fpm" if want["sapi"] == "fpm-fcgi" else "apache2")
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_php_runs_with_the_hardened_ini(host, probe, scheme):
+    report = probe(name_of(host), scheme)
+    want = EXPECTED[name_of(host)]
+    assert (report["sapi"], report["version"]) == (want["sapi"], want["version"])
+    ini = report["ini"]
+    # ini_get gives "" for Off and "1" for On.
+    for off in (
+        "expose_php",
+        "display_errors",
+        "display_startup_errors",
+        "allow_url_include",
+        "allow_url_fopen",
+        "enable_dl",
+    ):
+        assert ini[off] in ("", "0"), (off, ini[off])
+    assert ini["log_errors"] == "1"
+    assert {"exec", "passthru", "shell_exec", "system", "proc_open", "popen", "pcntl_exec"} <= set(
+        ini["disable_functions"].split(",")
+    )
+    for on in ("session.use_strict_mode", "session.cookie_httponly", "session.use_only_cookies"):
+        assert ini[on] == "1", on
+    assert ini["session.cookie_samesite"] == "Lax"
+    assert ini["session.cookie_secure"] == ("1" if want["secure"] else "")
+    assert ini["session.name"] == "SESSID"
+    assert (ini["upload_max_filesize"], ini["post_max_size"], ini["max_execution_time"]) == ("2M", "8M", "30")
+    if want["sapi"] == "fpm-fcgi":
+        # The pool's own php_admin_value lines win over the ini, and the role kept them.
+        assert ini["open_basedir"] == POOL_BASEDIR
+        assert ini["memory_limit"] == "96M"
+    else:
+        assert ini["open_basedir"] == MOD_PHP_BASEDIR
+        assert ini["memory_limit"] == "128M"
+
+
+def test_exec_is_gone_and_files_outside_open_basedir_are_unreadable(host, probe):
+    report = probe(name_of(host))
+    assert report["exec_exists"] is False
+    assert "undefined function exec()" in report["exec_call"]
+    assert report["read_outside"] is False
+    # The same read works for PHP's CLI, which the role leaves alone: the refusal is open_basedir's.
+    assert host.run("php -r 'exit(file_get_contents(\"/etc/hostname\") === false ? 1 : 0);'").rc == 0
+
+
+def test_xdebug_and_ffi_are_off_and_mysqlnd_stays_for_mysqli(host, probe):
+    report = probe(name_of(host))
+    assert report["xdebug"] is False
+    assert report["ffi"] is False
+    # mysqlnd was asked to go, but mysqli and pdo_mysql need it: reported, not broken.
+    assert report["mysqlnd"] is True
+    assert report["mysqli"] is True
+
+
+def test_no_php_version_in_the_headers(host, fetch):
+    _status, headers, _body = fetch(name_of(host), "/probe.php")
+    assert "x-powered-by" not in {name.lower() for name, _value in headers}
+
+
+def cookies(headers):
+    return [value for name, value in headers if name.lower() == "set-cookie"]
+
+
+def test_session_cookie_carries_httponly_samesite_and_secure_over_tls(host, fetch):
+    status, headers, body = fetch(name_of(host), "/session.php", "https")
+    assert status == 200
+    assert body.strip() == "SESSID 1"
+    (cookie,) = cookies(headers)
+    attrs = {part.strip().split("=")[0].lower() for part in cookie.split(";")[1:]}
+    assert cookie.startswith("SESSID=")
+    assert "httponly" in attrs
+    assert re.search(r";\s*SameSite=Lax\b", cookie, re.I)
+    assert ("secure" in attrs) is EXPECTED[name_of(host)]["secure"]
+
+
+def test_strict_mode_refuses_a_session_id_the_client_made_up(host, fetch):
+    _status, headers, body = fetch(name_of(host), "/session.php", "https", cookie="SESSID=attackerchosenid1234567")
+    # A fresh session: the counter starts again and the server hands out its own ID.
+    assert body.strip() == "SESSID 1"
+    (cookie,) = cookies(headers)
+    assert "attackerchosenid1234567" not in cookie
+
+
+def test_the_ini_is_a_plain_root_owned_file(host):
+    ini = host.file(ini_path(host))
+    assert ini.is_file and not ini.is_symlink
+    assert (ini.user, ini.group, ini.mode) == ("root", "root", 0o644)
+    assert not re.search(r"^\s*session\.sid_(length|bits_per_character)\s*=", ini.content_string, re.M)
+
+
+@pytest.fixture
+def drifted(inventory_host):
+    """A hand-edited ini on the bookworm host and xdebug enabled again on the FPM host."""
+    book, fpm = inventory_host("php_hardening-bookworm"), inventory_host("php_hardening-fpm")
+    path = INI.format(version="8.2", sapi="apache2")
+    book.check_output(f"cp -p {path} /root/ini.saved && echo 'allow_url_fopen = On' >> {path}")
+    fpm.check_output("phpenmod -v 8.4 -s fpm xdebug")
+    yield
+    book.check_output(f"cp -p /root/ini.saved {path}")
+    fpm.check_output("phpdismod -v 8.4 -s fpm xdebug")
+
+
+def test_check_mode_reports_hand_edits_and_changes_nothing(drifted, check_run, inventory_host):
+    _run, report = check_run()
+    tasks = {name: [d["task"] for d in report[name]["drift"]] for name in TARGETS}
+    assert any("hardening ini" in t for t in tasks["php_hardening-bookworm"]), tasks
+    assert any("Disable xdebug" in t for t in tasks["php_hardening-fpm"]), tasks
+    assert tasks["php_hardening-trixie"] == [], tasks
+    # Nothing was changed: the edit and the module are still there.
+    assert (
+        "allow_url_fopen = On"
+        in inventory_host("php_hardening-bookworm").file(INI.format(version="8.2", sapi="apache2")).content_string
+    )
+    assert inventory_host("php_hardening-fpm").file("/etc/php/8.4/fpm/conf.d/20-xdebug.ini").is_symlink
+
+
+def test_a_value_that_would_break_the_ini_is_refused_by_name(playbook, inventory_host):
+    host = inventory_host("php_hardening-trixie")
+    before = host.file(INI.format(version="8.4", sapi="apache2")).sha256sum
+    rc, out = playbook(
+        "--limit", "php_hardening-trixie", "-e", json.dumps({"php_hardening_open_basedir": ['/var/www";evil=1']})
+    )
+    assert rc != 0
+    assert "php_hardening_open_basedir[0]: '/var/www\";evil=1' contains '\"'" in out, out[-3000:]
+    assert host.file(INI.format(version="8.4", sapi="apache2")).sha256sum == before
+
+
+def test_an_ini_php_rejects_never_replaces_the_good_one(playbook, inventory_host, probe):
+    host = inventory_host("php_hardening-fpm")
+    path = INI.format(version="8.4", sapi="fpm")
+    before = host.file(path).sha256sum
+    rc, out = playbook(
+        "--limit",
+        "php_hardening-fpm",
+        "-e",
+        json.dumps({"php_hardening_ini_extra": {"extension": "bulwark_missing.so"}}),
+    )
+    assert rc != 0
+    # PHP's own complaint, from the validate step.
+    assert "failed to validate" in out, out[-3000:]
+    assert "Unable to load dynamic library 'bulwark_missing.so'" in out, out[-3000:]
+    assert host.file(path).sha256sum == before
+    # FPM still serves with the hardened settings.
+    assert probe("php_hardening-fpm", fresh=True)["exec_exists"] is False

@@ -1,0 +1,271 @@
+# Copyright: (c) 2026, bulwark.hardening contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Pure helpers for the PHP plugins (php_info, php_extensions, the php_ini_value filter).
+
+Debian's layout, which everything here assumes::
+
+    /etc/php/<version>/mods-available/<module>.ini   "; priority=NN" + extension=<so>.so
+    /etc/php/<version>/<sapi>/conf.d/<NN>-<module>.ini -> ../../mods-available/<module>.ini
+    /etc/php/<version>/fpm/pool.d/<file>.conf         [pool] sections
+
+Everything here is pure except :func:`scan`, which only reads directories and files.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+SAPIS = ("apache2", "fpm", "cli")
+
+_VERSION_RE = re.compile(r"^\d+\.\d+$")
+_MODULE_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
+_LINK_RE = re.compile(r"^(?:(?P<priority>\d+)-)?(?P<module>[A-Za-z0-9_.-]+)\.ini$")
+_EXT_LINE_RE = re.compile(r"^[ \t]*(?:zend_)?extension[ \t]*=[ \t]*\"?(?P<so>[^\s\";]+?)\"?[ \t]*(?:;.*)?$", re.M)
+_SECTION_RE = re.compile(r"^[ \t]*\[(?P<name>[^\]\s]+)\][ \t]*(?:;.*)?$", re.M)
+_SIZE_RE = re.compile(r"^\s*(-?\d+)\s*([KkMmGg]?)\s*$")
+_FUNC_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Characters that end or change a value in a PHP ini file even inside double quotes:
+# '"' closes the string, '\' escapes, '$' starts ${...} interpolation; ';' starts a
+# comment outside quotes. A newline or other control character starts a new line.
+_INI_UNSAFE_RE = re.compile(r'["\\$;\x00-\x1f\x7f]')
+
+
+class PhpValueError(ValueError):
+    """A value that cannot be written to a PHP ini file (message names the variable)."""
+
+
+def is_version(text: str) -> bool:
+    """True for a PHP version directory name like ``8.2``."""
+    return bool(_VERSION_RE.match(text))
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    """Sort key for ``8.2`` < ``8.10``."""
+    return tuple(int(part) for part in version.split("."))
+
+
+def ini_literal(value, name: str, separator: str = ",") -> str:
+    """Render one value for a PHP ini line, or raise PhpValueError naming ``name``.
+
+    Booleans become ``On``/``Off``, integers stay bare, strings are double-quoted, and
+    lists are joined with ``separator`` into one quoted string. A string that holds a
+    character which would end the value or start a new line is refused, never escaped.
+    """
+    if isinstance(value, bool):
+        return "On" if value else "Off"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        raise PhpValueError(f"{name}: {value!r} is a float; PHP ini values are integers, booleans or strings")
+    if isinstance(value, (list, tuple)):
+        items = []
+        for index, item in enumerate(value):
+            if not isinstance(item, (str, int)) or isinstance(item, bool):
+                raise PhpValueError(f"{name}[{index}]: {item!r} must be a string")
+            text = str(item)
+            if text == "" or separator in text:
+                raise PhpValueError(f"{name}[{index}]: {text!r} must be non-empty and must not contain {separator!r}")
+            _refuse_unsafe(text, f"{name}[{index}]")
+            items.append(text)
+        return '"' + separator.join(items) + '"'
+    if isinstance(value, str):
+        _refuse_unsafe(value, name)
+        return '"' + value + '"'
+    raise PhpValueError(f"{name}: {value!r} ({type(value).__name__}) cannot be written to a PHP ini file")
+
+
+def _refuse_unsafe(text: str, name: str) -> None:
+    match = _INI_UNSAFE_RE.search(text)
+    if match:
+        raise PhpValueError(
+            f"{name}: {text!r} contains {match.group()!r}, which would break the PHP ini line "
+            '(refused: quote ", backslash, $, ; and control characters)'
+        )
+
+
+def size_to_bytes(value, name: str) -> int:
+    """Bytes of a PHP size (``8M``, ``512K``, ``1G``, ``1048576``; ``-1`` = unlimited, returned as -1)."""
+    match = _SIZE_RE.match(str(value))
+    if not match or isinstance(value, bool):
+        raise PhpValueError(f"{name}: {value!r} is not a PHP size (a number with an optional K, M or G suffix)")
+    number = int(match.group(1))
+    if number < 0:
+        if number == -1 and not match.group(2):
+            return -1
+        raise PhpValueError(f"{name}: {value!r} must not be negative (-1 alone means unlimited)")
+    return number * {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}[match.group(2).lower()]
+
+
+def function_names(value, name: str) -> list[str]:
+    """Check a list of PHP function names (for disable_functions); return it unchanged."""
+    if not isinstance(value, (list, tuple)):
+        raise PhpValueError(f"{name}: must be a list of function names, got {value!r}")
+    for index, item in enumerate(value):
+        if not isinstance(item, str) or not _FUNC_RE.match(item):
+            raise PhpValueError(f"{name}[{index}]: {item!r} is not a PHP function name")
+    return list(value)
+
+
+def module_name(value, name: str) -> str:
+    """Check a phpenmod module name (``xdebug``, ``pdo_mysql``)."""
+    if not isinstance(value, str) or not _MODULE_RE.match(value):
+        raise PhpValueError(f"{name}: {value!r} is not a PHP module name")
+    return value
+
+
+def parse_module_ini(text: str) -> list[str]:
+    """Shared objects a mods-available ini loads, by base name (``pdo_mysql``, ``opcache``)."""
+    names = []
+    for match in _EXT_LINE_RE.finditer(text):
+        so = match.group("so").rsplit("/", 1)[-1]
+        names.append(so[:-3] if so.endswith(".so") else so)
+    return names
+
+
+def enabled_modules(entries) -> dict[str, str]:
+    """Modules enabled in a conf.d directory, from ``(file name, link target or None)`` pairs.
+
+    A module is enabled when ``<NN>-<module>.ini`` is a link into ``mods-available``
+    (what phpenmod makes). Plain files (our own hardening ini, an admin's file) are not
+    modules. Returns ``{module: file name}``.
+    """
+    found = {}
+    for filename, target in entries:
+        if target is None:
+            continue
+        match = _LINK_RE.match(filename)
+        if not match:
+            continue
+        parts = target.rstrip("/").split("/")
+        if len(parts) < 2 or parts[-2] != "mods-available" or parts[-1] != f"{match.group('module')}.ini":
+            continue
+        found[match.group("module")] = filename
+    return found
+
+
+def pool_names(text: str) -> list[str]:
+    """Pool names of a php-fpm pool file (its ``[section]`` headers except ``global``)."""
+    return [m.group("name") for m in _SECTION_RE.finditer(text) if m.group("name").lower() != "global"]
+
+
+def blocked_modules(targets, enabled, so_names, dependencies) -> dict[str, list[str]]:
+    """Which target modules must stay because another enabled module requires them.
+
+    ``targets``: modules to disable; ``enabled``: modules enabled in the SAPI;
+    ``so_names``: ``{module: [so base names]}`` from the mods-available files;
+    ``dependencies``: ``{extension: {dependency: kind}}`` as PHP's ReflectionExtension
+    reports them for the loaded extensions (names compared case-insensitively).
+
+    A module is blocked when an extension that stays loaded (provided by a module that
+    is enabled and not disabled, or built in) lists one of its shared objects as
+    ``Required``. Blocking is transitive: a blocked module stays, so what it requires
+    stays too. Returns ``{module: sorted list of the extensions requiring it}``.
+    """
+    targets = [t for t in targets if t in enabled]
+    provided = {}
+    for module, sos in so_names.items():
+        for so in sos:
+            provided[so.lower()] = module
+    staying = set(enabled) - set(targets)
+    blocked: dict[str, set] = {}
+    changed = True
+    while changed:
+        changed = False
+        for name, deps in dependencies.items():
+            if not isinstance(deps, dict):  # PHP's json_encode() turns an empty array into []
+                continue
+            ext = name.lower()
+            owner = provided.get(ext)
+            if owner is not None and owner not in staying:
+                continue
+            for dep, kind in deps.items():
+                if str(kind).lower() != "required":
+                    continue
+                module = provided.get(dep.lower())
+                if module in targets:
+                    blocked.setdefault(module, set()).add(ext)
+                    if module not in staying:
+                        staying.add(module)
+                        changed = True
+    return {module: sorted(by) for module, by in sorted(blocked.items())}
+
+
+# Where each SAPI's program lives on Debian; a SAPI counts as installed when it is there
+# (a removed but not purged package leaves its /etc/php/<version>/<sapi> directory behind).
+SAPI_PROGRAMS = {
+    "apache2": "/usr/lib/apache2/modules/libphp{version}.so",
+    "fpm": "/usr/sbin/php-fpm{version}",
+    "cli": "/usr/bin/php{version}",
+}
+
+
+def _conf_entries(conf_d):
+    entries = []
+    try:
+        names = sorted(os.listdir(conf_d))
+    except OSError:
+        return entries
+    for filename in names:
+        path = os.path.join(conf_d, filename)
+        entries.append((filename, os.readlink(path) if os.path.islink(path) else None))
+    return entries
+
+
+def _read(path):
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.read()
+    except OSError:
+        return ""
+
+
+def scan(etc_dir="/etc/php", programs=None):
+    """Read what PHP the host has: one dict per installed version and SAPI.
+
+    Each item: ``version``, ``sapi``, ``conf_d``, ``program`` (the SAPI's binary or
+    Apache module), ``cli`` (the same version's CLI binary or None), ``enabled``
+    (``{module: conf.d file name}``), ``so_names`` (``{module: [so base names]}`` of the
+    version's mods-available), and for fpm ``pools`` (``{pool: pool file}``).
+    """
+    programs = programs or SAPI_PROGRAMS
+    found = []
+    try:
+        versions = sorted((v for v in os.listdir(etc_dir) if is_version(v)), key=version_key)
+    except OSError:
+        return found
+    for version in versions:
+        base = os.path.join(etc_dir, version)
+        mods_dir = os.path.join(base, "mods-available")
+        so_names = {}
+        if os.path.isdir(mods_dir):
+            for filename in sorted(os.listdir(mods_dir)):
+                if filename.endswith(".ini"):
+                    so_names[filename[:-4]] = parse_module_ini(_read(os.path.join(mods_dir, filename)))
+        cli = programs["cli"].format(version=version)
+        for sapi in SAPIS:
+            program = programs[sapi].format(version=version)
+            conf_d = os.path.join(base, sapi, "conf.d")
+            if not (os.path.exists(program) and os.path.isdir(conf_d)):
+                continue
+            item = {
+                "version": version,
+                "sapi": sapi,
+                "conf_d": conf_d,
+                "program": program,
+                "cli": cli if os.path.exists(cli) else None,
+                "enabled": enabled_modules(_conf_entries(conf_d)),
+                "so_names": so_names,
+            }
+            if sapi == "fpm":
+                pools = {}
+                pool_d = os.path.join(base, "fpm", "pool.d")
+                if os.path.isdir(pool_d):
+                    for filename in sorted(os.listdir(pool_d)):
+                        if filename.endswith(".conf"):
+                            path = os.path.join(pool_d, filename)
+                            for pool in pool_names(_read(path)):
+                                pools.setdefault(pool, path)
+                item["pools"] = pools
+            found.append(item)
+    return found
