@@ -155,7 +155,7 @@ def parse_status(text):
 def parse_cgroup(text):
     """The systemd unit a process runs in, from /proc/<pid>/cgroup (v1 or v2).
 
-    Uses the unified (``0::``) line, else the ``name=systemd`` hierarchy, and takes the
+    Looks in the unified (``0::``) line, then the ``name=systemd`` hierarchy, and takes the
     deepest path element that is a unit other than a slice: ``/system.slice/apache2.service``
     and ``/docker/ID/system.slice/apache2.service`` both give ``apache2.service``.
     """
@@ -164,10 +164,10 @@ def parse_cgroup(text):
         parts = line.split(":", 2)
         if len(parts) == 3:
             paths[parts[1]] = parts[2]
-    path = paths.get("") or paths.get("name=systemd") or ""
-    for element in reversed(path.split("/")):
-        if element.endswith(_UNIT_SUFFIXES):
-            return element
+    for hierarchy in ("", "name=systemd"):
+        for element in reversed(paths.get(hierarchy, "").split("/")):
+            if element.endswith(_UNIT_SUFFIXES):
+                return element
     return None
 
 
@@ -315,7 +315,8 @@ def match_service(item, services):
         if service["proto"] != item["proto"] or item["port"] not in service["ports"]:
             continue
         if service["unit"] is not None and service["unit"] != item.get("unit"):
-            reasons.append(f"{item['proto']}/{item['port']} is declared for {service['name']} with unit {service['unit']}")
+            where = f"{item['proto']}/{item['port']}"
+            reasons.append(f"{where} is declared for {service['name']} with unit {service['unit']}")
             continue
         if not service["public"] and item["wildcard"]:
             reasons.append(f"{service['name']} is declared public: false but listens on every address")

@@ -47,7 +47,9 @@ options:
     elements: str
     default: []
   residual:
-    description: Also purge the configuration files of every removed package (dpkg state C(rc)), not only of matching ones.
+    description:
+      - Also purge the configuration files of every removed package (dpkg state C(rc)), not only of
+        matching ones.
     type: bool
     default: false
   autoremove:
@@ -110,7 +112,9 @@ removals:
   elements: str
   sample: [avahi-daemon, libavahi-core7, libdaemon0, telnet]
 refused:
-  description: Removals that must not happen, each with the package, the pattern it matched and why (C(protected) or C(kept)).
+  description:
+    - Removals that must not happen, each with the package, the pattern it matched and why
+      (C(protected) or C(kept)).
   returned: always
   type: list
   elements: dict
