@@ -9,7 +9,7 @@ module: listening_sockets
 short_description: List every listening TCP/UDP socket with its process, user, unit and package
 version_added: 0.2.0
 description:
-  - Reads C(/proc/net/tcp), C(tcp6), C(udp) and C(udp6) (no C(ss) or C(netstat) text parsing):
+  - Reads C(/proc/net/tcp), C(tcp6), C(udp) and C(udp6) (no C(ss) or C(netstat) text parsing),
     TCP sockets in state LISTEN and bound, unconnected UDP sockets, IPv4 and IPv6.
   - Names each socket's process and user (from C(/proc/PID/fd) and C(/proc/PID/status)), its systemd
     unit (from C(/proc/PID/cgroup)), its executable and the Debian package that ships it (from dpkg's
