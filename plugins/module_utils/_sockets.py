@@ -144,7 +144,7 @@ def parse_status(text):
     """``(name, real uid)`` from /proc/<pid>/status."""
     name, uid = None, None
     for line in text.splitlines():
-        key, _, value = line.partition(":")
+        key, _sep, value = line.partition(":")
         if key == "Name":
             name = value.strip()
         elif key == "Uid":

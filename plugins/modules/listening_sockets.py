@@ -65,14 +65,20 @@ options:
     description: Also emit a warning for each undeclared listener.
     type: bool
     default: false
+  proc:
+    description: Where procfs is mounted.
+    type: path
+    default: /proc
+  dpkg_info:
+    description: dpkg's database directory of file lists (C(PACKAGE.list)), used to name each program's package.
+    type: path
+    default: /var/lib/dpkg/info
 notes:
   - Needs root to see other users' processes; without it the sockets are still listed, without process.
   - A socket held only by PID 1 belongs to a socket-activated unit that has not started yet; systemd does
     not say which, so its unit is C(init.scope).
   - A program that sets C(IPV6_V6ONLY) on a C([::]) socket itself (nginx's C(ipv6only=on)) is reported as
     serving IPv4 too when C(bindv6only) is 0 and C(0.0.0.0) is not bound separately.
-seealso:
-  - role: bulwark.hardening.minimal_packages
 """
 
 EXAMPLES = r"""

@@ -64,7 +64,6 @@ notes:
   - The simulation runs only when there is something to purge or O(autoremove=true).
 seealso:
   - module: ansible.builtin.apt
-  - role: bulwark.hardening.minimal_packages
 """
 
 EXAMPLES = r"""

@@ -13,6 +13,7 @@ from ansible_collections.bulwark.hardening.plugins.module_utils import _sockets 
 # Captured on a Debian 12 container with rpcbind (111, socket-activated, both families),
 # python3 -m http.server on [::]:8081 (user nobody) and 127.0.0.1:8082, docker's DNS on
 # 127.0.0.11, and one established connection (state 06/01) that must not count.
+# The IPv6 lines are cut after the inode column (sanity's pep8 allows 160 characters).
 TCP = """\
   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
    0: 00000000:006F 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 354181 1 0000000007139519 100 0 0 10 0
@@ -23,9 +24,9 @@ TCP = """\
 """
 TCP6 = """\
   sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
-   0: 00000000000000000000000000000000:1F91 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000 65534        0 410740 1 0000000038fbc1e0 100 0 0 10 0
-   1: 00000000000000000000000000000000:006F 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 354191 1 00000000df170244 100 0 0 10 0
-   2: 00000000000000000000000001000000:0019 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 5000 1 00000000df170244 100 0 0 10 0
+   0: 00000000000000000000000000000000:1F91 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000 65534        0 410740
+   1: 00000000000000000000000000000000:006F 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 354191
+   2: 00000000000000000000000001000000:0019 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 5000
 """
 UDP = """\
   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
@@ -34,8 +35,8 @@ UDP = """\
  1200: 070011AC:9C40 08080808:0035 01 00000000:00000000 00:00000000 00000000     0        0 777 2 00000000490cb599 0
 """
 UDP6 = """\
-  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
-  324: 00000000000000000000000000000000:14E9 00000000000000000000000000000000:0000 07 00000000:00000000 00:00000000 00000000   102        0 89171 2 000000000966d8e5 0
+  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+  324: 00000000000000000000000000000000:14E9 00000000000000000000000000000000:0000 07 00000000:00000000 00:00000000 00000000   102        0 89171
 """
 
 
