@@ -1,0 +1,371 @@
+# Copyright: (c) 2026, bulwark.hardening contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: listening_sockets
+short_description: List every listening TCP/UDP socket with its process, user, unit and package
+version_added: 0.2.0
+description:
+  - Reads C(/proc/net/tcp), C(tcp6), C(udp) and C(udp6) (no C(ss) or C(netstat) text parsing),
+    TCP sockets in state LISTEN and bound, unconnected UDP sockets, IPv4 and IPv6.
+  - Names each socket's process and user (from C(/proc/PID/fd) and C(/proc/PID/status)), its systemd
+    unit (from C(/proc/PID/cgroup)), its executable and the Debian package that ships it (from dpkg's
+    file lists).
+  - A C([::]) socket also serves IPv4 when C(net.ipv6.bindv6only) is 0 (unless the same port is also
+    bound on C(0.0.0.0)). Listeners reachable from this host only (C(127.0.0.0/8), C(::1)) are
+    returned separately in RV(loopback).
+  - Compares the other listeners with the declared services O(services) and returns the ones nobody
+    declared in RV(undeclared), each with the reason.
+  - Read-only; C(changed) is always false. With C(--diff), the undeclared listeners are returned as a
+    diff, so a caller that marks the task changed in check mode shows them in a drift report.
+author:
+  - bulwark.hardening contributors (!UNKNOWN)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+    details: Before lists the undeclared listeners, after is empty.
+  platform:
+    platforms: linux
+options:
+  services:
+    description:
+      - The declared services, in the shape of the collection-wide variable C(bulwark_services) -
+        a mapping of name to C({ports, proto, unit, public}).
+      - C(ports) (required) is a list of port numbers; C(proto) is V(tcp) (default) or V(udp); C(unit)
+        (optional) is the systemd unit that must own the socket (C(.service) is added when no suffix is
+        given); C(public) (default V(true)) V(false) means loopback or internal only, so a listener on
+        every address (C(0.0.0.0) or C([::])) does not count as that service.
+      - Errors name the entry as C(bulwark_services.NAME.KEY).
+    type: dict
+    default: {}
+  ssh_port:
+    description: SSH is always declared, on this TCP port.
+    type: int
+    default: 22
+  purging:
+    description:
+      - Packages about to be purged. Their listeners are expected to disappear, so they are returned in
+        RV(vanishing), not in RV(undeclared); when a declared service needs one, that is a conflict.
+    type: list
+    elements: str
+    default: []
+  masking:
+    description: Units about to be masked; treated like O(purging).
+    type: list
+    elements: str
+    default: []
+  warn:
+    description: Also emit a warning for each undeclared listener.
+    type: bool
+    default: false
+  proc:
+    description: Where procfs is mounted.
+    type: path
+    default: /proc
+  dpkg_info:
+    description: dpkg's database directory of file lists (C(PACKAGE.list)), used to name each program's package.
+    type: path
+    default: /var/lib/dpkg/info
+notes:
+  - Needs root to see other users' processes; without it the sockets are still listed, without process.
+  - A socket held only by PID 1 belongs to a socket-activated unit that has not started yet; systemd does
+    not say which, so its unit is C(init.scope).
+  - A program that sets C(IPV6_V6ONLY) on a C([::]) socket itself (nginx's C(ipv6only=on)) is reported as
+    serving IPv4 too when C(bindv6only) is 0 and C(0.0.0.0) is not bound separately.
+"""
+
+EXAMPLES = r"""
+- name: What listens on this host, and is it declared?
+  bulwark.hardening.listening_sockets:
+    services:
+      http: {ports: [80, 443], unit: apache2}
+      node-exporter: {ports: [9100], public: false}
+  register: sockets
+
+- name: Fail on anything nobody declared
+  ansible.builtin.assert:
+    that: sockets.undeclared | length == 0
+    fail_msg: "Undeclared listeners: {{ sockets.undeclared_summary | join('; ') }}"
+"""
+
+RETURN = r"""
+listeners:
+  description:
+    - Every listening socket. Keys C(proto), C(family), C(address), C(port), C(wildcard), C(loopback),
+      C(serves_ipv4), C(uid), C(user), C(pid), C(process), C(unit), C(exe), C(package), C(inode),
+      C(attributed_by) (V(fd), or V(uid) when the process could only be inferred from the socket's owner), and
+      C(service) (the declared service it belongs to) or C(reason) (why none).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {proto: tcp, family: ipv6, address: "::", port: 80, wildcard: true, loopback: false, serves_ipv4: true,
+       uid: 0, user: root, pid: 812, process: apache2, unit: apache2.service, exe: /usr/sbin/apache2,
+       package: apache2-bin, inode: 31337, service: http}
+declared:
+  description: Listeners that belong to a declared service.
+  returned: always
+  type: list
+  elements: dict
+undeclared:
+  description: Listeners on a non-loopback address that no declared service accounts for.
+  returned: always
+  type: list
+  elements: dict
+undeclared_summary:
+  description: One line per undeclared listener naming protocol, address, port, process, unit and user.
+  returned: always
+  type: list
+  elements: str
+  sample: ["tcp 0.0.0.0:8081 python3 (pid 4242), unit bulwark-stray.service, user nobody"]
+loopback:
+  description: Undeclared listeners reachable from this host only (reported, never drift).
+  returned: always
+  type: list
+  elements: dict
+loopback_summary:
+  description: One line per loopback listener.
+  returned: always
+  type: list
+  elements: str
+vanishing:
+  description: Undeclared listeners of a package in O(purging) or a unit in O(masking).
+  returned: always
+  type: list
+  elements: dict
+conflicts:
+  description: Declared services that need a package in O(purging) or a unit in O(masking).
+  returned: always
+  type: list
+  elements: str
+  sample: ["http needs package apache2-bin (tcp [::]:80 apache2 (pid 812), unit apache2.service, user root)"]
+bindv6only:
+  description: The value of C(net.ipv6.bindv6only).
+  returned: always
+  type: bool
+"""
+
+import os
+import pwd
+import sys
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.bulwark.hardening.plugins.module_utils._sockets import (
+    ServiceError,
+    audit,
+    classify,
+    describe,
+    find_owners,
+    guess_holder,
+    listen_key,
+    normalize_services,
+    parse_cgroup,
+    parse_list_sockets,
+    parse_proc_net,
+    parse_status,
+    pick_holder,
+    socket_inode,
+    unit_conflicts,
+    unit_paths,
+)
+
+PROC_NET = (("tcp", "tcp"), ("tcp6", "tcp"), ("udp", "udp"), ("udp6", "udp"))
+DPKG_INFO = "/var/lib/dpkg/info"
+
+
+def read_text(path, default=""):
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.read()
+    except OSError:
+        return default
+
+
+def read_sockets(proc):
+    listeners = []
+    for name, proto in PROC_NET:
+        text = read_text(os.path.join(proc, "net", name))
+        listeners.extend(parse_proc_net(text, proto, sys.byteorder))
+    return listeners
+
+
+def socket_holders(proc, inodes):
+    """Map socket inode -> PIDs holding it; and the PIDs whose fd table is unreadable."""
+    holders, hidden = {}, []
+    for entry in os.listdir(proc):
+        if not entry.isdigit():
+            continue
+        fd_dir = os.path.join(proc, entry, "fd")
+        try:
+            fds = os.listdir(fd_dir)
+        except OSError:
+            hidden.append(int(entry))
+            continue
+        for fd in fds:
+            try:
+                inode = socket_inode(os.readlink(os.path.join(fd_dir, fd)))
+            except PermissionError:
+                hidden.append(int(entry))
+                break
+            except OSError:
+                continue
+            if inode in inodes:
+                holders.setdefault(inode, set()).add(int(entry))
+    return holders, hidden
+
+
+def user_name(uid):
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except (KeyError, TypeError):
+        return None
+
+
+def process_info(proc, pid):
+    """``(name, uid, unit, exe)`` of a process; exe is None when it cannot be read."""
+    base = os.path.join(proc, str(pid))
+    name, uid = parse_status(read_text(os.path.join(base, "status")))
+    unit = parse_cgroup(read_text(os.path.join(base, "cgroup")))
+    try:
+        exe = os.readlink(os.path.join(base, "exe"))
+    except OSError:
+        exe = None
+    return name, uid, unit, exe
+
+
+def describe_processes(module, proc, listeners):
+    holders, hidden_pids = socket_holders(proc, {item["inode"] for item in listeners})
+    hidden = {}
+    for pid in hidden_pids:
+        _name, uid, unit, _exe = process_info(proc, pid)
+        hidden[pid] = (uid, unit)
+    guessed = 0
+    for item in listeners:
+        pid = pick_holder(holders.get(item["inode"], ()))
+        item.update({"pid": pid, "process": None, "unit": None, "exe": None, "attributed_by": "fd"})
+        if pid is None:
+            pid = guess_holder(item["uid"], hidden)
+            item["attributed_by"] = "uid" if pid is not None else None
+            guessed += pid is not None
+        if pid is not None:
+            name, uid, unit, exe = process_info(proc, pid)
+            item.update({"pid": pid, "process": name, "unit": unit, "exe": exe})
+            if uid is not None and item["attributed_by"] == "fd":
+                item["uid"] = uid
+        item["user"] = user_name(item["uid"])
+    if hidden and (guessed or any(item["pid"] is None for item in listeners)):
+        module.warn(
+            f"could not read the open files of {len(hidden)} process(es) (root needs CAP_SYS_PTRACE, "
+            "which containers often lack); their sockets are attributed by owner uid where that is "
+            "unambiguous (attributed_by: uid), else reported without process"
+        )
+
+
+def read_socket_units(module):
+    """Socket units by listen address; PID 1 holds the sockets of socket-activated units."""
+    systemctl = module.get_bin_path("systemctl")
+    if not systemctl:
+        return {}
+    rc, out, _err = module.run_command([systemctl, "list-sockets", "--all", "--output=json"])
+    try:
+        return parse_list_sockets(out) if rc == 0 else {}
+    except ValueError:
+        return {}
+
+
+def dpkg_lists(info_dir):
+    try:
+        names = sorted(name for name in os.listdir(info_dir) if name.endswith(".list"))
+    except OSError:
+        return
+    for name in names:
+        yield name, read_text(os.path.join(info_dir, name))
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "services": {"type": "dict", "default": {}},
+            "ssh_port": {"type": "int", "default": 22},
+            "purging": {"type": "list", "elements": "str", "default": []},
+            "masking": {"type": "list", "elements": "str", "default": []},
+            "warn": {"type": "bool", "default": False},
+            "proc": {"type": "path", "default": "/proc"},
+            "dpkg_info": {"type": "path", "default": DPKG_INFO},
+        },
+        supports_check_mode=True,
+    )
+    params = module.params
+    proc = params["proc"]
+    try:
+        services = normalize_services(params["services"], params["ssh_port"])
+    except ServiceError as exc:
+        module.fail_json(msg=str(exc))
+
+    try:
+        listeners = read_sockets(proc)
+    except ValueError as exc:
+        module.fail_json(msg=f"cannot parse {proc}/net: {exc}")
+    bindv6only = read_text(os.path.join(proc, "sys", "net", "ipv6", "bindv6only"), "0").strip() == "1"
+    classify(listeners, bindv6only)
+    describe_processes(module, proc, listeners)
+
+    if any(item["pid"] == 1 for item in listeners):
+        socket_units = read_socket_units(module)
+        for item in listeners:
+            if item["pid"] == 1 and listen_key(item) in socket_units:
+                item["unit"] = socket_units[listen_key(item)]
+
+    wanted = {item["exe"] for item in listeners if item["exe"]}
+    wanted.update(path for item in listeners if item["unit"] for path in unit_paths(item["unit"]))
+    wanted.update(path for service in services if service["unit"] for path in unit_paths(service["unit"]))
+    owners = find_owners(wanted, dpkg_lists(params["dpkg_info"]))
+    for item in listeners:
+        # The program's package; for PID 1 (socket activation) or an unreadable executable,
+        # the package that ships the unit.
+        item["package"] = None if item["pid"] == 1 else owners.get(item["exe"])
+        for path in unit_paths(item["unit"]) if item["unit"] and not item["package"] else ():
+            item["package"] = item["package"] or owners.get(path)
+    unit_owners = {}
+    for service in services:
+        if service["unit"]:
+            found = [owners[path] for path in unit_paths(service["unit"]) if path in owners]
+            if found:
+                unit_owners[service["unit"]] = found[0]
+
+    listeners.sort(key=lambda item: (item["proto"], item["port"], item["family"], item["address"]))
+    sorted_out = audit(listeners, services, params["purging"], params["masking"])
+    sorted_out["conflicts"].extend(unit_conflicts(services, unit_owners, params["purging"], params["masking"]))
+
+    summary = [describe(item) for item in sorted_out["undeclared"]]
+    result = {
+        "changed": False,
+        "listeners": listeners,
+        "bindv6only": bindv6only,
+        "undeclared_summary": summary,
+        "loopback_summary": [describe(item) for item in sorted_out["loopback"]],
+        **sorted_out,
+    }
+    if params["warn"]:
+        for item in sorted_out["undeclared"]:
+            module.warn(f"listener nobody declared in bulwark_services: {describe(item)} ({item['reason']})")
+    if module._diff and summary:
+        result["diff"] = {
+            "before_header": "undeclared listeners",
+            "after_header": "declared services (bulwark_services)",
+            "before": "".join(line + "\n" for line in summary),
+            "after": "",
+        }
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
