@@ -111,7 +111,10 @@ pending:
       description: Release C(Date) of the repository carrying the security version (ISO 8601), or null.
       type: str
     allowed: {description: unattended-upgrades' effective origins allow the candidate., type: bool}
-    origins: {description: Origins of the candidate (origin, label, archive, codename, component, site)., type: list}
+    origins:
+      description: Origins of the candidate (keys origin, label, archive, codename, component, site).
+      type: list
+      elements: dict
   sample:
     - name: libssl3
       arch: amd64
