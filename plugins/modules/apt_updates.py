@@ -320,8 +320,8 @@ def read_pending(apt, security, allowed, release_date):
                 "candidate": candidate.ver_str,
                 "security": bool(since),
                 "security_since": min(known) if known else None,
-                "allowed": matches_any(allowed, [origin for origin, _ in candidate_origins]),
-                "origins": [origin for origin, _ in candidate_origins],
+                "allowed": matches_any(allowed, [pair[0] for pair in candidate_origins]),
+                "origins": [pair[0] for pair in candidate_origins],
             }
         )
     return sorted(pending, key=lambda p: (p["name"], p["arch"]))
@@ -367,7 +367,7 @@ def main():
             module.warn(f"apt configuration Unattended-Upgrade::Origins-Pattern: {exc}")
     for entry in allowed_origins:
         # Legacy "origin:archive" entries.
-        origin, _, archive = entry.partition(":")
+        origin, _sep, archive = entry.partition(":")
         allowed.append(parse_pattern(f"origin={origin},archive={archive}", distro_id, codename))
 
     try:

@@ -26,7 +26,7 @@ SECURITY_ORIGINS = json.dumps({"security_origins": DECLARED})
 def apt_config(host, key):
     """Effective values of an apt list option, all configuration files merged."""
     out = host.check_output("apt-config dump --format '%%f\t%%v%%n' %s", key)
-    return [value for name, _, value in (line.partition("\t") for line in out.splitlines()) if name == key + "::"]
+    return [value for name, _tab, value in (line.partition("\t") for line in out.splitlines()) if name == key + "::"]
 
 
 def patch_state(host):

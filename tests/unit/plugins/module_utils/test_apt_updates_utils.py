@@ -45,8 +45,8 @@ UTC = datetime.timezone.utc
     [
         (SECURITY_PATTERN, {"origin": "Debian", "codename": "bookworm-security", "label": "Debian-Security"}),
         ("o=Debian,a=stable", {"origin": "Debian", "archive": "stable"}),
-        ("suite=x,n=y,l=z,c=main,site=example.org", {"archive": "x", "codename": "y", "label": "z",
-                                                    "component": "main", "site": "example.org"}),
+        ("suite=x,n=y,l=z,c=main,site=example.org",
+         {"archive": "x", "codename": "y", "label": "z", "component": "main", "site": "example.org"}),
         ("origin=${distro_id} Backports", {"origin": "Debian Backports"}),
         ("origin=A\\,B,label=C", {"origin": "A,B", "label": "C"}),
         ("origin=", {"origin": ""}),

@@ -149,7 +149,7 @@ def test_reports_pending_and_security_upgrades(env):
 
 
 def test_reports_the_last_run_and_no_reboot(env):
-    result, _ = run(env)
+    result = run(env)[0]
     assert result["last_run"] == "2026-11-20T06:10:01"
     assert result["last_run_success"] is True
     assert result["last_success"] == "2026-11-20T06:10:01"
@@ -161,34 +161,34 @@ def test_reports_the_last_run_and_no_reboot(env):
 def test_reports_a_required_reboot_with_its_packages(env):
     (env.tmp / "reboot-required").write_text("*** System restart required ***\n")
     (env.tmp / "reboot-required.pkgs").write_text("libc6\nlinux-image-amd64\nlibc6\n")
-    result, _ = run(env)
+    result = run(env)[0]
     assert result["reboot_required"] is True
     assert result["reboot_packages"] == ["libc6", "linux-image-amd64"]
 
 
 def test_without_a_log_there_is_no_run(env):
-    result, _ = run(env, log=str(env.tmp / "missing.log"))
+    result = run(env, log=str(env.tmp / "missing.log"))[0]
     assert result["last_run"] is None
     assert result["last_success"] is None
     assert result["last_success_days"] is None
 
 
 def test_custom_security_origins_replace_debians(env):
-    result, _ = run(env, security_origins=["origin=Debian,codename=${distro_codename},label=Debian"])
+    result = run(env, security_origins=["origin=Debian,codename=${distro_codename},label=Debian"])[0]
     assert result["security_packages"] == ["vim"]
     assert result["security_pending_days"] is None  # main's Release file is not in the lists
 
 
 def test_debians_default_point_release_pattern_allows_vim(env):
     env.config["Unattended-Upgrade::Origins-Pattern"].append("origin=Debian,codename=${distro_codename},label=Debian")
-    result, _ = run(env)
+    result = run(env)[0]
     assert result["allowed_pending"] == 2
 
 
 def test_legacy_allowed_origins_count_as_allowed(env):
     env.config["Unattended-Upgrade::Origins-Pattern"] = []
     env.config["Unattended-Upgrade::Allowed-Origins"] = ["${distro_id}:oldstable"]
-    result, _ = run(env)
+    result = run(env)[0]
     assert result["allowed_origins"] == ["${distro_id}:oldstable"]
     assert [p["name"] for p in result["pending"] if p["allowed"]] == ["vim"]
 
