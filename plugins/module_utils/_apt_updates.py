@@ -1,0 +1,175 @@
+# Copyright: (c) 2026, bulwark.hardening contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Pure helpers for the apt_updates module.
+
+An *origin* is a dict with the keys unattended-upgrades matches on: ``origin``,
+``label``, ``archive`` (the suite, e.g. ``oldstable-security``), ``codename``,
+``component`` and ``site`` (values from a repository's Release file, as apt's cache
+holds them).  A *pattern* is one entry of ``Unattended-Upgrade::Origins-Pattern``,
+``origin=Debian,codename=${distro_codename}-security,label=Debian-Security``.
+
+Nothing here touches the system: the module reads apt's cache and files.
+"""
+
+from __future__ import annotations
+
+import datetime
+import email.utils
+import fnmatch
+import re
+
+# Keys of an Origins-Pattern entry, with unattended-upgrades' short forms.
+PATTERN_KEYS = {
+    "origin": "origin",
+    "o": "origin",
+    "label": "label",
+    "l": "label",
+    "archive": "archive",
+    "suite": "archive",
+    "a": "archive",
+    "codename": "codename",
+    "n": "codename",
+    "component": "component",
+    "c": "component",
+    "site": "site",
+}
+
+# unattended-upgrades.log: "2026-11-24 04:09:10,238 INFO Starting unattended upgrades script"
+_LOG_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)(?:,\d+)? (DEBUG|INFO|WARNING|ERROR|CRITICAL) (.*)$")
+_RUN_START = "Starting unattended upgrades script"
+_RUN_DRY = "Option --dry-run given"
+# A run that got this far finished its work (unattended-upgrade's own words).
+_RUN_DONE = ("All upgrades installed", "No packages found that can be upgraded unattended")
+
+
+def parse_pattern(pattern: str, distro_id: str = "Debian", codename: str = "") -> dict:
+    """Split an Origins-Pattern entry into ``{key: glob}`` with long key names.
+
+    ``${distro_id}`` and ``${distro_codename}`` are substituted as unattended-upgrades
+    does; a comma inside a value is written ``\\,``.  Raises ValueError naming the
+    entry when a part has no ``=`` or an unknown key.
+    """
+    text = pattern.replace("${distro_id}", distro_id).replace("${distro_codename}", codename)
+    parsed = {}
+    for token in re.split(r"(?<!\\),", text):
+        key, sep, value = token.partition("=")
+        key = key.strip()
+        if not sep or key not in PATTERN_KEYS:
+            raise ValueError(
+                f"origin pattern {pattern!r}: {token!r} is not key=value with a key among "
+                f"{', '.join(sorted(set(PATTERN_KEYS.values())))}"
+            )
+        parsed[PATTERN_KEYS[key]] = value.replace("\\,", ",")
+    return parsed
+
+
+def origin_matches(pattern: dict, origin: dict) -> bool:
+    """True when every key of a parsed pattern matches the origin (shell-style globs, case-sensitive)."""
+    return all(fnmatch.fnmatchcase(origin.get(key) or "", glob) for key, glob in pattern.items())
+
+
+def matches_any(patterns: list, origins: list) -> bool:
+    """True when one of the origins matches one of the parsed patterns."""
+    return any(origin_matches(p, o) for p in patterns for o in origins)
+
+
+def _log_time(stamp: str) -> datetime.datetime:
+    return datetime.datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S")
+
+
+def parse_log(text: str) -> list:
+    """Runs recorded in unattended-upgrades.log, oldest first.
+
+    Each run is ``{"start": datetime, "dry_run": bool, "success": bool, "errors": [str]}``;
+    a run succeeded when it reached unattended-upgrade's "All upgrades installed" or
+    "No packages found ..." and logged no ERROR.  Lines before the first start (a
+    rotated log's tail) and continuation lines of multi-line messages are skipped.
+    """
+    runs = []
+    for line in text.splitlines():
+        match = _LOG_LINE.match(line)
+        if not match:
+            continue
+        stamp, level, message = match.groups()
+        if message.startswith(_RUN_START):
+            runs.append({"start": _log_time(stamp), "dry_run": False, "done": False, "errors": []})
+            continue
+        if not runs:
+            continue
+        run = runs[-1]
+        if message.startswith(_RUN_DRY):
+            run["dry_run"] = True
+        if message.startswith(_RUN_DONE):
+            run["done"] = True
+        if level in ("ERROR", "CRITICAL"):
+            run["errors"].append(message)
+    for run in runs:
+        run["success"] = run.pop("done") and not run["errors"]
+    return runs
+
+
+def last_runs(runs: list) -> tuple:
+    """``(last real run, last successful real run)`` of parse_log's runs; dry runs do not count."""
+    real = [run for run in runs if not run["dry_run"]]
+    last = real[-1] if real else None
+    good = [run for run in real if run["success"]]
+    return last, (good[-1] if good else None)
+
+
+def parse_release_date(text: str):
+    """The ``Date:`` of a Release or InRelease file as an aware UTC datetime, or None."""
+    for line in text.splitlines():
+        if line.startswith("Date:"):
+            try:
+                when = email.utils.parsedate_to_datetime(line[5:].strip())
+            except (TypeError, ValueError):
+                return None
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=datetime.timezone.utc)
+            return when.astimezone(datetime.timezone.utc)
+    return None
+
+
+def release_candidates(index_file: str) -> list:
+    """Paths where the (In)Release file of an index in apt's lists directory may be.
+
+    ``..._dists_bookworm-security_main_binary-amd64_Packages`` has its Release at
+    ``..._dists_bookworm-security_InRelease`` (or ``_Release``); a flat repository's
+    ``..._srv_repo_._Packages`` at ``..._srv_repo_._Release``.  Longest prefix first.
+    """
+    paths = []
+    cut = len(index_file)
+    while True:
+        cut = index_file.rfind("_", 0, cut)
+        if cut <= 0:
+            return paths
+        prefix = index_file[:cut]
+        paths.extend((prefix + "_InRelease", prefix + "_Release"))
+
+
+def parse_reboot_pkgs(text: str) -> list:
+    """Package names from /run/reboot-required.pkgs (one per line, repeats possible), sorted."""
+    return sorted({line.strip() for line in text.splitlines() if line.strip()})
+
+
+def days_between(earlier: datetime.datetime, later: datetime.datetime) -> int:
+    """Whole days from ``earlier`` to ``later`` (never negative)."""
+    return max(0, (later - earlier).days)
+
+
+def summarise(pending: list, now: datetime.datetime) -> dict:
+    """Counts and ages for the module's result from its list of pending upgrades.
+
+    Each pending entry carries ``security`` (bool) and ``security_since`` (aware
+    datetime or None: the newest date by which the security version was published).
+    """
+    security = [p for p in pending if p["security"]]
+    dates = [p["security_since"] for p in security if p.get("security_since")]
+    oldest = min(dates) if dates else None
+    return {
+        "pending_count": len(pending),
+        "security_pending": len(security),
+        "security_packages": sorted({p["name"] for p in security}),
+        "security_pending_since": oldest.isoformat() if oldest else None,
+        "security_pending_days": days_between(oldest, now) if oldest else None,
+    }

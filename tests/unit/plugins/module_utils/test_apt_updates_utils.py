@@ -1,0 +1,214 @@
+# Copyright: (c) 2026, bulwark.hardening contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from ansible_collections.bulwark.hardening.plugins.module_utils._apt_updates import (
+    days_between,
+    last_runs,
+    matches_any,
+    origin_matches,
+    parse_log,
+    parse_pattern,
+    parse_reboot_pkgs,
+    parse_release_date,
+    release_candidates,
+    summarise,
+)
+
+SECURITY_12 = {
+    "origin": "Debian",
+    "label": "Debian-Security",
+    "archive": "oldstable-security",
+    "codename": "bookworm-security",
+    "component": "main",
+    "site": "deb.debian.org",
+}
+MAIN_12 = {
+    "origin": "Debian",
+    "label": "Debian",
+    "archive": "oldstable",
+    "codename": "bookworm",
+    "component": "main",
+    "site": "deb.debian.org",
+}
+SECURITY_PATTERN = "origin=Debian,codename=${distro_codename}-security,label=Debian-Security"
+UTC = datetime.timezone.utc
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        (SECURITY_PATTERN, {"origin": "Debian", "codename": "bookworm-security", "label": "Debian-Security"}),
+        ("o=Debian,a=stable", {"origin": "Debian", "archive": "stable"}),
+        ("suite=x,n=y,l=z,c=main,site=example.org",
+         {"archive": "x", "codename": "y", "label": "z", "component": "main", "site": "example.org"}),
+        ("origin=${distro_id} Backports", {"origin": "Debian Backports"}),
+        ("origin=A\\,B,label=C", {"origin": "A,B", "label": "C"}),
+        ("origin=", {"origin": ""}),
+    ],
+)  # fmt: skip
+def test_parse_pattern(pattern, expected):
+    assert parse_pattern(pattern, "Debian", "bookworm") == expected
+
+
+@pytest.mark.parametrize("pattern", ["bad", "origin=Debian,suitex=y", "Debian:bookworm-security", ""])
+def test_parse_pattern_refuses_and_names_the_entry(pattern):
+    with pytest.raises(ValueError, match="origin pattern"):
+        parse_pattern(pattern, "Debian", "bookworm")
+
+
+@pytest.mark.parametrize(
+    ("pattern", "origin", "expected"),
+    [
+        (SECURITY_PATTERN, SECURITY_12, True),
+        # Debian's default point-release pattern does not match the security archive ...
+        ("origin=Debian,codename=${distro_codename},label=Debian", SECURITY_12, False),
+        # ... and the security pattern does not match the main archive.
+        (SECURITY_PATTERN, MAIN_12, False),
+        # A suite-name pattern written for Debian 12 as "stable" no longer matches it.
+        ("origin=Debian,archive=stable-security", SECURITY_12, False),
+        ("origin=Deb*,label=*-Security", SECURITY_12, True),
+        ("origin=debian", SECURITY_12, False),  # case-sensitive, as in unattended-upgrades
+        ("site=deb.debian.org", {"origin": "x", "site": None}, False),
+    ],
+)
+def test_origin_matches(pattern, origin, expected):
+    assert origin_matches(parse_pattern(pattern, "Debian", "bookworm"), origin) is expected
+
+
+def test_matches_any_needs_one_pattern_and_one_origin():
+    patterns = [parse_pattern(SECURITY_PATTERN, "Debian", "bookworm")]
+    assert matches_any(patterns, [MAIN_12, SECURITY_12])
+    assert not matches_any(patterns, [MAIN_12])
+    assert not matches_any([], [SECURITY_12])
+
+
+LOG = """\
+2026-11-20 06:10:01,100 INFO Starting unattended upgrades script
+2026-11-20 06:10:01,101 INFO Allowed origins are: origin=Debian,codename=bookworm-security,label=Debian-Security
+2026-11-20 06:10:09,500 INFO All upgrades installed
+2026-11-21 06:12:00,000 INFO Starting unattended upgrades script
+2026-11-21 06:12:05,000 ERROR Installing the upgrades failed!
+2026-11-21 06:12:05,001 ERROR error message: 'E:Sub-process /usr/bin/dpkg returned an error code (1)'
+2026-11-21 06:12:05,002 INFO All upgrades installed
+2026-11-22 06:01:00,000 INFO Starting unattended upgrades script
+2026-11-22 06:01:03,000 DEBUG pkgs that look like they should be upgraded: libssl3
+libapt-pkg6.0
+2026-11-22 06:01:04,000 INFO Option --dry-run given, *not* performing real actions
+2026-11-22 06:01:05,000 INFO All upgrades installed
+"""
+
+
+def test_parse_log_splits_runs_and_judges_each():
+    runs = parse_log(LOG)
+    assert [(r["start"].day, r["success"], r["dry_run"]) for r in runs] == [
+        (20, True, False),
+        (21, False, False),
+        (22, True, True),
+    ]
+    assert runs[1]["errors"][0] == "Installing the upgrades failed!"
+
+
+@pytest.mark.parametrize(
+    ("text", "last_day", "good_day"),
+    [
+        (LOG, 21, 20),  # the dry run does not count; the failed run is the last real one
+        ("2026-11-23 06:00:00,000 INFO Starting unattended upgrades script\n"
+         "2026-11-23 06:00:01,000 INFO No packages found that can be upgraded unattended"
+         " and no pending auto-removals\n",
+         23, 23),
+        # A run that never reached its end (killed, lock held) is not a success.
+        ("2026-11-23 06:00:00,000 INFO Starting unattended upgrades script\n", 23, None),
+        ("", None, None),
+        # Lines before the first start (a rotated log's tail) are ignored.
+        ("2026-11-19 06:00:01,000 INFO All upgrades installed\n", None, None),
+    ],
+)  # fmt: skip
+def test_last_runs(text, last_day, good_day):
+    last, good = last_runs(parse_log(text))
+    assert (last["start"].day if last else None) == last_day
+    assert (good["start"].day if good else None) == good_day
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Origin: Debian\nDate: Sat, 21 Nov 2026 00:53:02 UTC\nValid-Until: x\n",
+         datetime.datetime(2026, 11, 21, 0, 53, 2, tzinfo=UTC)),
+        ("-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\nDate: Sat, 21 Nov 2026 02:53:02 +0200\n",
+         datetime.datetime(2026, 11, 21, 0, 53, 2, tzinfo=UTC)),
+        ("Origin: Debian\n", None),
+        ("Date: yesterday\n", None),
+    ],
+)  # fmt: skip
+def test_parse_release_date(text, expected):
+    assert parse_release_date(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("index", "expected_first"),
+    [
+        ("/var/lib/apt/lists/deb.debian.org_debian-security_dists_bookworm-security_main_binary-amd64_Packages",
+         "/var/lib/apt/lists/deb.debian.org_debian-security_dists_bookworm-security_main_binary-amd64_InRelease"),
+        ("/var/lib/apt/lists/_srv_repo_._Packages", "/var/lib/apt/lists/_srv_repo_._InRelease"),
+    ],
+)  # fmt: skip
+def test_release_candidates(index, expected_first):
+    paths = release_candidates(index)
+    assert paths[0] == expected_first
+    assert paths[1] == expected_first.replace("_InRelease", "_Release")
+    if "dists" in index:
+        assert "/var/lib/apt/lists/deb.debian.org_debian-security_dists_bookworm-security_InRelease" in paths
+    assert all(p.endswith(("_InRelease", "_Release")) for p in paths)
+
+
+def test_release_candidates_of_a_name_without_separator():
+    assert release_candidates("Packages") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("linux-image-6.1.0-28-amd64\nlibc6\nlibc6\n", ["libc6", "linux-image-6.1.0-28-amd64"]), ("\n", []), ("", [])],
+)
+def test_parse_reboot_pkgs(text, expected):
+    assert parse_reboot_pkgs(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("earlier", "later", "days"),
+    [
+        (datetime.datetime(2026, 11, 1, 12), datetime.datetime(2026, 11, 10, 11), 8),
+        (datetime.datetime(2026, 11, 10, 12), datetime.datetime(2026, 11, 10, 11), 0),
+    ],
+)
+def test_days_between(earlier, later, days):
+    assert days_between(earlier, later) == days
+
+
+def test_summarise_counts_security_and_takes_the_oldest_date():
+    now = datetime.datetime(2026, 11, 24, 12, tzinfo=UTC)
+    pending = [
+        {"name": "libssl3", "security": True, "security_since": datetime.datetime(2026, 11, 15, 9, tzinfo=UTC)},
+        {"name": "tzdata", "security": True, "security_since": datetime.datetime(2026, 11, 20, tzinfo=UTC)},
+        {"name": "vim", "security": False, "security_since": None},
+        {"name": "fixture", "security": True, "security_since": None},
+    ]
+    assert summarise(pending, now) == {
+        "pending_count": 4,
+        "security_pending": 3,
+        "security_packages": ["fixture", "libssl3", "tzdata"],
+        "security_pending_since": "2026-11-15T09:00:00+00:00",
+        "security_pending_days": 9,
+    }
+
+
+def test_summarise_without_pending_security_updates():
+    result = summarise([{"name": "vim", "security": False, "security_since": None}], datetime.datetime.now(UTC))
+    assert result["security_pending"] == 0
+    assert result["security_pending_since"] is None
+    assert result["security_pending_days"] is None

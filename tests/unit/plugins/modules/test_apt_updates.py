@@ -1,0 +1,231 @@
+# Copyright: (c) 2026, bulwark.hardening contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+import types
+
+import pytest
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.bulwark.hardening.plugins.modules import apt_updates as mod
+from ansible_collections.bulwark.hardening.tests.unit.plugins.modules.utils import ExitJson, FailJson, patch_exits
+
+SECURITY_PATTERN = "origin=Debian,codename=${distro_codename}-security,label=Debian-Security"
+
+
+def package_file(filename, **origin):
+    fields = dict.fromkeys(mod.ORIGIN_FIELDS, "")
+    fields.update(origin)
+    return types.SimpleNamespace(filename=filename, **fields)
+
+
+STATUS = package_file("/var/lib/dpkg/status", archive="now")
+
+
+def version(ver_str, *files):
+    return types.SimpleNamespace(ver_str=ver_str, file_list=[(f, 0) for f in [*files, STATUS]])
+
+
+def package(name, current, *versions, arch="amd64"):
+    return types.SimpleNamespace(
+        name=name,
+        architecture=arch,
+        current_ver=current,
+        version_list=list(versions),
+        candidate=max(versions, key=lambda v: v.ver_str) if versions else None,
+    )
+
+
+def compare(a, b):
+    return (a > b) - (a < b)
+
+
+class FakeApt:
+    """Stands in for apt_pkg: a cache of packages, a config, plain string version ordering."""
+
+    def __init__(self, lists, packages, config):
+        self.packages = packages(lists)
+        self.config = types.SimpleNamespace(value_list=lambda key: config.get(key, []))
+
+    def init_config(self):
+        pass
+
+    def init_system(self):
+        pass
+
+    def Cache(self, progress):
+        assert progress is None
+        return types.SimpleNamespace(packages=self.packages)
+
+    def DepCache(self, cache):
+        return types.SimpleNamespace(get_candidate_ver=lambda pkg: pkg.candidate)
+
+    @staticmethod
+    def version_compare(a, b):
+        return compare(a, b)
+
+
+def fixture_packages(lists):
+    sec_file = package_file(
+        str(lists / "deb.debian.org_debian-security_dists_bookworm-security_main_binary-amd64_Packages"),
+        origin="Debian",
+        label="Debian-Security",
+        archive="oldstable-security",
+        codename="bookworm-security",
+        component="main",
+        site="deb.debian.org",
+    )
+    main_file = package_file(
+        str(lists / "deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages"),
+        origin="Debian",
+        label="Debian",
+        archive="oldstable",
+        codename="bookworm",
+        component="main",
+        site="deb.debian.org",
+    )
+    ssl_installed = version("3.0.20", STATUS)
+    vim_installed = version("9.0.1")
+    return [
+        # A security upgrade.
+        package("libssl3", ssl_installed, ssl_installed, version("3.0.22", sec_file)),
+        # An ordinary upgrade from the main archive.
+        package("vim", vim_installed, vim_installed, version("9.0.2", main_file)),
+        # Up to date.
+        package("bash", version("5.2"), version("5.2", main_file)),
+        # Not installed.
+        package("nginx", None, version("1.22", main_file)),
+    ]
+
+
+@pytest.fixture
+def env(monkeypatch, tmp_path):
+    """Patched exits, a fake apt_pkg, a lists directory with a dated InRelease, and paths under tmp_path."""
+    patch_exits(monkeypatch)
+    lists = tmp_path / "lists"
+    lists.mkdir()
+    (lists / "deb.debian.org_debian-security_dists_bookworm-security_InRelease").write_text(
+        "Origin: Debian\nDate: Sat, 14 Nov 2026 00:00:00 UTC\n"
+    )
+    config = {"Unattended-Upgrade::Origins-Pattern": [SECURITY_PATTERN]}
+    monkeypatch.setattr(mod, "apt_pkg", FakeApt(lists, fixture_packages, config))
+    os_release = tmp_path / "os-release"
+    os_release.write_text('PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_CODENAME=bookworm\n')
+    monkeypatch.setattr(mod, "OS_RELEASE", str(os_release))
+    log = tmp_path / "unattended-upgrades.log"
+    log.write_text(
+        "2026-11-20 06:10:01,100 INFO Starting unattended upgrades script\n"
+        "2026-11-20 06:10:09,500 INFO All upgrades installed\n"
+    )
+    return types.SimpleNamespace(tmp=tmp_path, log=log, config=config)
+
+
+def run(env, **args):
+    args.setdefault("log", str(env.log))
+    args.setdefault("reboot_required_file", str(env.tmp / "reboot-required"))
+    with patch_module_args(args), pytest.raises((ExitJson, FailJson)) as caught:
+        mod.main()
+    return caught.value.args[0], isinstance(caught.value, FailJson)
+
+
+def test_reports_pending_and_security_upgrades(env):
+    result, failed = run(env)
+    assert not failed
+    assert result["changed"] is False
+    assert [p["name"] for p in result["pending"]] == ["libssl3", "vim"]
+    ssl, vim = result["pending"]
+    assert ssl["security"] is True and ssl["allowed"] is True
+    assert ssl["installed"] == "3.0.20" and ssl["candidate"] == "3.0.22"
+    assert ssl["security_since"] == "2026-11-14T00:00:00+00:00"
+    assert ssl["origins"][0]["label"] == "Debian-Security"
+    assert vim["security"] is False and vim["allowed"] is False
+    assert result["security_pending"] == 1
+    assert result["security_packages"] == ["libssl3"]
+    assert result["security_pending_days"] >= 10
+    assert result["allowed_pending"] == 1
+    assert result["origins_pattern"] == [SECURITY_PATTERN]
+    assert result["distribution"] == {"distro_id": "Debian", "distro_codename": "bookworm"}
+
+
+def test_reports_the_last_run_and_no_reboot(env):
+    result = run(env)[0]
+    assert result["last_run"] == "2026-11-20T06:10:01"
+    assert result["last_run_success"] is True
+    assert result["last_success"] == "2026-11-20T06:10:01"
+    assert result["last_success_days"] >= 3  # the clock only moves on
+    assert result["reboot_required"] is False
+    assert result["reboot_packages"] == []
+
+
+def test_reports_a_required_reboot_with_its_packages(env):
+    (env.tmp / "reboot-required").write_text("*** System restart required ***\n")
+    (env.tmp / "reboot-required.pkgs").write_text("libc6\nlinux-image-amd64\nlibc6\n")
+    result = run(env)[0]
+    assert result["reboot_required"] is True
+    assert result["reboot_packages"] == ["libc6", "linux-image-amd64"]
+
+
+def test_without_a_log_there_is_no_run(env):
+    result = run(env, log=str(env.tmp / "missing.log"))[0]
+    assert result["last_run"] is None
+    assert result["last_success"] is None
+    assert result["last_success_days"] is None
+
+
+def test_custom_security_origins_replace_debians(env):
+    result = run(env, security_origins=["origin=Debian,codename=${distro_codename},label=Debian"])[0]
+    assert result["security_packages"] == ["vim"]
+    assert result["security_pending_days"] is None  # main's Release file is not in the lists
+
+
+def test_debians_default_point_release_pattern_allows_vim(env):
+    env.config["Unattended-Upgrade::Origins-Pattern"].append("origin=Debian,codename=${distro_codename},label=Debian")
+    result = run(env)[0]
+    assert result["allowed_pending"] == 2
+
+
+def test_legacy_allowed_origins_count_as_allowed(env):
+    env.config["Unattended-Upgrade::Origins-Pattern"] = []
+    env.config["Unattended-Upgrade::Allowed-Origins"] = ["${distro_id}:oldstable"]
+    result = run(env)[0]
+    assert result["allowed_origins"] == ["${distro_id}:oldstable"]
+    assert [p["name"] for p in result["pending"] if p["allowed"]] == ["vim"]
+
+
+def test_a_bad_security_origin_is_refused_by_name(env):
+    result, failed = run(env, security_origins=["Debian:bookworm-security"])
+    assert failed
+    assert result["msg"].startswith("security_origins: origin pattern 'Debian:bookworm-security'")
+
+
+def test_a_bad_configured_pattern_is_a_warning(env, monkeypatch):
+    warnings = []
+    monkeypatch.setattr(mod.AnsibleModule, "warn", lambda self, msg: warnings.append(msg))
+    env.config["Unattended-Upgrade::Origins-Pattern"].append("nonsense")
+    result, failed = run(env)
+    assert not failed
+    assert "nonsense" in warnings[0]
+    assert result["origins_pattern"][-1] == "nonsense"
+
+
+def test_without_python3_apt_it_fails_naming_the_library(env, monkeypatch):
+    monkeypatch.setattr(mod, "apt_pkg", None)
+    monkeypatch.setattr(mod, "APT_IMPORT_ERROR", "ImportError: No module named apt_pkg")
+    result, failed = run(env)
+    assert failed
+    assert "python3-apt" in result["msg"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ID=debian\nVERSION_CODENAME=trixie\n", ("Debian", "trixie")),
+        ("ID='ubuntu'\nVERSION_CODENAME=noble\n", ("Ubuntu", "noble")),
+        ("", ("Debian", "")),
+    ],
+)
+def test_distribution(tmp_path, text, expected):
+    path = tmp_path / "os-release"
+    path.write_text(text)
+    assert mod.distribution(str(path)) == expected
