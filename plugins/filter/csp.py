@@ -92,7 +92,9 @@ def csp(directives, name: str = "csp") -> str:
     parts = []
     for directive, value in directives.items():
         if directive not in DIRECTIVES:
-            raise AnsibleFilterError(f"{name}: unknown CSP directive {directive!r}; known: {', '.join(sorted(DIRECTIVES))}")
+            raise AnsibleFilterError(
+                f"{name}: unknown CSP directive {directive!r}; known: {', '.join(sorted(DIRECTIVES))}"
+            )
         if value is None or value is False:
             continue
         if directive in FLAGS:

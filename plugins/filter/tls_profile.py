@@ -46,7 +46,9 @@ def parse_openssl_version(version: str) -> tuple[int, int, int]:
 def tls_settings(profile: str, openssl_version: str) -> dict:
     """Return the settings of a Mozilla profile for the installed OpenSSL, as a dict."""
     if profile not in PROFILES:
-        raise AnsibleFilterError(f"tls_profile: unknown profile {profile!r}; choose one of {', '.join(sorted(PROFILES))}")
+        raise AnsibleFilterError(
+            f"tls_profile: unknown profile {profile!r}; choose one of {', '.join(sorted(PROFILES))}"
+        )
     version = parse_openssl_version(openssl_version)
     if version < _MINIMUM:
         raise AnsibleFilterError(

@@ -88,7 +88,9 @@ def dependants_first(names, dependencies: dict) -> list[str]:
     left = list(names)
     ordered = []
     while left:
-        free = [name for name in left if not any(name in dependencies.get(other, ()) for other in left if other != name)]
+        free = [
+            name for name in left if not any(name in dependencies.get(other, ()) for other in left if other != name)
+        ]
         pick = free[0] if free else left[0]  # a dependency cycle: keep the given order
         ordered.append(pick)
         left.remove(pick)

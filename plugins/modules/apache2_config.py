@@ -228,37 +228,32 @@ class Apply:
         return rc, (out or "") + (err or "")
 
 
-def main():
-    names = {"type": "list", "elements": "str", "default": []}
-    module = AnsibleModule(
-        argument_spec={
-            "files": {
-                "type": "list",
-                "elements": "dict",
-                "default": [],
-                "options": {
-                    "path": {"type": "path", "required": True},
-                    "content": {"type": "str", "required": True},
-                    "mode": {"type": "str", "default": "0644"},
-                },
-            },
-            "enable_modules": names,
-            "disable_modules": names,
-            "enable_confs": names,
-            "disable_confs": names,
-            "enable_sites": names,
-            "disable_sites": names,
-            "backup": {"type": "bool", "default": True},
-            "config_root": {"type": "path", "default": "/etc/apache2"},
+ARGUMENT_SPEC = {
+    "files": {
+        "type": "list",
+        "elements": "dict",
+        "default": [],
+        "options": {
+            "path": {"type": "path", "required": True},
+            "content": {"type": "str", "required": True},
+            "mode": {"type": "str", "default": "0644"},
         },
-        supports_check_mode=True,
-    )
-    params = module.params
-    root = params["config_root"]
+    },
+    "enable_modules": {"type": "list", "elements": "str", "default": []},
+    "disable_modules": {"type": "list", "elements": "str", "default": []},
+    "enable_confs": {"type": "list", "elements": "str", "default": []},
+    "disable_confs": {"type": "list", "elements": "str", "default": []},
+    "enable_sites": {"type": "list", "elements": "str", "default": []},
+    "disable_sites": {"type": "list", "elements": "str", "default": []},
+    "backup": {"type": "bool", "default": True},
+    "config_root": {"type": "path", "default": "/etc/apache2"},
+}
 
-    # Desired files.
+
+def desired_files(module):
+    """Return [(path, content bytes, mode)] of the files to write; fail naming a bad path or mode."""
     files = []
-    for item in params["files"]:
+    for item in module.params["files"]:
         try:
             mode = int(item["mode"], 8)
         except ValueError:
@@ -266,27 +261,16 @@ def main():
         if not os.path.isabs(item["path"]):
             module.fail_json(msg=f"files: path {item['path']!r} is not absolute")
         files.append((item["path"], item["content"].encode("utf-8"), mode))
+    return files
 
-    # Desired features.
-    wanted = {}
-    for kind in KINDS:
-        enable, disable = params["enable_" + kind], params["disable_" + kind]
-        bad = bad_names(enable + disable)
-        if bad:
-            module.fail_json(msg=f"{kind}: {bad!r} are not plain names (no path, no glob)")
-        both = sorted(set(enable) & set(disable))
-        if both:
-            module.fail_json(msg=f"{kind}: {both!r} are both in enable_{kind} and disable_{kind}")
-        wanted[kind] = (enable, disable)
 
-    # Compare.
-    written = {path for path, _content, _mode in files}
-    changed_files = []
-    diffs = []
+def changed_files(files):
+    """Return the files that differ from the host, and their diffs."""
+    changed, diffs = [], []
     for path, content, mode in files:
         current, current_mode = read_file(path)
         if current != content or current_mode != mode:
-            changed_files.append((path, content, mode))
+            changed.append((path, content, mode))
             diffs.append(
                 {
                     "before_header": path,
@@ -295,21 +279,27 @@ def main():
                     "after": content.decode("utf-8", "replace"),
                 }
             )
+    return changed, diffs
 
-    result = {"changed": False, "files": [], "enabled": [], "disabled": [], "kept": {}, "backups": []}
+
+def feature_steps(module, written, result):
+    """Return the a2* commands that make the features as wanted; record them in ``result``."""
+    root = module.params["config_root"]
     steps = []
     for kind, (stem, suffix, enable_cmd, disable_cmd) in KINDS.items():
-        enable, disable = wanted[kind]
-        available_dir = os.path.join(root, stem + "-available")
+        enable, disable = module.params["enable_" + kind], module.params["disable_" + kind]
+        bad = bad_names(enable + disable)
+        if bad:
+            module.fail_json(msg=f"{kind}: {bad!r} are not plain names (no path, no glob)")
+        both = sorted(set(enable) & set(disable))
+        if both:
+            module.fail_json(msg=f"{kind}: {both!r} are both in enable_{kind} and disable_{kind}")
         enabled_dir = os.path.join(root, stem + "-enabled")
         enabled = enabled_names(os.listdir(enabled_dir) if os.path.isdir(enabled_dir) else [], suffix)
-        if kind == "modules":
-            dependencies = module_dependencies(root, enabled | set(enable))
-        else:
-            dependencies = {}
+        dependencies = module_dependencies(root, enabled | set(enable)) if kind == "modules" else {}
         decided = plan(enabled, enable, disable, dependencies)
         for name in decided["enable"]:
-            source = os.path.join(available_dir, name + suffix)
+            source = os.path.join(root, stem + "-available", name + suffix)
             if not os.path.exists(source) and source not in written:
                 module.fail_json(msg=f"enable_{kind}: {name!r} is not available ({source} does not exist)")
             steps.append([enable_cmd, "-q", name])
@@ -321,11 +311,47 @@ def main():
         for name, users in decided["kept"].items():
             module.warn(f"module {name} stays enabled: {', '.join(users)} depend(s) on it")
         result["kept"].update(decided["kept"])
+    return steps
 
-    result["files"] = [path for path, _content, _mode in changed_files]
-    result["changed"] = bool(changed_files or steps)
+
+def apply(module, written, files, steps, result):
+    """Write, switch and test; on any failure restore everything and return the reason."""
+    change = Apply(module)
+    change.snapshot(written)
+    failure = None
+    try:
+        for path, content, mode in files:
+            change.write(path, content, mode, result["backups"])
+        for step in steps:
+            argv = [module.get_bin_path(step[0], required=True), *step[1:]]
+            rc, output = change.run(argv)
+            if rc != 0:
+                failure = f"{' '.join(argv)} failed: {' '.join(output.split())}"
+                break
+        if failure is None:
+            rc, output = change.run([module.get_bin_path("apache2ctl", required=True), "-t"])
+            result["configtest"] = output.strip()
+            if rc != 0:
+                failure = "apache2ctl -t: " + configtest_message(output)
+    except Exception as exc:  # restore whatever went wrong, then report it
+        failure = f"{type(exc).__name__}: {exc}"
+    if failure is not None:
+        change.restore()
+    return failure
+
+
+def main():
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    files = desired_files(module)
+    written = {path for path, _content, _mode in files}
+    result = {"changed": False, "files": [], "enabled": [], "disabled": [], "kept": {}, "backups": []}
+
+    to_write, diffs = changed_files(files)
+    steps = feature_steps(module, written, result)
+    result["files"] = [path for path, _content, _mode in to_write]
+    result["changed"] = bool(to_write or steps)
     if module._diff and result["changed"]:
-        if result["enabled"] or result["disabled"]:
+        if steps:
             diffs.append(
                 {
                     "before_header": "enabled features",
@@ -338,33 +364,9 @@ def main():
     if not result["changed"] or module.check_mode:
         module.exit_json(**result)
 
-    # Act, with everything needed to undo it.
-    change = Apply(module)
-    change.snapshot(written)
-    failure = None
-    try:
-        for path, content, mode in changed_files:
-            change.write(path, content, mode, result["backups"])
-        for argv in steps:
-            argv = [module.get_bin_path(argv[0], required=True), *argv[1:]]
-            rc, output = change.run(argv)
-            if rc != 0:
-                failure = f"{' '.join(argv)} failed: {' '.join(output.split())}"
-                break
-        if failure is None:
-            ctl = module.get_bin_path("apache2ctl", required=True)
-            rc, output = change.run([ctl, "-t"])
-            result["configtest"] = output.strip()
-            if rc != 0:
-                failure = "apache2ctl -t: " + configtest_message(output)
-    except Exception as exc:  # restore whatever went wrong, then report it
-        failure = f"{type(exc).__name__}: {exc}"
+    failure = apply(module, written, to_write, steps, result)
     if failure is not None:
-        change.restore()
-        module.fail_json(
-            msg=f"{failure}. The previous configuration was restored; Apache keeps serving it.",
-            **result,
-        )
+        module.fail_json(msg=f"{failure}. The previous configuration was restored; Apache keeps serving it.", **result)
     module.exit_json(**result)
 
 
