@@ -75,7 +75,7 @@ def _source(directive: str, value) -> str:
     if "'" in value:
         raise AnsibleFilterError(
             f"csp: {directive} source {value!r} is quoted but is not a CSP keyword "
-            f"({', '.join(sorted(KEYWORDS))}), nonce-… or sha256/384/512-…"
+            f"({', '.join(sorted(KEYWORDS))}), nonce-... or sha256/384/512-..."
         )
     return value
 
