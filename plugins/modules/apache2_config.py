@@ -16,7 +16,7 @@ description:
     links are restored exactly, and the module fails with Apache's message, file and line first.
     Apache is never reloaded by this module, so it keeps serving its last good configuration; reload it
     (a handler) when the module reports a change.
-  - Idempotent: files are compared by content and mode, features by their links in C(mods-enabled),
+  - Idempotent - files are compared by content and mode, features by their links in C(mods-enabled),
     C(conf-enabled) and C(sites-enabled); nothing is run and no configuration test is made when nothing
     differs.
   - Debian's "essential" modules (C(autoindex), C(alias), ...) are disabled with C(--force); any other

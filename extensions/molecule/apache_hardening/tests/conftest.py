@@ -21,7 +21,7 @@ class Response:
     """Status, headers (in order, repeated ones kept) and body of one curl request."""
 
     def __init__(self, raw: str):
-        head, _, self.body = raw.replace("\r\n", "\n").partition("\n\n")
+        head, _separator, self.body = raw.replace("\r\n", "\n").partition("\n\n")
         status_line, *lines = head.splitlines()
         self.status = int(status_line.split()[1])
         self.headers = [tuple(part.strip() for part in line.split(":", 1)) for line in lines if ":" in line]
