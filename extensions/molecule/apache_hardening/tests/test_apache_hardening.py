@@ -1,0 +1,177 @@
+"""apache_hardening, seen from the outside: headers, leaks, listings, TLS, and a failed change that changes nothing."""
+
+import hashlib
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import testinfra
+import yaml
+
+INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
+TARGETS = ["apache_hardening-bookworm", "apache_hardening-trixie"]
+testinfra_hosts = [f"ansible://{name}?ansible_inventory={INVENTORY}" for name in TARGETS]
+
+ROLE = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"]) / "roles" / "apache_hardening"
+DEFAULTS = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
+HEADERS = {name: value.strip() for name, value in DEFAULTS["apache_hardening_headers"].items()}
+CONF = "/etc/apache2/conf-available/zz-bulwark-hardening.conf"
+SITE = "/etc/apache2/sites-available/bulwark-tls.conf"
+SELF_SIGNED = "/etc/ssl/certs/bulwark-apache-selfsigned.pem"
+CA = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "test-ca.pem"
+SAPI = {"apache_hardening-bookworm": "apache2handler", "apache_hardening-trixie": "fpm-fcgi"}
+
+
+def name_of(host):
+    return host.backend.get_hostname()
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+@pytest.mark.parametrize("path", ["/", "/no-such-page", "/app.php"])
+def test_every_header_exactly_once_on_200_404_and_app_pages(host, fetch, scheme, path):
+    response = fetch(f"{scheme}://{name_of(host)}{path}")
+    assert response.status == (404 if path == "/no-such-page" else 200)
+    for name, value in HEADERS.items():
+        # The page /app.php sends its own X-Frame-Options and X-Content-Type-Options: replaced, not doubled.
+        assert response.all(name) == [value], name
+    assert len(response.all("Content-Security-Policy")) == 1
+    assert response.all("Content-Security-Policy")[0].startswith("default-src 'self'; ")
+    assert response.all("Server") == ["Apache"]
+    assert response.all("X-Powered-By") == []
+    assert response.all("ETag") == []
+    # HSTS only over HTTPS.
+    assert len(response.all("Strict-Transport-Security")) == (1 if scheme == "https" else 0)
+
+
+def test_php_runs_through_the_expected_sapi(host, fetch):
+    response = fetch(f"http://{name_of(host)}/app.php")
+    assert response.body.strip() == f"php {SAPI[name_of(host)]}"
+
+
+def test_error_pages_carry_no_signature(host, fetch):
+    response = fetch(f"http://{name_of(host)}/no-such-page")
+    assert "Apache/2" not in response.body
+    assert "Debian" not in response.body
+
+
+def test_a_location_overrides_a_header_with_always_set(host, fetch):
+    response = fetch(f"https://{name_of(host)}/override/")
+    assert response.status == 200
+    assert response.all("X-Frame-Options") == ["SAMEORIGIN"]
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_trace_is_refused(host, fetch, scheme):
+    assert fetch(f"{scheme}://{name_of(host)}/", "TRACE").status == 405
+
+
+def test_directory_without_index_is_not_listed(host, fetch):
+    # The directory and its file exist (prepare.yml); the file is served, the listing is not.
+    assert fetch(f"http://{name_of(host)}/noindex/secret.txt").status == 200
+    response = fetch(f"http://{name_of(host)}/noindex/")
+    assert response.status in (403, 404)
+    assert "secret.txt" not in response.body
+
+
+def test_risky_modules_are_off_and_kept_dependencies_stay(host):
+    enabled = host.check_output("ls /etc/apache2/mods-enabled").split()
+    for name in ("autoindex", "status", "cgi", "cgid", "dav", "userdir"):
+        assert f"{name}.load" not in enabled
+    for name in ("headers", "reqtimeout", "ssl"):
+        assert f"{name}.load" in enabled
+    if name_of(host) == "apache_hardening-trixie":
+        # PHP-FPM goes through proxy_fcgi, which needs proxy: kept although proxy is in the disable list.
+        assert "proxy_fcgi.load" in enabled and "proxy.load" in enabled
+
+
+def s_client(prober, host, option):
+    # @SECLEVEL=0 lets the client offer old protocols: a refusal then comes from the server.
+    cmd = prober.run(
+        "timeout 10 openssl s_client -connect %s:443 -servername %s %s -cipher DEFAULT@SECLEVEL=0 </dev/null",
+        host,
+        host,
+        option,
+    )
+    return cmd.rc, cmd.stdout + cmd.stderr
+
+
+@pytest.mark.parametrize("option", ["-tls1", "-tls1_1"])
+def test_old_tls_versions_are_refused_by_the_server(host, prober, option):
+    rc, output = s_client(prober, name_of(host), option)
+    assert rc != 0
+    assert "alert protocol version" in output
+
+
+@pytest.mark.parametrize(("option", "protocol"), [("-tls1_2", "TLSv1.2"), ("-tls1_3", "TLSv1.3")])
+def test_tls12_and_13_are_accepted(host, prober, option, protocol):
+    rc, output = s_client(prober, name_of(host), option)
+    assert rc == 0, output
+    assert f"Protocol  : {protocol}" in output or f"New, {protocol}," in output
+
+
+def test_sslyze_finds_the_server_mozilla_intermediate_compliant(host, address):
+    sslyze = shutil.which("sslyze") or str(Path(os.environ.get("VIRTUAL_ENV", ".venv")) / "bin" / "sslyze")
+    result = subprocess.run(
+        # The certificate comes from prepare.yml's test CA (with the address in its SAN), so path
+        # validation is part of the check, as for a real certificate.
+        [sslyze, f"--certinfo_ca_file={CA}", "--mozilla_config=intermediate", f"{address}:443"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-1000:]
+    assert f"{address}:443: OK - Compliant." in result.stdout
+
+
+def sha256(host, path):
+    return hashlib.sha256(host.file(path).content).hexdigest()
+
+
+def test_broken_override_fails_with_apaches_message_while_apache_keeps_serving(host, fetch, playbook):
+    if name_of(host) != TARGETS[0]:
+        pytest.skip("the broken run covers both targets at once; checked on the first")
+    targets = [testinfra.get_host(f"ansible://{name}?ansible_inventory={INVENTORY}") for name in TARGETS]
+    before = {
+        name_of(t): (sha256(t, CONF), t.check_output("ls /etc/apache2/mods-enabled /etc/apache2/sites-enabled"))
+        for t in targets
+    }
+    for target in targets:
+        assert fetch(f"https://{name_of(target)}/").status == 200
+
+    result = playbook("broken.yml")
+
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    # Apache's own message, file and line first, for both targets.
+    assert output.count("/etc/apache2/conf-enabled/zz-bulwark-hardening.conf:") >= len(targets)
+    assert "Invalid command 'BulwarkNoSuchDirective'" in output
+    assert "The previous configuration was restored" in output
+    for target in targets:
+        name = name_of(target)
+        assert (
+            sha256(target, CONF),
+            target.check_output("ls /etc/apache2/mods-enabled /etc/apache2/sites-enabled"),
+        ) == before[name]
+        assert "BulwarkNoSuchDirective" not in target.file(CONF).content_string
+        assert target.run("apache2ctl -t").rc == 0
+        response = fetch(f"https://{name}/")
+        assert response.status == 200
+        assert response.all("X-Frame-Options") == [HEADERS["X-Frame-Options"]]
+        # broken.yml asks for a self-signed certificate: generated with community.crypto before the
+        # Apache change failed; the site still serves the test CA's certificate (restored file).
+        assert target.file(SELF_SIGNED).exists
+        assert name in target.check_output("openssl x509 -noout -subject -in %s", SELF_SIGNED)
+        assert "fixture.pem" in target.file(SITE).content_string
+
+
+def test_host_without_apache_is_left_alone(host, prober, playbook):
+    if name_of(host) != TARGETS[0]:
+        pytest.skip("runs once, against the prober")
+    result = playbook("absent.yml")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "apache2 is not installed on apache_hardening-prober; nothing to harden" in result.stdout
+    assert prober.run("dpkg-query --show apache2").rc != 0
+    assert not prober.file("/etc/apache2").exists
