@@ -25,8 +25,8 @@ description:
   - With O(default_incoming), O(default_outgoing), O(default_routed) and O(logging) it
     also sets ufw's default policies and logging level (C(ufw default), C(ufw logging)),
     after the rules; with O(state=enabled) it then enables ufw (C(ufw --force enable)) when
-    ufw is not active, and enables C(ufw.service) at boot. All of it happens only when the
-    guard passes.
+    ufw is not active, and enables and starts C(ufw.service). All of it happens only when
+    the guard passes.
   - The module never disables, resets or reloads ufw.
 author:
   - bulwark.hardening contributors (!UNKNOWN)
@@ -194,8 +194,9 @@ options:
   state:
     description:
       - V(enabled) enables ufw after the rules and policies are in place, when C(ufw status)
-        does not say it is active or C(ENABLED) in O(conf_file) is not C(yes), and enables
-        C(ufw.service) at boot when C(systemctl) says it is not.
+        does not say it is active or C(ENABLED) in O(conf_file) is not C(yes), and enables and
+        starts C(ufw.service) (C(systemctl enable --now)) when C(systemctl) says it is not
+        enabled or not running.
       - When omitted, whether ufw is active is left alone.
     type: str
     choices: [enabled]
@@ -377,12 +378,12 @@ _POLICY_KEYS = {
 _POLICY_NAMES = {"ACCEPT": "allow", "DROP": "deny", "REJECT": "reject"}
 
 
-def settings_diff(params, defaults, conf, active, boot_enabled):
+def settings_diff(params, defaults, conf, active, unit):
     """Return ``{setting: {"before": x, "after": y}}`` for each declared setting that differs.
 
     *defaults* and *conf* are the parsed defaults file and ufw.conf, *active* whether
-    ``ufw status`` says active, *boot_enabled* whether systemd starts ufw at boot (None when
-    that cannot be told, which is then not counted).
+    ``ufw status`` says active, *unit* whether ``ufw.service`` is enabled at boot and running
+    (None when that cannot be told, which is then not counted).
     """
     changes = {}
     for option, (key, _direction) in _POLICY_KEYS.items():
@@ -398,8 +399,9 @@ def settings_diff(params, defaults, conf, active, boot_enabled):
         is_on = active and conf.get("ENABLED", "no").lower() == "yes"
         if not is_on:
             changes["active"] = {"before": False, "after": True}
-        if boot_enabled is False:
-            changes["enabled_at_boot"] = {"before": False, "after": True}
+        if unit is not None and not (unit["enabled"] and unit["running"]):
+            before = f"{'enabled' if unit['enabled'] else 'disabled'}, {'running' if unit['running'] else 'stopped'}"
+            changes["service"] = {"before": before, "after": "enabled, running"}
     return changes
 
 
@@ -414,8 +416,8 @@ def settings_commands(changes, ufw, systemctl):
         commands.append([ufw, "logging", changes["logging"]["after"]])
     if "active" in changes:
         commands.append([ufw, "--force", "enable"])
-    if "enabled_at_boot" in changes and systemctl:
-        commands.append([systemctl, "enable", "ufw.service"])
+    if "service" in changes and systemctl:
+        commands.append([systemctl, "enable", "--now", "ufw.service"])
     return commands
 
 
@@ -433,17 +435,25 @@ def format_settings(params, changes, after):
 
 
 def read_status(module, ufw, systemctl):
-    """``(active, boot_enabled)``: what ``ufw status`` and ``systemctl is-enabled ufw`` say."""
+    """``(active, unit)``: whether ``ufw status`` says active, and ``{"enabled": bool, "running": bool}``
+    for ``ufw.service`` from ``systemctl show`` (None without systemctl)."""
     active = False
     if ufw and os.path.exists(ufw):
         rc, out, _err = module.run_command([ufw, "status"], environ_update={"LC_ALL": "C"})
         active = rc == 0 and "Status: active" in out
-    boot_enabled = None
+    unit = None
     if systemctl:
-        rc, out, _err = module.run_command([systemctl, "is-enabled", "ufw.service"], environ_update={"LC_ALL": "C"})
-        # "enabled"; "disabled", "masked" ... or "not-found" (ufw not installed yet).
-        boot_enabled = rc == 0 and out.strip() in ("enabled", "enabled-runtime", "static", "alias")
-    return active, boot_enabled
+        rc, out, _err = module.run_command(
+            [systemctl, "show", "ufw.service", "-p", "UnitFileState", "-p", "ActiveState"],
+            environ_update={"LC_ALL": "C"},
+        )
+        values = dict(line.split("=", 1) for line in out.splitlines() if "=" in line) if rc == 0 else {}
+        # UnitFileState is empty when ufw is not installed yet.
+        unit = {
+            "enabled": values.get("UnitFileState", "") in ("enabled", "enabled-runtime", "static", "alias"),
+            "running": values.get("ActiveState", "") == "active",
+        }
+    return active, unit
 
 
 ARGUMENT_SPEC = {
@@ -565,9 +575,9 @@ def main():
 
     ufw = params["ufw"] or module.get_bin_path("ufw")
     systemctl = module.get_bin_path("systemctl") if params["state"] == "enabled" else None
-    active, boot_enabled = read_status(module, ufw, systemctl) if params["state"] == "enabled" else (False, None)
+    active, unit = read_status(module, ufw, systemctl) if params["state"] == "enabled" else (False, None)
     conf = parse_defaults(_read(params["conf_file"]) or "")
-    changes = settings_diff(params, defaults, conf, active, boot_enabled)
+    changes = settings_diff(params, defaults, conf, active, unit)
     changed = bool(to_delete or to_add or changes)
     if changed and not module.check_mode and not ufw:
         module.fail_json(msg="ufw was not found in PATH (is ufw installed?)")

@@ -452,19 +452,21 @@ def test_keep_everything_pattern_settles(monkeypatch, ufw_dir):
 
 
 class FakeSystem(FakeRun):
-    """run_command for `ufw status` and `systemctl is-enabled`; records every call."""
+    """run_command for `ufw status` and `systemctl show ufw.service`; records every call."""
 
-    def __init__(self, active=True, boot="enabled"):
+    def __init__(self, active=True, boot="enabled", running=True):
         super().__init__()
         self.active = active
         self.boot = boot
+        self.running = running
 
     def __call__(self, module, cmd, **kwargs):
         self.calls.append(list(cmd))
         if cmd[1:] == ["status"]:
             return 0, "Status: active\n" if self.active else "Status: inactive\n", ""
-        if cmd[1:2] == ["is-enabled"]:
-            return (0 if self.boot == "enabled" else 1), self.boot + "\n", ""
+        if cmd[1:2] == ["show"]:
+            state = "active" if self.running else "inactive"
+            return 0, f"UnitFileState={self.boot}\nActiveState={state}\n", ""
         return 0, "", ""
 
 
@@ -500,29 +502,30 @@ def test_enabled_and_in_sync_is_unchanged(monkeypatch, system):
     assert result["changed"] is False
     assert result["settings"] == {}
     # Only the two reads.
-    assert [c[1] for c in calls] == ["status", "is-enabled"]
+    assert [c[1] for c in calls] == ["status", "show"]
 
 
 @pytest.mark.parametrize(
-    "active, conf, boot",
+    "active, conf, boot, running",
     [
-        (False, "ENABLED=no\nLOGLEVEL=low\n", "disabled"),
-        (True, "ENABLED=no\nLOGLEVEL=low\n", "enabled"),
-        (False, "ENABLED=yes\nLOGLEVEL=low\n", "enabled"),
+        (False, "ENABLED=no\nLOGLEVEL=low\n", "disabled", False),
+        (True, "ENABLED=no\nLOGLEVEL=low\n", "enabled", True),
+        (False, "ENABLED=yes\nLOGLEVEL=low\n", "enabled", False),
+        (False, "ENABLED=no\nLOGLEVEL=low\n", "", False),
     ],
 )
-def test_enabled_enables_after_the_rules(monkeypatch, system, active, conf, boot):
+def test_enabled_enables_after_the_rules(monkeypatch, system, active, conf, boot, running):
     args = system(conf=conf, v4=[], v6=[], defaults_text=DEFAULTS_ALL)
-    fake = FakeSystem(active=active, boot=boot)
+    fake = FakeSystem(active=active, boot=boot, running=running)
     result, calls = run(monkeypatch, dict(args, rules=[SSH], **SETTINGS), fake=fake)
     assert result["changed"] is True
     assert result["settings"]["active"] == {"before": False, "after": True}
-    writes = [c for c in calls if c[1] not in ("status", "is-enabled")]
-    # The SSH rule first (both families in one command), then enable, then the boot unit.
+    writes = [c for c in calls if c[1] not in ("status", "show")]
+    # The SSH rule first (both families in one command), then enable, then the unit.
     assert writes[0][1:3] == ["limit", "in"]
     assert writes[1][1:] == ["--force", "enable"]
-    if boot == "disabled":
-        assert writes[2] == ["/bin/systemctl", "enable", "ufw.service"]
+    if boot != "enabled" or not running:
+        assert writes[2] == ["/bin/systemctl", "enable", "--now", "ufw.service"]
     else:
         assert len(writes) == 2
 
@@ -534,7 +537,7 @@ def test_enabled_check_mode_reports_and_runs_nothing(monkeypatch, system):
         monkeypatch, dict(args, rules=[SSH], _ansible_check_mode=True, _ansible_diff=True, **SETTINGS), fake=fake
     )
     assert result["changed"] is True
-    assert [c[1] for c in calls] == ["status", "is-enabled"]
+    assert [c[1] for c in calls] == ["status", "show"]
     assert "status: inactive\n" in result["diff"]["before"]
     assert "status: active\n" in result["diff"]["after"]
 
@@ -551,7 +554,7 @@ def test_policies_and_logging_are_set_with_ufw(monkeypatch, system):
         "default_routed": {"before": "allow", "after": "deny"},
         "logging": {"before": "off", "after": "medium"},
     }
-    writes = [c[1:] for c in calls if c[1] not in ("status", "is-enabled")]
+    writes = [c[1:] for c in calls if c[1] not in ("status", "show")]
     assert writes == [["default", "deny", "incoming"], ["default", "deny", "routed"], ["logging", "medium"]]
 
 
@@ -583,4 +586,4 @@ def test_guard_refusal_enables_nothing(monkeypatch, system):
         fake=fake,
     )
     assert "refusing to change ufw:" in result["msg"]
-    assert [c[1] for c in calls] == ["status", "is-enabled"]
+    assert [c[1] for c in calls] == ["status", "show"]
