@@ -506,15 +506,16 @@ def test_enabled_and_in_sync_is_unchanged(monkeypatch, system):
 
 
 @pytest.mark.parametrize(
-    "active, conf, boot, running",
+    "active, conf, unit",
     [
-        (False, "ENABLED=no\nLOGLEVEL=low\n", "disabled", False),
-        (True, "ENABLED=no\nLOGLEVEL=low\n", "enabled", True),
-        (False, "ENABLED=yes\nLOGLEVEL=low\n", "enabled", False),
-        (False, "ENABLED=no\nLOGLEVEL=low\n", "", False),
+        (False, "ENABLED=no\nLOGLEVEL=low\n", ("disabled", False)),
+        (True, "ENABLED=no\nLOGLEVEL=low\n", ("enabled", True)),
+        (False, "ENABLED=yes\nLOGLEVEL=low\n", ("enabled", False)),
+        (False, "ENABLED=no\nLOGLEVEL=low\n", ("", False)),
     ],
 )
-def test_enabled_enables_after_the_rules(monkeypatch, system, active, conf, boot, running):
+def test_enabled_enables_after_the_rules(monkeypatch, system, active, conf, unit):
+    boot, running = unit
     args = system(conf=conf, v4=[], v6=[], defaults_text=DEFAULTS_ALL)
     fake = FakeSystem(active=active, boot=boot, running=running)
     result, calls = run(monkeypatch, dict(args, rules=[SSH], **SETTINGS), fake=fake)
