@@ -110,6 +110,8 @@ from ansible_collections.bulwark.hardening.plugins.module_utils._fail2ban import
     start_time,
 )
 
+STATUS_ATTEMPTS = 10
+
 
 def _read(path):
     with open(path, encoding="utf-8", errors="replace") as handle:
@@ -161,7 +163,13 @@ def daemon_state(module, service, conf_dir, jails):
     if show.get("ActiveState") != "active":
         return [], []  # starting the service is the service task's business
     reasons = []
-    rc, out, err = module.run_command([client, "status"], environ_update={"LC_ALL": "C"})
+    # Just after a restart the daemon may not answer yet: ask a few times (bounded).
+    for attempt in range(STATUS_ATTEMPTS):
+        rc, out, err = module.run_command([client, "status"], environ_update={"LC_ALL": "C"})
+        if rc == 0:
+            break
+        if attempt + 1 < STATUS_ATTEMPTS:
+            time.sleep(1)
     running = parse_jail_list(out) if rc == 0 else []
     if rc != 0:
         reasons.append(f"fail2ban-client status failed: {(err or out).strip()}")

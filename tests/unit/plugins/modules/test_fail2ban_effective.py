@@ -121,3 +121,19 @@ def test_stopped_daemon_is_left_to_the_service_task(monkeypatch, conf):
     result = run(monkeypatch, {"jails": JAILS, "conf_dir": str(conf)}, fake)
     assert result["changed"] is False
     assert [c[1] for c in fake.calls] == ["show"]
+
+
+def test_daemon_not_answering_yet_is_asked_again(monkeypatch, conf):
+    fake = FakeSystem()
+    answers = iter([(1, "", "Failed to access socket path"), (0, "`- Jail list:\trecidive, sshd\n", "")])
+
+    def run_command(cmd):
+        if cmd[1] == "status":
+            fake.calls.append(list(cmd))
+            return next(answers)
+        return fake(cmd)
+
+    monkeypatch.setattr(fail2ban_effective.time, "sleep", lambda seconds: None)
+    result = run(monkeypatch, {"jails": JAILS, "conf_dir": str(conf)}, run_command)
+    assert result["changed"] is False
+    assert [c[1] for c in fake.calls] == ["show", "status", "status"]
