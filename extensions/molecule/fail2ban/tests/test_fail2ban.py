@@ -106,7 +106,7 @@ SCENARIO = os.environ.get("MOLECULE_SCENARIO_NAME", "fail2ban")
 OVERRIDDEN = f"{SCENARIO}-bookworm"  # gets a jail.d/zz-local.local switching the sshd jail off
 STALE = f"{SCENARIO}-trixie"  # its daemon runs on an older configuration than its files
 ZZ = "/etc/fail2ban/jail.d/zz-local.local"
-ZZ_TEXT = "[sshd]\nenabled = false\nmaxretry = 99\n\n[my-own]\n# an admin's own section stays\n"
+ZZ_TEXT = "[sshd]\nenabled = false\nmaxretry = 99\n\n[my-own]\n# this section of the admin stays\n"
 EFFECTIVE_TASK = "Make the declared jails the ones in effect"
 
 
