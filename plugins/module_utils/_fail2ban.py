@@ -50,6 +50,19 @@ TIME_OPTIONS = ("bantime", "findtime", "bantime.maxtime")
 PACKAGES = ["fail2ban", "python3-systemd", "python3-pyinotify", "netbase"]
 
 
+def kind(value):
+    """A plain word for a value's type in an error message (Ansible's tagged strings are strings)."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, dict):
+        return "mapping"
+    if isinstance(value, (int, float)):
+        return "number"
+    return type(value).__name__
+
+
 def time_seconds(value):
     """Seconds of a fail2ban time value (``600``, ``10m``, ``1h30m``, ``-1``); ValueError otherwise."""
     if isinstance(value, bool):
@@ -217,7 +230,7 @@ def role_plan(settings):
         errors.append(f"fail2ban_jails must be a mapping of jail names to options, got {jails!r}")
         jails = {}
     if not isinstance(networks, (list, tuple)):
-        errors.append(f"fail2ban_ignore_networks must be a list, got the {type(networks).__name__} {networks!r}")
+        errors.append(f"fail2ban_ignore_networks must be a list, got the {kind(networks)} {networks!r}")
         networks = []
     _check_scalars(errors, get)
     _check_ignore_networks(errors, networks)

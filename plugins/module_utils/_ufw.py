@@ -59,6 +59,21 @@ class UfwRuleError(ValueError):
 # --------------------------------------------------------------------------- #
 # Normalisation of declared rules
 # --------------------------------------------------------------------------- #
+
+
+def kind(value):
+    """A plain word for a value's type in an error message (Ansible's tagged strings are strings)."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, dict):
+        return "mapping"
+    if isinstance(value, (int, float)):
+        return "number"
+    return type(value).__name__
+
+
 def normalise_address(value):
     """Return ``(canonical, families)`` for a ufw address.
 
@@ -855,7 +870,7 @@ def role_plan(settings):
 
     for name in ("ufw_rules", "ufw_ssh_from", "ufw_keep_comments"):
         if not _is_list(get(name, [])):
-            errors.append(f"{name} must be a list, got the {type(get(name)).__name__} {get(name)!r}")
+            errors.append(f"{name} must be a list, got the {kind(get(name))} {get(name)!r}")
     if not all(isinstance(r, dict) for r in get("ufw_rules") or []) and _is_list(get("ufw_rules", [])):
         errors.extend(
             f"ufw_rules[{i}] must be a mapping (rule, port, proto, ...), got {r!r}"

@@ -62,7 +62,7 @@ def plan(**settings):
     [
         (
             {"fail2ban_ignore_networks": "10.0.0.0/8"},
-            "fail2ban_ignore_networks must be a list, got the str '10.0.0.0/8'",
+            "fail2ban_ignore_networks must be a list, got the string '10.0.0.0/8'",
         ),
         ({"fail2ban_jails": ["sshd"]}, "fail2ban_jails must be a mapping"),
         ({"fail2ban_ignore_networks": ["10.0.0.1 10.0.0.2"]}, "fail2ban_ignore_networks[0] must hold one address"),

@@ -1034,7 +1034,7 @@ def plan(**settings):
 @pytest.mark.parametrize(
     "settings, message",
     [
-        ({"ufw_ssh_from": "10.0.0.1"}, "ufw_ssh_from must be a list, got the str '10.0.0.1'"),
+        ({"ufw_ssh_from": "10.0.0.1"}, "ufw_ssh_from must be a list, got the string '10.0.0.1'"),
         ({"ufw_rules": "allow 80"}, "ufw_rules must be a list"),
         ({"ufw_keep_comments": "^by Fail2Ban "}, "ufw_keep_comments must be a list"),
         ({"ufw_rules": [{"rule": "allow", "port": 80}, "allow 443"]}, "ufw_rules[1] must be a mapping"),
