@@ -59,6 +59,21 @@ class UfwRuleError(ValueError):
 # --------------------------------------------------------------------------- #
 # Normalisation of declared rules
 # --------------------------------------------------------------------------- #
+
+
+def kind(value):
+    """A plain word for a value's type in an error message (Ansible's tagged strings are strings)."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, dict):
+        return "mapping"
+    if isinstance(value, (int, float)):
+        return "number"
+    return type(value).__name__
+
+
 def normalise_address(value):
     """Return ``(canonical, families)`` for a ufw address.
 
@@ -179,12 +194,13 @@ def match_key(entry):
     return tuple(entry[k] for k in MATCH_KEYS)
 
 
-def normalise_rules(rules, ipv6=True):
+def normalise_rules(rules, ipv6=True, label="rules"):
     """Normalise a list of declared rules, keeping their order.
 
     Exact duplicates collapse to the first one.  Two declared rules that ufw would
     merge into one (same match key, different action or comment) raise
-    :class:`UfwRuleError` because only one of them could ever exist.
+    :class:`UfwRuleError` because only one of them could ever exist.  Errors name
+    the rule as ``label[index]`` (a role passes its variable's name).
     """
     result = []
     seen = {}
@@ -192,7 +208,7 @@ def normalise_rules(rules, ipv6=True):
         try:
             entries = normalise_rule(rule, ipv6=ipv6)
         except UfwRuleError as exc:
-            raise UfwRuleError(f"rules[{index}]: {exc}") from None
+            raise UfwRuleError(f"{label}[{index}]: {exc}") from None
         for entry in entries:
             key = match_key(entry)
             if key in seen:
@@ -200,7 +216,7 @@ def normalise_rules(rules, ipv6=True):
                 if other == entry:
                     continue
                 raise UfwRuleError(
-                    f"rules[{other_index}] ({format_rule(other)}) and rules[{index}] ({format_rule(entry)}) "
+                    f"{label}[{other_index}] ({format_rule(other)}) and {label}[{index}] ({format_rule(entry)}) "
                     "differ only in action or comment; ufw keeps one rule per match, declare one of them"
                 )
             seen[key] = (index, entry)
@@ -373,11 +389,17 @@ def _family_diff(desired, current, exclusive):
     return to_delete, to_add
 
 
-def split_foreign(current, patterns):
+def split_foreign(current, patterns, desired=()):
     """Split *current* into ``(foreign, managed)``: rules whose comment matches a pattern belong
-    to another tool (fail2ban's bans) and are never deleted or reordered."""
+    to another tool (fail2ban's bans) and are never deleted or reordered.
+
+    A rule that is declared (in *desired*) is always managed, whatever its comment: a pattern
+    as wide as ``.*`` must not turn the declared rules into someone else's.
+    """
     compiled = [re.compile(pattern) for pattern in patterns]
-    foreign = [e for e in current if e.get("comment") and any(p.search(e["comment"]) for p in compiled)]
+    foreign = [
+        e for e in current if e.get("comment") and e not in desired and any(p.search(e["comment"]) for p in compiled)
+    ]
     return foreign, [e for e in current if e not in foreign]
 
 
@@ -404,7 +426,11 @@ def compute_diff(desired, current, exclusive=True):
 
 
 def apply_diff(current, to_delete, to_add):
-    """Predict the rules ufw will hold after the diff (IPv4 first, then IPv6)."""
+    """Predict the rules ufw will hold after the diff (IPv4 first, then IPv6).
+
+    *current* is every rule in file order, foreign ones (kept, never deleted) included:
+    each family keeps its own order, additions go to the end of their family.
+    """
     result = []
     for v6 in (False, True):
         result.extend(e for e in current if e["ipv6"] == v6 and e not in to_delete)
@@ -664,3 +690,224 @@ def check_guard(rules, policy, connection, profiles=None, ipv6_enabled=True):
     if uncertain:
         message += "; not counted because they might not apply: " + ", ".join(uncertain)
     return False, message
+
+
+# --------------------------------------------------------------------------- #
+# The role's plan: its variables checked and turned into the module's arguments
+# --------------------------------------------------------------------------- #
+POLICIES = ("allow", "deny", "reject")
+LOG_LEVELS = ("off", "low", "medium", "high", "full")
+SSH_RULES = ("limit", "allow")
+EXEMPT_COMMENT = "ssh from the Ansible controller (not rate-limited)"
+
+
+def _is_list(value):
+    return isinstance(value, (list, tuple))
+
+
+def _choice(errors, name, value, choices, false_means=None):
+    """Return *value* as one of *choices*, or None after adding an error naming *name*.
+
+    YAML reads an unquoted ``off`` as the boolean false: when *false_means* is given, false
+    is taken as that string; any other boolean is refused, never written as "False".
+    """
+    if isinstance(value, bool):
+        if value is False and false_means is not None:
+            return false_means
+        errors.append(
+            f"{name} is the boolean {str(value).lower()} (YAML reads unquoted yes/no/on/off as booleans); "
+            f"quote one of: {', '.join(choices)}"
+        )
+        return None
+    if not isinstance(value, str) or value not in choices:
+        errors.append(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+        return None
+    return value
+
+
+def _port_number(errors, name, value):
+    if isinstance(value, bool) or not str(value).strip().isdigit() or not 1 <= int(value) <= 65535:
+        errors.append(f"{name} must be a port number 1-65535, got {value!r}")
+        return None
+    return int(value)
+
+
+def _allows_everything(entry):
+    """An incoming allow rule with no port, application, source or destination: the firewall's off."""
+    return (
+        entry["rule"] in ("allow", "limit")
+        and entry["direction"] == "in"
+        and entry["port"] is None
+        and entry["app"] is None
+        and entry["from"] == "any"
+        and entry["to"] == "any"
+        and entry["interface"] is None
+        and entry["proto"] == "any"
+    )
+
+
+def _in_sources(address, sources):
+    """Is *address* inside one of *sources* (empty means anywhere)?"""
+    if not sources:
+        return True
+    for source in sources:
+        text = str(source).strip()
+        if text.lower() == "any":
+            return True
+        try:
+            if address in ipaddress.ip_network(text, strict=False):
+                return True
+        except (ValueError, TypeError):
+            continue
+    return False
+
+
+def _check_scalars(get, errors, plan):
+    plan["ssh_port"] = _port_number(errors, "ufw_ssh_port", get("ufw_ssh_port", 22))
+    plan["ssh_rule"] = _choice(errors, "ufw_ssh_rule", get("ufw_ssh_rule", "limit"), SSH_RULES)
+    plan["logging"] = _choice(errors, "ufw_logging", get("ufw_logging", "low"), LOG_LEVELS, false_means="off")
+    plan["defaults"] = {
+        direction: _choice(errors, f"ufw_default_{direction}", get(f"ufw_default_{direction}", default), POLICIES)
+        for direction, default in (("incoming", "deny"), ("outgoing", "allow"), ("routed", "deny"))
+    }
+
+
+def _check_lists(get, errors, ipv6, ssh_port):
+    for index, source in enumerate(get("ufw_ssh_from") or []):
+        try:
+            _canonical, families = normalise_address(source)
+        except UfwRuleError as exc:
+            errors.append(f"ufw_ssh_from[{index}]: {exc}")
+            continue
+        if families == frozenset((6,)) and not ipv6:
+            errors.append(f"ufw_ssh_from[{index}] {source!r} is an IPv6 source but ufw_ipv6 is false")
+
+    for index, pattern in enumerate(get("ufw_keep_comments") or []):
+        try:
+            re.compile(str(pattern))
+        except re.error as exc:
+            errors.append(f"ufw_keep_comments[{index}] {pattern!r} is not a regular expression: {exc}")
+
+    user_rules = list(get("ufw_rules") or [])
+    try:
+        normalise_rules(user_rules, ipv6=ipv6, label="ufw_rules")
+    except UfwRuleError as exc:
+        errors.append(str(exc))
+        return
+    for index, rule in enumerate(user_rules):
+        if rule.get("app") is None and str(rule.get("port", "")).strip() == str(ssh_port):
+            errors.append(
+                f"ufw_rules[{index}] opens the SSH port {ssh_port}, which ufw_ssh_port, ufw_ssh_rule and "
+                "ufw_ssh_from manage; remove it from ufw_rules"
+            )
+        if any(_allows_everything(e) for e in normalise_rule(rule, ipv6=ipv6)):
+            errors.append(
+                f"ufw_rules[{index}] allows all incoming traffic ({_describe_declared(rule)}), which undoes "
+                "the default deny; set ufw_default_incoming: allow if that is really wanted"
+            )
+
+
+def _resolve_guard(get, errors, plan):
+    """Fill ``guard``, ``guard_active`` and ``note``; return the connection's source address or None."""
+    guard_connection = dict(get("ufw_guard_connection") or {})
+    connection = dict(get("common_connection") or {})
+    is_ssh = bool(connection.get("is_ssh", False))
+    guard = {}
+    if guard_connection:
+        if guard_connection.get("port") is None or guard_connection.get("source") in (None, ""):
+            errors.append(f"ufw_guard_connection needs port and source, got {guard_connection!r}")
+        else:
+            guard = {"port": guard_connection["port"], "source": str(guard_connection["source"])}
+            if guard_connection.get("proto"):
+                guard["proto"] = guard_connection["proto"]
+    elif is_ssh and str(connection.get("client_addr") or "").strip():
+        guard = {"port": connection.get("server_port"), "source": str(connection["client_addr"]).strip()}
+    plan["guard"] = guard
+    source = None
+    if guard:
+        _port_number(errors, "ufw_guard_connection.port (or the SSH session's port)", guard["port"])
+        try:
+            source = _parse_ip(guard["source"], "source")
+        except UfwRuleError as exc:
+            errors.append(f"ufw_guard_connection: {exc}")
+
+    lockout_guard = bool(get("ufw_lockout_guard", True))
+    plan["guard_active"] = lockout_guard and bool(guard)
+    if not lockout_guard:
+        plan["note"] = "ufw lockout guard off (ufw_lockout_guard=false)"
+    elif guard:
+        what = f"{guard.get('proto', 'tcp')}/{guard['port']} from {guard['source']}"
+        plan["note"] = f"ufw lockout guard: the rules must keep {what}"
+    elif is_ssh:
+        errors.append(
+            "ufw_lockout_guard: Ansible connects over SSH but the session's client address is unknown "
+            "(no SSH_CONNECTION in the login environment); set ufw_guard_connection to {port, source}, "
+            "or ufw_lockout_guard=false if you have console access"
+        )
+    else:
+        plan["note"] = (
+            f"ufw lockout guard skipped: Ansible connects over {connection.get('type', 'a non-SSH connection')!r}, "
+            "not SSH, so no session can be cut off; set ufw_guard_connection to guard another connection"
+        )
+    return source
+
+
+def role_plan(settings):
+    """Check the ufw role's variables and compute what the module is asked to do.
+
+    *settings* maps the role's variable names (``ufw_rules``, ``ufw_ssh_port``, ...) to their
+    values, plus ``common_connection`` (the connection fact of the common role, may be empty).
+    Returns a dict: ``errors`` (one message per broken rule, each naming the variable and its
+    value; nothing else is meaningful when it is not empty), ``rules`` (the module's rules: the
+    controller's exemption, one SSH rule per source, then ``ufw_rules``), ``guard`` (the
+    connection to keep, or {}), ``guard_active``, ``note`` (what the guard does, for the log),
+    ``exempt`` (the address exempted from the SSH rate limit, or None), ``ssh_port``,
+    ``ssh_rule``, ``logging`` and ``defaults`` (validated values).
+    """
+    errors = []
+    get = settings.get
+    plan = {"errors": errors, "rules": [], "guard": {}, "guard_active": False, "note": "", "exempt": None}
+
+    for name in ("ufw_rules", "ufw_ssh_from", "ufw_keep_comments"):
+        if not _is_list(get(name, [])):
+            errors.append(f"{name} must be a list, got the {kind(get(name))} {get(name)!r}")
+    if not all(isinstance(r, dict) for r in get("ufw_rules") or []) and _is_list(get("ufw_rules", [])):
+        errors.extend(
+            f"ufw_rules[{i}] must be a mapping (rule, port, proto, ...), got {r!r}"
+            for i, r in enumerate(get("ufw_rules"))
+            if not isinstance(r, dict)
+        )
+    for name in ("ufw_guard_connection", "common_connection"):
+        if not isinstance(get(name) or {}, dict):
+            errors.append(f"{name} must be a mapping, got {get(name)!r}")
+    if errors:
+        return plan
+
+    ipv6 = bool(get("ufw_ipv6", True))
+    _check_scalars(get, errors, plan)
+    _check_lists(get, errors, ipv6, plan["ssh_port"])
+    source = _resolve_guard(get, errors, plan)
+    if errors:
+        return plan
+
+    ssh_from = list(get("ufw_ssh_from") or [])
+    port = str(plan["ssh_port"])
+    if (
+        get("ufw_ssh_limit_exempt", True)
+        and plan["ssh_rule"] == "limit"
+        and source is not None
+        and (ipv6 or source.version == 4)
+        and _in_sources(source, ssh_from)
+    ):
+        plan["exempt"] = str(source)
+        plan["rules"].append(
+            {"rule": "allow", "port": port, "proto": "tcp", "from": str(source), "comment": EXEMPT_COMMENT}
+        )
+    for source_text in ssh_from or ["any"]:
+        if plan["exempt"] is not None and normalise_address(source_text)[0] == plan["exempt"]:
+            continue  # that very address is allowed without the limit just above
+        plan["rules"].append(
+            {"rule": plan["ssh_rule"], "port": port, "proto": "tcp", "from": str(source_text), "comment": "ssh"}
+        )
+    plan["rules"].extend(get("ufw_rules") or [])
+    return plan

@@ -22,8 +22,12 @@ description:
     user rules).
   - With O(guard), refuses to change anything when the new rules would cut off a
     given connection (typically the SSH session Ansible itself is using).
-  - The module never enables, disables or reloads ufw and never changes default
-    policies.
+  - With O(default_incoming), O(default_outgoing), O(default_routed) and O(logging) it
+    also sets ufw's default policies and logging level (C(ufw default), C(ufw logging)),
+    after the rules; with O(state=enabled) it then enables ufw (C(ufw --force enable)) when
+    ufw is not active, and enables and starts C(ufw.service). All of it happens only when
+    the guard passes.
+  - The module never disables, resets or reloads ufw.
 author:
   - bulwark.hardening contributors (!UNKNOWN)
 requirements:
@@ -116,8 +120,9 @@ options:
         longer accept it, the module fails with a message naming the rule (or the
         missing rule) responsible and changes nothing, also in check mode.
       - The check follows ufw's first-match order for the connection's address
-        family and the default incoming policy (C(DEFAULT_INPUT_POLICY) in
-        O(defaults_file)). It errs on the safe side. A rule limited to an
+        family and the default incoming policy (O(default_incoming), or
+        C(DEFAULT_INPUT_POLICY) in O(defaults_file) when that is not given). It errs
+        on the safe side. A rule limited to an
         interface or destination the guard does not name does not count as
         allowing, and a deny or reject rule that might match counts as blocking.
     type: dict
@@ -162,6 +167,45 @@ options:
     type: list
     elements: str
     default: ["^by Fail2Ban "]
+  default_incoming:
+    description:
+      - Default policy for incoming traffic (C(ufw default POLICY incoming)); unchanged when omitted.
+      - The guard assumes this policy, so tightening it is guarded too.
+    type: str
+    choices: [allow, deny, reject]
+    version_added: 0.2.0
+  default_outgoing:
+    description: Default policy for outgoing traffic (C(ufw default POLICY outgoing)); unchanged when omitted.
+    type: str
+    choices: [allow, deny, reject]
+    version_added: 0.2.0
+  default_routed:
+    description: Default policy for routed traffic (C(ufw default POLICY routed)); unchanged when omitted.
+    type: str
+    choices: [allow, deny, reject]
+    version_added: 0.2.0
+  logging:
+    description:
+      - ufw's logging level (C(LOGLEVEL) in O(conf_file), set with C(ufw logging LEVEL)).
+      - Unchanged when omitted.
+    type: str
+    choices: ["off", low, medium, high, full]
+    version_added: 0.2.0
+  state:
+    description:
+      - V(enabled) enables ufw after the rules and policies are in place, when C(ufw status)
+        does not say it is active or C(ENABLED) in O(conf_file) is not C(yes), and enables and
+        starts C(ufw.service) (C(systemctl enable --now)) when C(systemctl) says it is not
+        enabled or not running.
+      - When omitted, whether ufw is active is left alone.
+    type: str
+    choices: [enabled]
+    version_added: 0.2.0
+  conf_file:
+    description: ufw's own configuration file (C(ENABLED), C(LOGLEVEL)).
+    type: path
+    default: /etc/ufw/ufw.conf
+    version_added: 0.2.0
 notes:
   - Rules are deleted by their specification (C(ufw delete allow ...)), never by
     number, so numbering never matters.
@@ -191,6 +235,16 @@ EXAMPLES = r"""
     rules:
       - {rule: allow, app: OpenSSH}
     exclusive: false
+
+- name: Rules, policies and logging in place, then ufw enabled
+  bulwark.hardening.ufw_rules:
+    rules:
+      - {rule: limit, port: 22, proto: tcp, comment: ssh}
+    default_incoming: deny
+    default_outgoing: allow
+    default_routed: deny
+    logging: low
+    state: enabled
 
 - name: IPv4 only; remove every IPv6 rule
   bulwark.hardening.ufw_rules:
@@ -241,8 +295,16 @@ rules:
       to: any
       comment: ssh
       ipv6: false
+settings:
+  description:
+    - The policies, logging level and activation changed (or that would be changed), each as
+      C(before) and C(after); empty when they match.
+  returned: always
+  type: dict
+  sample: {default_incoming: {before: allow, after: deny}, active: {before: false, after: true}}
+  version_added: 0.2.0
 diff:
-  description: Rules before and after, one per line.
+  description: Rules before and after, one per line, after the policies, logging and status the module manages.
   returned: when diff mode is on
   type: dict
   sample: {before: "allow 22/tcp from any\n", after: "limit 22/tcp from any # ssh\n"}
@@ -308,138 +370,153 @@ def read_profiles(rules_dir):
     return profiles
 
 
-def read_managed(module, rules_dir, ufw_ipv6, keep_comments):
-    """Current rules split into ``(foreign, managed, missing_files)``; foreign ones are kept as they are."""
-    current, missing = read_current(module, rules_dir, ufw_ipv6)
-    try:
-        foreign, managed = split_foreign(current, keep_comments)
-    except re.error as exc:
-        module.fail_json(msg=f"keep_comments holds an invalid regular expression: {exc}")
-    return foreign, managed, missing
+_POLICY_KEYS = {
+    "default_incoming": ("DEFAULT_INPUT_POLICY", "incoming"),
+    "default_outgoing": ("DEFAULT_OUTPUT_POLICY", "outgoing"),
+    "default_routed": ("DEFAULT_FORWARD_POLICY", "routed"),
+}
+_POLICY_NAMES = {"ACCEPT": "allow", "DROP": "deny", "REJECT": "reject"}
 
 
-def main():
-    module = AnsibleModule(
-        argument_spec={
-            "rules": {
-                "type": "list",
-                "elements": "dict",
-                "required": True,
-                "options": {
-                    "rule": {
-                        "type": "str",
-                        "required": True,
-                        "choices": ["allow", "deny", "reject", "limit"],
-                    },
-                    "port": {"type": "str"},
-                    "app": {"type": "str"},
-                    "proto": {
-                        "type": "str",
-                        "choices": ["tcp", "udp", "any"],
-                        "default": "any",
-                    },
-                    "from": {"type": "str", "default": "any"},
-                    "to": {"type": "str", "default": "any"},
-                    "interface": {"type": "str"},
-                    "direction": {
-                        "type": "str",
-                        "choices": ["in", "out"],
-                        "default": "in",
-                    },
-                    "comment": {"type": "str"},
-                },
-                "mutually_exclusive": [("port", "app")],
-            },
-            "exclusive": {"type": "bool", "default": True},
-            "ipv6": {"type": "bool", "default": True},
-            "guard": {
-                "type": "dict",
-                "options": {
-                    "port": {"type": "int", "required": True},
-                    "source": {"type": "str", "required": True},
-                    "proto": {
-                        "type": "str",
-                        "choices": ["tcp", "udp"],
-                        "default": "tcp",
-                    },
-                    "interface": {"type": "str"},
-                    "destination": {"type": "str"},
-                },
-            },
-            "rules_dir": {"type": "path", "default": "/etc/ufw"},
-            "defaults_file": {"type": "path", "default": "/etc/default/ufw"},
-            "ufw": {"type": "path"},
-            "keep_comments": {"type": "list", "elements": "str", "default": ["^by Fail2Ban "]},
-        },
-        supports_check_mode=True,
-    )
-    params = module.params
-    rules_dir = params["rules_dir"]
+def settings_diff(params, defaults, conf, active, unit):
+    """Return ``{setting: {"before": x, "after": y}}`` for each declared setting that differs.
 
-    defaults = parse_defaults(_read(params["defaults_file"]) or "")
-    ufw_ipv6 = defaults.get("IPV6", "yes").lower() == "yes"
-    ipv6 = params["ipv6"] and ufw_ipv6
-    if params["ipv6"] and not ufw_ipv6:
-        module.warn(
-            f'IPV6 is not "yes" in {params["defaults_file"]}: ufw drops all IPv6 traffic, managing IPv4 rules only'
+    *defaults* and *conf* are the parsed defaults file and ufw.conf, *active* whether
+    ``ufw status`` says active, *unit* whether ``ufw.service`` is enabled at boot and running
+    (None when that cannot be told, which is then not counted).
+    """
+    changes = {}
+    for option, (key, _direction) in _POLICY_KEYS.items():
+        wanted = params.get(option)
+        current = _POLICY_NAMES.get(defaults.get(key, "").upper(), defaults.get(key) or None)
+        if wanted and wanted != current:
+            changes[option] = {"before": current, "after": wanted}
+    wanted = params.get("logging")
+    current = conf.get("LOGLEVEL") or None
+    if wanted and wanted != current:
+        changes["logging"] = {"before": current, "after": wanted}
+    if params.get("state") == "enabled":
+        is_on = active and conf.get("ENABLED", "no").lower() == "yes"
+        if not is_on:
+            changes["active"] = {"before": False, "after": True}
+        if unit is not None and not (unit["enabled"] and unit["running"]):
+            before = f"{'enabled' if unit['enabled'] else 'disabled'}, {'running' if unit['running'] else 'stopped'}"
+            changes["service"] = {"before": before, "after": "enabled, running"}
+    return changes
+
+
+def settings_commands(changes, ufw, systemctl):
+    """The commands that apply *changes* (see settings_diff), in a safe order: policies, logging,
+    then enabling (the rules are already in place when these run)."""
+    commands = []
+    for option, (_key, direction) in _POLICY_KEYS.items():
+        if option in changes:
+            commands.append([ufw, "default", changes[option]["after"], direction])
+    if "logging" in changes:
+        commands.append([ufw, "logging", changes["logging"]["after"]])
+    if "active" in changes:
+        commands.append([ufw, "--force", "enable"])
+    if "service" in changes and systemctl:
+        commands.append([systemctl, "enable", "--now", "ufw.service"])
+    return commands
+
+
+def format_settings(params, changes, after):
+    """Lines for the diff: the managed settings as they are (or will be)."""
+    lines = []
+    for option in ("default_incoming", "default_outgoing", "default_routed", "logging"):
+        if params.get(option):
+            value = changes[option]["after" if after else "before"] if option in changes else params[option]
+            lines.append(f"{option.replace('_', ' ')}: {value}\n")
+    if params.get("state") == "enabled":
+        is_on = True if after else ("active" not in changes)
+        lines.append(f"status: {'active' if is_on else 'inactive'}\n")
+    return "".join(lines)
+
+
+def read_status(module, ufw, systemctl):
+    """``(active, unit)``: whether ``ufw status`` says active, and ``{"enabled": bool, "running": bool}``
+    for ``ufw.service`` from ``systemctl show`` (None without systemctl)."""
+    active = False
+    if ufw and os.path.exists(ufw):
+        rc, out, _err = module.run_command([ufw, "status"], environ_update={"LC_ALL": "C"})
+        active = rc == 0 and "Status: active" in out
+    unit = None
+    if systemctl:
+        rc, out, _err = module.run_command(
+            [systemctl, "show", "ufw.service", "-p", "UnitFileState", "-p", "ActiveState"],
+            environ_update={"LC_ALL": "C"},
         )
-    policy = incoming_policy(defaults)
-
-    try:
-        desired = normalise_rules(params["rules"], ipv6=ipv6)
-    except UfwRuleError as exc:
-        module.fail_json(msg=str(exc))
-
-    foreign, current, missing = read_managed(module, rules_dir, ufw_ipv6, params["keep_comments"])
-    to_delete, to_add = compute_diff(desired, current, exclusive=params["exclusive"])
-    # Foreign rules stay where their owner put them (fail2ban prepends its bans).
-    predicted = foreign + apply_diff(current, to_delete, to_add)
-    current = foreign + current
-    changed = bool(to_delete or to_add)
-
-    ufw = params["ufw"]
-    if not ufw:
-        ufw = module.get_bin_path("ufw", required=changed and not module.check_mode) or "ufw"
-    commands = build_commands(to_delete, to_add, ufw=ufw)
-
-    result = {
-        "changed": changed,
-        "added": [format_rule(e) for e in to_add],
-        "removed": [format_rule(e) for e in to_delete],
-        "commands": commands,
-        "rules": predicted,
-    }
-    if module._diff:
-        result["diff"] = {
-            "before": format_rules(current),
-            "after": format_rules(predicted),
+        values = dict(line.split("=", 1) for line in out.splitlines() if "=" in line) if rc == 0 else {}
+        # UnitFileState is empty when ufw is not installed yet.
+        unit = {
+            "enabled": values.get("UnitFileState", "") in ("enabled", "enabled-runtime", "static", "alias"),
+            "running": values.get("ActiveState", "") == "active",
         }
+    return active, unit
 
-    guard = params["guard"]
-    if guard:
-        try:
-            ok, message = check_guard(
-                predicted,
-                policy,
-                guard,
-                read_profiles(rules_dir),
-                ipv6_enabled=ufw_ipv6,
-            )
-        except UfwRuleError as exc:
-            module.fail_json(msg=str(exc))
-        if not ok:
-            result["changed"] = False
-            module.fail_json(msg=f"refusing to change ufw rules: {message}", **result)
 
-    if not changed or module.check_mode:
-        module.exit_json(**result)
+ARGUMENT_SPEC = {
+    "rules": {
+        "type": "list",
+        "elements": "dict",
+        "required": True,
+        "options": {
+            "rule": {
+                "type": "str",
+                "required": True,
+                "choices": ["allow", "deny", "reject", "limit"],
+            },
+            "port": {"type": "str"},
+            "app": {"type": "str"},
+            "proto": {
+                "type": "str",
+                "choices": ["tcp", "udp", "any"],
+                "default": "any",
+            },
+            "from": {"type": "str", "default": "any"},
+            "to": {"type": "str", "default": "any"},
+            "interface": {"type": "str"},
+            "direction": {
+                "type": "str",
+                "choices": ["in", "out"],
+                "default": "in",
+            },
+            "comment": {"type": "str"},
+        },
+        "mutually_exclusive": [("port", "app")],
+    },
+    "exclusive": {"type": "bool", "default": True},
+    "ipv6": {"type": "bool", "default": True},
+    "guard": {
+        "type": "dict",
+        "options": {
+            "port": {"type": "int", "required": True},
+            "source": {"type": "str", "required": True},
+            "proto": {
+                "type": "str",
+                "choices": ["tcp", "udp"],
+                "default": "tcp",
+            },
+            "interface": {"type": "str"},
+            "destination": {"type": "str"},
+        },
+    },
+    "rules_dir": {"type": "path", "default": "/etc/ufw"},
+    "defaults_file": {"type": "path", "default": "/etc/default/ufw"},
+    "ufw": {"type": "path"},
+    "keep_comments": {"type": "list", "elements": "str", "default": ["^by Fail2Ban "]},
+    "default_incoming": {"type": "str", "choices": ["allow", "deny", "reject"]},
+    "default_outgoing": {"type": "str", "choices": ["allow", "deny", "reject"]},
+    "default_routed": {"type": "str", "choices": ["allow", "deny", "reject"]},
+    "logging": {"type": "str", "choices": ["off", "low", "medium", "high", "full"]},
+    "state": {"type": "str", "choices": ["enabled"]},
+    "conf_file": {"type": "path", "default": "/etc/ufw/ufw.conf"},
+}
 
-    if missing:
-        module.fail_json(
-            msg=f"ufw rule files not found: {', '.join(missing)} (is ufw installed?)",
-            **result,
-        )
 
+def apply(module, commands, result, *, rules_dir, ufw_ipv6, predicted, settings_after):
+    """Run *commands*, read the rules back and exit with *result*."""
     for args in commands:
         rc, out, err = module.run_command(args, environ_update={"LC_ALL": "C"})
         if rc != 0:
@@ -460,8 +537,101 @@ def main():
         )
     result["rules"] = actual
     if module._diff:
-        result["diff"]["after"] = format_rules(actual)
+        result["diff"]["after"] = settings_after + format_rules(actual)
     module.exit_json(**result)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=ARGUMENT_SPEC,
+        supports_check_mode=True,
+    )
+    params = module.params
+    rules_dir = params["rules_dir"]
+
+    defaults = parse_defaults(_read(params["defaults_file"]) or "")
+    ufw_ipv6 = defaults.get("IPV6", "yes").lower() == "yes"
+    ipv6 = params["ipv6"] and ufw_ipv6
+    if params["ipv6"] and not ufw_ipv6:
+        module.warn(
+            f'IPV6 is not "yes" in {params["defaults_file"]}: ufw drops all IPv6 traffic, managing IPv4 rules only'
+        )
+    policy = params["default_incoming"] or incoming_policy(defaults)
+
+    try:
+        desired = normalise_rules(params["rules"], ipv6=ipv6)
+    except UfwRuleError as exc:
+        module.fail_json(msg=str(exc))
+
+    current, missing = read_current(module, rules_dir, ufw_ipv6)
+    try:
+        _foreign, managed = split_foreign(current, params["keep_comments"], desired)
+    except re.error as exc:
+        module.fail_json(msg=f"keep_comments holds an invalid regular expression: {exc}")
+    to_delete, to_add = compute_diff(desired, managed, exclusive=params["exclusive"])
+    # Every family keeps its own file order; foreign rules (fail2ban's bans) stay where their
+    # owner put them and are never deleted.
+    predicted = apply_diff(current, to_delete, to_add)
+
+    ufw = params["ufw"] or module.get_bin_path("ufw")
+    systemctl = module.get_bin_path("systemctl") if params["state"] == "enabled" else None
+    active, unit = read_status(module, ufw, systemctl) if params["state"] == "enabled" else (False, None)
+    conf = parse_defaults(_read(params["conf_file"]) or "")
+    changes = settings_diff(params, defaults, conf, active, unit)
+    changed = bool(to_delete or to_add or changes)
+    if changed and not module.check_mode and not ufw:
+        module.fail_json(msg="ufw was not found in PATH (is ufw installed?)")
+    ufw = ufw or "ufw"
+    commands = build_commands(to_delete, to_add, ufw=ufw) + settings_commands(changes, ufw, systemctl)
+
+    result = {
+        "changed": changed,
+        "added": [format_rule(e) for e in to_add],
+        "removed": [format_rule(e) for e in to_delete],
+        "commands": commands,
+        "rules": predicted,
+        "settings": changes,
+    }
+    if module._diff:
+        result["diff"] = {
+            "before": format_settings(params, changes, False) + format_rules(current),
+            "after": format_settings(params, changes, True) + format_rules(predicted),
+        }
+
+    guard = params["guard"]
+    if guard:
+        try:
+            ok, message = check_guard(
+                predicted,
+                policy,
+                guard,
+                read_profiles(rules_dir),
+                ipv6_enabled=ufw_ipv6,
+            )
+        except UfwRuleError as exc:
+            module.fail_json(msg=str(exc))
+        if not ok:
+            result["changed"] = False
+            module.fail_json(msg=f"refusing to change ufw: {message}; nothing was changed", **result)
+
+    if not changed or module.check_mode:
+        module.exit_json(**result)
+
+    if missing and (to_delete or to_add):
+        module.fail_json(
+            msg=f"ufw rule files not found: {', '.join(missing)} (is ufw installed?)",
+            **result,
+        )
+
+    apply(
+        module,
+        commands,
+        result,
+        rules_dir=rules_dir,
+        ufw_ipv6=ufw_ipv6,
+        predicted=predicted,
+        settings_after=format_settings(params, changes, True),
+    )
 
 
 if __name__ == "__main__":

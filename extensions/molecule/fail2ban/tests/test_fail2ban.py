@@ -97,3 +97,85 @@ def test_guesser_is_banned_blocked_and_unbanned(host, attacker, ipv4, wait_for):
         assert wait_for(lambda: attacker.run(PROBE.format(target=target)).rc == 0, 10), "still blocked after unban"
     finally:
         host.run(f"fail2ban-client unban {addr}")
+
+
+# --------------------------------------------------------------------------- #
+# What is in effect, not only our files: an overriding drop-in and a lost restart
+# --------------------------------------------------------------------------- #
+SCENARIO = os.environ.get("MOLECULE_SCENARIO_NAME", "fail2ban")
+OVERRIDDEN = f"{SCENARIO}-bookworm"  # gets a jail.d/zz-local.local switching the sshd jail off
+STALE = f"{SCENARIO}-trixie"  # its daemon runs on an older configuration than its files
+ZZ = "/etc/fail2ban/jail.d/zz-local.local"
+ZZ_TEXT = "[sshd]\nenabled = false\nmaxretry = 99\n\n[my-own]\n# this section of the admin stays\n"
+EFFECTIVE_TASK = "Make the declared jails the ones in effect"
+
+
+def running_jails(host):
+    out = host.check_output("fail2ban-client status")
+    return set(re.search(r"Jail list:\s*(.*)", out).group(1).replace(",", " ").split())
+
+
+def main_pid(host):
+    return host.check_output("systemctl show -p MainPID --value fail2ban").strip()
+
+
+@pytest.fixture(scope="module")
+def effective_drift(inventory_host, check_run, converge_run, wait_for):
+    """Tamper with both targets, then: a check run, a converge run, a second check run."""
+    overridden, stale = inventory_host(OVERRIDDEN), inventory_host(STALE)
+    overridden.check_output(f"printf '{ZZ_TEXT}' > {ZZ} && systemctl restart fail2ban")
+    assert wait_for(lambda: overridden.run("fail2ban-client ping").rc == 0, 30)
+    # A configuration newer than the daemon: what a restart lost to a failure leaves behind.
+    stale.check_output("sleep 1; touch /etc/fail2ban/jail.d/bulwark.local")
+    state = {
+        "sshd_running_before": "sshd" in running_jails(overridden),
+        "pid_before": main_pid(stale),
+    }
+    state["check"], state["report"] = check_run()
+    state["zz_after_check"] = overridden.file(ZZ).content_string
+    state["pid_after_check"] = main_pid(stale)
+    state["converge"] = converge_run()
+    assert wait_for(lambda: overridden.run("fail2ban-client ping").rc == 0, 30)
+    state["recheck"], state["report_after"] = check_run()
+    return state
+
+
+def drifted_tasks(report, name):
+    return [item["task"] for item in report[name]["drift"]]
+
+
+def test_overriding_drop_in_is_drift_in_check_mode(effective_drift):
+    # The fixture really switched sshd off ...
+    assert effective_drift["sshd_running_before"] is False
+    # ... check mode calls it drift, says why, and changes nothing.
+    assert EFFECTIVE_TASK in drifted_tasks(effective_drift["report"], OVERRIDDEN)
+    assert f"{ZZ} line 2 sets enabled = false in jail sshd" in effective_drift["check"].stdout
+    assert effective_drift["zz_after_check"] == ZZ_TEXT
+
+
+def test_lost_restart_is_drift_in_check_mode(effective_drift):
+    assert EFFECTIVE_TASK in drifted_tasks(effective_drift["report"], STALE)
+    assert "changed after fail2ban started" in effective_drift["check"].stdout
+    assert effective_drift["pid_after_check"] == effective_drift["pid_before"]
+
+
+def test_converge_repairs_the_overriding_drop_in(effective_drift, inventory_host):
+    host = inventory_host(OVERRIDDEN)
+    assert "sshd" in running_jails(host)
+    assert host.check_output("fail2ban-client get sshd maxretry").strip() == "3"
+    text = host.file(ZZ).content_string
+    assert "enabled = false" not in text and "maxretry = 99" not in text
+    assert "[my-own]" in text  # the rest of the admin's file stays
+    backups = host.check_output(f"ls {ZZ}.*~").split()
+    assert any(host.file(b).content_string == ZZ_TEXT for b in backups)
+
+
+def test_converge_restarts_a_stale_daemon(effective_drift, inventory_host):
+    host = inventory_host(STALE)
+    assert main_pid(host) != effective_drift["pid_before"]
+    assert {"sshd", "recidive"} <= running_jails(host)
+
+
+def test_repaired_hosts_are_in_compliance(effective_drift):
+    for name in (OVERRIDDEN, STALE):
+        assert effective_drift["report_after"][name]["drift"] == [], effective_drift["report_after"][name]

@@ -16,6 +16,7 @@ def get(name):
 
 
 PROBER = get("ufw-prober")
+CONTROLLER = get("ufw-controller")
 
 
 def probe(target, port):
@@ -56,11 +57,51 @@ def test_undeclared_port_is_dropped_although_it_listens(host):
     assert probe(name_of(host), 9090) == 28
 
 
-def test_ssh_port_passes_the_firewall(host):
-    # Nothing listens on 22 in the container: a refused connection (not a timeout)
-    # shows the packet got through ufw, which rate-limits it.
-    assert probe(name_of(host), 22) == 7
+def test_ssh_port_passes_the_firewall(host, reset_rate_limit):
+    # A fixture listener stands in for sshd on 22 (prepare.yml).
+    assert probe(name_of(host), 22) == 0
     assert re.search(r"^22/tcp\s+LIMIT IN\s+Anywhere\s+# ssh$", status(host), re.M)
+
+
+@pytest.fixture
+def reset_rate_limit(host):
+    """Forget every source the SSH rate limit has counted (the xt_recent lists of the target)."""
+    host.check_output('for f in /proc/net/xt_recent/*; do [ -e "$f" ] && echo / > "$f"; done; true')
+    yield
+    host.check_output('for f in /proc/net/xt_recent/*; do [ -e "$f" ] && echo / > "$f"; done; true')
+
+
+def burst(client, target, count):
+    """Open *count* TCP connections to target:22 from *client*, one after the other, within seconds.
+
+    Returns one bool per connection: accepted (True) or refused/timed out (False).
+    """
+    script = (
+        f"for i in $(seq {count}); do "
+        f"if timeout 3 bash -c '</dev/tcp/{target}/22' 2>/dev/null; then echo ok; else echo no; fi; done"
+    )
+    out = client.check_output("bash -c %s", script)
+    return [line == "ok" for line in out.split()]
+
+
+def test_ssh_rate_limit_refuses_the_sixth_connection_from_the_prober(host, reset_rate_limit):
+    # ufw's limit: "6 or more connections within 30 seconds" - the sixth new connection is
+    # the sixth hit of the recent list, and is refused.
+    results = burst(PROBER, name_of(host), 7)
+    assert results[:5] == [True] * 5, results
+    assert results[5:] == [False, False], results
+
+
+def test_controller_is_exempt_from_the_ssh_rate_limit(host, reset_rate_limit, ipv4):
+    # Behaviour first: twelve quick connections from the controller all get through ...
+    assert burst(CONTROLLER, name_of(host), 12) == [True] * 12
+    # ... because of an allow rule for its address before the limit rule.
+    controller = ipv4(CONTROLLER)
+    assert re.search(
+        rf"^22/tcp\s+ALLOW IN\s+{re.escape(controller)}\s+# ssh from the Ansible controller",
+        status(host),
+        re.M,
+    )
 
 
 def test_hand_added_rule_is_gone(host):
@@ -78,11 +119,13 @@ def test_ipv6_rules_mirror_ipv4(host):
         for line in host.check_output("LC_ALL=C ufw status").splitlines()
         if re.match(r"^\d", line)
     ]
-    v4 = {(w[0], w[1]) for w in lines if "(v6)" not in w}
-    # "22/tcp (v6)   LIMIT IN   Anywhere (v6)   # ssh"
-    v6 = {(w[0], w[2]) for w in lines if "(v6)" in w}
-    assert v4 == {("22/tcp", "LIMIT"), ("8080/tcp", "ALLOW")}
-    assert v6 == v4
+    # "22/tcp   LIMIT   Anywhere   # ssh" and "22/tcp (v6)   LIMIT   Anywhere (v6)   # ssh"
+    v4 = {(w[0], w[1], w[2]) for w in lines if "(v6)" not in w}
+    v6 = {(w[0], w[2], w[3]) for w in lines if "(v6)" in w}
+    assert v6 == {("22/tcp", "LIMIT", "Anywhere"), ("8080/tcp", "ALLOW", "Anywhere")}
+    # IPv4 has them too, plus the controller's exemption (an IPv4 address).
+    assert v4 - v6 == {w for w in v4 if w[:2] == ("22/tcp", "ALLOW") and w[2] != "Anywhere"}
+    assert len(v4 - v6) == 1
     # And the kernel holds them: ip6tables has the IPv6 copy of the rules.
     rules6 = host.check_output("ip6tables -S ufw6-user-input")
     assert "--dport 8080 -j ACCEPT" in rules6

@@ -22,6 +22,8 @@ from ansible_collections.bulwark.hardening.plugins.module_utils._ufw import (
     parse_defaults,
     parse_rules_file,
     parse_tuple,
+    role_plan,
+    split_foreign,
 )
 
 # Tuple lines as written by ufw 0.36 (`ufw --dry-run <rule>` on Debian), one per
@@ -954,3 +956,199 @@ def test_guard_udp_connection():
 def test_guard_bad_source():
     with pytest.raises(UfwRuleError, match="guard source 'my-laptop'"):
         guard([SSH], source="my-laptop")
+
+
+# --------------------------------------------------------------------------- #
+# foreign rules (fail2ban's bans) and the prediction per address family
+# --------------------------------------------------------------------------- #
+BAN_COMMENT = b"by Fail2Ban after 5 attempts against sshd".hex()
+BAN_V4 = f"### tuple ### reject any any 0.0.0.0/0 any 192.0.2.66 in comment={BAN_COMMENT}"
+BAN_V6 = f"### tuple ### reject any any ::/0 any 2001:db8::66 in comment={BAN_COMMENT}"
+
+
+def test_ipv6_ban_is_predicted_in_its_own_family():
+    """Issue 10: an IPv6 ban was predicted before the IPv4 rules (all foreign rules first)."""
+    current = parsed([SSH_LIMIT_V4, HTTP_V4], [BAN_V6, SSH_LIMIT_V6, HTTP_V6])
+    foreign, managed = split_foreign(current, ["^by Fail2Ban "])
+    assert names(foreign) == ["reject any from 2001:db8::66 (v6) # by Fail2Ban after 5 attempts against sshd"]
+    to_delete, to_add = compute_diff(declared(SSH, HTTP, HTTPS), managed)
+    assert to_delete == []
+    assert names(apply_diff(current, to_delete, to_add)) == [
+        "limit 22/tcp from any # ssh",
+        "allow 80/tcp from any",
+        "allow 443/tcp from any",
+        "reject any from 2001:db8::66 (v6) # by Fail2Ban after 5 attempts against sshd",
+        "limit 22/tcp from any (v6) # ssh",
+        "allow 80/tcp from any (v6)",
+        "allow 443/tcp from any (v6)",
+    ]
+
+
+def test_bans_in_both_families_stay_first_in_each():
+    current = parsed([BAN_V4, SSH_LIMIT_V4], [BAN_V6, SSH_LIMIT_V6])
+    _foreign, managed = split_foreign(current, ["^by Fail2Ban "])
+    to_delete, to_add = compute_diff(declared(SSH, HTTP), managed)
+    assert [
+        e["comment"] is not None and e["comment"].startswith("by Fail2Ban")
+        for e in apply_diff(current, to_delete, to_add)
+    ] == [
+        True,
+        False,
+        False,
+        True,
+        False,
+        False,
+    ]
+
+
+@pytest.mark.parametrize("patterns", [[".*"], ["^ssh$"], [""]])
+def test_declared_rules_are_never_foreign(patterns):
+    """ufw_keep_comments: ['.*'] used to make the SSH rule foreign, so it was added again every run."""
+    current = parsed([SSH_LIMIT_V4, HTTP_V4], [SSH_LIMIT_V6, HTTP_V6])
+    desired = declared(SSH, HTTP)
+    foreign, managed = split_foreign(current, patterns, desired)
+    assert foreign == []
+    assert compute_diff(desired, managed) == ([], [])
+
+
+def test_wide_keep_pattern_keeps_undeclared_commented_rules():
+    current = parsed([SSH_LIMIT_V4, DB_V4], [SSH_LIMIT_V6])
+    desired = declared(SSH)
+    foreign, managed = split_foreign(current, [".*"], desired)
+    assert names(foreign) == ["allow 3306/tcp from 10.0.0.0/8 # db über"]
+    assert compute_diff(desired, managed) == ([], [])
+
+
+# --------------------------------------------------------------------------- #
+# role_plan: the ufw role's variables checked and turned into the module's arguments
+# --------------------------------------------------------------------------- #
+DOCKER = {"type": "docker", "is_ssh": False, "client_addr": "", "server_port": ""}
+SESSION = {"type": "ssh", "is_ssh": True, "client_addr": "198.51.100.7", "server_port": "22"}
+
+
+def plan(**settings):
+    settings.setdefault("common_connection", DOCKER)
+    return role_plan(settings)
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({"ufw_ssh_from": "10.0.0.1"}, "ufw_ssh_from must be a list, got the string '10.0.0.1'"),
+        ({"ufw_rules": "allow 80"}, "ufw_rules must be a list"),
+        ({"ufw_keep_comments": "^by Fail2Ban "}, "ufw_keep_comments must be a list"),
+        ({"ufw_rules": [{"rule": "allow", "port": 80}, "allow 443"]}, "ufw_rules[1] must be a mapping"),
+        (
+            {"ufw_rules": [{"rule": "allow", "port": 80}, {"rule": "allow", "port": "http"}]},
+            "ufw_rules[1]: invalid port 'http'",
+        ),
+        ({"ufw_rules": [{"rule": "allow", "port": 22, "proto": "tcp"}]}, "ufw_rules[0] opens the SSH port 22"),
+        ({"ufw_rules": [{"rule": "allow"}]}, "ufw_rules[0] allows all incoming traffic"),
+        ({"ufw_rules": [{"rule": "allow", "from": "0.0.0.0/0"}]}, "ufw_rules[0] allows all incoming traffic"),
+        ({"ufw_ssh_port": 0}, "ufw_ssh_port must be a port number 1-65535, got 0"),
+        ({"ufw_ssh_port": "abc"}, "ufw_ssh_port must be a port number 1-65535, got 'abc'"),
+        ({"ufw_ssh_port": True}, "ufw_ssh_port must be a port number"),
+        ({"ufw_logging": True}, "ufw_logging is the boolean true"),
+        ({"ufw_logging": "loud"}, "ufw_logging must be one of off, low, medium, high, full, got 'loud'"),
+        ({"ufw_default_incoming": False}, "ufw_default_incoming is the boolean false"),
+        ({"ufw_default_routed": "drop"}, "ufw_default_routed must be one of allow, deny, reject, got 'drop'"),
+        ({"ufw_ssh_rule": "deny"}, "ufw_ssh_rule must be one of limit, allow, got 'deny'"),
+        ({"ufw_ssh_from": ["example.org"]}, "ufw_ssh_from[0]: invalid address 'example.org'"),
+        ({"ufw_ssh_from": ["2001:db8::/32"], "ufw_ipv6": False}, "ufw_ssh_from[0] '2001:db8::/32' is an IPv6 source"),
+        ({"ufw_keep_comments": ["("]}, "ufw_keep_comments[0] '(' is not a regular expression"),
+        ({"ufw_guard_connection": {"port": 22}}, "ufw_guard_connection needs port and source"),
+        ({"ufw_guard_connection": {"port": 22, "source": "bastion"}}, "ufw_guard_connection: guard source 'bastion'"),
+        (
+            {"common_connection": dict(SESSION, client_addr="")},
+            "ufw_lockout_guard: Ansible connects over SSH but the session's client address is unknown",
+        ),
+    ],
+)
+def test_plan_refuses_by_name(settings, message):
+    errors = plan(**settings)["errors"]
+    assert any(message in e for e in errors), errors
+
+
+def test_plan_reports_each_broken_rule_once():
+    errors = plan(ufw_ssh_port=0, ufw_logging="loud", ufw_default_outgoing="drop")["errors"]
+    assert len(errors) == 3
+    assert [e.split(" ")[0] for e in errors] == ["ufw_ssh_port", "ufw_logging", "ufw_default_outgoing"]
+
+
+def test_plan_yaml_off_is_the_string_off():
+    result = plan(ufw_logging=False)
+    assert result["errors"] == []
+    assert result["logging"] == "off"
+
+
+def test_plan_defaults():
+    result = plan()
+    assert result["errors"] == []
+    assert result["defaults"] == {"incoming": "deny", "outgoing": "allow", "routed": "deny"}
+    assert result["logging"] == "low"
+    assert result["ssh_port"] == 22
+    assert result["guard"] == {} and result["guard_active"] is False
+    assert "skipped" in result["note"] and "'docker'" in result["note"]
+    assert result["exempt"] is None
+    assert result["rules"] == [{"rule": "limit", "port": "22", "proto": "tcp", "from": "any", "comment": "ssh"}]
+
+
+EXEMPT = {
+    "rule": "allow",
+    "port": "22",
+    "proto": "tcp",
+    "comment": "ssh from the Ansible controller (not rate-limited)",
+}
+
+
+def test_plan_exempts_the_ssh_session_from_the_limit():
+    result = plan(common_connection=SESSION, ufw_rules=[{"rule": "allow", "port": 80, "proto": "tcp"}])
+    assert result["errors"] == []
+    assert result["guard"] == {"port": "22", "source": "198.51.100.7"} and result["guard_active"] is True
+    assert result["exempt"] == "198.51.100.7"
+    assert result["rules"] == [
+        dict(EXEMPT, **{"from": "198.51.100.7"}),
+        {"rule": "limit", "port": "22", "proto": "tcp", "from": "any", "comment": "ssh"},
+        {"rule": "allow", "port": 80, "proto": "tcp"},
+    ]
+
+
+def test_plan_exempts_the_declared_guard_connection():
+    result = plan(ufw_guard_connection={"port": 22, "source": "::ffff:192.0.2.10"}, ufw_ssh_port=2222)
+    assert result["exempt"] == "192.0.2.10"
+    assert result["rules"][0] == dict(EXEMPT, port="2222", **{"from": "192.0.2.10"})
+    assert result["rules"][1]["rule"] == "limit"
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"ufw_ssh_limit_exempt": False},
+        {"ufw_ssh_rule": "allow"},
+        {"ufw_ssh_from": ["203.0.113.0/24"]},
+        {"ufw_lockout_guard": False, "common_connection": DOCKER},
+        {"common_connection": dict(SESSION, client_addr="2001:db8::7"), "ufw_ipv6": False},
+    ],
+)
+def test_plan_no_exemption(settings):
+    settings.setdefault("common_connection", SESSION)
+    result = role_plan(settings)
+    assert result["exempt"] is None
+    assert all(r.get("comment") != EXEMPT["comment"] for r in result["rules"])
+
+
+def test_plan_exemption_replaces_the_limit_for_that_very_source():
+    result = plan(common_connection=SESSION, ufw_ssh_from=["198.51.100.7", "203.0.113.0/24"])
+    assert [(r["rule"], r["from"]) for r in result["rules"]] == [
+        ("allow", "198.51.100.7"),
+        ("limit", "203.0.113.0/24"),
+    ]
+    # And the module accepts the list: no two rules ufw would merge.
+    normalise_rules(result["rules"])
+
+
+def test_plan_guard_off_still_exempts_the_session():
+    result = plan(common_connection=SESSION, ufw_lockout_guard=False)
+    assert result["guard_active"] is False
+    assert result["exempt"] == "198.51.100.7"
+    assert "off" in result["note"]

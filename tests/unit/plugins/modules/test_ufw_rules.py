@@ -264,7 +264,7 @@ def test_guard_blocks_and_changes_nothing(monkeypatch, ufw_dir):
     )
     assert calls == []
     assert result["changed"] is False
-    assert "refusing to change ufw rules" in result["msg"]
+    assert "refusing to change ufw:" in result["msg"]
     assert "no IPv4 rule allows tcp/22 from 192.0.2.10" in result["msg"]
 
 
@@ -419,3 +419,176 @@ def test_bad_keep_comments_pattern_is_a_clear_error(monkeypatch, ufw_dir):
     args = ufw_dir([SSH_V4], [SSH_V6])
     result, _calls = run(monkeypatch, dict(args, rules=[SSH], keep_comments=["("]), expect=FailJson)
     assert "keep_comments" in result["msg"]
+
+
+def test_ipv6_ban_is_predicted_in_its_own_family(monkeypatch, ufw_dir):
+    """Issue 10's false drift: all kept rules were predicted first, across both families."""
+    args = ufw_dir([SSH_V4, HTTP_V4], [_ban("2001:db8::66", v6=True), SSH_V6, HTTP_V6])
+    result, calls = run(monkeypatch, dict(args, rules=[SSH, HTTP], _ansible_diff=True))
+    assert result["changed"] is False and calls == []
+    assert [(r["ipv6"], r["comment"]) for r in result["rules"]] == [
+        (False, "ssh"),
+        (False, None),
+        (True, "by Fail2Ban after 5 attempts against sshd"),
+        (True, "ssh"),
+        (True, None),
+    ]
+
+
+def test_ipv6_ban_with_a_change_predicts_what_ufw_writes(monkeypatch, ufw_dir):
+    args = ufw_dir([SSH_V4], [_ban("2001:db8::66", v6=True), SSH_V6])
+    result, _calls = run(monkeypatch, dict(args, rules=[SSH, HTTP], _ansible_check_mode=True, _ansible_diff=True))
+    assert result["diff"]["after"] == (
+        "limit 22/tcp from any # ssh\n"
+        "allow 80/tcp from any\n"
+        "reject any from 2001:db8::66 (v6) # by Fail2Ban after 5 attempts against sshd\n"
+        "limit 22/tcp from any (v6) # ssh\n"
+        "allow 80/tcp from any (v6)\n"
+    )
+
+
+def test_keep_everything_pattern_settles(monkeypatch, ufw_dir):
+    """ufw_keep_comments: ['.*'] made the declared SSH rule foreign and re-added it on every run."""
+    args = ufw_dir([SSH_V4, HTTP_V4], [SSH_V6, HTTP_V6])
+    result, calls = run(monkeypatch, dict(args, rules=[SSH, HTTP], keep_comments=[".*"]))
+    assert result["changed"] is False
+    assert calls == []
+
+
+class FakeSystem(FakeRun):
+    """run_command for `ufw status` and `systemctl show ufw.service`; records every call."""
+
+    def __init__(self, active=True, boot="enabled", running=True):
+        super().__init__()
+        self.active = active
+        self.boot = boot
+        self.running = running
+
+    def __call__(self, module, cmd, **kwargs):
+        self.calls.append(list(cmd))
+        if cmd[1:] == ["status"]:
+            return 0, "Status: active\n" if self.active else "Status: inactive\n", ""
+        if cmd[1:2] == ["show"]:
+            state = "active" if self.running else "inactive"
+            return 0, f"UnitFileState={self.boot}\nActiveState={state}\n", ""
+        return 0, "", ""
+
+
+@pytest.fixture
+def system(monkeypatch, ufw_dir, tmp_path):
+    """ufw_dir plus a ufw.conf, an existing ufw binary and systemctl at /bin/systemctl."""
+    ufw = tmp_path / "ufw-bin"
+    ufw.write_text("")
+    monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", lambda self, name, *a, **kw: f"/bin/{name}")
+
+    def make(conf="ENABLED=yes\nLOGLEVEL=low\n", **kwargs):
+        args = ufw_dir(**kwargs)
+        (tmp_path / "ufw.conf").write_text(conf)
+        return dict(args, ufw=str(ufw), conf_file=str(tmp_path / "ufw.conf"))
+
+    return make
+
+
+SETTINGS = {
+    "default_incoming": "deny",
+    "default_outgoing": "allow",
+    "default_routed": "deny",
+    "logging": "low",
+    "state": "enabled",
+}
+DEFAULTS_ALL = 'IPV6=yes\nDEFAULT_INPUT_POLICY="DROP"\nDEFAULT_OUTPUT_POLICY="ACCEPT"\nDEFAULT_FORWARD_POLICY="DROP"\n'
+
+
+def test_enabled_and_in_sync_is_unchanged(monkeypatch, system):
+    args = system(v4=[SSH_V4], v6=[SSH_V6], defaults_text=DEFAULTS_ALL)
+    fake = FakeSystem()
+    result, calls = run(monkeypatch, dict(args, rules=[SSH], **SETTINGS), fake=fake)
+    assert result["changed"] is False
+    assert result["settings"] == {}
+    # Only the two reads.
+    assert [c[1] for c in calls] == ["status", "show"]
+
+
+@pytest.mark.parametrize(
+    "active, conf, unit",
+    [
+        (False, "ENABLED=no\nLOGLEVEL=low\n", ("disabled", False)),
+        (True, "ENABLED=no\nLOGLEVEL=low\n", ("enabled", True)),
+        (False, "ENABLED=yes\nLOGLEVEL=low\n", ("enabled", False)),
+        (False, "ENABLED=no\nLOGLEVEL=low\n", ("", False)),
+    ],
+)
+def test_enabled_enables_after_the_rules(monkeypatch, system, active, conf, unit):
+    boot, running = unit
+    args = system(conf=conf, v4=[], v6=[], defaults_text=DEFAULTS_ALL)
+    fake = FakeSystem(active=active, boot=boot, running=running)
+    result, calls = run(monkeypatch, dict(args, rules=[SSH], **SETTINGS), fake=fake)
+    assert result["changed"] is True
+    assert result["settings"]["active"] == {"before": False, "after": True}
+    writes = [c for c in calls if c[1] not in ("status", "show")]
+    # The SSH rule first (both families in one command), then enable, then the unit.
+    assert writes[0][1:3] == ["limit", "in"]
+    assert writes[1][1:] == ["--force", "enable"]
+    if boot != "enabled" or not running:
+        assert writes[2] == ["/bin/systemctl", "enable", "--now", "ufw.service"]
+    else:
+        assert len(writes) == 2
+
+
+def test_enabled_check_mode_reports_and_runs_nothing(monkeypatch, system):
+    args = system(conf="ENABLED=no\nLOGLEVEL=low\n", v4=[SSH_V4], v6=[SSH_V6], defaults_text=DEFAULTS_ALL)
+    fake = FakeSystem(active=False)
+    result, calls = run(
+        monkeypatch, dict(args, rules=[SSH], _ansible_check_mode=True, _ansible_diff=True, **SETTINGS), fake=fake
+    )
+    assert result["changed"] is True
+    assert [c[1] for c in calls] == ["status", "show"]
+    assert "status: inactive\n" in result["diff"]["before"]
+    assert "status: active\n" in result["diff"]["after"]
+
+
+def test_policies_and_logging_are_set_with_ufw(monkeypatch, system):
+    defaults = (
+        'IPV6=yes\nDEFAULT_INPUT_POLICY="ACCEPT"\nDEFAULT_OUTPUT_POLICY="ACCEPT"\nDEFAULT_FORWARD_POLICY="ACCEPT"\n'
+    )
+    args = system(conf="ENABLED=yes\nLOGLEVEL=off\n", v4=[SSH_V4], v6=[SSH_V6], defaults_text=defaults)
+    fake = FakeSystem()
+    result, calls = run(monkeypatch, dict(args, rules=[SSH], **dict(SETTINGS, logging="medium")), fake=fake)
+    assert result["settings"] == {
+        "default_incoming": {"before": "allow", "after": "deny"},
+        "default_routed": {"before": "allow", "after": "deny"},
+        "logging": {"before": "off", "after": "medium"},
+    }
+    writes = [c[1:] for c in calls if c[1] not in ("status", "show")]
+    assert writes == [["default", "deny", "incoming"], ["default", "deny", "routed"], ["logging", "medium"]]
+
+
+def test_guard_assumes_the_declared_incoming_policy(monkeypatch, system):
+    """The role's preflight used to point defaults_file at /dev/null to make the guard assume deny."""
+    defaults = 'IPV6=yes\nDEFAULT_INPUT_POLICY="ACCEPT"\n'
+    args = system(v4=[], v6=[], defaults_text=defaults)
+    web = {"rule": "allow", "port": 80, "proto": "tcp"}
+    guard = {"port": 22, "source": "192.0.2.10"}
+    ok, _calls = run(monkeypatch, dict(args, rules=[web], guard=guard, _ansible_check_mode=True), fake=FakeSystem())
+    assert ok["changed"] is True
+    result, calls = run(
+        monkeypatch,
+        dict(args, rules=[web], guard=guard, default_incoming="deny", _ansible_check_mode=True),
+        expect=FailJson,
+        fake=FakeSystem(),
+    )
+    assert "no IPv4 rule allows tcp/22 from 192.0.2.10 and the default incoming policy is deny" in result["msg"]
+    assert calls == []
+
+
+def test_guard_refusal_enables_nothing(monkeypatch, system):
+    args = system(conf="ENABLED=no\n", v4=[], v6=[], defaults_text=DEFAULTS_ALL)
+    fake = FakeSystem(active=False)
+    result, calls = run(
+        monkeypatch,
+        dict(args, rules=[HTTP], guard={"port": 22, "source": "192.0.2.10"}, **SETTINGS),
+        expect=FailJson,
+        fake=fake,
+    )
+    assert "refusing to change ufw:" in result["msg"]
+    assert [c[1] for c in calls] == ["status", "show"]

@@ -1,0 +1,239 @@
+# Copyright: (c) 2026, bulwark.hardening contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.bulwark.hardening.plugins.module_utils._fail2ban import (
+    files_after,
+    find_overrides,
+    jail_mismatch,
+    option_text,
+    parse_jail_list,
+    parse_systemctl_show,
+    remove_options,
+    role_plan,
+    start_time,
+    time_seconds,
+)
+
+SESSION = {"type": "ssh", "is_ssh": True, "client_addr": "198.51.100.7", "server_port": "22"}
+
+
+@pytest.mark.parametrize(
+    "value, seconds",
+    [
+        (600, 600),
+        ("600", 600),
+        ("10m", 600),
+        ("1h30m", 5400),
+        ("1d", 86400),
+        ("1w", 604800),
+        ("1mo", 2592000),
+        ("-1", -1),
+        (-1, -1),
+    ],
+)
+def test_time_seconds(value, seconds):
+    assert time_seconds(value) == seconds
+
+
+@pytest.mark.parametrize("value", ["abc", "-5", "10 m", "1h-1", "", True, "1x", "-1m"])
+def test_time_seconds_refuses(value):
+    with pytest.raises(ValueError, match=r"not a fail2ban time|boolean"):
+        time_seconds(value)
+
+
+@pytest.mark.parametrize(
+    "value, text", [(True, "true"), (False, "false"), (3, "3"), ("x", "x"), (["a", 1], ["a", "1"]), (None, "")]
+)
+def test_option_text(value, text):
+    assert option_text(value) == text
+
+
+def plan(**settings):
+    settings.setdefault("have", ["fail2ban-client"])
+    return role_plan(settings)
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        (
+            {"fail2ban_ignore_networks": "10.0.0.0/8"},
+            "fail2ban_ignore_networks must be a list, got the string '10.0.0.0/8'",
+        ),
+        ({"fail2ban_jails": ["sshd"]}, "fail2ban_jails must be a mapping"),
+        ({"fail2ban_ignore_networks": ["10.0.0.1 10.0.0.2"]}, "fail2ban_ignore_networks[0] must hold one address"),
+        ({"fail2ban_ignore_networks": ["0.0.0.0/0"]}, "fail2ban_ignore_networks[0] '0.0.0.0/0' covers every address"),
+        ({"fail2ban_ignore_networks": ["::/0"]}, "covers every address"),
+        ({"fail2ban_bantime": "abc"}, "fail2ban_bantime: 'abc' is not a fail2ban time"),
+        ({"fail2ban_findtime": "-5"}, "fail2ban_findtime: '-5' is not a fail2ban time"),
+        ({"fail2ban_findtime": "-1"}, "fail2ban_findtime: -1 (forever) only makes sense for a ban time"),
+        ({"fail2ban_findtime": 0}, "fail2ban_findtime must be longer than 0 seconds, got 0"),
+        ({"fail2ban_dbpurgeage": "30 days"}, "fail2ban_dbpurgeage: '30 days' is not"),
+        ({"fail2ban_maxretry": 0}, "fail2ban_maxretry must be an integer >= 1, got 0"),
+        ({"fail2ban_maxretry": "many"}, "fail2ban_maxretry must be an integer >= 1, got 'many'"),
+        ({"fail2ban_bantime_factor": -1}, "fail2ban_bantime_factor must be a number > 0, got -1"),
+        (
+            {"fail2ban_bantime": "5w", "fail2ban_bantime_maxtime": "4w"},
+            "fail2ban_bantime ('5w', 3024000 s) must not exceed fail2ban_bantime_maxtime ('4w', 2419200 s)",
+        ),
+        ({"fail2ban_loglevel": False}, "fail2ban_loglevel must be one of NOTICE, INFO, DEBUG, got False"),
+        ({"fail2ban_jails": {"ssh d": {}}}, "jail name 'ssh d'"),
+        ({"fail2ban_jails": {"sshd": "off"}}, "fail2ban_jails.sshd must be a mapping of jail options, got 'off'"),
+        (
+            {"fail2ban_jails": {"sshd": {"port": "ssh\nignoreip = 0.0.0.0/0 ::/0"}}},
+            "fail2ban_jails.sshd.port contains a control character",
+        ),
+        (
+            {"fail2ban_jails": {"sshd": {"logpath": ["/a", "/b\n[x]"]}}},
+            "fail2ban_jails.sshd.logpath contains a control character",
+        ),
+        ({"fail2ban_jails": {"sshd": {"ignoreip": "0.0.0.0/0"}}}, "fail2ban_jails.sshd.ignoreip is refused"),
+        ({"fail2ban_jails": {"sshd": {"ignorecommand": "/bin/true"}}}, "fail2ban_jails.sshd.ignorecommand is refused"),
+        (
+            {"fail2ban_jails": {"sshd": {"bantime": "soon"}}},
+            "fail2ban_jails.sshd.bantime: 'soon' is not a fail2ban time",
+        ),
+        ({"fail2ban_jails": {"sshd": {"maxretry": 0}}}, "fail2ban_jails.sshd.maxretry must be an integer >= 1"),
+        ({"fail2ban_jails": {"sshd": {"a=b": 1}}}, "option name 'a=b'"),
+        ({"fail2ban_jails": {"sshd": {"port": {"x": 1}}}}, "fail2ban_jails.sshd.port must be a string"),
+        ({"fail2ban_banaction": "ufw"}, "fail2ban_banaction is ufw but ufw is not installed"),
+        ({"fail2ban_apache_jails": "enabled"}, "fail2ban_apache_jails is enabled but Apache is not installed"),
+    ],
+)
+def test_plan_refuses_by_name(settings, message):
+    errors = plan(**settings)["errors"]
+    assert any(message in e for e in errors), errors
+
+
+def test_plan_one_message_per_broken_rule():
+    errors = plan(fail2ban_bantime="abc", fail2ban_maxretry=0, fail2ban_jails={"sshd": {"findtime": "x"}})["errors"]
+    assert len(errors) == 3
+
+
+def test_plan_defaults_nftables_and_builtin_jails():
+    result = plan(common_connection=SESSION, fail2ban_ignore_networks=["192.0.2.0/24"])
+    assert result["errors"] == []
+    assert result["banaction"] == "nftables"
+    assert result["packages"][-1] == "nftables"
+    assert result["defaults"]["ignoreip"] == "127.0.0.1/8 ::1 192.0.2.0/24 198.51.100.7"
+    assert result["defaults"]["banaction_allports"] == "nftables-allports"
+    assert list(result["jails"]) == [
+        "apache-auth",
+        "apache-badbots",
+        "apache-noscript",
+        "apache-overflows",
+        "recidive",
+        "sshd",
+    ]
+    assert result["jails"]["apache-auth"] == {"enabled": False, "options": {}}
+    sshd = result["jails"]["sshd"]
+    assert sshd["enabled"] is True
+    # Policy options in the jail itself, so no later [DEFAULT] changes them.
+    assert sshd["options"]["maxretry"] == "5"
+    assert sshd["options"]["bantime"] == "1h"
+    assert sshd["options"]["ignoreip"] == "127.0.0.1/8 ::1 192.0.2.0/24 198.51.100.7"
+    assert sshd["options"]["backend"] == "systemd"
+    # recidive keeps its own longer times.
+    assert result["jails"]["recidive"]["options"]["bantime"] == "1w"
+
+
+def test_plan_user_jails_merge_and_switch_off():
+    result = plan(
+        fail2ban_jails={
+            "sshd": {"maxretry": 3, "port": ["22", "2222"]},
+            "recidive": {"enabled": False},
+            "custom": {"filter": "x"},
+        },
+        ufw_managed=True,
+        have=["fail2ban-client", "apache2"],
+    )
+    assert result["errors"] == []
+    assert result["banaction"] == "ufw" and "nftables" not in result["packages"]
+    assert result["jails"]["sshd"]["options"]["maxretry"] == "3"
+    assert result["jails"]["sshd"]["options"]["port"] == ["22", "2222"]
+    assert result["jails"]["recidive"] == {"enabled": False, "options": {}}
+    assert result["jails"]["custom"]["enabled"] is True
+    assert result["jails"]["apache-auth"]["enabled"] is True
+
+
+@pytest.mark.parametrize(
+    "settings, banaction",
+    [
+        ({"ufw_active": True, "have": ["ufw"]}, "ufw"),
+        ({"ufw_active": False, "have": ["ufw"]}, "nftables"),
+        ({"fail2ban_banaction": "nftables", "ufw_managed": True}, "nftables"),
+    ],
+)
+def test_plan_banaction(settings, banaction):
+    assert plan(**settings)["banaction"] == banaction
+
+
+def test_plan_controller_only_over_ssh():
+    docker = {"type": "docker", "is_ssh": False, "client_addr": ""}
+    assert plan(common_connection=docker)["defaults"]["ignoreip"] == "127.0.0.1/8 ::1"
+    assert (
+        plan(common_connection=SESSION, fail2ban_ignore_controller=False)["defaults"]["ignoreip"] == "127.0.0.1/8 ::1"
+    )
+
+
+# --------------------------------------------------------------------------- #
+# overrides and the running daemon
+# --------------------------------------------------------------------------- #
+def test_files_after():
+    names = ["aa.local", "bulwark.local", "defaults-debian.conf", "zz-local.local", "zz.local.bak", "bulwark2.local"]
+    assert files_after("bulwark.local", names) == ["bulwark2.local", "zz-local.local"]
+
+
+ZZ = """# a hand-made drop-in
+[DEFAULT]
+bantime = 1m
+
+[sshd]
+enabled = false
+maxretry: 99
+ignoreip = 0.0.0.0/0
+    ::/0
+
+[my-own]
+enabled = true
+"""
+
+
+def test_find_overrides():
+    assert find_overrides(ZZ, {"sshd": {}, "recidive": {}}) == [
+        (6, "sshd", "enabled", "false"),
+        (7, "sshd", "maxretry", "99"),
+        (8, "sshd", "ignoreip", "0.0.0.0/0 ::/0"),
+    ]
+
+
+def test_remove_options_keeps_the_rest():
+    text = remove_options(ZZ, [6, 7, 8])
+    assert text == ZZ.replace("enabled = false\nmaxretry: 99\nignoreip = 0.0.0.0/0\n    ::/0\n", "")
+    assert find_overrides(text, {"sshd": {}}) == []
+    assert "[my-own]\nenabled = true\n" in text
+
+
+def test_parse_jail_list():
+    out = "Status\n|- Number of jail:\t2\n`- Jail list:\trecidive, sshd\n"
+    assert parse_jail_list(out) == ["recidive", "sshd"]
+    assert parse_jail_list("") == []
+
+
+def test_jail_mismatch():
+    jails = {"sshd": {"enabled": True}, "recidive": {"enabled": True}, "apache-auth": {"enabled": False}}
+    assert jail_mismatch(jails, ["recidive", "sshd"]) == ([], [])
+    assert jail_mismatch(jails, ["recidive", "apache-auth"]) == (["sshd"], ["apache-auth"])
+
+
+def test_start_time():
+    show = parse_systemctl_show("ActiveState=active\nExecMainStartTimestampMonotonic=5000000\n")
+    assert show["ActiveState"] == "active"
+    # Started at monotonic 5 s; now monotonic 15 s and real 1000 s: it started at real 990 s.
+    assert start_time(show, 1000.0, 15.0) == pytest.approx(990.0)
+    assert start_time({"ExecMainStartTimestampMonotonic": "0"}, 1000.0, 15.0) is None
+    assert start_time({}, 1000.0, 15.0) is None

@@ -1,0 +1,139 @@
+# Copyright: (c) 2026, bulwark.hardening contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+from ansible.module_utils import basic
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.bulwark.hardening.plugins.modules import fail2ban_effective
+from ansible_collections.bulwark.hardening.tests.unit.plugins.modules.utils import ExitJson, patch_exits
+
+JAILS = {
+    "sshd": {"enabled": True, "options": {}},
+    "recidive": {"enabled": True, "options": {}},
+    "apache-auth": {"enabled": False, "options": {}},
+}
+OURS = "[sshd]\nenabled = true\nmaxretry = 5\n"
+ZZ = "[sshd]\nenabled = false\n\n[my-own]\nenabled = true\n"
+
+
+class FakeSystem:
+    """systemctl show and fail2ban-client status; records the commands."""
+
+    def __init__(self, active="active", started_ago=60.0, jails="recidive, sshd"):
+        self.calls = []
+        self.active = active
+        self.started_ago = started_ago
+        self.jails = jails
+
+    def __call__(self, cmd):
+        self.calls.append(list(cmd))
+        if cmd[1] == "show":
+            start_us = int((time.monotonic() - self.started_ago) * 1e6)
+            return 0, f"ActiveState={self.active}\nExecMainStartTimestampMonotonic={start_us}\n", ""
+        if cmd[1] == "status":
+            return 0, f"Status\n|- Number of jail:\t2\n`- Jail list:\t{self.jails}\n", ""
+        return 1, "", "unexpected"
+
+
+@pytest.fixture
+def conf(tmp_path):
+    """A fake /etc/fail2ban whose files are two minutes old."""
+    jail_d = tmp_path / "jail.d"
+    jail_d.mkdir()
+    (jail_d / "bulwark.local").write_text(OURS)
+    (tmp_path / "jail.conf").write_text("[DEFAULT]\n")
+    old = time.time() - 120
+    for path in (jail_d / "bulwark.local", tmp_path / "jail.conf"):
+        os.utime(path, (old, old))
+    return tmp_path
+
+
+def run(monkeypatch, args, fake):
+    patch_exits(monkeypatch)
+    monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", lambda self, name, *a, **kw: f"/bin/{name}")
+    monkeypatch.setattr(basic.AnsibleModule, "run_command", lambda self, cmd, **kw: fake(cmd))
+    with patch_module_args(args), pytest.raises(ExitJson) as exc:
+        fail2ban_effective.main()
+    return exc.value.args[0]
+
+
+def test_in_effect_is_unchanged(monkeypatch, conf):
+    result = run(monkeypatch, {"jails": JAILS, "conf_dir": str(conf)}, FakeSystem())
+    assert result["changed"] is False
+    assert result["running_jails"] == ["recidive", "sshd"]
+    assert result["overrides"] == [] and result["reasons"] == []
+
+
+def old(path):
+    stamp = time.time() - 120
+    os.utime(path, (stamp, stamp))
+
+
+@pytest.mark.parametrize("check_mode", [True, False])
+def test_drop_in_disabling_sshd_is_drift_and_removed(monkeypatch, conf, check_mode):
+    zz = conf / "jail.d" / "zz-local.local"
+    zz.write_text(ZZ)
+    old(zz)
+    # The daemon already runs without sshd (it read the drop-in).
+    fake = FakeSystem(jails="recidive")
+    result = run(monkeypatch, {"jails": JAILS, "conf_dir": str(conf), "_ansible_check_mode": check_mode}, fake)
+    assert result["changed"] is True and result["restart_needed"] is True
+    assert result["overrides"] == [{"file": str(zz), "line": 2, "jail": "sshd", "option": "enabled", "value": "false"}]
+    assert "jail sshd is declared but not running" in result["reasons"]
+    if check_mode:
+        assert zz.read_text() == ZZ
+    else:
+        assert zz.read_text() == "[sshd]\n\n[my-own]\nenabled = true\n"
+        backups = [
+            p for p in (conf / "jail.d").iterdir() if p.name.startswith("zz-local.local.") and p.name.endswith("~")
+        ]
+        assert len(backups) == 1 and backups[0].read_text() == ZZ
+
+
+def test_drop_in_read_before_ours_is_not_an_override(monkeypatch, conf):
+    (conf / "jail.d" / "aa-local.local").write_text(ZZ)
+    old(conf / "jail.d" / "aa-local.local")
+    result = run(monkeypatch, {"jails": JAILS, "conf_dir": str(conf)}, FakeSystem())
+    assert result["overrides"] == []
+
+
+def test_config_newer_than_the_daemon_is_a_lost_restart(monkeypatch, conf):
+    """The daemon started 60 s ago, our file changed now: the restart was lost."""
+    (conf / "jail.d" / "bulwark.local").write_text(OURS.replace("5", "3"))
+    result = run(monkeypatch, {"jails": JAILS, "conf_dir": str(conf), "_ansible_check_mode": True}, FakeSystem())
+    assert result["changed"] is True
+    assert any("changed after fail2ban started" in r for r in result["reasons"])
+
+
+def test_disabled_jail_running_needs_a_restart(monkeypatch, conf):
+    result = run(monkeypatch, {"jails": JAILS, "conf_dir": str(conf)}, FakeSystem(jails="recidive, sshd, apache-auth"))
+    assert result["reasons"] == ["jail apache-auth is declared off but running"]
+
+
+def test_stopped_daemon_is_left_to_the_service_task(monkeypatch, conf):
+    fake = FakeSystem(active="failed", jails="")
+    result = run(monkeypatch, {"jails": JAILS, "conf_dir": str(conf)}, fake)
+    assert result["changed"] is False
+    assert [c[1] for c in fake.calls] == ["show"]
+
+
+def test_daemon_not_answering_yet_is_asked_again(monkeypatch, conf):
+    fake = FakeSystem()
+    answers = iter([(1, "", "Failed to access socket path"), (0, "`- Jail list:\trecidive, sshd\n", "")])
+
+    def run_command(cmd):
+        if cmd[1] == "status":
+            fake.calls.append(list(cmd))
+            return next(answers)
+        return fake(cmd)
+
+    monkeypatch.setattr(fail2ban_effective.time, "sleep", lambda seconds: None)
+    result = run(monkeypatch, {"jails": JAILS, "conf_dir": str(conf)}, run_command)
+    assert result["changed"] is False
+    assert [c[1] for c in fake.calls] == ["show", "status", "status"]
