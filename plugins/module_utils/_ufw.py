@@ -18,6 +18,8 @@ import binascii
 import ipaddress
 import re
 
+from ansible_collections.bulwark.hardening.plugins.module_utils._sockets import ServiceError, normalize_services
+
 ACTIONS = ("allow", "deny", "reject", "limit")
 PROTOS = ("tcp", "udp", "any")
 DIRECTIONS = ("in", "out")
@@ -909,5 +911,36 @@ def role_plan(settings):
         plan["rules"].append(
             {"rule": plan["ssh_rule"], "port": port, "proto": "tcp", "from": str(source_text), "comment": "ssh"}
         )
+    _service_rules(get, errors, plan, port)
     plan["rules"].extend(get("ufw_rules") or [])
     return plan
+
+
+def _service_rules(get, errors, plan, ssh_port):
+    """Allow the public ports of the host's declared services (``ufw_services``, by default
+    ``bulwark_services``), after the SSH rules and before ``ufw_rules``.
+
+    SSH is the role's own rule; a port that ``ufw_rules`` already names (with its protocol) is
+    left to that rule, so a user's narrower rule is not shadowed by a broad one.
+    """
+    try:
+        entries = normalize_services(get("ufw_services") or {}, int(ssh_port))
+    except ServiceError as error:
+        errors.append(str(error).replace("bulwark_services", "ufw_services", 1))
+        return
+    named = {
+        (str(rule.get("port")), str(rule.get("proto", "tcp")))
+        for rule in get("ufw_rules") or []
+        if isinstance(rule, dict) and rule.get("port") is not None
+    }
+    for entry in entries:
+        if entry["name"] == "ssh" or not entry["public"]:
+            continue
+        for number in entry["ports"]:
+            key = (str(number), entry["proto"])
+            if key in named or key == (str(ssh_port), "tcp"):
+                continue
+            named.add(key)
+            plan["rules"].append(
+                {"rule": "allow", "port": str(number), "proto": entry["proto"], "comment": f"service {entry['name']}"}
+            )

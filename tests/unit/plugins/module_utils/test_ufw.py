@@ -1152,3 +1152,35 @@ def test_plan_guard_off_still_exempts_the_session():
     assert result["guard_active"] is False
     assert result["exempt"] == "198.51.100.7"
     assert "off" in result["note"]
+
+
+def test_declared_public_services_are_allowed_after_ssh_and_before_ufw_rules():
+    result = plan(
+        ufw_services={
+            "http": {"ports": [80, 443], "unit": "apache2"},
+            "dns": {"ports": [53], "proto": "udp"},
+            "db": {"ports": [5432], "public": False},
+            "ssh": {"ports": [22]},
+        },
+        ufw_rules=[{"rule": "allow", "port": "443", "proto": "tcp", "from": "10.0.0.0/8"}],
+    )
+    assert result["errors"] == []
+    described = [(r["rule"], r["port"], r.get("proto"), r.get("comment")) for r in result["rules"]]
+    assert described == [
+        ("limit", "22", "tcp", "ssh"),
+        ("allow", "80", "tcp", "service http"),
+        ("allow", "53", "udp", "service dns"),
+        ("allow", "443", "tcp", None),
+    ]
+
+
+@pytest.mark.parametrize(
+    "services, message",
+    [
+        ({"http": {"ports": "80"}}, "ufw_services.http.ports must be a non-empty list"),
+        ({"http": {"ports": [80], "proto": "sctp"}}, "ufw_services.http.proto must be tcp or udp"),
+        (["http"], "ufw_services must be a mapping"),
+    ],
+)
+def test_declared_services_are_validated_by_name(services, message):
+    assert any(message in error for error in plan(ufw_services=services)["errors"])
