@@ -486,8 +486,9 @@ def session_reasons(who, settings, auth, keys):
         exact = [key["type"] for key in keys if auth.get("fingerprint") and key["fingerprint"] == auth["fingerprint"]]
         if not key_accepted(settings, exact[0] if exact else key_type):
             shown = f"{key_type} ({exact[0]})" if exact else key_type
+            fingerprint = f", {auth['fingerprint']}" if auth.get("fingerprint") else ""
             reasons.append(
-                f"{who} logged in to this session with a {shown} key {auth.get('fingerprint') or ''}, which the new "
+                f"{who} logged in to this session with key type {shown}{fingerprint}, which the new "
                 f"PubkeyAcceptedAlgorithms ({_accepted_list(settings)}) does not accept"
             )
         return reasons

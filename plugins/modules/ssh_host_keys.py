@@ -80,7 +80,7 @@ generated:
   type: list
   elements: str
   sample: [/etc/ssh/ssh_host_rsa_key]
-keys:
+host_keys:
   description: The host keys of O(types) after the run, by path (C(type), C(bits), C(fingerprint)).
   returned: success
   type: dict
@@ -213,7 +213,7 @@ def main():
     else:
         for key_type in generate:
             after[key_type] = None
-    result["keys"] = {paths[key_type]: key for key_type, key in after.items() if key}
+    result["host_keys"] = {paths[key_type]: key for key_type, key in after.items() if key}
     if module._diff:
         result["diff"] = {
             "before_header": f"{params['directory']} host keys",

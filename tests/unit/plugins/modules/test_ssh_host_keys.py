@@ -120,7 +120,7 @@ def test_strong_keys_are_left_alone(keydir):
     assert result["changed"] is False
     assert result["removed"] == [] and result["generated"] == []
     assert keydir.calls == []
-    assert result["keys"][str(keydir.path / "ssh_host_rsa_key")]["bits"] == 1024
+    assert result["host_keys"][str(keydir.path / "ssh_host_rsa_key")]["bits"] == 1024
 
 
 def test_missing_key_is_generated(keydir):

@@ -311,7 +311,7 @@ def test_ecdsa_session_refused_by_candidate(env):
     assert result["auth"]["key_type"] == "ECDSA"
     assert result["access"]["allowed"] is False
     (reason,) = result["access"]["reasons"]
-    assert "ECDSA (ecdsa-sha2-nistp256) key" in reason
+    assert f"key type ECDSA (ecdsa-sha2-nistp256), {ECDSA_FP}" in reason
     assert "PubkeyAcceptedAlgorithms" in reason
 
 
