@@ -243,11 +243,6 @@ def authorized_keys_paths(settings, user, home, uid=None):
     return paths
 
 
-def count_authorized_keys(text):
-    """Number of key lines (not blank, not comments) in an authorized_keys text."""
-    return sum(1 for line in (text or "").splitlines() if line.strip() and not line.lstrip().startswith("#"))
-
-
 # --------------------------------------------------------------------- access
 def _is_yes(settings, key):
     return settings.get(key, "").lower() == "yes"

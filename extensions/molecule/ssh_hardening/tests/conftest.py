@@ -27,7 +27,13 @@ def play(host):
             *(["--check", "--diff"] if check else []),
             str(Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"]) / "converge.yml"),
         ]
-        env = {**os.environ, "BULWARK_DRIFT_REPORT": str(report), "ANSIBLE_NOCOLOR": "true"}
+        env = {
+            **os.environ,
+            "BULWARK_DRIFT_REPORT": str(report),
+            "ANSIBLE_NOCOLOR": "true",
+            "ANSIBLE_FORCE_COLOR": "false",
+            "ANSIBLE_CALLBACK_RESULT_FORMAT": "json",  # one line per message, never folded
+        }
         result = subprocess.run(argv, capture_output=True, text=True, timeout=600, check=False, env=env)
         return result, json.loads(report.read_text())["hosts"].get(name, {})
 

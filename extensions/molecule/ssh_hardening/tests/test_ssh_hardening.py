@@ -172,7 +172,8 @@ def test_lost_reload_is_noticed_and_repaired(host, ssh, address, play):
     with host.sudo():
         host.check_output(f"cp /etc/ssh/sshd_config {HARDENED_COPY}")
         host.check_output(
-            "printf 'Include /etc/ssh/sshd_config.d/*.conf\\nPasswordAuthentication yes\\nUsePAM yes\\n'"
+            "printf 'Include /etc/ssh/sshd_config.d/*.conf\\nPasswordAuthentication yes\\n"
+            "KbdInteractiveAuthentication no\\nUsePAM yes\\n'"
             " > /etc/ssh/sshd_config && systemctl restart ssh && sleep 1"
         )
         host.check_output(f"cp {HARDENED_COPY} /etc/ssh/sshd_config")
@@ -216,7 +217,7 @@ def test_match_all_drop_in_reopening_passwords_is_drift_and_refused(host, play):
         ran, _drift = play(check=False)
         assert ran.returncode != 0
         for text in ("Match all", drop_in, "PasswordAuthentication is yes, expected no"):
-            assert text in ran.stdout, ran.stdout[-3000:]
+            assert text in ran.stdout, (text, ran.stdout[-3000:])
     finally:
         with host.sudo():
             host.check_output(f"rm -f {drop_in}")
