@@ -216,8 +216,9 @@ def test_match_all_drop_in_reopening_passwords_is_drift_and_refused(host, play):
         assert drift["failed"] >= 1
         ran, _drift = play(check=False)
         assert ran.returncode != 0
+        output = ran.stdout + ran.stderr  # failures go to stderr where display_failed_stderr is set
         for text in ("Match all", drop_in, "PasswordAuthentication is yes, expected no"):
-            assert text in ran.stdout, (text, ran.stdout[-3000:])
+            assert text in output, (text, output[-3000:])
     finally:
         with host.sudo():
             host.check_output(f"rm -f {drop_in}")
