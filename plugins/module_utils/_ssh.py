@@ -11,6 +11,8 @@ unit-tested with plain data.  The matching rules follow OpenSSH's ``match.c`` an
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import ipaddress
 import os.path
 import re
@@ -241,11 +243,6 @@ def authorized_keys_paths(settings, user, home, uid=None):
     return paths
 
 
-def count_authorized_keys(text):
-    """Number of key lines (not blank, not comments) in an authorized_keys text."""
-    return sum(1 for line in (text or "").splitlines() if line.strip() and not line.lstrip().startswith("#"))
-
-
 # --------------------------------------------------------------------- access
 def _is_yes(settings, key):
     return settings.get(key, "").lower() == "yes"
@@ -351,3 +348,311 @@ def check_access(settings, account, host, addr, key_counts=None):
     reasons.extend(_group_reasons(who, settings, list(account.get("groups", []))))
     reasons.extend(_auth_reasons(who, settings, account, key_counts or {}))
     return {"user": name, "allowed": not reasons, "reasons": reasons}
+
+
+# --------------------------------------------------------------------- keys and sessions
+# Key types as sshd logs them ("Accepted publickey for X from A port P ssh2: ED25519 SHA256:..."),
+# mapped to the PubkeyAcceptedAlgorithms names that can authenticate such a key.
+LOGGED_KEY_ALGORITHMS = {
+    "ED25519": ("ssh-ed25519",),
+    "ED25519-CERT": ("ssh-ed25519-cert-v01@openssh.com",),
+    "ED25519-SK": ("sk-ssh-ed25519@openssh.com",),
+    "ED25519-SK-CERT": ("sk-ssh-ed25519-cert-v01@openssh.com",),
+    "RSA": ("rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"),
+    "RSA-CERT": (
+        "rsa-sha2-512-cert-v01@openssh.com",
+        "rsa-sha2-256-cert-v01@openssh.com",
+        "ssh-rsa-cert-v01@openssh.com",
+    ),
+    "ECDSA": ("ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521"),
+    "ECDSA-CERT": (
+        "ecdsa-sha2-nistp256-cert-v01@openssh.com",
+        "ecdsa-sha2-nistp384-cert-v01@openssh.com",
+        "ecdsa-sha2-nistp521-cert-v01@openssh.com",
+    ),
+    "ECDSA-SK": ("sk-ecdsa-sha2-nistp256@openssh.com",),
+    "ECDSA-SK-CERT": ("sk-ecdsa-sha2-nistp256-cert-v01@openssh.com",),
+    "DSA": ("ssh-dss",),
+    "DSA-CERT": ("ssh-dss-cert-v01@openssh.com",),
+}
+
+_ACCEPTED_RE = re.compile(
+    r"Accepted (?P<method>\S+) for (?P<user>\S+) from (?P<addr>\S+) port (?P<port>\d+)"
+    r"(?: ssh2)?(?:: (?P<key_type>[A-Z0-9-]+) (?P<fingerprint>\S+))?"
+)
+_KEY_RE = re.compile(r"(?:^|\s)(?P<type>(?:ssh|ecdsa|sk)-[A-Za-z0-9@.-]+)\s+(?P<blob>[A-Za-z0-9+/]+={0,3})(?=\s|$)")
+_PASSWORD_METHODS = ("password", "keyboard-interactive")
+
+
+def parse_accepted_line(message):
+    """Parse sshd's "Accepted <method> for <user> from <addr> port <port> ssh2[: <TYPE> <fp>]".
+
+    Returns a dict (method, user, addr, port as int, key_type, fingerprint) or None.
+    """
+    match = _ACCEPTED_RE.search(message or "")
+    if match is None:
+        return None
+    found = match.groupdict()
+    found["port"] = int(found["port"])
+    return found
+
+
+def find_session_auth(messages, addr, port):
+    """The last "Accepted ..." record among ``messages`` for the client ``addr``:``port``, or None."""
+    found = None
+    for message in messages:
+        record = parse_accepted_line(message)
+        if record and record["addr"] == addr and record["port"] == int(port):
+            found = record
+    return found
+
+
+def key_fingerprint(blob):
+    """OpenSSH's SHA256 fingerprint of a base64 public key blob (``SHA256:...``)."""
+    raw = base64.b64decode(blob + "=" * (-len(blob) % 4))
+    return "SHA256:" + base64.b64encode(hashlib.sha256(raw).digest()).decode("ascii").rstrip("=")
+
+
+def parse_authorized_keys(text):
+    """Keys of an authorized_keys text: ``[{'type', 'fingerprint'}]`` (options and comments skipped)."""
+    keys = []
+    for line in (text or "").splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        match = _KEY_RE.search(stripped)
+        if match is None:
+            continue
+        try:
+            fingerprint = key_fingerprint(match.group("blob"))
+        except ValueError:
+            fingerprint = None
+        keys.append({"type": match.group("type"), "fingerprint": fingerprint})
+    return keys
+
+
+def key_algorithms(key_type):
+    """The PubkeyAcceptedAlgorithms names that can authenticate a key of ``key_type``.
+
+    ``key_type`` is a key line's type (``ssh-rsa``, ``ecdsa-sha2-nistp256``) or a logged
+    type (``RSA``, ``ED25519-CERT``).
+    """
+    if key_type in LOGGED_KEY_ALGORITHMS:
+        return LOGGED_KEY_ALGORITHMS[key_type]
+    if key_type == "ssh-rsa":
+        return LOGGED_KEY_ALGORITHMS["RSA"]
+    if key_type == "ssh-rsa-cert-v01@openssh.com":
+        return LOGGED_KEY_ALGORITHMS["RSA-CERT"]
+    return (key_type,)
+
+
+def key_accepted(settings, key_type):
+    """Whether ``PubkeyAcceptedAlgorithms`` (or its old name) accepts a key of ``key_type``."""
+    accepted = settings.get("pubkeyacceptedalgorithms", settings.get("pubkeyacceptedkeytypes", "*"))
+    return any(match_pattern_list(name, accepted) == 1 for name in key_algorithms(key_type))
+
+
+def _accepted_list(settings):
+    return settings.get("pubkeyacceptedalgorithms", settings.get("pubkeyacceptedkeytypes", "?"))
+
+
+def session_reasons(who, settings, auth, keys):
+    """Rules that refuse the connection Ansible is using right now.
+
+    ``auth``: the session's "Accepted ..." record (``find_session_auth``) or None when no log
+    line was found. ``keys``: the account's authorized keys (``parse_authorized_keys``, all files).
+    """
+    reasons = []
+    passwords_on = (
+        _is_yes(settings, "passwordauthentication")
+        or _is_yes(settings, "kbdinteractiveauthentication")
+        or _is_yes(settings, "challengeresponseauthentication")
+    )
+    if auth and auth["method"].split("/")[0] in _PASSWORD_METHODS:
+        if not passwords_on:
+            reasons.append(
+                f"{who} logged in to this session with {auth['method']}, and the new configuration turns "
+                "PasswordAuthentication and KbdInteractiveAuthentication off: install a key for the account, "
+                "connect with it (ansible_ssh_private_key_file) and run again"
+            )
+        return reasons
+    if auth and auth["method"] == "publickey" and auth.get("key_type"):
+        key_type = auth["key_type"]
+        exact = [key["type"] for key in keys if auth.get("fingerprint") and key["fingerprint"] == auth["fingerprint"]]
+        if not key_accepted(settings, exact[0] if exact else key_type):
+            shown = f"{key_type} ({exact[0]})" if exact else key_type
+            fingerprint = f", {auth['fingerprint']}" if auth.get("fingerprint") else ""
+            reasons.append(
+                f"{who} logged in to this session with key type {shown}{fingerprint}, which the new "
+                f"PubkeyAcceptedAlgorithms ({_accepted_list(settings)}) does not accept"
+            )
+        return reasons
+    if auth is None and not passwords_on:
+        # The session's log line is gone: every key the account may use must still work.
+        refused = sorted({key["type"] for key in keys if not key_accepted(settings, key["type"])})
+        if refused:
+            reasons.append(
+                f"{who}: the session's login could not be found in sshd's log, and authorized keys of type "
+                f"{', '.join(refused)} are not accepted by the new PubkeyAcceptedAlgorithms "
+                f"({_accepted_list(settings)})"
+            )
+    return reasons
+
+
+def usable_key_reasons(who, settings, keys):
+    """For an account that is not the session's: at least one authorized key must be accepted."""
+    passwords_on = _is_yes(settings, "passwordauthentication") or _is_yes(settings, "kbdinteractiveauthentication")
+    if passwords_on or not keys or any(key_accepted(settings, key["type"]) for key in keys):
+        return []
+    types = ", ".join(sorted({key["type"] for key in keys}))
+    return [
+        f"{who} has only keys of type {types}, none accepted by the new PubkeyAcceptedAlgorithms "
+        f"({_accepted_list(settings)})"
+    ]
+
+
+# --------------------------------------------------------------------- Match contexts
+_MATCH_CRITERIA = {"user", "group", "host", "address", "localaddress", "localport", "rdomain", "all"}
+
+
+def parse_match_lines(text):
+    """The criteria of every ``Match`` line in a config text: ``[{'line', 'criteria': {...}}]``.
+
+    Criteria keys are lower case; values are the pattern lists as written.
+    """
+    found = []
+    for raw in (text or "").splitlines():
+        words = raw.strip().split()
+        if not words or words[0].lower() != "match":
+            continue
+        criteria = {}
+        index = 1
+        while index < len(words):
+            key = words[index].lower()
+            if key == "all":
+                criteria["all"] = ""
+                index += 1
+            else:
+                criteria[key] = words[index + 1] if index + 1 < len(words) else ""
+                index += 2
+        found.append({"line": raw.strip(), "criteria": criteria})
+    return found
+
+
+def _first_literal(patterns):
+    """First pattern of a comma list that is neither negated nor a wildcard, or None."""
+    for pattern in patterns.split(","):
+        if pattern and not pattern.startswith("!") and "*" not in pattern and "?" not in pattern:
+            return pattern
+    return None
+
+
+def match_context(criteria, base, group_member=None):
+    """A connection (dict like ``base``: user, host, addr, laddr, lport) that a Match line applies to.
+
+    Returns None when no concrete connection can be derived (a wildcard-only pattern, an unknown
+    criterion, a group without members).
+    """
+    context = dict(base)
+    for key, value in criteria.items():
+        if key == "all":
+            continue
+        if key not in _MATCH_CRITERIA:
+            return None
+        if key == "group":
+            member = group_member(value) if group_member else None
+            if member is None:
+                return None
+            context["user"] = member
+            continue
+        if key == "rdomain":
+            return None
+        literal = _first_literal(value)
+        if key == "address" and literal and "/" in literal:
+            try:
+                network = ipaddress.ip_network(literal, strict=False)
+            except ValueError:
+                return None
+            literal = str(network.network_address + (1 if network.num_addresses > 1 else 0))
+        if literal is None:
+            return None
+        context[
+            {"user": "user", "host": "host", "address": "addr", "localaddress": "laddr", "localport": "lport"}[key]
+        ] = literal
+    return context
+
+
+# Values sshd -T prints under another name than the one written in sshd_config.
+_VALUE_ALIASES = {"prohibit-password": "without-password"}
+
+
+def _normal(value):
+    text = str(value).strip().lower()
+    return _VALUE_ALIASES.get(text, text)
+
+
+def enforced_differences(settings, enforce):
+    """``[(keyword, effective, wanted)]`` for every enforced keyword whose effective value differs."""
+    return [
+        (keyword, settings.get(keyword.lower(), ""), str(wanted))
+        for keyword, wanted in enforce.items()
+        if _normal(settings.get(keyword.lower(), "")) != _normal(wanted)
+    ]
+
+
+# --------------------------------------------------------------------- ufw
+def _port_in(port, spec):
+    for part in spec.split(","):
+        if ":" in part:
+            low, _sep, high = part.partition(":")
+            if low.isdigit() and high.isdigit() and int(low) <= port <= int(high):
+                return True
+        elif part.isdigit() and int(part) == port:
+            return True
+    return False
+
+
+def ufw_allows_port(ufw_conf, user_rules, default_ufw, port, client_addr=None):
+    """Whether an active ufw lets TCP ``port`` in: ``(active, allowed)``.
+
+    ``ufw_conf``: /etc/ufw/ufw.conf (``ENABLED=yes``); ``user_rules``: /etc/ufw/user.rules (and
+    user6.rules), whose ``### tuple ### allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in`` lines are ufw's own
+    record of its rules; ``default_ufw``: /etc/default/ufw (``DEFAULT_INPUT_POLICY``). A rule limited
+    to some sources counts when ``client_addr`` is among them.
+    """
+    active = bool(re.search(r"^\s*ENABLED\s*=\s*\"?yes\"?\s*$", ufw_conf or "", re.MULTILINE | re.IGNORECASE))
+    if not active:
+        return False, True
+    policy = re.search(r"^\s*DEFAULT_INPUT_POLICY\s*=\s*\"?(\w+)\"?", default_ufw or "", re.MULTILINE)
+    if policy and policy.group(1).upper() == "ACCEPT":
+        return True, True
+    for line in (user_rules or "").splitlines():
+        if not line.startswith("### tuple ###"):
+            continue
+        # action proto dport dst sport src [dapp sapp] direction [comment=...]
+        fields = line.split()[3:]
+        if len(fields) < 7 or "in" not in fields[6:] or fields[0].split("_")[0] not in ("allow", "limit"):
+            continue
+        if fields[1] not in ("tcp", "any") or not (fields[2] == "any" or _port_in(port, fields[2])):
+            continue
+        if fields[5] in ("0.0.0.0/0", "::/0", "any") or (client_addr and _addr_match_list(client_addr, fields[5]) == 1):
+            return True, True
+    return True, False
+
+
+# --------------------------------------------------------------------- running daemon
+def last_listen_time(records):
+    """Newest time (epoch seconds) of sshd's "Server listening on" lines.
+
+    ``records`` are ``(epoch_seconds, message)`` pairs; sshd logs that line each time it has
+    (re)read its configuration: at start and after every SIGHUP re-exec. None when there is none.
+    """
+    times = [when for when, message in records if (message or "").startswith("Server listening on")]
+    return max(times) if times else None
+
+
+def newer_than(loaded_at, mtimes):
+    """Paths of ``mtimes`` (path -> epoch seconds) modified after ``loaded_at``, sorted."""
+    if loaded_at is None:
+        return []
+    return sorted(path for path, mtime in mtimes.items() if mtime > loaded_at)

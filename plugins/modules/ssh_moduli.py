@@ -12,6 +12,7 @@ description:
     C(diffie-hellman-group-exchange-*) key exchange never picks a weak group.
   - Comments and blank lines are kept. The file is replaced atomically and keeps its mode and owner.
   - Refuses to write a file with no modulus left, because C(sshd) would then fall back to fixed groups.
+version_added: 0.2.0
 author:
   - bulwark.hardening contributors (!UNKNOWN)
 extends_documentation_fragment:

@@ -15,11 +15,16 @@ description:
   - For a given connection it also decides whether the account would be let in (C(DenyUsers),
     C(AllowUsers), C(DenyGroups), C(AllowGroups), C(PermitRootLogin), authentication methods and
     authorized keys), so a play can stop before it locks its own operator out.
-  - Never changes the configuration; always reports C(changed=false).
+  - It can also tell how the current SSH session logged in (from C(sshd)'s own log), whether an
+    active ufw would let a new port in, whether the running daemon still runs on an older
+    configuration than the files, and whether any C(Match) context weakens what a role enforces.
+  - Never changes the configuration. Reports C(changed=true) only when it had to create the
+    privilege separation directory C(/run/sshd) that C(sshd -T) needs.
 author:
   - bulwark.hardening contributors (!UNKNOWN)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+version_added: 0.2.0
 attributes:
   check_mode:
     support: full
@@ -81,10 +86,65 @@ options:
       - Defaults to V(true) when O(connection) is given and to V(false) otherwise; V(true) without
         O(connection) is an error.
     type: bool
+  users:
+    description:
+      - Further accounts to check, each from the address of O(connection), returned in RV(accounts).
+      - For them at least one authorized key must be accepted by C(PubkeyAcceptedAlgorithms) when
+        password logins are off (which key they use is not known).
+    type: list
+    elements: str
+    default: []
+  session:
+    description:
+      - The SSH session Ansible is using (client address and port, as in C(SSH_CONNECTION)).
+      - The module finds C(sshd)'s C(Accepted <method> for <user> from <addr> port <port>) line for
+        it in the journal of O(unit) (or C(/var/log/auth.log)), returns it as RV(auth) and adds to
+        RV(access) the rules that would cut this session's way in off - a password login when
+        passwords are turned off, a key type that C(PubkeyAcceptedAlgorithms) no longer accepts.
+      - When the line cannot be found every key in the account's authorized_keys must be accepted.
+    type: dict
+    suboptions:
+      addr:
+        description: Client address of the session.
+        type: str
+        required: true
+      port:
+        description: Client port of the session.
+        type: int
+        required: true
+  enforce:
+    description:
+      - Keywords and values a role enforces (e.g. C(PasswordAuthentication=no)). The configuration is
+        evaluated for O(connection) and for a connection matching each C(Match) line of the file and
+        of the files it includes; every context where a keyword differs is listed in RV(violations).
+    type: dict
+    default: {}
+  firewall_port:
+    description:
+      - A TCP port C(sshd) is about to listen on. When it is not among the ports of the installed
+        configuration and ufw is active, RV(firewall) says whether ufw's rules let it in.
+    type: int
+  running:
+    description:
+      - Compare the time the running daemon last read its configuration (its last C(Server listening
+        on) log line, or its start time) with the modification times of the configuration, the
+        drop-in directory and its files and the host keys; RV(running) lists the newer files.
+    type: bool
+    default: false
+  unit:
+    description: The systemd unit of the SSH server, whose journal is read.
+    type: str
+    default: ssh.service
+  missing_ok:
+    description:
+      - When the C(sshd) binary does not exist, return RV(installed=false) instead of failing
+        (check mode on a host where the package is not installed yet).
+    type: bool
+    default: false
 notes:
   - C(sshd -T) needs the privilege separation directory C(/run/sshd) on Debian. When it is missing
-    the module creates it (mode C(0755), as C(sshd.service) would); in check mode it does not, and
-    a failing C(sshd -T) then says so.
+    the module creates it (mode C(0755), as C(sshd.service) would) and reports C(changed=true); in
+    check mode it does not, and a failing C(sshd -T) then says so.
   - The access decision mirrors C(sshd)'s own checks but cannot see PAM, C(StrictModes) permission
     checks, C(AuthenticationMethods) chains or whether a client holds the private key. When
     C(AuthorizedKeysCommand) is set, keys are assumed to come from it.
@@ -181,6 +241,40 @@ access:
       elements: str
       sample:
         - "account 'deploy' is not matched by AllowUsers (alice bob)"
+installed:
+  description: Whether the C(sshd) binary exists (V(false) only with O(missing_ok)).
+  returned: always
+  type: bool
+accounts:
+  description: RV(access) for each of O(users).
+  returned: when O(users) is not empty
+  type: list
+  elements: dict
+auth:
+  description:
+    - How the O(session) logged in, from C(sshd)'s log; V(null) when no line was found.
+  returned: when O(session) is given
+  type: dict
+  sample: {method: publickey, user: deploy, addr: 192.0.2.7, port: 50022, key_type: ED25519,
+           fingerprint: "SHA256:mVPwvezndPv/ARoIadVY98vAC0g+P/5633yTC4d/wXE"}
+violations:
+  description: For O(enforce), one sentence per context and keyword that differs.
+  returned: when O(enforce) is not empty
+  type: list
+  elements: str
+  sample: ["Match all (/etc/ssh/sshd_config.d/zz.conf): PasswordAuthentication is yes, expected no"]
+firewall:
+  description: Whether ufw is active and lets O(firewall_port) in.
+  returned: when O(firewall_port) is given
+  type: dict
+  sample: {port: 2222, current_ports: ["22"], active: true, allowed: false}
+running:
+  description:
+    - When the running daemon last read its configuration (epoch seconds, V(null) when unknown)
+      and which files are newer (C(stale) is V(true) when there is any).
+  returned: when O(running) is true
+  type: dict
+  sample: {loaded_at: 1767225600.5, stale: true, newer: [/etc/ssh/sshd_config]}
 command:
   description: The C(sshd -T) command that was run.
   returned: success
@@ -190,7 +284,9 @@ command:
 """
 
 # Imports follow the documentation blocks, as in every Ansible module (hence the E402 waivers).
+import glob
 import grp
+import json
 import os
 import pwd
 import tempfile
@@ -200,13 +296,26 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.bulwark.hardening.plugins.module_utils._ssh import (
     authorized_keys_paths,
     check_access,
-    count_authorized_keys,
+    enforced_differences,
     find_openssh_version,
+    find_session_auth,
+    last_listen_time,
+    match_context,
+    newer_than,
+    parse_authorized_keys,
+    parse_match_lines,
     parse_openssh_version,
     parse_sshd_config_dump,
+    session_reasons,
+    ufw_allows_port,
+    usable_key_reasons,
 )
 
 PRIVSEP_DIR = "/run/sshd"
+PID_FILE = "/run/sshd.pid"
+AUTH_LOG = "/var/log/auth.log"
+UFW_FILES = ("/etc/ufw/ufw.conf", "/etc/ufw/user.rules", "/etc/ufw/user6.rules", "/etc/default/ufw")
+ETC_SSH = "/etc/ssh"
 
 
 def connection_spec(connection):
@@ -258,16 +367,35 @@ def lookup_account(name):
     }
 
 
-def read_key_counts(paths):
-    """Number of keys in each readable authorized_keys file among ``paths``."""
-    counts = {}
-    for path in paths:
-        try:
-            with open(path, encoding="utf-8", errors="replace") as handle:
-                counts[path] = count_authorized_keys(handle.read())
-        except OSError:
-            counts[path] = 0
-    return counts
+def group_member(name):
+    """A member of group ``name`` (listed member, else an account whose primary group it is)."""
+    try:
+        group = grp.getgrnam(name)
+    except KeyError:
+        return None
+    if group.gr_mem:
+        return group.gr_mem[0]
+    for entry in pwd.getpwall():
+        if entry.pw_gid == group.gr_gid:
+            return entry.pw_name
+    return None
+
+
+def read_text(path, limit=None):
+    """A file's text (its last ``limit`` bytes when given), or '' when it cannot be read."""
+    try:
+        with open(path, "rb") as handle:
+            if limit:
+                handle.seek(0, os.SEEK_END)
+                handle.seek(max(0, handle.tell() - limit))
+            return handle.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def read_keys(paths):
+    """Keys of each readable authorized_keys file among ``paths`` (path -> list of keys)."""
+    return {path: parse_authorized_keys(read_text(path)) for path in paths}
 
 
 def read_version(module, sshd):
@@ -282,109 +410,290 @@ def read_version(module, sshd):
     return token
 
 
-def run_sshd_test(module, sshd, config, content, spec):
-    """Run ``sshd -T`` on CONFIG, or on CONTENT written to a private temporary file."""
-    if content is not None:
-        fd, config = tempfile.mkstemp(prefix="bulwark-sshd_config.", dir=module.tmpdir)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(content)
+def sshd_test(module, sshd, config, spec=None):
+    """Run ``sshd -T -f CONFIG [-C SPEC]``; returns ``(command, rc, out, err)``."""
     command = [sshd, "-T", "-f", config]
     if spec:
         command.extend(["-C", spec])
-    try:
-        rc, out, err = module.run_command(command)
-    finally:
-        if content is not None:
-            os.unlink(config)
+    rc, out, err = module.run_command(command)
     return command, rc, out, err
 
 
-def main():
-    module = AnsibleModule(
-        argument_spec={
-            "config": {"type": "path", "default": "/etc/ssh/sshd_config"},
-            "content": {"type": "str"},
-            "sshd": {"type": "path", "default": "/usr/sbin/sshd"},
-            "connection": {
-                "type": "dict",
-                "options": {
-                    "user": {"type": "str", "required": True},
-                    "host": {"type": "str"},
-                    "addr": {"type": "str", "default": "127.0.0.1"},
-                    "laddr": {"type": "str"},
-                    "lport": {"type": "int"},
-                },
-            },
-            "check_access": {"type": "bool"},
+def read_journal(module, unit):
+    """``(epoch_seconds, message)`` records of the unit's journal since boot (bounded)."""
+    journalctl = module.get_bin_path("journalctl")
+    if not journalctl:
+        return []
+    argv = [journalctl, "--unit", unit, "--boot", "--output", "json", "--no-pager", "--lines", "5000"]
+    rc, out, _err = module.run_command(argv)
+    records = []
+    if rc != 0:
+        return records
+    for line in out.splitlines():
+        try:
+            entry = json.loads(line)
+            when = int(entry["__REALTIME_TIMESTAMP"]) / 1e6
+        except (ValueError, KeyError, TypeError):
+            continue
+        message = entry.get("MESSAGE")
+        if isinstance(message, str):
+            records.append((when, message))
+    return records
+
+
+def included_files(text, base=ETC_SSH):
+    """Files matched by the Include lines of a config text (relative paths under /etc/ssh)."""
+    files = []
+    for raw in text.splitlines():
+        words = raw.strip().split()
+        if len(words) < 2 or words[0].lower() != "include":
+            continue
+        for pattern in words[1:]:
+            files.extend(sorted(glob.glob(pattern if pattern.startswith("/") else os.path.join(base, pattern))))
+    return files
+
+
+def process_start_time(pid_file=PID_FILE):
+    """Start time (epoch seconds) of the process in ``pid_file``, or None."""
+    try:
+        pid = int(read_text(pid_file).strip())
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            ticks = int(handle.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/stat", encoding="ascii") as handle:
+            boot = next(int(line.split()[1]) for line in handle if line.startswith("btime "))
+    except (ValueError, OSError, IndexError, StopIteration):
+        return None
+    return boot + ticks / os.sysconf("SC_CLK_TCK")
+
+
+def mtimes(paths):
+    """path -> modification time for the paths that exist."""
+    found = {}
+    for path in paths:
+        try:
+            found[path] = os.stat(path).st_mtime
+        except OSError:
+            pass
+    return found
+
+
+def running_state(records, config, config_text, settings):
+    """RV(running): when the daemon last loaded its configuration and which files are newer."""
+    listened = last_listen_time(records)
+    started = process_start_time()
+    known = [when for when in (listened, started) if when is not None]
+    loaded_at = max(known) if known else None
+    drop_ins = included_files(config_text)
+    paths = [config, *drop_ins, *{os.path.dirname(path) for path in drop_ins}, *settings.get("hostkey", [])]
+    newer = newer_than(loaded_at, mtimes(paths))
+    return {"loaded_at": loaded_at, "stale": bool(newer), "newer": newer}
+
+
+def firewall_state(port, current_ports, client_addr):
+    """RV(firewall) for a port sshd is about to listen on."""
+    state = {"port": port, "current_ports": current_ports, "active": False, "allowed": True}
+    if str(port) in current_ports:
+        return state
+    conf, rules, rules6, defaults = (read_text(path) for path in UFW_FILES)
+    state["active"], state["allowed"] = ufw_allows_port(conf, rules + "\n" + rules6, defaults, port, client_addr)
+    return state
+
+
+def match_violations(module, sshd, config, config_text, *, base, enforce):
+    """Evaluate every Match context of the configuration against ``enforce``."""
+    contexts = [("the global context", base)]
+    sources = [("", config_text)] + [(path, read_text(path)) for path in included_files(config_text)]
+    for source, text in sources:
+        for match in parse_match_lines(text):
+            context = match_context(match["criteria"], base, group_member)
+            where = f"{match['line']} ({source})" if source else match["line"]
+            if context is not None:
+                contexts.append((where, context))
+    violations = []
+    for where, context in contexts:
+        try:
+            spec = connection_spec(context)
+        except ValueError:
+            continue
+        _command, rc, out, err = sshd_test(module, sshd, config, spec)
+        if rc != 0:
+            violations.append(f"{where}: sshd -T failed: {(err or out).strip()}")
+            continue
+        for keyword, effective, wanted in enforced_differences(parse_sshd_config_dump(out), enforce):
+            violations.append(f"{where}: {keyword} is {effective or 'unset'}, expected {wanted}")
+    return violations
+
+
+def account_access(settings, name, connection, *, auth=None, session=False):
+    """check_access() plus the key and session rules, for one account."""
+    account = lookup_account(name)
+    keys = {}
+    if account["exists"]:
+        try:
+            paths = authorized_keys_paths(settings, account["name"], account["home"], account["uid"])
+        except ValueError:
+            paths = []  # check_access() reports the bad AuthorizedKeysFile
+        keys = read_keys(paths)
+    addr = connection.get("addr") or "127.0.0.1"
+    counts = {path: len(found) for path, found in keys.items()}
+    access = check_access(settings, account, connection.get("host") or addr, addr, counts)
+    if account["exists"]:
+        all_keys = [key for found in keys.values() for key in found]
+        who = f"account '{name}'"
+        extra = (
+            session_reasons(who, settings, auth, all_keys) if session else usable_key_reasons(who, settings, all_keys)
+        )
+        if extra:
+            access["reasons"].extend(extra)
+            access["allowed"] = False
+    return access
+
+
+ARGUMENT_SPEC = {
+    "config": {"type": "path", "default": "/etc/ssh/sshd_config"},
+    "content": {"type": "str"},
+    "sshd": {"type": "path", "default": "/usr/sbin/sshd"},
+    "connection": {
+        "type": "dict",
+        "options": {
+            "user": {"type": "str", "required": True},
+            "host": {"type": "str"},
+            "addr": {"type": "str", "default": "127.0.0.1"},
+            "laddr": {"type": "str"},
+            "lport": {"type": "int"},
         },
-        supports_check_mode=True,
-    )
-    config = module.params["config"]
-    sshd = module.params["sshd"]
-    connection = module.params["connection"]
-    want_access = module.params["check_access"]
+    },
+    "check_access": {"type": "bool"},
+    "users": {"type": "list", "elements": "str", "default": []},
+    "session": {
+        "type": "dict",
+        "options": {"addr": {"type": "str", "required": True}, "port": {"type": "int", "required": True}},
+    },
+    "enforce": {"type": "dict", "default": {}},
+    "firewall_port": {"type": "int"},
+    "running": {"type": "bool", "default": False},
+    "unit": {"type": "str", "default": "ssh.service"},
+    "missing_ok": {"type": "bool", "default": False},
+}
+
+
+def ensure_privsep_dir(module):
+    """Create /run/sshd outside check mode; returns ``(created, still_missing)``."""
+    if os.path.isdir(PRIVSEP_DIR):
+        return False, False
+    if module.check_mode:
+        return False, True
+    try:
+        os.makedirs(PRIVSEP_DIR, mode=0o755)
+        os.chmod(PRIVSEP_DIR, 0o755)
+    except OSError as exc:
+        module.fail_json(msg=f"cannot create privilege separation directory {PRIVSEP_DIR}: {exc}")
+    return True, False
+
+
+def evaluate(module, spec, privsep_missing):
+    """``sshd -T`` of the config or the candidate, plus the Match-context check; fails on an invalid file."""
+    params = module.params
+    config, content = params["config"], params["content"]
+    evaluated = config
+    if content is not None:
+        fd, evaluated = tempfile.mkstemp(prefix="bulwark-sshd_config.", dir=module.tmpdir)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(content)
+    try:
+        command, rc, out, err = sshd_test(module, params["sshd"], evaluated, spec)
+        if rc != 0:
+            what = "the candidate configuration" if content is not None else config
+            why = (err or out).strip() or f"exit code {rc}"
+            msg = f"sshd -T rejected {what}: {why}"
+            if privsep_missing:
+                msg += f" (privilege separation directory {PRIVSEP_DIR} is missing; it is not created in check mode)"
+            module.fail_json(msg=msg, rc=rc, stdout=out, stderr=err, command=command)
+        violations = None
+        if params["enforce"]:
+            text = content if content is not None else read_text(config)
+            violations = match_violations(
+                module, params["sshd"], evaluated, text, base=params["connection"], enforce=params["enforce"]
+            )
+    finally:
+        if content is not None:
+            os.unlink(evaluated)
+    return command, parse_sshd_config_dump(out), violations
+
+
+def session_auth(records, session):
+    """The session's "Accepted ..." record from the journal, else from auth.log; None when not found."""
+    messages = [message for _when, message in records]
+    found = find_session_auth(messages, session["addr"], session["port"])
+    if found is None:
+        found = find_session_auth(read_text(AUTH_LOG, 4 << 20).splitlines(), session["addr"], session["port"])
+    return found
+
+
+def host_state(module, settings, records, result):
+    """RV(firewall) and RV(running), both about the installed configuration, not the candidate."""
+    params = module.params
+    current = settings
+    if params["content"] is not None:
+        _command, rc, out, _err = sshd_test(module, params["sshd"], params["config"])
+        current = parse_sshd_config_dump(out) if rc == 0 else {}
+    if params["firewall_port"] is not None:
+        client = params["session"]["addr"] if params["session"] else None
+        result["firewall"] = firewall_state(params["firewall_port"], current.get("port", []), client)
+    if params["running"]:
+        config = params["config"]
+        result["running"] = running_state(records, os.path.realpath(config), read_text(config), current)
+
+
+def main():
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    params = module.params
+    connection = params["connection"]
+    want_access = params["check_access"]
     if want_access is None:
         want_access = connection is not None
     if want_access and connection is None:
         module.fail_json(msg="check_access=true needs connection (at least connection.user)")
-
+    if (params["session"] or params["users"] or params["enforce"]) and connection is None:
+        module.fail_json(msg="session, users and enforce need connection (at least connection.user)")
     try:
         spec = connection_spec(connection)
     except ValueError as exc:
         module.fail_json(msg=str(exc))
 
-    if not os.path.exists(sshd):
-        module.fail_json(msg=f"sshd binary {sshd} does not exist")
+    if not os.path.exists(params["sshd"]):
+        if params["missing_ok"]:
+            module.exit_json(changed=False, installed=False)
+        module.fail_json(msg=f"sshd binary {params['sshd']} does not exist")
 
-    privsep_missing = not os.path.isdir(PRIVSEP_DIR)
-    if privsep_missing and not module.check_mode:
-        try:
-            os.makedirs(PRIVSEP_DIR, mode=0o755)
-            os.chmod(PRIVSEP_DIR, 0o755)
-        except OSError as exc:
-            module.fail_json(msg=f"cannot create privilege separation directory {PRIVSEP_DIR}: {exc}")
-        privsep_missing = False
-
-    command, rc, out, err = run_sshd_test(module, sshd, config, module.params["content"], spec)
-    if module.params["content"] is not None:
-        config = "the candidate configuration"
-    if rc != 0:
-        why = (err or out).strip() or f"exit code {rc}"
-        msg = f"sshd -T rejected {config}: {why}"
-        if privsep_missing:
-            msg += f" (privilege separation directory {PRIVSEP_DIR} is missing; it is not created in check mode)"
-        module.fail_json(msg=msg, rc=rc, stdout=out, stderr=err, command=command)
-
-    settings = parse_sshd_config_dump(out)
-    version = read_version(module, sshd)
+    created, privsep_missing = ensure_privsep_dir(module)
+    command, settings, violations = evaluate(module, spec, privsep_missing)
+    version = read_version(module, params["sshd"])
     parsed = parse_openssh_version(version) if version else None
     result = {
-        "changed": False,
+        "changed": created,
+        "installed": True,
         "settings": settings,
         "version": version,
         "version_number": f"{parsed[0]}.{parsed[1]}" if parsed else None,
         "command": command,
         "ansible_facts": {"sshd_effective_config": settings},
     }
+    if violations is not None:
+        result["violations"] = violations
 
+    records = read_journal(module, params["unit"]) if params["session"] or params["running"] else []
+    auth = None
+    if params["session"]:
+        auth = result["auth"] = session_auth(records, params["session"])
     if want_access:
-        account = lookup_account(connection["user"])
-        key_counts = {}
-        if account["exists"]:
-            try:
-                paths = authorized_keys_paths(settings, account["name"], account["home"], account["uid"])
-            except ValueError:
-                paths = []  # check_access() reports the bad AuthorizedKeysFile
-            key_counts = read_key_counts(paths)
-        addr = connection.get("addr") or "127.0.0.1"
-        result["access"] = check_access(
-            settings,
-            account,
-            connection.get("host") or addr,
-            addr,
-            key_counts,
+        result["access"] = account_access(
+            settings, connection["user"], connection, auth=auth, session=bool(params["session"])
         )
-
+    if params["users"]:
+        result["accounts"] = [account_access(settings, name, connection) for name in params["users"]]
+    if params["firewall_port"] is not None or params["running"]:
+        host_state(module, settings, records, result)
     module.exit_json(**result)
 
 

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
+import sys
+from pathlib import Path
 
 testinfra_hosts = ["all"]
+
+HARDENED_COPY = "/root/sshd_config.hardened"
 
 
 def test_admin_logs_in_with_key(ssh):
@@ -41,9 +46,15 @@ def test_banner_is_shown(ssh):
 
 
 def test_sftp_group_is_chrooted_and_gets_no_shell(ssh, sftp):
-    # A shell command is replaced by internal-sftp: no "uploader" comes back from id.
-    shell = ssh("uploader")
+    # uploader authenticates (the client logs "Authenticated to"), and the command it asks for is
+    # replaced by internal-sftp: no "uploader" comes back from id. A refused login fails here.
+    shell = ssh("uploader", "-n", "-v")
+    assert "Authenticated to" in shell.stderr, shell.stderr
     assert "uploader" not in shell.stdout
+    # The same login for an account without ForceCommand does run the command (the check can fail).
+    control = ssh("deploy", "-n", "-v")
+    assert "Authenticated to" in control.stderr
+    assert control.stdout.strip() == "deploy"
     # SFTP works, and "/" is the chroot: only the fixture's incoming/ is there, no /etc.
     batch = "ls -1 /\nput /etc/hostname /incoming/hostname-copy\nls -1 /incoming\n"
     result = sftp("uploader", batch)
@@ -112,3 +123,104 @@ def test_sshd_enabled_and_running(host):
     service = host.service("ssh")
     assert service.is_enabled
     assert service.is_running
+
+
+def test_symlinked_sshd_config_is_followed(host):
+    # Debian 12's fixture keeps sshd_config behind a symlink: it must still be one, pointing at
+    # the hardened file (a plain file in its place would break the admin's own setup).
+    config = host.file("/etc/ssh/sshd_config")
+    if host.backend.get_hostname().endswith("bookworm"):
+        assert config.is_symlink
+        assert config.linked_to == "/etc/ssh/sshd_config.real"
+        assert host.file("/etc/ssh/sshd_config.real").contains("^PasswordAuthentication no")
+    else:
+        assert not config.is_symlink
+        assert config.contains("^PasswordAuthentication no")
+
+
+def test_pq_policy_passes_ssh_audit(address):
+    # ssh-audit from the controller: no failure and no warning (curve25519-sha256 alone would warn).
+    argv = [str(Path(sys.executable).parent / "ssh-audit"), "--skip-rate-test", "-j", address]
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+    report = json.loads(result.stdout)
+    flagged = [
+        (kind, item["algorithm"], item.get("notes", {}))
+        for kind in ("kex", "key", "enc", "mac")
+        for item in report[kind]
+        if item.get("notes", {}).get("fail") or item.get("notes", {}).get("warn")
+    ]
+    assert flagged == []
+    assert report["cves"] == []
+    assert result.returncode == 0, result.stdout[-2000:]
+    kex = [item["algorithm"] for item in report["kex"]]
+    assert "curve25519-sha256" not in kex
+    assert any(name.startswith(("sntrup761x25519", "mlkem768x25519")) for name in kex), kex
+
+
+def _offered_rsa_key(address):
+    scan = subprocess.run(
+        ["ssh-keyscan", "-T", "10", "-t", "rsa", address], capture_output=True, text=True, timeout=30, check=False
+    ).stdout
+    listed = subprocess.run(["ssh-keygen", "-l", "-f", "-"], input=scan, capture_output=True, text=True, check=True)
+    bits, fingerprint = listed.stdout.split()[:2]
+    return int(bits), fingerprint
+
+
+def test_lost_reload_is_noticed_and_repaired(host, ssh, address, play):
+    # A reload lost to a failure: the hardened file is on disk, the daemon runs a weak one that
+    # offers passwords, and a short RSA host key replaced the strong one while sshd_config stayed.
+    with host.sudo():
+        host.check_output(f"cp /etc/ssh/sshd_config {HARDENED_COPY}")
+        host.check_output(
+            "printf 'Include /etc/ssh/sshd_config.d/*.conf\\nPasswordAuthentication yes\\n"
+            "KbdInteractiveAuthentication no\\nUsePAM yes\\n'"
+            " > /etc/ssh/sshd_config && systemctl restart ssh && sleep 1"
+        )
+        host.check_output(f"cp {HARDENED_COPY} /etc/ssh/sshd_config")
+        host.check_output(
+            "rm -f /etc/ssh/ssh_host_rsa_key /etc/ssh/ssh_host_rsa_key.pub"
+            " && ssh-keygen -q -N '' -t rsa -b 1024 -f /etc/ssh/ssh_host_rsa_key"
+        )
+    stale = ssh("deploy", "-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password")
+    assert "Permission denied (publickey,password)." in stale.stderr, "fixture: the daemon should be stale"
+
+    # The drift check sees it: the running daemon and the short key, though the file is compliant.
+    result, drift = play(check=True)
+    assert result.returncode == 0, result.stdout[-3000:]
+    drifted = [item["task"] for item in drift["drift"]]
+    assert any(task.startswith("Keep strong host keys") for task in drifted), drifted
+    assert any(task.startswith("Keep sshd enabled and running") for task in drifted), drifted
+
+    # A rerun repairs it: passwords are no longer offered, and the key served is the one on disk.
+    result, _drift = play(check=False)
+    assert result.returncode == 0, result.stdout[-3000:]
+    fresh = ssh("deploy", "-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password")
+    assert "Permission denied (publickey)." in fresh.stderr, fresh.stderr
+    bits, fingerprint = _offered_rsa_key(address)
+    assert bits >= 3072
+    with host.sudo():
+        on_disk = host.check_output("ssh-keygen -l -f /etc/ssh/ssh_host_rsa_key.pub").split()[1]
+    assert fingerprint == on_disk
+
+
+def test_match_all_drop_in_reopening_passwords_is_drift_and_refused(host, play):
+    # A drop-in whose "Match all" turns passwords back on beats every global setting: check mode
+    # must flag it, and a run must refuse (naming the Match line, its file and the keyword).
+    drop_in = "/etc/ssh/sshd_config.d/zz-reopen.conf"
+    with host.sudo():
+        before = host.check_output("sha256sum /etc/ssh/sshd_config")
+        host.check_output(f"printf 'Match all\\n    PasswordAuthentication yes\\n' > {drop_in}")
+    try:
+        checked, drift = play(check=True)
+        assert checked.returncode != 0
+        assert drift["failed"] >= 1
+        ran, _drift = play(check=False)
+        assert ran.returncode != 0
+        output = ran.stdout + ran.stderr  # failures go to stderr where display_failed_stderr is set
+        for text in ("Match all", drop_in, "PasswordAuthentication is yes, expected no"):
+            assert text in output, (text, output[-3000:])
+    finally:
+        with host.sudo():
+            host.check_output(f"rm -f {drop_in}")
+    with host.sudo():
+        assert host.check_output("sha256sum /etc/ssh/sshd_config") == before

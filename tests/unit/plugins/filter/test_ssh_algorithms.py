@@ -80,8 +80,11 @@ def test_version_formats(text, kex_head):
     assert ssh_algorithms(text)["kex"][0] == kex_head
 
 
-@pytest.mark.parametrize("version", sorted(VERSIONS))
-@pytest.mark.parametrize("policy", ["modern", "intermediate"])
+@pytest.mark.parametrize(
+    "policy, version",
+    [(policy, version) for policy in ("modern", "intermediate") for version in sorted(VERSIONS)]
+    + [("pq", version) for version in ("9.2", "9.9", "10.0")],
+)
 def test_nothing_weak_ever(policy, version):
     result = ssh_algorithms(version, policy=policy)
     everything = [name for names in result.values() for name in names]
@@ -114,3 +117,27 @@ def test_too_old_version(text):
 
 def test_registered_name():
     assert FilterModule().filters()["ssh_algorithms"] is ssh_algorithms
+
+
+@pytest.mark.parametrize(
+    "version, kex",
+    [
+        ("8.5", PQ_85),
+        ("OpenSSH_9.2p1 Debian-2+deb12u3", PQ_85),
+        ("9.9", PQ_99),
+        ("OpenSSH_10.0p2 Debian-7", PQ_99),
+    ],
+)
+def test_pq_policy_offers_hybrid_kex_only(version, kex):
+    result = ssh_algorithms(version, policy="pq")
+    assert result["kex"] == kex
+    assert not set(result["kex"]) & set(CURVE + FFDH)
+    modern = ssh_algorithms(version, policy="modern")
+    for kind in ("ciphers", "macs", "host_key_algorithms", "pubkey_accepted_algorithms"):
+        assert result[kind] == modern[kind]
+
+
+@pytest.mark.parametrize("version", ["7.4", "8.4p1"])
+def test_pq_policy_refused_before_8_5(version):
+    with pytest.raises(AnsibleFilterError, match="policy 'pq' needs hybrid post-quantum key exchange"):
+        ssh_algorithms(version, policy="pq")

@@ -292,10 +292,11 @@ def test_authorized_keys_paths_drops_none_and_duplicates():
         ("# only a comment\n\n", 0),
         ("ssh-ed25519 AAAA deploy@laptop\n", 1),
         ('  # comment\nssh-ed25519 AAAA a\nfrom="10.0.0.0/8" ssh-ed25519 AAAB b\n', 2),
+        ("not a key at all\nssh-ed25519\n", 0),
     ],
 )
-def test_count_authorized_keys(text, expected):
-    assert _ssh.count_authorized_keys(text) == expected
+def test_authorized_keys_count(text, expected):
+    assert len(_ssh.parse_authorized_keys(text)) == expected
 
 
 def _account(name="deploy", uid=1001, groups=("deploy", "ssh-users"), **extra):

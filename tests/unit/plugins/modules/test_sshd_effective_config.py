@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
 import stat
@@ -222,7 +223,7 @@ def test_privsep_dir_created_outside_check_mode(env):
     result = run({"sshd": env.sshd})
     assert env.privsep.is_dir()
     assert stat.S_IMODE(os.stat(env.privsep).st_mode) == 0o755
-    assert result["changed"] is False
+    assert result["changed"] is True  # it created /run/sshd, and says so
 
 
 def test_privsep_dir_not_created_in_check_mode(env):
@@ -271,3 +272,126 @@ def test_lookup_account_groups(env):
     assert account["groups"] == ["deploy", "sudo"]
     assert account["uid"] == 1001 and account["exists"] is True and account["shell_ok"] is True
     assert mod.lookup_account("ghost") == {"name": "ghost", "exists": False}
+
+
+# ------------------------------------------------------------------ 0.2.0: session, enforce, firewall, running
+ECDSA_KEY = (
+    "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBA8QO0QycA1KWr1tJYBam2Sn8AOi5xO/x3B8nJS"
+    "w5Bzbg4ZpLYLp39XhTemCs9HAcbOfQxHAQyAIe49nt7gTX/E="
+)
+ECDSA_FP = "SHA256:9VCez5VuMlSpKaPry51cyhL7aDo2W667gmZ5HzoLQnM"
+HARDENED_DUMP = DUMP.replace("allowusers deploy@192.0.2.0/24\nallowusers alice\n", "") + (
+    "pubkeyacceptedalgorithms ssh-ed25519,rsa-sha2-512,rsa-sha2-256\n"
+)
+
+
+def journal(*records):
+    return "\n".join(
+        json.dumps({"__REALTIME_TIMESTAMP": str(int(when * 1e6)), "MESSAGE": message}) for when, message in records
+    )
+
+
+def test_missing_sshd_with_missing_ok_reports_not_installed(env, tmp_path):
+    result = run({"sshd": str(tmp_path / "nosuchsshd"), "missing_ok": True})
+    assert result == {"changed": False, "installed": False}
+
+
+def test_ecdsa_session_refused_by_candidate(env):
+    (env.home / ".ssh" / "authorized_keys").write_text(ECDSA_KEY + " admin\n")
+    env.commands.answers["-T"] = (0, HARDENED_DUMP, "")
+    env.commands.answers["--unit"] = (
+        0,
+        journal((10.0, f"Accepted publickey for deploy from 192.0.2.7 port 50022 ssh2: ECDSA {ECDSA_FP}")),
+        "",
+    )
+    result = run(
+        {
+            "sshd": env.sshd,
+            "content": "PubkeyAcceptedAlgorithms ssh-ed25519\n",
+            "connection": {"user": "deploy", "addr": "192.0.2.7"},
+            "session": {"addr": "192.0.2.7", "port": 50022},
+        }
+    )
+    assert result["auth"]["key_type"] == "ECDSA"
+    assert result["access"]["allowed"] is False
+    (reason,) = result["access"]["reasons"]
+    assert f"key type ECDSA (ecdsa-sha2-nistp256), {ECDSA_FP}" in reason
+    assert "PubkeyAcceptedAlgorithms" in reason
+
+
+def test_password_session_refused_when_passwords_go_off(env):
+    (env.home / ".ssh" / "authorized_keys").write_text(ECDSA_KEY + "\n")
+    env.commands.answers["--unit"] = (
+        0,
+        journal((10.0, "Accepted password for deploy from 192.0.2.7 port 4242 ssh2")),
+        "",
+    )
+    result = run(
+        {
+            "sshd": env.sshd,
+            "connection": {"user": "deploy", "addr": "192.0.2.7"},
+            "session": {"addr": "192.0.2.7", "port": 4242},
+        }
+    )
+    assert result["auth"]["method"] == "password"
+    assert any("logged in to this session with password" in reason for reason in result["access"]["reasons"])
+
+
+def test_match_context_that_reopens_passwords_is_a_violation(env, tmp_path):
+    drop_ins = tmp_path / "sshd_config.d"
+    drop_ins.mkdir()
+    (drop_ins / "zz.conf").write_text("Match all\n    PasswordAuthentication yes\n")
+
+    def sshd_t(args):
+        spec = args[args.index("-C") + 1] if "-C" in args else ""
+        opened = "user=alice" in spec or "addr=10.0.0.1" in spec
+        return 0, DUMP.replace("passwordauthentication no", "passwordauthentication yes") if opened else DUMP, ""
+
+    env.commands.answers["-T"] = sshd_t
+    content = f"Include {drop_ins}/*.conf\nMatch User alice\n    PasswordAuthentication yes\nMatch Address 10.0.0.0/8\n"
+    result = run(
+        {
+            "sshd": env.sshd,
+            "content": content,
+            "connection": {"user": "deploy"},
+            "check_access": False,
+            "enforce": {"PasswordAuthentication": "no"},
+        }
+    )
+    assert result["violations"] == [
+        "Match User alice: PasswordAuthentication is yes, expected no",
+        "Match Address 10.0.0.0/8: PasswordAuthentication is yes, expected no",
+    ]
+    specs = [call[call.index("-C") + 1] for call in env.commands.calls if "-C" in call]
+    assert len(specs) == 5  # the evaluation, the global context, Match all (zz.conf), alice, 10.0.0.1
+    assert any(spec.startswith("user=alice,") for spec in specs)
+
+
+def test_firewall_port_with_active_ufw(env, tmp_path, monkeypatch):
+    files = []
+    for name, text in (
+        ("ufw.conf", "ENABLED=yes\n"),
+        ("user.rules", "### tuple ### allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in\n"),
+        ("user6.rules", ""),
+        ("default-ufw", 'DEFAULT_INPUT_POLICY="DROP"\n'),
+    ):
+        (tmp_path / name).write_text(text)
+        files.append(str(tmp_path / name))
+    monkeypatch.setattr(mod, "UFW_FILES", tuple(files))
+    moved = run({"sshd": env.sshd, "content": "Port 2222\n", "firewall_port": 2222})
+    assert moved["firewall"] == {"port": 2222, "current_ports": ["22"], "active": True, "allowed": False}
+    stays = run({"sshd": env.sshd, "firewall_port": 22})
+    assert stays["firewall"]["allowed"] is True
+
+
+def test_running_daemon_older_than_its_config_is_stale(env, tmp_path, monkeypatch):
+    config = tmp_path / "sshd_config"
+    config.write_text("Port 22\n")
+    os.utime(config, (1000.0, 1000.0))
+    monkeypatch.setattr(mod, "PID_FILE", str(tmp_path / "no.pid"))
+    env.commands.answers["--unit"] = (0, journal((900.0, "Server listening on 0.0.0.0 port 22.")), "")
+    stale = run({"sshd": env.sshd, "config": str(config), "running": True})
+    assert stale["running"] == {"loaded_at": 900.0, "stale": True, "newer": [str(config)]}
+    env.commands.answers["--unit"] = (0, journal((1100.0, "Server listening on 0.0.0.0 port 22.")), "")
+    fresh = run({"sshd": env.sshd, "config": str(config), "running": True})
+    assert fresh["running"]["stale"] is False

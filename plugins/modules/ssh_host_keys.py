@@ -1,0 +1,231 @@
+# Copyright: (c) 2026, bulwark.hardening contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: ssh_host_keys
+short_description: Keep strong OpenSSH host keys - remove short RSA keys, generate missing ones
+description:
+  - Makes sure C(/etc/ssh/ssh_host_<type>_key) exists for each of O(types), generating missing keys
+    with C(ssh-keygen).
+  - Removes an RSA host key (private and public part) shorter than O(rsa_min_bits) and generates a
+    new one of O(rsa_bits) in its place. The host's RSA fingerprint changes; clients that pinned it
+    will warn.
+  - Reports C(changed) whenever a key was removed or generated, so a play can notify a reload of
+    C(sshd), which reads its host keys only when it starts or reloads.
+version_added: 0.2.0
+author:
+  - bulwark.hardening contributors (!UNKNOWN)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+    details: The diff lists the host keys (type, size, fingerprint) before and after.
+  platform:
+    platforms: posix
+options:
+  types:
+    description:
+      - Host key types that must exist.
+    type: list
+    elements: str
+    choices: [ed25519, rsa, ecdsa]
+    default: [ed25519, rsa]
+  rsa_min_bits:
+    description:
+      - An RSA host key shorter than this is replaced.
+    type: int
+    default: 3072
+  rsa_bits:
+    description:
+      - Size of an RSA key the module generates. Must be at least O(rsa_min_bits).
+    type: int
+    default: 4096
+  directory:
+    description:
+      - Directory of the host keys.
+    type: path
+    default: /etc/ssh
+notes:
+  - Key sizes are read from the public key files in Python; C(ssh-keygen) runs only to generate a key
+    (or to read a key whose public part is missing).
+seealso:
+  - module: bulwark.hardening.sshd_effective_config
+  - module: bulwark.hardening.ssh_moduli
+"""
+
+EXAMPLES = r"""
+- name: Keep an Ed25519 and a 4096-bit RSA host key, replacing RSA keys under 3072 bits
+  bulwark.hardening.ssh_host_keys:
+    rsa_min_bits: 3072
+    rsa_bits: 4096
+  notify: Reload sshd (bulwark)
+"""
+
+RETURN = r"""
+removed:
+  description: Host key files removed (or that would be removed in check mode).
+  returned: success
+  type: list
+  elements: str
+  sample: [/etc/ssh/ssh_host_rsa_key, /etc/ssh/ssh_host_rsa_key.pub]
+generated:
+  description: Private host key files generated (or that would be generated in check mode).
+  returned: success
+  type: list
+  elements: str
+  sample: [/etc/ssh/ssh_host_rsa_key]
+host_keys:
+  description: The host keys of O(types) after the run, by path (C(type), C(bits), C(fingerprint)).
+  returned: success
+  type: dict
+  sample: {/etc/ssh/ssh_host_ed25519_key: {type: ssh-ed25519, bits: 256, fingerprint: "SHA256:..."}}
+"""
+
+# Imports follow the documentation blocks, as in every Ansible module (hence the E402 waivers).
+import base64
+import os
+import struct
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.bulwark.hardening.plugins.module_utils._ssh import key_fingerprint
+
+_FIXED_BITS = {"ssh-ed25519": 256, "ecdsa-sha2-nistp256": 256, "ecdsa-sha2-nistp384": 384, "ecdsa-sha2-nistp521": 521}
+
+
+def _strings(raw):
+    """The length-prefixed strings of an SSH wire-format blob."""
+    fields = []
+    offset = 0
+    while offset + 4 <= len(raw):
+        (length,) = struct.unpack(">I", raw[offset : offset + 4])
+        fields.append(raw[offset + 4 : offset + 4 + length])
+        offset += 4 + length
+    return fields
+
+
+def describe_public_key(text):
+    """``{'type', 'bits', 'fingerprint'}`` of a ``.pub`` line; raises ValueError if it is not one."""
+    words = (text or "").split()
+    if len(words) < 2:
+        raise ValueError("not a public key line")
+    blob = words[1]
+    raw = base64.b64decode(blob + "=" * (-len(blob) % 4), validate=True)
+    fields = _strings(raw)
+    if not fields or fields[0].decode("ascii", "replace") != words[0]:
+        raise ValueError(f"key blob does not match its type {words[0]}")
+    if words[0] == "ssh-rsa":
+        if len(fields) < 3:
+            raise ValueError("truncated RSA key")
+        bits = int.from_bytes(fields[2], "big").bit_length()
+    else:
+        bits = _FIXED_BITS.get(words[0])
+    return {"type": words[0], "bits": bits, "fingerprint": key_fingerprint(blob)}
+
+
+def plan(keys, types, rsa_min_bits):
+    """Decide what to do from the keys found.
+
+    ``keys``: key type -> description (``describe_public_key``) or None when the private key is
+    missing. Returns ``(remove, generate)``, two lists of key types.
+    """
+    remove, generate = [], []
+    for key_type in types:
+        found = keys.get(key_type)
+        if found is None:
+            generate.append(key_type)
+        elif key_type == "rsa" and (found.get("bits") or 0) < rsa_min_bits:
+            remove.append(key_type)
+            generate.append(key_type)
+    return remove, generate
+
+
+def summary(keys):
+    """One line per key for the diff."""
+    lines = [
+        f"{path}: {key['type']} {key['bits']} bits {key['fingerprint']}\n" for path, key in sorted(keys.items()) if key
+    ]
+    return "".join(lines) or "no host keys\n"
+
+
+def read_key(module, path):
+    """Describe the key at ``path`` (private part must exist); None when it does not."""
+    if not os.path.exists(path):
+        return None
+    try:
+        with open(path + ".pub", encoding="ascii", errors="replace") as handle:
+            return describe_public_key(handle.read())
+    except (OSError, ValueError):
+        rc, out, err = module.run_command([module.get_bin_path("ssh-keygen", required=True), "-y", "-f", path])
+        if rc != 0:
+            module.fail_json(msg=f"cannot read host key {path}: {err.strip() or out.strip()}")
+        return describe_public_key(out)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "types": {
+                "type": "list",
+                "elements": "str",
+                "choices": ["ed25519", "rsa", "ecdsa"],
+                "default": ["ed25519", "rsa"],
+            },
+            "rsa_min_bits": {"type": "int", "default": 3072},
+            "rsa_bits": {"type": "int", "default": 4096},
+            "directory": {"type": "path", "default": "/etc/ssh"},
+        },
+        supports_check_mode=True,
+    )
+    params = module.params
+    if params["rsa_bits"] < params["rsa_min_bits"]:
+        module.fail_json(
+            msg=f"rsa_bits ({params['rsa_bits']}) must be at least rsa_min_bits ({params['rsa_min_bits']})"
+        )
+    paths = {key_type: os.path.join(params["directory"], f"ssh_host_{key_type}_key") for key_type in params["types"]}
+    before = {key_type: read_key(module, path) for key_type, path in paths.items()}
+    remove, generate = plan(before, params["types"], params["rsa_min_bits"])
+
+    removed = [name for key_type in remove for name in (paths[key_type], paths[key_type] + ".pub")]
+    generated = [paths[key_type] for key_type in generate]
+    result = {"changed": bool(removed or generated), "removed": removed, "generated": generated}
+    after = dict(before)
+    if not module.check_mode:
+        for name in removed:
+            os.unlink(name)
+        keygen = module.get_bin_path("ssh-keygen", required=True) if generate else None
+        for key_type in generate:
+            path = paths[key_type]
+            if os.path.exists(path + ".pub"):
+                os.unlink(path + ".pub")  # a public part without its private key
+            bits = ["-b", str(params["rsa_bits"])] if key_type == "rsa" else []
+            argv = [keygen, "-q", "-N", "", "-t", key_type, *bits, "-f", path]
+            rc, out, err = module.run_command(argv)
+            if rc != 0:
+                module.fail_json(msg=f"ssh-keygen could not generate {path}: {err.strip() or out.strip()}", **result)
+            after[key_type] = read_key(module, path)
+    else:
+        for key_type in generate:
+            after[key_type] = None
+    result["host_keys"] = {paths[key_type]: key for key_type, key in after.items() if key}
+    if module._diff:
+        result["diff"] = {
+            "before_header": f"{params['directory']} host keys",
+            "after_header": f"{params['directory']} host keys",
+            "before": summary({paths[k]: v for k, v in before.items()}),
+            "after": summary({paths[k]: v for k, v in after.items()})
+            if not module.check_mode
+            else "".join(f"{paths[k]}: new key\n" for k in generate)
+            + summary({paths[k]: v for k, v in after.items() if v}),
+        }
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,237 @@
+# Copyright: (c) 2026, bulwark.hardening contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The session, key, Match-context, ufw and running-daemon helpers of _ssh."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.bulwark.hardening.plugins.module_utils import _ssh
+
+ED25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIO2gV+nANNnLnhdm/2jQeavxWADex///3nN0sklpCcji"
+ED25519_FP = "SHA256:LLtDVXPsUaaZaIlX4DPy6ZGzrt24/NCIHp+wZiX31Eg"
+ECDSA = (
+    "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBA8QO0QycA1KWr1tJY"
+    "Bam2Sn8AOi5xO/x3B8nJSw5Bzbg4ZpLYLp39XhTemCs9HAcbOfQxHAQyAIe49nt7gTX/E="
+)
+ECDSA_FP = "SHA256:9VCez5VuMlSpKaPry51cyhL7aDo2W667gmZ5HzoLQnM"
+RSA_1024 = (
+    "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQDSbgb3QpY6GuJzpdl32Z0/GovKriDZNJ8dyhzmUlAfJuuez0Ubgb"
+    "ZJACdaojDc9RLghZ5jFzuLHPvVIgezc8Dj9jOkiXrJdXk2OnzYKD2t6Of5u31bhKqs2g91gXHrmcLG0Q34vLHBeYHn"
+    "ZWt79R1VPeIIfSaUGjwddnOGGDWv9Q=="
+)
+RSA_FP = "SHA256:c2WOKt991oRPct7YvyiZ+knMDuV95SDCH84mGRYRyvk"
+
+HARDENED = {
+    "pubkeyauthentication": "yes",
+    "passwordauthentication": "no",
+    "kbdinteractiveauthentication": "no",
+    "pubkeyacceptedalgorithms": "ssh-ed25519-cert-v01@openssh.com,ssh-ed25519,rsa-sha2-512,rsa-sha2-256",
+}
+STOCK = dict(HARDENED, passwordauthentication="yes")
+WHO = "account 'deploy'"
+
+
+@pytest.mark.parametrize(
+    "line, expected",
+    [
+        (
+            f"Accepted publickey for deploy from 172.18.0.1 port 50022 ssh2: ED25519 {ED25519_FP}",
+            {"method": "publickey", "user": "deploy", "addr": "172.18.0.1", "port": 50022, "key_type": "ED25519",
+             "fingerprint": ED25519_FP},
+        ),
+        (
+            "Accepted password for pwadmin from 2001:db8::7 port 4242 ssh2",
+            {"method": "password", "user": "pwadmin", "addr": "2001:db8::7", "port": 4242, "key_type": None,
+             "fingerprint": None},
+        ),
+        (
+            "Accepted keyboard-interactive/pam for alice from 10.0.0.1 port 1 ssh2",
+            {"method": "keyboard-interactive/pam", "user": "alice", "addr": "10.0.0.1", "port": 1, "key_type": None,
+             "fingerprint": None},
+        ),
+        ("Failed password for deploy from 10.0.0.1 port 1 ssh2", None),
+        ("Server listening on 0.0.0.0 port 22.", None),
+        ("", None),
+    ],
+)  # fmt: skip
+def test_parse_accepted_line(line, expected):
+    assert _ssh.parse_accepted_line(line) == expected
+
+
+def test_find_session_auth_matches_address_and_port_and_keeps_the_last():
+    messages = [
+        "Accepted password for deploy from 10.0.0.1 port 5000 ssh2",
+        f"Accepted publickey for deploy from 10.0.0.1 port 5001 ssh2: ECDSA {ECDSA_FP}",
+        f"Accepted publickey for deploy from 10.0.0.2 port 5000 ssh2: ED25519 {ED25519_FP}",
+        f"Accepted publickey for deploy from 10.0.0.1 port 5000 ssh2: ED25519 {ED25519_FP}",
+    ]
+    assert _ssh.find_session_auth(messages, "10.0.0.1", "5000")["method"] == "publickey"
+    assert _ssh.find_session_auth(messages, "10.0.0.1", 5001)["key_type"] == "ECDSA"
+    assert _ssh.find_session_auth(messages, "10.0.0.3", 5000) is None
+
+
+def test_parse_authorized_keys_with_options_and_comments():
+    text = f'# admin keys\n\n{ED25519} laptop\nfrom="10.0.0.0/8",no-pty {ECDSA} ci\nnot a key line\n{RSA_1024}\n'
+    assert _ssh.parse_authorized_keys(text) == [
+        {"type": "ssh-ed25519", "fingerprint": ED25519_FP},
+        {"type": "ecdsa-sha2-nistp256", "fingerprint": ECDSA_FP},
+        {"type": "ssh-rsa", "fingerprint": RSA_FP},
+    ]
+
+
+@pytest.mark.parametrize(
+    "key_type, accepted",
+    [
+        ("ED25519", True),
+        ("ssh-ed25519", True),
+        ("ED25519-CERT", True),
+        ("RSA", True),
+        ("ssh-rsa", True),
+        ("ECDSA", False),
+        ("ecdsa-sha2-nistp256", False),
+        ("ECDSA-SK", False),
+        ("DSA", False),
+    ],
+)
+def test_key_accepted(key_type, accepted):
+    assert _ssh.key_accepted(HARDENED, key_type) is accepted
+
+
+def test_key_accepted_with_old_keyword_and_wildcards():
+    assert _ssh.key_accepted({"pubkeyacceptedkeytypes": "ecdsa-sha2-*"}, "ECDSA")
+    assert not _ssh.key_accepted({"pubkeyacceptedkeytypes": "ecdsa-sha2-*,!ecdsa-sha2-nistp256"}, "ecdsa-sha2-nistp256")
+
+
+ED_KEYS = [{"type": "ssh-ed25519", "fingerprint": ED25519_FP}]
+EC_KEYS = [{"type": "ecdsa-sha2-nistp256", "fingerprint": ECDSA_FP}]
+
+
+@pytest.mark.parametrize(
+    "settings, auth, keys, expected",
+    [
+        pytest.param(HARDENED, {"method": "publickey", "key_type": "ED25519", "fingerprint": ED25519_FP}, ED_KEYS, [],
+                     id="ed25519-session-kept"),
+        pytest.param(HARDENED, {"method": "publickey", "key_type": "ECDSA", "fingerprint": ECDSA_FP}, EC_KEYS,
+                     ["key type ECDSA (ecdsa-sha2-nistp256), SHA256:", "PubkeyAcceptedAlgorithms"],
+                     id="ecdsa-session-refused"),
+        pytest.param(HARDENED, {"method": "publickey", "key_type": "ECDSA", "fingerprint": "SHA256:x"}, ED_KEYS,
+                     ["key type ECDSA, SHA256:x", "PubkeyAcceptedAlgorithms"], id="ecdsa-key-not-in-file"),
+        pytest.param(HARDENED, {"method": "password"}, ED_KEYS, ["logged in to this session with password",
+                     "PasswordAuthentication"], id="password-session-passwords-off"),
+        pytest.param(HARDENED, {"method": "keyboard-interactive/pam"}, ED_KEYS, ["keyboard-interactive/pam"],
+                     id="kbd-session-passwords-off"),
+        pytest.param(STOCK, {"method": "password"}, [], [], id="password-session-passwords-stay"),
+        pytest.param(HARDENED, None, ED_KEYS, [], id="no-log-line-all-keys-accepted"),
+        pytest.param(HARDENED, None, ED_KEYS + EC_KEYS, ["could not be found", "ecdsa-sha2-nistp256"],
+                     id="no-log-line-one-key-refused"),
+        pytest.param(STOCK, None, EC_KEYS, [], id="no-log-line-passwords-stay"),
+    ],
+)  # fmt: skip
+def test_session_reasons(settings, auth, keys, expected):
+    reasons = _ssh.session_reasons(WHO, settings, auth, keys)
+    if not expected:
+        assert reasons == []
+    else:
+        assert len(reasons) == 1
+        for text in [WHO, *expected]:
+            assert text in reasons[0], reasons[0]
+
+
+def test_usable_key_reasons():
+    assert _ssh.usable_key_reasons(WHO, HARDENED, ED_KEYS + EC_KEYS) == []
+    assert _ssh.usable_key_reasons(WHO, STOCK, EC_KEYS) == []
+    assert _ssh.usable_key_reasons(WHO, HARDENED, []) == []  # no keys at all: check_access() says so
+    (reason,) = _ssh.usable_key_reasons(WHO, HARDENED, EC_KEYS)
+    assert "only keys of type ecdsa-sha2-nistp256" in reason
+
+
+def test_parse_match_lines():
+    text = "Port 22\nMatch all\n  PasswordAuthentication yes\nmatch User alice,bob Address 10.0.0.0/8\nMatch\n"
+    assert _ssh.parse_match_lines(text) == [
+        {"line": "Match all", "criteria": {"all": ""}},
+        {"line": "match User alice,bob Address 10.0.0.0/8", "criteria": {"user": "alice,bob", "address": "10.0.0.0/8"}},
+        {"line": "Match", "criteria": {}},
+    ]
+
+
+BASE = {"user": "deploy", "addr": "198.51.100.7"}
+
+
+@pytest.mark.parametrize(
+    "criteria, expected",
+    [
+        ({"all": ""}, BASE),
+        ({"user": "alice,bob"}, {"user": "alice", "addr": "198.51.100.7"}),
+        ({"user": "!root,backup"}, {"user": "backup", "addr": "198.51.100.7"}),
+        ({"address": "10.0.0.0/8"}, {"user": "deploy", "addr": "10.0.0.1"}),
+        ({"address": "192.0.2.5"}, {"user": "deploy", "addr": "192.0.2.5"}),
+        ({"localport": "2222"}, {"user": "deploy", "addr": "198.51.100.7", "lport": "2222"}),
+        ({"host": "*.example.org"}, None),
+        ({"group": "sftponly"}, {"user": "uploader", "addr": "198.51.100.7"}),
+        ({"group": "nobody-in-it"}, None),
+        ({"rdomain": "x"}, None),
+        ({"bogus": "x"}, None),
+        ({"address": "10.0.0.300/8"}, None),
+    ],
+)
+def test_match_context(criteria, expected):
+    members = {"sftponly": "uploader"}
+    assert _ssh.match_context(criteria, BASE, members.get) == expected
+
+
+def test_enforced_differences():
+    settings = {"passwordauthentication": "yes", "permitrootlogin": "without-password", "permitemptypasswords": "no"}
+    enforce = {"PasswordAuthentication": "no", "PermitRootLogin": "prohibit-password", "PermitEmptyPasswords": "no",
+               "HostbasedAuthentication": "no"}  # fmt: skip
+    assert _ssh.enforced_differences(settings, enforce) == [
+        ("PasswordAuthentication", "yes", "no"),
+        ("HostbasedAuthentication", "", "no"),
+    ]
+
+
+RULES = """### tuple ### allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in comment=7373682068657265
+### tuple ### limit_log tcp 2200 0.0.0.0/0 any 0.0.0.0/0 in
+### tuple ### allow tcp 80,443 0.0.0.0/0 any 10.0.0.0/8 in
+### tuple ### allow tcp 3000:3005 0.0.0.0/0 any 0.0.0.0/0 in
+### tuple ### allow udp 5000 0.0.0.0/0 any 0.0.0.0/0 in
+### tuple ### deny tcp 6000 0.0.0.0/0 any 0.0.0.0/0 in
+### tuple ### allow tcp 7000 0.0.0.0/0 any 0.0.0.0/0 out
+### tuple ### allow any 53 0.0.0.0/0 any 0.0.0.0/0 in
+"""
+
+
+@pytest.mark.parametrize(
+    "conf, defaults, port, client, expected",
+    [
+        ("ENABLED=no\n", "", 2222, None, (False, True)),
+        ("", "", 2222, None, (False, True)),
+        ("ENABLED=yes\n", 'DEFAULT_INPUT_POLICY="ACCEPT"\n', 2222, None, (True, True)),
+        ("ENABLED=yes\n", 'DEFAULT_INPUT_POLICY="DROP"\n', 22, None, (True, True)),
+        ("ENABLED=yes\n", "", 2200, None, (True, True)),
+        ("ENABLED=yes\n", "", 3003, None, (True, True)),
+        ("ENABLED=yes\n", "", 53, None, (True, True)),
+        ("ENABLED=yes\n", "", 2222, None, (True, False)),
+        ("ENABLED=yes\n", "", 5000, None, (True, False)),
+        ("ENABLED=yes\n", "", 6000, None, (True, False)),
+        ("ENABLED=yes\n", "", 7000, None, (True, False)),
+        ("ENABLED=yes\n", "", 443, None, (True, False)),
+        ("ENABLED=yes\n", "", 443, "10.1.2.3", (True, True)),
+    ],
+)
+def test_ufw_allows_port(conf, defaults, port, client, expected):
+    assert _ssh.ufw_allows_port(conf, RULES, defaults, port, client) == expected
+
+
+def test_last_listen_time_and_newer_than():
+    records = [
+        (100.0, "Server listening on 0.0.0.0 port 22."),
+        (150.0, "Accepted publickey for deploy from 10.0.0.1 port 1 ssh2: ED25519 SHA256:x"),
+        (200.0, "Received SIGHUP; restarting."),
+        (200.5, "Server listening on :: port 22."),
+    ]
+    assert _ssh.last_listen_time(records) == 200.5
+    assert _ssh.last_listen_time(records[1:3]) is None
+    mtimes = {"/etc/ssh/sshd_config": 250.0, "/etc/ssh/ssh_host_rsa_key": 50.0, "/etc/ssh/sshd_config.d": 200.6}
+    assert _ssh.newer_than(200.5, mtimes) == ["/etc/ssh/sshd_config", "/etc/ssh/sshd_config.d"]
+    assert _ssh.newer_than(None, mtimes) == []

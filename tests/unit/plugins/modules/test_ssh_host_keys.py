@@ -1,0 +1,135 @@
+# Copyright: (c) 2026, bulwark.hardening contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+import pytest
+from ansible.module_utils import basic
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.bulwark.hardening.plugins.modules import ssh_host_keys as mod
+from ansible_collections.bulwark.hardening.tests.unit.plugins.modules.utils import ExitJson, FailJson, patch_exits
+
+ED25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIO2gV+nANNnLnhdm/2jQeavxWADex///3nN0sklpCcji"
+ECDSA = (
+    "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBA8QO0QycA1KWr1tJY"
+    "Bam2Sn8AOi5xO/x3B8nJSw5Bzbg4ZpLYLp39XhTemCs9HAcbOfQxHAQyAIe49nt7gTX/E="
+)
+RSA_1024 = (
+    "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQDSbgb3QpY6GuJzpdl32Z0/GovKriDZNJ8dyhzmUlAfJuuez0UbgbZJACdaojDc"
+    "9RLghZ5jFzuLHPvVIgezc8Dj9jOkiXrJdXk2OnzYKD2t6Of5u31bhKqs2g91gXHrmcLG0Q34vLHBeYHnZWt79R1VPeIIfSaUGjwddnOGGDWv9Q=="
+)
+RSA_1024_FP = "SHA256:c2WOKt991oRPct7YvyiZ+knMDuV95SDCH84mGRYRyvk"
+
+
+@pytest.mark.parametrize(
+    "line, key_type, bits",
+    [
+        (ED25519 + " host", "ssh-ed25519", 256),
+        (ECDSA, "ecdsa-sha2-nistp256", 256),
+        (RSA_1024 + " root@old", "ssh-rsa", 1024),
+    ],
+)
+def test_describe_public_key(line, key_type, bits):
+    described = mod.describe_public_key(line)
+    assert described["type"] == key_type
+    assert described["bits"] == bits
+    assert described["fingerprint"].startswith("SHA256:")
+
+
+def test_describe_public_key_fingerprint_matches_ssh_keygen():
+    assert mod.describe_public_key(RSA_1024)["fingerprint"] == RSA_1024_FP
+
+
+@pytest.mark.parametrize("line", ["", "ssh-rsa", "ssh-rsa !!!notbase64", "ssh-ed25519 " + RSA_1024.split()[1]])
+def test_describe_public_key_refuses_garbage(line):
+    with pytest.raises(ValueError):
+        mod.describe_public_key(line)
+
+
+RSA_4096 = {"type": "ssh-rsa", "bits": 4096, "fingerprint": "SHA256:a"}
+RSA_SHORT = {"type": "ssh-rsa", "bits": 1024, "fingerprint": "SHA256:b"}
+ED = {"type": "ssh-ed25519", "bits": 256, "fingerprint": "SHA256:c"}
+
+
+@pytest.mark.parametrize(
+    "keys, remove, generate",
+    [
+        ({"ed25519": ED, "rsa": RSA_4096}, [], []),
+        ({"ed25519": ED, "rsa": RSA_SHORT}, ["rsa"], ["rsa"]),
+        ({"ed25519": None, "rsa": RSA_4096}, [], ["ed25519"]),
+        ({}, [], ["ed25519", "rsa"]),
+        ({"ed25519": ED, "rsa": {"type": "ssh-rsa", "bits": 3072, "fingerprint": "x"}}, [], []),
+    ],
+)
+def test_plan(keys, remove, generate):
+    assert mod.plan(keys, ["ed25519", "rsa"], 3072) == (remove, generate)
+
+
+@pytest.fixture
+def keydir(monkeypatch, tmp_path):
+    """A host key directory with an Ed25519 key and a 1024-bit RSA key; ssh-keygen faked."""
+    patch_exits(monkeypatch)
+    (tmp_path / "ssh_host_ed25519_key").write_text("private\n")
+    (tmp_path / "ssh_host_ed25519_key.pub").write_text(ED25519 + " host\n")
+    (tmp_path / "ssh_host_rsa_key").write_text("private\n")
+    (tmp_path / "ssh_host_rsa_key.pub").write_text(RSA_1024 + " host\n")
+    calls = []
+
+    def run_command(module, args, **kwargs):
+        assert isinstance(args, list)
+        calls.append(args)
+        path = args[args.index("-f") + 1]
+        with open(path, "w", encoding="ascii") as handle:
+            handle.write("private\n")
+        with open(path + ".pub", "w", encoding="ascii") as handle:
+            handle.write(ED25519 + " new\n")  # stands in for the generated key
+        return 0, "", ""
+
+    monkeypatch.setattr(basic.AnsibleModule, "run_command", run_command)
+    monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", lambda self, name, *a, **k: "/usr/bin/" + name)
+    return type("KeyDir", (), {"path": tmp_path, "calls": calls})()
+
+
+def run(args, expect=ExitJson):
+    with patch_module_args(args), pytest.raises(expect) as caught:
+        mod.main()
+    return caught.value.args[0]
+
+
+def test_short_rsa_key_is_replaced_and_reported(keydir):
+    result = run({"directory": str(keydir.path), "_ansible_diff": True})
+    assert result["changed"] is True
+    assert result["removed"] == [str(keydir.path / "ssh_host_rsa_key"), str(keydir.path / "ssh_host_rsa_key.pub")]
+    assert result["generated"] == [str(keydir.path / "ssh_host_rsa_key")]
+    assert keydir.calls == [
+        ["/usr/bin/ssh-keygen", "-q", "-N", "", "-t", "rsa", "-b", "4096", "-f", str(keydir.path / "ssh_host_rsa_key")]
+    ]
+    assert "1024 bits" in result["diff"]["before"]
+
+
+def test_check_mode_reports_without_touching(keydir):
+    result = run({"directory": str(keydir.path), "_ansible_check_mode": True})
+    assert result["changed"] is True
+    assert keydir.calls == []
+    assert (keydir.path / "ssh_host_rsa_key.pub").read_text().startswith("ssh-rsa")
+
+
+def test_strong_keys_are_left_alone(keydir):
+    result = run({"directory": str(keydir.path), "rsa_min_bits": 1024, "rsa_bits": 2048})
+    assert result["changed"] is False
+    assert result["removed"] == [] and result["generated"] == []
+    assert keydir.calls == []
+    assert result["host_keys"][str(keydir.path / "ssh_host_rsa_key")]["bits"] == 1024
+
+
+def test_missing_key_is_generated(keydir):
+    (keydir.path / "ssh_host_ed25519_key").unlink()
+    result = run({"directory": str(keydir.path), "rsa_min_bits": 1024, "types": ["ed25519", "rsa"]})
+    assert result["generated"] == [str(keydir.path / "ssh_host_ed25519_key")]
+    assert keydir.calls[0][4:6] == ["-t", "ed25519"]
+
+
+def test_rsa_bits_below_min_bits_is_refused(keydir):
+    result = run({"directory": str(keydir.path), "rsa_bits": 2048, "rsa_min_bits": 3072}, expect=FailJson)
+    assert "rsa_bits (2048) must be at least rsa_min_bits (3072)" in result["msg"]
