@@ -7,10 +7,14 @@ import os
 
 import pytest
 from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.bulwark.hardening.plugins.modules import apache2_config
-from ansible_collections.bulwark.hardening.tests.unit.plugins.modules.utils import ExitJson, FailJson, patch_exits
+from ansible_collections.bulwark.hardening.tests.unit.plugins.modules.utils import (
+    ExitJson,
+    FailJson,
+    patch_exits,
+    patch_module_args,
+)
 
 KINDS = {
     "a2enmod": "mods",

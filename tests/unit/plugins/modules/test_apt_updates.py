@@ -6,10 +6,14 @@ from __future__ import annotations
 import types
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.bulwark.hardening.plugins.modules import apt_updates as mod
-from ansible_collections.bulwark.hardening.tests.unit.plugins.modules.utils import ExitJson, FailJson, patch_exits
+from ansible_collections.bulwark.hardening.tests.unit.plugins.modules.utils import (
+    ExitJson,
+    FailJson,
+    patch_exits,
+    patch_module_args,
+)
 
 SECURITY_PATTERN = "origin=Debian,codename=${distro_codename}-security,label=Debian-Security"
 

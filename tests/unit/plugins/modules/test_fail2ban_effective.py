@@ -8,10 +8,13 @@ import time
 
 import pytest
 from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.bulwark.hardening.plugins.modules import fail2ban_effective
-from ansible_collections.bulwark.hardening.tests.unit.plugins.modules.utils import ExitJson, patch_exits
+from ansible_collections.bulwark.hardening.tests.unit.plugins.modules.utils import (
+    ExitJson,
+    patch_exits,
+    patch_module_args,
+)
 
 JAILS = {
     "sshd": {"enabled": True, "options": {}},

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import pytest
 from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.bulwark.hardening.plugins.modules import purge_plan as mod
-from ansible_collections.bulwark.hardening.tests.unit.plugins.modules.utils import ExitJson, FailJson, patch_exits
+from ansible_collections.bulwark.hardening.tests.unit.plugins.modules.utils import (
+    ExitJson,
+    FailJson,
+    patch_exits,
+    patch_module_args,
+)
 
 STATUS = """\
 Package: telnet

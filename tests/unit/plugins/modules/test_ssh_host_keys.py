@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import pytest
 from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.bulwark.hardening.plugins.modules import ssh_host_keys as mod
-from ansible_collections.bulwark.hardening.tests.unit.plugins.modules.utils import ExitJson, FailJson, patch_exits
+from ansible_collections.bulwark.hardening.tests.unit.plugins.modules.utils import (
+    ExitJson,
+    FailJson,
+    patch_exits,
+    patch_module_args,
+)
 
 ED25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIO2gV+nANNnLnhdm/2jQeavxWADex///3nN0sklpCcji"
 ECDSA = (
