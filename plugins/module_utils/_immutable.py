@@ -105,6 +105,8 @@ def relative_patterns(root, exclude):
             raise ValueError(f"exclude entry {item!r} is empty or holds a NUL byte")
         if os.path.isabs(item):
             norm = os.path.normpath(item)
+            if norm == root:
+                raise ValueError(f"exclude entry {item} is the tree {root} itself")
             if root == "/":
                 rel = norm.lstrip("/")
             elif norm.startswith(root + "/"):
@@ -114,7 +116,7 @@ def relative_patterns(root, exclude):
         else:
             rel = os.path.normpath(item)
         if rel in ("", ".") or rel == ".." or rel.startswith("../"):
-            raise ValueError(f"exclude entry {item} is outside the tree {root} (or is the tree itself)")
+            raise ValueError(f"exclude entry {item} is outside the tree {root}, or is the tree itself")
         out.append(rel)
     return out
 
@@ -219,13 +221,18 @@ class Walk:
         attrs = uid != -1 or gid != -1 or mode is not None
         if want == flags and not attrs:
             return
+        if not self.check:
+            self._change(fd, path, flags, want, (uid, gid, mode) if attrs else None)
+        # Counted once done, so a failure reports only what really changed.
         if attrs:
             self._record("attributes", path)
         if want != flags:
             self._record("locked" if lock else "unlocked", path)
-        if self.check:
-            return
-        if attrs:
+
+    def _change(self, fd, path, flags, want, attrs):
+        """Apply owner/mode (``attrs``, or None) and then the flags ``want``."""
+        if attrs is not None:
+            uid, gid, mode = attrs
             # chown/chmod fail on an immutable or append-only inode: clear, change, restore.
             if flags & PROTECTING:
                 try:
@@ -261,12 +268,12 @@ class Walk:
         want = wanted_flags(flags, self.plan.bit, False)
         if want == flags:
             return
-        self._record("unlocked", path)
         if not self.check:
             try:
                 set_flags(fd, want)
             except OSError as exc:
                 self._fail(exc, path, "set flags")
+        self._record("unlocked", path)
 
     def tree(self, dir_fd, path, rel):
         """Walk the directory open as ``dir_fd`` (already applied), depth first."""
