@@ -7,6 +7,8 @@ APP = "/var/www/app"
 LOCKED_FILE = f"{APP}/lib/config.php"
 WRITABLE = ["log", "imports", "temp", "upload"]
 DENIED = "Operation not permitted"
+# Flags of the application tree and mode/owner of the ramfs file: "nothing changed".
+STATE = "lsattr -R %s 2>/dev/null | sort; stat -c '%%n %%a %%U' /mnt/noflags/index.html"
 
 
 def test_declared_owners_and_modes(host):
@@ -117,12 +119,12 @@ def test_update_window_with_the_unlock_and_lock_playbooks(host, flags, playbook)
     ],
 )
 def test_module_refuses_bad_input_by_name_and_changes_nothing(host, module, flags, args, message):
-    before = host.check_output("lsattr -R %s 2>/dev/null | sort; stat -c '%%n %%a %%U' /mnt/noflags/index.html", APP)
+    before = host.check_output(STATE, APP)
     result = module(**args)
     assert result.get("failed"), result
     assert message in result["msg"]
     assert result["changed"] is False
-    assert host.check_output("lsattr -R %s 2>/dev/null | sort; stat -c '%%n %%a %%U' /mnt/noflags/index.html", APP) == before
+    assert host.check_output(STATE, APP) == before
 
 
 @pytest.mark.parametrize("path", ["/var/lib/dpkg", "/run/app", "/var/cache", "/"])
