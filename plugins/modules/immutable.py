@@ -16,7 +16,7 @@ description:
   - Symlinks, FIFOs, sockets and device nodes below O(path) are skipped, never followed or opened.
   - Optionally brings owner, group and modes to the declared values in the same pass; an entry that
     is locked is unlocked for the change and locked again.
-  - A locked run leaves O(exclude) mutable (with everything below them): the flag is cleared on each
+  - A locked run leaves O(exclude) mutable, with everything below them; the flag is cleared on each
     excluded entry and nothing below it is looked at.
 author:
   - bulwark.hardening contributors (!UNKNOWN)

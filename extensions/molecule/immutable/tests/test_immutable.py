@@ -101,7 +101,7 @@ def test_manual_unlock_is_drift_by_path_and_converge_relocks(host, flags, playbo
     target = f"{APP}/index.html"
     host.run_test("chattr -i %s", target)
     assert "i" not in flags(target)
-    _, report = check_run()
+    report = check_run()[1]
     drift = report[name]["drift"]
     assert len(drift) == 1, drift
     assert drift[0]["diff"] == [f"-{target}: unlocked", f"+{target}: locked"]
