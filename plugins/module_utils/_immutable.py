@@ -1,0 +1,343 @@
+# Copyright: (c) 2026, bulwark.hardening contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Helpers for the immutable module: inode flags through ioctls, and one walk over a tree.
+
+The flags are read and written with ``FS_IOC_GETFLAGS`` / ``FS_IOC_SETFLAGS`` on a file
+descriptor opened with ``O_NOFOLLOW | O_NONBLOCK`` (directories too), so one Python process
+handles a whole tree and a symlink is never followed.  Every other flag (ext4's extents
+flag ``e``, ``A``, ...) is kept: only the bits asked for are set or cleared.
+
+The walk opens each entry relative to its parent directory's descriptor and lists the
+directory through that descriptor, so no path is resolved twice and nothing below the
+root can be swapped for a symlink between the listing and the open.  Symlinks, FIFOs,
+sockets and device nodes are skipped, never opened.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import fnmatch
+import os
+import re
+import stat
+import struct
+
+FS_IMMUTABLE_FL = 0x00000010
+FS_APPEND_FL = 0x00000020
+FLAGS = {"immutable": FS_IMMUTABLE_FL, "append": FS_APPEND_FL}
+# Flags that make chmod/chown fail with EPERM.
+PROTECTING = FS_IMMUTABLE_FL | FS_APPEND_FL
+
+
+def _ior(kind, number, size):
+    return (2 << 30) | (size << 16) | (ord(kind) << 8) | number
+
+
+def _iow(kind, number, size):
+    return (1 << 30) | (size << 16) | (ord(kind) << 8) | number
+
+
+# The ioctl numbers encode sizeof(long); the kernel reads and writes an int.
+_LONG = struct.calcsize("l")
+FS_IOC_GETFLAGS = _ior("f", 1, _LONG)
+FS_IOC_SETFLAGS = _iow("f", 2, _LONG)
+_PAD = b"\0" * (_LONG - 4)
+_ZERO = b"\0" * _LONG
+
+OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+
+# How many paths of each kind the result and the diff name.
+SAMPLE = 20
+
+
+class ImmutableError(Exception):
+    """A failure that names the path; ``changes`` holds what was changed before it."""
+
+    def __init__(self, msg, path=None, changes=None):
+        super().__init__(msg)
+        self.path = path
+        self.changes = changes
+
+
+def get_flags(fd):
+    """The inode flags of an open file descriptor."""
+    return struct.unpack_from("i", fcntl.ioctl(fd, FS_IOC_GETFLAGS, _ZERO))[0]
+
+
+def set_flags(fd, flags):
+    """Write the inode flags of an open file descriptor."""
+    fcntl.ioctl(fd, FS_IOC_SETFLAGS, struct.pack("i", flags) + _PAD)
+
+
+def wanted_flags(current, bit, lock):
+    """``current`` with ``bit`` set (lock) or cleared (unlock); every other flag kept."""
+    return current | bit if lock else current & ~bit
+
+
+def explain(exc, path, action):
+    """A message for an OSError of the walk that names the path and what it means."""
+    code = exc.errno
+    if code in (errno.EOPNOTSUPP, errno.ENOTTY, errno.EINVAL) and action.endswith("flags"):
+        return (
+            f"{path}: the file system does not support the immutable/append-only flags "
+            f"({os.strerror(code)}); it cannot be locked"
+        )
+    if code == errno.EPERM and action == "set flags":
+        return (
+            f"{path}: not permitted to change the immutable/append-only flags; this needs root "
+            f"with the CAP_LINUX_IMMUTABLE capability ({os.strerror(code)})"
+        )
+    if code == errno.ENOENT:
+        return f"{path}: no such file or directory"
+    return f"{path}: cannot {action}: {os.strerror(code)}"
+
+
+def relative_patterns(root, exclude):
+    """Turn ``exclude`` (paths or globs, absolute or relative to ``root``) into relative globs.
+
+    Raises ValueError naming an entry that points outside the tree, or at the root itself.
+    """
+    root = os.path.normpath(root)
+    out = []
+    for item in exclude:
+        if not item or "\0" in item:
+            raise ValueError(f"exclude entry {item!r} is empty or holds a NUL byte")
+        if os.path.isabs(item):
+            norm = os.path.normpath(item)
+            if norm == root:
+                raise ValueError(f"exclude entry {item} is the tree {root} itself")
+            if root == "/":
+                rel = norm.lstrip("/")
+            elif norm.startswith(root + "/"):
+                rel = norm[len(root) + 1 :]
+            else:
+                raise ValueError(f"exclude entry {item} is outside the tree {root}")
+        else:
+            rel = os.path.normpath(item)
+        if rel in ("", ".") or rel == ".." or rel.startswith("../"):
+            raise ValueError(f"exclude entry {item} is outside the tree {root}, or is the tree itself")
+        out.append(rel)
+    return out
+
+
+def compile_patterns(patterns):
+    """One regular expression that matches a relative path matched by any of the globs."""
+    if not patterns:
+        return None
+    return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))
+
+
+class Plan:
+    """What the walk wants each entry to look like.
+
+    ``bit`` is the flag managed; ``lock`` says whether it is set or cleared.  ``uid``/``gid``
+    (-1 for "leave alone"), ``file_mode``/``dir_mode``/``exec_mode`` (None for "leave alone")
+    and the compiled ``executables`` regex describe ownership and modes.  ``exclude`` is the
+    compiled regex of relative paths left mutable with everything below them.
+    """
+
+    def __init__(
+        self,
+        *,
+        bit=FS_IMMUTABLE_FL,
+        lock=True,
+        uid=-1,
+        gid=-1,
+        file_mode=None,
+        dir_mode=None,
+        exec_mode=None,
+        executables=None,
+        exclude=None,
+    ):
+        self.bit = bit
+        self.lock = lock
+        self.uid = uid
+        self.gid = gid
+        self.file_mode = file_mode
+        self.dir_mode = dir_mode
+        self.exec_mode = exec_mode
+        self.executables = executables
+        self.exclude = exclude
+        self.manages_owner = uid != -1 or gid != -1 or file_mode is not None or dir_mode is not None
+
+    def mode_for(self, rel, is_dir):
+        if is_dir:
+            return self.dir_mode
+        if self.exec_mode is not None and self.executables is not None and self.executables.match(rel):
+            return self.exec_mode
+        return self.file_mode
+
+
+def attribute_changes(st, plan, mode):
+    """The (uid, gid, mode) to apply to an entry whose stat is ``st``; -1/None mean unchanged."""
+    uid = plan.uid if plan.uid not in (-1, st.st_uid) else -1
+    gid = plan.gid if plan.gid not in (-1, st.st_gid) else -1
+    new_mode = mode if mode is not None and stat.S_IMODE(st.st_mode) != mode else None
+    return uid, gid, new_mode
+
+
+class Walk:
+    """Bring a tree to a plan, or count what would change (``check``).
+
+    ``counts`` holds the number of entries locked, unlocked and re-owned/re-moded,
+    ``samples`` the first SAMPLE paths of each kind, ``seen`` the entries looked at and
+    ``passed`` the symlinks, FIFOs, sockets and devices passed over.
+    """
+
+    def __init__(self, plan, check=False):
+        self.plan = plan
+        self.check = check
+        self.counts = {"locked": 0, "unlocked": 0, "attributes": 0}
+        self.samples = {"locked": [], "unlocked": [], "attributes": []}
+        self.seen = 0
+        self.passed = 0
+
+    def _record(self, kind, path):
+        self.counts[kind] += 1
+        if len(self.samples[kind]) < SAMPLE:
+            self.samples[kind].append(path)
+
+    def _fail(self, exc, path, action):
+        raise ImmutableError(explain(exc, path, action), path=path, changes=dict(self.counts)) from exc
+
+    def apply(self, fd, path, rel, is_dir, lock):
+        """Bring one open entry to the plan (flag ``lock``, ownership and mode)."""
+        plan = self.plan
+        self.seen += 1
+        try:
+            flags = get_flags(fd)
+        except OSError as exc:
+            self._fail(exc, path, "read flags")
+        want = wanted_flags(flags, plan.bit, lock)
+        uid = gid = -1
+        mode = None
+        if plan.manages_owner:
+            try:
+                st = os.fstat(fd)
+            except OSError as exc:
+                self._fail(exc, path, "stat")
+            uid, gid, mode = attribute_changes(st, plan, plan.mode_for(rel, is_dir))
+        attrs = uid != -1 or gid != -1 or mode is not None
+        if want == flags and not attrs:
+            return
+        if not self.check:
+            self._change(fd, path, flags, want, (uid, gid, mode) if attrs else None)
+        # Counted once done, so a failure reports only what really changed.
+        if attrs:
+            self._record("attributes", path)
+        if want != flags:
+            self._record("locked" if lock else "unlocked", path)
+
+    def _change(self, fd, path, flags, want, attrs):
+        """Apply owner/mode (``attrs``, or None) and then the flags ``want``."""
+        if attrs is not None:
+            uid, gid, mode = attrs
+            # chown/chmod fail on an immutable or append-only inode: clear, change, restore.
+            if flags & PROTECTING:
+                try:
+                    set_flags(fd, flags & ~PROTECTING)
+                except OSError as exc:
+                    self._fail(exc, path, "set flags")
+            try:
+                if uid != -1 or gid != -1:
+                    os.fchown(fd, uid, gid)
+                if mode is not None:
+                    os.fchmod(fd, mode)
+            except OSError as exc:
+                if flags & PROTECTING:
+                    try:
+                        set_flags(fd, flags)
+                    except OSError:
+                        pass
+                self._fail(exc, path, "change owner or mode")
+            if want == flags & ~PROTECTING:
+                return
+        try:
+            set_flags(fd, want)
+        except OSError as exc:
+            self._fail(exc, path, "set flags")
+
+    def excluded_root(self, fd, path):
+        """An excluded entry stays mutable: clear the flag on it (nothing below is touched)."""
+        self.seen += 1
+        try:
+            flags = get_flags(fd)
+        except OSError as exc:
+            self._fail(exc, path, "read flags")
+        want = wanted_flags(flags, self.plan.bit, False)
+        if want == flags:
+            return
+        if not self.check:
+            try:
+                set_flags(fd, want)
+            except OSError as exc:
+                self._fail(exc, path, "set flags")
+        self._record("unlocked", path)
+
+    def tree(self, dir_fd, path, rel):
+        """Walk the directory open as ``dir_fd`` (already applied), depth first."""
+        plan = self.plan
+        try:
+            entries = list(os.scandir(dir_fd))
+        except OSError as exc:
+            self._fail(exc, path, "list the directory")
+        for entry in entries:
+            try:
+                is_dir = entry.is_dir(follow_symlinks=False)
+                is_file = not is_dir and entry.is_file(follow_symlinks=False)
+            except OSError:
+                is_dir = is_file = False
+            if not (is_dir or is_file):
+                self.passed += 1
+                continue
+            name = entry.name
+            child = f"{path}/{name}" if path != "/" else f"/{name}"
+            child_rel = f"{rel}/{name}" if rel else name
+            try:
+                fd = os.open(name, OPEN_FLAGS, dir_fd=dir_fd)
+            except OSError as exc:
+                if exc.errno in (errno.ELOOP, errno.ENOENT, errno.ENXIO):
+                    # Replaced by a symlink or removed since the listing: nothing to lock.
+                    self.passed += 1
+                    continue
+                self._fail(exc, child, "open")
+            try:
+                if plan.exclude is not None and plan.exclude.match(child_rel):
+                    if plan.lock:
+                        self.excluded_root(fd, child)
+                    continue
+                self.apply(fd, child, child_rel, is_dir, plan.lock)
+                if is_dir:
+                    self.tree(fd, child, child_rel)
+            finally:
+                os.close(fd)
+
+
+def run(path, plan, recurse=True, check=False):
+    """Bring ``path`` (and, with ``recurse``, everything below it) to ``plan``.
+
+    Returns the Walk (counts, samples, seen, passed).  Raises ImmutableError naming the
+    path on any failure; its ``changes`` are the counts changed before the failure.
+    """
+    walk = Walk(plan, check=check)
+    try:
+        st = os.lstat(path)
+    except OSError as exc:
+        walk._fail(exc, path, "look at it")
+    if stat.S_ISLNK(st.st_mode):
+        raise ImmutableError(f"{path} is a symlink; it is never followed", path=path, changes=dict(walk.counts))
+    is_dir = stat.S_ISDIR(st.st_mode)
+    if not (is_dir or stat.S_ISREG(st.st_mode)):
+        raise ImmutableError(f"{path} is neither a regular file nor a directory", path=path, changes=dict(walk.counts))
+    try:
+        fd = os.open(path, OPEN_FLAGS)
+    except OSError as exc:
+        walk._fail(exc, path, "open")
+    try:
+        walk.apply(fd, path, "", is_dir, plan.lock)
+        if is_dir and recurse:
+            walk.tree(fd, path, "")
+    finally:
+        os.close(fd)
+    return walk

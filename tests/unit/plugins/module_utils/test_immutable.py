@@ -1,0 +1,219 @@
+# Copyright: (c) 2026, bulwark.hardening contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+
+import pytest
+
+from ansible_collections.bulwark.hardening.plugins.module_utils import _immutable as im
+
+EXTENTS = 0x80000  # ext4's "e": must survive every change
+
+
+@pytest.fixture
+def fake_flags(monkeypatch):
+    """Inode flags kept in a dict keyed by inode (no CAP_LINUX_IMMUTABLE needed)."""
+    store = {}
+
+    def key(fd):
+        st = os.fstat(fd)
+        return (st.st_dev, st.st_ino)
+
+    def get_flags(fd):
+        return store.get(key(fd), EXTENTS)
+
+    def set_flags(fd, flags):
+        store[key(fd)] = flags
+
+    monkeypatch.setattr(im, "get_flags", get_flags)
+    monkeypatch.setattr(im, "set_flags", set_flags)
+
+    def of(path):
+        st = os.lstat(path)
+        return store.get((st.st_dev, st.st_ino), EXTENTS)
+
+    return of
+
+
+@pytest.fixture
+def tree(tmp_path):
+    """app/{index.php, lib/a.php, lib/deep/b.php, bin/run.sh, log/x.log, upload/u/f} + a symlink and a FIFO."""
+    app = tmp_path / "app"
+    for rel in ["index.php", "lib/a.php", "lib/deep/b.php", "bin/run.sh", "log/x.log", "upload/u/f"]:
+        (app / rel).parent.mkdir(parents=True, exist_ok=True)
+        (app / rel).write_text("x\n")
+        (app / rel).chmod(0o644)
+    (app / "link").symlink_to("/etc/passwd")
+    os.mkfifo(app / "fifo")
+    return app
+
+
+@pytest.mark.parametrize(
+    ("current", "bit", "lock", "expected"),
+    [
+        (0, im.FS_IMMUTABLE_FL, True, 0x10),
+        (0x10, im.FS_IMMUTABLE_FL, True, 0x10),
+        (EXTENTS, im.FS_IMMUTABLE_FL, True, EXTENTS | 0x10),
+        (EXTENTS | 0x10, im.FS_IMMUTABLE_FL, False, EXTENTS),
+        (EXTENTS | 0x10 | 0x20, im.FS_IMMUTABLE_FL, False, EXTENTS | 0x20),
+        (EXTENTS | 0x10, im.FS_APPEND_FL, True, EXTENTS | 0x30),
+        (0x20, im.FS_APPEND_FL, False, 0),
+    ],
+)
+def test_wanted_flags_touches_one_bit_only(current, bit, lock, expected):
+    assert im.wanted_flags(current, bit, lock) == expected
+
+
+def test_ioctl_numbers_match_the_kernel_headers():
+    if im._LONG == 8:
+        assert (im.FS_IOC_GETFLAGS, im.FS_IOC_SETFLAGS) == (0x80086601, 0x40086602)
+    else:
+        assert (im.FS_IOC_GETFLAGS, im.FS_IOC_SETFLAGS) == (0x80046601, 0x40046602)
+
+
+@pytest.mark.parametrize(
+    ("exclude", "expected"),
+    [
+        (["log", "upload/"], ["log", "upload"]),
+        (["/srv/app/log", "/srv/app/cache/*"], ["log", "cache/*"]),
+        (["*.tmp"], ["*.tmp"]),
+    ],
+)
+def test_relative_patterns(exclude, expected):
+    assert im.relative_patterns("/srv/app", exclude) == expected
+
+
+@pytest.mark.parametrize(
+    ("exclude", "message"),
+    [
+        (["/etc/passwd"], "exclude entry /etc/passwd is outside the tree /srv/app"),
+        (["/srv/application"], "is outside the tree /srv/app"),
+        (["../html"], "exclude entry ../html is outside the tree"),
+        (["/srv/app"], "is the tree /srv/app itself"),
+        (["."], "or is the tree itself"),
+        ([""], "is empty"),
+    ],
+)
+def test_relative_patterns_refuse_entries_outside_the_tree(exclude, message):
+    with pytest.raises(ValueError, match=message.replace(".", r"\.").replace("*", r"\*")):
+        im.relative_patterns("/srv/app", exclude)
+
+
+@pytest.mark.parametrize(
+    ("errno_", "action", "text"),
+    [
+        (errno.EOPNOTSUPP, "read flags", "does not support the immutable/append-only flags"),
+        (errno.ENOTTY, "read flags", "does not support the immutable/append-only flags"),
+        (errno.EPERM, "set flags", "CAP_LINUX_IMMUTABLE"),
+        (errno.ENOENT, "open", "no such file or directory"),
+        (errno.EACCES, "open", "cannot open"),
+    ],
+)
+def test_explain_names_the_path_and_the_cause(errno_, action, text):
+    msg = im.explain(OSError(errno_, os.strerror(errno_)), "/srv/app/x", action)
+    assert msg.startswith("/srv/app/x: ")
+    assert text in msg
+
+
+def test_lock_walks_the_tree_skips_special_files_and_keeps_other_flags(tree, fake_flags):
+    plan = im.Plan(lock=True, exclude=im.compile_patterns(["log", "upload"]))
+    walk = im.run(str(tree), plan)
+    locked = ["", "index.php", "lib", "lib/a.php", "lib/deep", "lib/deep/b.php", "bin", "bin/run.sh"]
+    assert walk.counts == {"locked": len(locked), "unlocked": 0, "attributes": 0}
+    assert walk.passed == 2  # the symlink and the FIFO
+    for rel in locked:
+        assert fake_flags(tree / rel) == EXTENTS | im.FS_IMMUTABLE_FL, rel
+    for rel in ["log", "log/x.log", "upload", "upload/u/f"]:
+        assert fake_flags(tree / rel) == EXTENTS, rel
+    # The symlink's target was never touched.
+    assert (tree / "link").is_symlink()
+    # Second run: nothing to do.
+    again = im.run(str(tree), plan)
+    assert again.counts == {"locked": 0, "unlocked": 0, "attributes": 0}
+    assert again.seen == len(locked) + 2  # the two excluded roots are looked at, not below them
+
+
+def test_check_counts_and_changes_nothing(tree, fake_flags):
+    walk = im.run(str(tree), im.Plan(lock=True, file_mode=0o440, dir_mode=0o550), check=True)
+    assert walk.counts["locked"] == 13
+    assert walk.counts["attributes"] == 13
+    assert fake_flags(tree / "index.php") == EXTENTS
+    assert stat.S_IMODE(os.stat(tree / "index.php").st_mode) == 0o644
+
+
+def test_excluded_root_is_unlocked_when_locking(tree, fake_flags):
+    im.run(str(tree), im.Plan(lock=True))  # everything locked, like `chattr -R +i .`
+    walk = im.run(str(tree), im.Plan(lock=True, exclude=im.compile_patterns(["log", "upload"])))
+    assert walk.counts == {"locked": 0, "unlocked": 2, "attributes": 0}
+    assert sorted(walk.samples["unlocked"]) == [f"{tree}/log", f"{tree}/upload"]
+
+
+def test_unlock_clears_only_the_flag(tree, fake_flags):
+    im.run(str(tree), im.Plan(lock=True))
+    walk = im.run(str(tree), im.Plan(lock=False))
+    assert walk.counts["unlocked"] == 13
+    assert fake_flags(tree / "lib/deep/b.php") == EXTENTS
+
+
+def test_modes_dirs_files_and_executables(tree, fake_flags):
+    plan = im.Plan(
+        lock=True,
+        file_mode=0o440,
+        dir_mode=0o550,
+        exec_mode=0o550,
+        executables=im.compile_patterns(["bin/*.sh"]),
+        exclude=im.compile_patterns(["log", "upload"]),
+    )
+    walk = im.run(str(tree), plan)
+    assert walk.counts["attributes"] == 8
+    names = ["", "lib", "index.php", "bin/run.sh", "log/x.log"]
+    modes = {rel: stat.S_IMODE(os.stat(tree / rel).st_mode) for rel in names}
+    assert modes == {"": 0o550, "lib": 0o550, "index.php": 0o440, "bin/run.sh": 0o550, "log/x.log": 0o644}
+    for rel in ["", "lib"]:
+        os.chmod(tree / rel, 0o755)  # let pytest clean up
+
+
+def test_mode_change_on_a_locked_entry_unlocks_changes_and_relocks(tree, fake_flags, monkeypatch):
+    calls = []
+    real_set = im.set_flags
+    monkeypatch.setattr(im, "set_flags", lambda fd, flags: (calls.append(flags), real_set(fd, flags)))
+    im.run(str(tree / "index.php"), im.Plan(lock=True))
+    calls.clear()
+    walk = im.run(str(tree / "index.php"), im.Plan(lock=True, file_mode=0o400))
+    assert walk.counts == {"locked": 0, "unlocked": 0, "attributes": 1}
+    assert calls == [EXTENTS, EXTENTS | im.FS_IMMUTABLE_FL]
+    assert stat.S_IMODE(os.stat(tree / "index.php").st_mode) == 0o400
+
+
+def test_failure_midway_reports_what_was_changed(tree, fake_flags, monkeypatch):
+    real_set = im.set_flags
+    done = []
+
+    def set_flags(fd, flags):
+        if len(done) == 3:
+            raise OSError(errno.EPERM, "Operation not permitted")
+        done.append(flags)
+        real_set(fd, flags)
+
+    monkeypatch.setattr(im, "set_flags", set_flags)
+    with pytest.raises(im.ImmutableError) as info:
+        im.run(str(tree), im.Plan(lock=True))
+    assert info.value.changes == {"locked": 3, "unlocked": 0, "attributes": 0}
+    assert "CAP_LINUX_IMMUTABLE" in str(info.value)
+    assert info.value.path.startswith(str(tree))
+
+
+@pytest.mark.parametrize("kind", ["symlink", "fifo"])
+def test_root_must_be_a_file_or_directory(tree, fake_flags, kind):
+    path = tree / ("link" if kind == "symlink" else "fifo")
+    with pytest.raises(im.ImmutableError, match=r"symlink; it is never followed|neither a regular file"):
+        im.run(str(path), im.Plan(lock=True))
+
+
+def test_missing_root_names_the_path(tmp_path, fake_flags):
+    with pytest.raises(im.ImmutableError, match="/nothing: no such file or directory"):
+        im.run(str(tmp_path / "nothing"), im.Plan(lock=True))
