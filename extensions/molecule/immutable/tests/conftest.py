@@ -24,6 +24,8 @@ def playbook(host):
             str(Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent),
             "--limit",
             host.backend.get_hostname(),
+            "--extra-vars",
+            "@" + str(Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"]) / "vars.yml"),
             *args,
             str(REPO / path),
         ]
