@@ -25,7 +25,7 @@ def playbook(host):
             "--limit",
             host.backend.get_hostname(),
             "--extra-vars",
-            "@" + str(Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"]) / "vars.yml"),
+            "@" + str(Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"]) / "vars" / "main.yml"),
             *args,
             str(REPO / path),
         ]
