@@ -68,6 +68,8 @@ def test_the_collection_comes_from_the_built_tarball(host):
 
 
 def test_check_mode_on_the_stock_target_reports_drift(host):
+    if not host.file(f"{LOGS}/precheck.json").exists:
+        pytest.skip("no check run against the stock target (molecule converge -- --check after prepare)")
     # The same drift check that later finds the host in compliance saw a stock host as drifted:
     # the "in compliance" below is a result, not what the callback always says.
     assert recap(host, "precheck")["failed"] == 0
