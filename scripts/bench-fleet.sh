@@ -53,6 +53,8 @@ start_fleet() {
 stop_fleet() {
   docker rm -f "${started[@]}" >/dev/null 2>&1 || true
   started=()
+  # The next fleet reuses names and addresses with new host keys and no SSH masters.
+  rm -rf "$work/known_hosts" "$work/cp" && mkdir -p "$work/cp"
 }
 
 # Two inventories of the same hosts: over docker for the fixture, over SSH for the benchmark.
