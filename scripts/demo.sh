@@ -27,6 +27,8 @@ for _ in $(seq 1 30); do
   case "$state" in running|degraded) break ;; esac
   sleep 1
 done
+# A web server as admins find it: Apache as Debian ships it (Server: Apache/2.4.x (Debian)).
+docker exec "$name" sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq apache2 >/dev/null'
 # An admin account with a key, as on any real server: the ssh role's lockout guard checks it.
 docker exec "$name" sh -c 'useradd -m -s /bin/bash admin && mkdir -p ~admin/.ssh'
 ssh-keygen -q -t ed25519 -N '' -C bulwark-demo -f "$work/id_admin"
@@ -40,9 +42,9 @@ all:
       ansible_python_interpreter: /usr/bin/python3
   vars:
     ssh_hardening_admin_users: [admin]
-    ufw_rules:
-      - {rule: allow, port: 443, proto: tcp, comment: https}
-      - {rule: allow, port: 80, proto: tcp, comment: http}
+    # The host's public services, declared once: ufw opens them, the listener audit expects them.
+    bulwark_services:
+      http: {ports: [80], unit: apache2.service}
 YAML
 
 export ANSIBLE_INJECT_FACT_VARS=false ANSIBLE_NOCOWS=1 ANSIBLE_RETRY_FILES_ENABLED=false ANSIBLE_PIPELINING=true
@@ -54,8 +56,9 @@ BULWARK_DRIFT_QUIET=true ansible-playbook -i "$work/inventory.yml" playbooks/sit
 step "Drift check (--check --diff) right after hardening"
 ansible-playbook -i "$work/inventory.yml" playbooks/site.yml --check --diff | sed -n '/BULWARK DRIFT REPORT/,$p'
 
-step "Tampering by hand: password logins on, an extra firewall port open"
+step "Tampering by hand: password logins on, an extra firewall port open, Apache's ServerTokens"
 docker exec "$name" sh -c "sed -i 's/^PasswordAuthentication no/PasswordAuthentication yes/' /etc/ssh/sshd_config && ufw allow 7777/tcp >/dev/null"
+docker exec "$name" sh -c "sed -i 's/^ServerTokens Prod/ServerTokens Full/' /etc/apache2/conf-available/zz-bulwark-hardening.conf"
 
 step "Drift check again: the report names what changed"
 ansible-playbook -i "$work/inventory.yml" playbooks/site.yml --check --diff | sed -n '/BULWARK DRIFT REPORT/,$p'
