@@ -15,12 +15,12 @@ RELEASES  ?= bookworm trixie
 # Older ansible-core releases that sanity and units also run against (requirements-matrix.txt).
 CORES     ?= $(shell sed -n 's/^ansible-core==\([0-9]*[.][0-9]*\)[.].*/\1/p' requirements-matrix.txt)
 
-.PHONY: help demo test venv docker images tree lint sanity units molecule bench build ee clean
+.PHONY: help demo test venv docker images tree lint sanity units molecule bench bench-fleet build ee clean
 
 help:
 	@echo "make demo  - harden a throw-away Debian 12 container and print the drift report"
 	@echo "make test  - lint, sanity, unit tests and every Molecule scenario"
-	@echo "steps: venv docker images lint sanity units molecule bench build clean"
+	@echo "steps: venv docker images lint ee sanity units molecule bench bench-fleet build clean"
 
 $(VENV)/.stamp: requirements-dev.txt
 	@py=$$(scripts/find-python.sh); echo "venv: $$py ($$($$py -V))"; \
@@ -69,6 +69,11 @@ demo: venv images tree
 
 bench: venv images tree
 	scripts/bench.sh
+	scripts/bench-immutable.sh
+
+# site.yml over SSH against 1, 5 and 20 containers from one controller (a few minutes).
+bench-fleet: venv images tree
+	scripts/bench-fleet.sh
 
 build: venv
 	ansible-galaxy collection build --force --output-path .tmp/dist
