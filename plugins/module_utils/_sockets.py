@@ -49,8 +49,11 @@ def decode_address(hex_address, byteorder="little"):
     words = [raw[i : i + 4] for i in range(0, len(raw), 4)]
     if byteorder == "little":
         words = [word[::-1] for word in words]
-    packed = b"".join(words)
-    return str(ipaddress.ip_address(packed))
+    address = ipaddress.ip_address(b"".join(words))
+    # IPv4-mapped addresses in dotted form on every Python (3.11 on Debian 12 prints ::ffff:7f00:1).
+    if address.version == 6 and address.ipv4_mapped is not None:
+        return f"::ffff:{address.ipv4_mapped}"
+    return str(address)
 
 
 def parse_proc_net(text, proto, byteorder="little"):

@@ -42,7 +42,8 @@ def make_process(proc, pid, *, name, uid, unit, exe, inodes):
 def host(monkeypatch, tmp_path):
     """A fake /proc with web (declared), stray (undeclared), local (loopback) listeners and dpkg lists."""
     patch_exits(monkeypatch)
-    monkeypatch.setattr(warnings, "_global_warnings", {})  # module.warn() collects here, per test
+    # module.warn() collects here, per test (a dict from ansible-core 2.19, a list before)
+    monkeypatch.setattr(warnings, "_global_warnings", type(warnings._global_warnings)())
     proc = tmp_path / "proc"
     (proc / "net").mkdir(parents=True)
     (proc / "sys" / "net" / "ipv6").mkdir(parents=True)
