@@ -14,6 +14,8 @@ from __future__ import annotations
 import ipaddress
 import re
 
+from ansible_collections.bulwark.hardening.plugins.module_utils._ufw import kind
+
 # fail2ban time values: seconds, or numbers with units (10m, 1h30m, 2d, 1w, 1mo, 1y).
 _TIME_RE = re.compile(r"^(?:[0-9]+(?:mo|[smhdwy])?)+$")
 _TIME_PART_RE = re.compile(r"([0-9]+)(mo|[smhdwy]?)")
@@ -48,19 +50,6 @@ REFUSED_OPTIONS = {
 # Time options checked per jail, so an error names the jail and the option.
 TIME_OPTIONS = ("bantime", "findtime", "bantime.maxtime")
 PACKAGES = ["fail2ban", "python3-systemd", "python3-pyinotify", "netbase"]
-
-
-def kind(value):
-    """A plain word for a value's type in an error message (Ansible's tagged strings are strings)."""
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, dict):
-        return "mapping"
-    if isinstance(value, (int, float)):
-        return "number"
-    return type(value).__name__
 
 
 def time_seconds(value):
