@@ -6,16 +6,25 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: drift_report
 type: aggregate
-short_description: Summarise what a (check-mode) run found different from the declared state
+short_description: Report which hardening controls differ from the declared state, per host and across the fleet
 description:
-  - Records every task that reported C(changed) on each host, with the role it belongs to and,
-    when the task returned one, a short summary of its diff.
-  - At the end of the run prints one block per host, C(in compliance) or the list of drifted
-    settings, and optionally writes the same data as JSON for schedulers and tests.
-  - Meant for the scheduled C(ansible-playbook --check --diff) drift run, but works on any run.
-  - A handler that runs (a reload after a change) is not drift; the change that notified it is.
+  - Every task of the collection that can change a host declares the control it implements in its
+    own vars (C(bulwark_control) with C(id), C(measure) and optionally C(cis)); C(make lint) refuses a
+    task without one. The task's name is the control's title.
+  - A control has drifted on a host when one of its tasks reported C(changed) (in a C(--check --diff)
+    run, would change). A changed task without a control (a task of your own playbook) is reported
+    under its task name. A handler that runs (a reload after a change) is never drift; the change
+    that notified it is.
+  - One run, several outputs. The console summary per host (in compliance, or the drifted controls
+    with a short diff) and per control across the fleet; optionally JSON, JUnit XML (one test case per
+    host and control that ran) and Markdown files.
+  - The report holds no file contents beyond the few diff lines of a control, and nothing of a task
+    with C(no_log).
   - The JSON also counts, per host and role, the tasks that ran on the host (skipped ones not
     counted), which C(make bench) prints.
+  - The exit status is set by the play that C(playbooks/drift.yml) ends with (a failed gate task per
+    drifted host makes C(ansible-playbook) exit 2 and an AWX job fail); the callback makes the
+    report so far readable to that play through the C(bulwark.hardening.drift) lookup.
 author: bulwark.hardening contributors (!UNKNOWN)
 version_added: 0.1.0
 requirements:
@@ -30,8 +39,26 @@ options:
     ini:
       - section: bulwark_drift_report
         key: report_path
+  junit_path:
+    description:
+      - Write the report as JUnit XML to this file (one test case per host and control).
+    type: path
+    env:
+      - name: BULWARK_DRIFT_JUNIT
+    ini:
+      - section: bulwark_drift_report
+        key: junit_path
+  markdown_path:
+    description:
+      - Write the report as Markdown (for a ticket or a mail) to this file.
+    type: path
+    env:
+      - name: BULWARK_DRIFT_MARKDOWN
+    ini:
+      - section: bulwark_drift_report
+        key: markdown_path
   quiet:
-    description: Do not print the summary (the JSON file is still written).
+    description: Do not print the summary (the files are still written).
     type: bool
     default: false
     env:
@@ -43,12 +70,19 @@ options:
 
 import json
 import os
+import tempfile
+from xml.etree import ElementTree
 
 from ansible import context
 from ansible.playbook.handler import Handler
 from ansible.plugins.callback import CallbackBase
 
 _DIFF_LINES = 6
+# The controller process publishes where the report so far is kept; the drift lookup reads it.
+STATE_ENV = "BULWARK_DRIFT_STATE"
+# Task vars: the control a task implements, and the gate task of playbooks/drift.yml.
+CONTROL_VAR = "bulwark_control"
+GATE_VAR = "bulwark_drift_gate"
 
 
 def summarise_diff(diff) -> list[str]:
@@ -78,24 +112,186 @@ def summarise_diff(diff) -> list[str]:
     return lines
 
 
+def control_of(task_vars, title: str) -> dict:
+    """The control a task declares in its vars (a task without one is known by its title)."""
+    declared = task_vars.get(CONTROL_VAR) if isinstance(task_vars, dict) else None
+    if not isinstance(declared, dict) or not declared.get("id"):
+        return {"id": "", "title": title, "measure": "", "cis": ""}
+    return {
+        "id": str(declared["id"]),
+        "title": title,
+        "measure": str(declared.get("measure", "")),
+        "cis": str(declared.get("cis", "")),
+    }
+
+
+def new_host() -> dict:
+    return {"ok": 0, "failed": 0, "unreachable": 0, "drift": [], "controls": {}, "tasks": {}}
+
+
+def record(host: dict, control: dict, role: str, task: str, *, changed: bool, diff: list[str]) -> None:
+    """Add one task result to a host: the control it checked and, if changed, the drift."""
+    key = control["id"] or "task: %s" % task
+    entry = host["controls"].setdefault(
+        key, {**control, "role": role, "status": "compliant", "expected": [], "found": [], "tasks": []}
+    )
+    if task not in entry["tasks"]:
+        entry["tasks"].append(task)
+    if not changed:
+        host["ok"] += 1
+        return
+    entry["status"] = "drift"
+    entry["expected"].extend(line[1:] for line in diff if line.startswith("+"))
+    entry["found"].extend(line[1:] for line in diff if line.startswith("-"))
+    host["drift"].append({"task": task, "role": role, "control": control["id"], "diff": diff})
+
+
+def host_status(host: dict) -> str:
+    if host["unreachable"]:
+        return "unreachable"
+    if host["failed"]:
+        return "failed"
+    return "drift" if drifted(host) else "compliant"
+
+
+def drifted(host: dict) -> list[dict]:
+    """The host's drifted controls, in the order they were found."""
+    return [dict(entry, key=key) for key, entry in host["controls"].items() if entry["status"] == "drift"]
+
+
+def fleet(hosts: dict) -> dict:
+    """Per control: on which hosts it drifted, out of how many it was checked on."""
+    summary: dict[str, dict] = {}
+    for name in sorted(hosts):
+        for key, entry in hosts[name]["controls"].items():
+            item = summary.setdefault(
+                key, {"title": entry["title"], "role": entry["role"], "checked": 0, "drifted": []}
+            )
+            item["checked"] += 1
+            if entry["status"] == "drift":
+                item["drifted"].append(name)
+    return {key: item for key, item in summary.items() if item["drifted"]}
+
+
+def build(hosts: dict, check_mode: bool) -> dict:
+    """The report: per host its status and controls, and the fleet summary."""
+    for host in hosts.values():
+        host["status"] = host_status(host)
+    return {
+        "check_mode": check_mode,
+        "hosts": hosts,
+        "summary": {
+            "hosts": len(hosts),
+            "compliant": sorted(name for name, host in hosts.items() if host["status"] == "compliant"),
+            "drifted": sorted(name for name, host in hosts.items() if host["status"] == "drift"),
+            "failed": sorted(name for name, host in hosts.items() if host["status"] in ("failed", "unreachable")),
+            "controls": fleet(hosts),
+        },
+    }
+
+
+def _label(entry: dict) -> str:
+    return "%s %s" % (entry["id"], entry["title"]) if entry["id"] else "(no control) %s" % entry["title"]
+
+
+def _measure(entry: dict) -> str:
+    parts = [entry["measure"]] if entry["measure"] else []
+    if entry["cis"]:
+        parts.append("CIS Debian 12 %s" % entry["cis"])
+    return "; ".join(parts)
+
+
+def _diff_lines(entry: dict) -> list[str]:
+    return ["-" + line for line in entry["found"]] + ["+" + line for line in entry["expected"]]
+
+
 def render(report: dict) -> str:
-    """Human-readable summary of a report as built by the callback."""
+    """Console summary: one block per host, then the drifted controls across the fleet."""
     mode = "check mode (nothing was changed)" if report["check_mode"] else "apply mode"
     out = ["", "BULWARK DRIFT REPORT - %s" % mode]
-    for host in sorted(report["hosts"]):
-        data = report["hosts"][host]
-        drifted = data["drift"]
-        if data["failed"] or data["unreachable"]:
-            state = "FAILED (%d failed, %d unreachable)" % (data["failed"], data["unreachable"])
-        elif drifted:
-            state = "%d setting(s) differ from the declared state" % len(drifted)
+    for name in sorted(report["hosts"]):
+        host = report["hosts"][name]
+        status = host["status"]
+        checked = len(host["controls"])
+        if status in ("failed", "unreachable"):
+            state = "FAILED (%d failed, %d unreachable)" % (host["failed"], host["unreachable"])
+        elif status == "drift":
+            state = "%d of %d control(s) drifted" % (len(drifted(host)), checked)
         else:
-            state = "in compliance"
-        out.append("  %s: %s (%d checked)" % (host, state, data["ok"] + len(drifted)))
-        for item in drifted:
-            out.append("    - [%s] %s" % (item["role"] or "play", item["task"]))
-            out.extend("        %s" % line for line in item["diff"])
+            state = "in compliance (%d controls checked)" % checked
+        out.append("  %s: %s" % (name, state))
+        for entry in drifted(host):
+            out.append("    - %s [%s]" % (_label(entry), entry["role"] or "play"))
+            out.extend("        %s" % line for line in _diff_lines(entry))
+    summary = report["summary"]
+    if summary["hosts"] > 1:
+        out.append(
+            "  fleet: %d host(s), %d in compliance, %d drifted, %d failed"
+            % (summary["hosts"], len(summary["compliant"]), len(summary["drifted"]), len(summary["failed"]))
+        )
+        for key, item in sorted(summary["controls"].items()):
+            out.append(
+                "    %s drifted on %d of %d host(s): %s"
+                % (key, len(item["drifted"]), item["checked"], ", ".join(item["drifted"]))
+            )
     return "\n".join(out)
+
+
+def markdown(report: dict) -> str:
+    """The report for a ticket or a mail."""
+    summary = report["summary"]
+    mode = "check mode, nothing was changed" if report["check_mode"] else "apply mode"
+    out = [
+        "# Drift report (%s)" % mode,
+        "",
+        "%d host(s): %d in compliance, %d drifted, %d failed or unreachable."
+        % (summary["hosts"], len(summary["compliant"]), len(summary["drifted"]), len(summary["failed"])),
+    ]
+    if summary["controls"]:
+        out += ["", "| Control | Title | Drifted on |", "|---|---|---|"]
+        for key, item in sorted(summary["controls"].items()):
+            out.append(
+                "| `%s` | %s | %d of %d: %s |"
+                % (key, item["title"], len(item["drifted"]), item["checked"], ", ".join(item["drifted"]))
+            )
+    for name in sorted(report["hosts"]):
+        host = report["hosts"][name]
+        out += ["", "## %s: %s" % (name, host["status"])]
+        for entry in drifted(host):
+            out += ["", "### %s" % _label(entry), ""]
+            out.append("Role `%s`. Measure: %s." % (entry["role"] or "play", _measure(entry) or "-"))
+            if _diff_lines(entry):
+                out += ["", "```diff", *_diff_lines(entry), "```"]
+    return "\n".join(out) + "\n"
+
+
+def junit(report: dict) -> str:
+    """JUnit XML: a test suite per host, a test case per control that ran there."""
+    suites = ElementTree.Element("testsuites", name="bulwark drift report")
+    for name in sorted(report["hosts"]):
+        host = report["hosts"][name]
+        cases = list(host["controls"].items())
+        failures = sum(1 for _, entry in cases if entry["status"] == "drift")
+        errors = 1 if host["status"] in ("failed", "unreachable") else 0
+        suite = ElementTree.SubElement(
+            suites, "testsuite", name=name, tests=str(len(cases) + errors), failures=str(failures), errors=str(errors)
+        )
+        for key, entry in cases:
+            case = ElementTree.SubElement(suite, "testcase", classname=name, name=_label(entry) if entry["id"] else key)
+            if entry["status"] == "drift":
+                failure = ElementTree.SubElement(case, "failure", message="%s drifted on %s" % (key, name))
+                failure.text = "\n".join([_measure(entry), *_diff_lines(entry)]).strip()
+        if errors:
+            case = ElementTree.SubElement(suite, "testcase", classname=name, name="run")
+            ElementTree.SubElement(case, "error", message="host %s" % host["status"])
+    return ElementTree.tostring(suites, encoding="unicode") + "\n"
+
+
+def write(path: str, text: str) -> None:
+    tmp = "%s.tmp" % path
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
 
 
 class CallbackModule(CallbackBase):
@@ -108,13 +304,21 @@ class CallbackModule(CallbackBase):
         super().__init__(*args, **kwargs)
         self._hosts: dict[str, dict] = {}
         self._check_mode = False
+        self._state = ""
 
     def _host(self, name: str) -> dict:
-        return self._hosts.setdefault(name, {"ok": 0, "failed": 0, "unreachable": 0, "drift": [], "tasks": {}})
+        return self._hosts.setdefault(name, new_host())
 
     @staticmethod
     def _role(task) -> str:
         return task._role.get_name(include_role_fqcn=False) if task._role else ""
+
+    @staticmethod
+    def _vars(task) -> dict:
+        try:
+            return task.get_vars()
+        except Exception:  # pylint: disable=broad-except  # a bare Task (unit tests) has no parent
+            return task.vars or {}
 
     def _count(self, result) -> dict:
         """Count the task as executed on the host, under its role; return the host's record."""
@@ -123,24 +327,40 @@ class CallbackModule(CallbackBase):
         host["tasks"][role] = host["tasks"].get(role, 0) + 1
         return host
 
+    def _publish(self) -> None:
+        if self._state:
+            write(self._state, json.dumps(build(self._hosts, self._check_mode), sort_keys=True))
+
     def v2_playbook_on_start(self, playbook):
         self._check_mode = bool(context.CLIARGS.get("check", False))
+        # The report so far, for the gate play of playbooks/drift.yml: published before each play
+        # in a file the bulwark.hardening.drift lookup finds through the environment, which the
+        # worker processes inherit from this (the controller's main) process.
+        handle, self._state = tempfile.mkstemp(prefix="bulwark-drift-", suffix=".json")
+        os.close(handle)
+        os.environ[STATE_ENV] = self._state
+
+    def v2_playbook_on_play_start(self, play):
+        self._publish()
 
     def v2_runner_on_ok(self, result):
-        host = self._count(result)
         task = result._task
-        if result._result.get("changed", False) and not isinstance(task, Handler):
-            host["drift"].append(
-                {
-                    "task": task.name or task.action,
-                    "role": self._role(task),
-                    "diff": summarise_diff(result._result.get("diff")),
-                }
-            )
-        else:
-            host["ok"] += 1
+        if isinstance(task, Handler):
+            self._count(result)
+            return
+        task_vars = self._vars(task)
+        if task_vars.get(GATE_VAR):
+            return
+        host = self._count(result)
+        changed = bool(result._result.get("changed", False))
+        hidden = task.no_log or result._result.get("censored")
+        diff = [] if hidden or not changed else summarise_diff(result._result.get("diff"))
+        title = task.name or task.action
+        record(host, control_of(task_vars, title), self._role(task), title, changed=changed, diff=diff)
 
     def v2_runner_on_failed(self, result, ignore_errors=False):
+        if self._vars(result._task).get(GATE_VAR):
+            return
         host = self._count(result)
         if not ignore_errors:
             host["failed"] += 1
@@ -149,12 +369,19 @@ class CallbackModule(CallbackBase):
         self._host(result._host.get_name())["unreachable"] += 1
 
     def v2_playbook_on_stats(self, stats):
-        report = {"check_mode": self._check_mode, "hosts": self._hosts}
+        report = build(self._hosts, self._check_mode)
         if not self.get_option("quiet"):
             self._display.display(render(report))
-        path = self.get_option("report_path")
-        if path:
-            tmp = "%s.tmp" % path
-            with open(tmp, "w", encoding="utf-8") as handle:
-                json.dump(report, handle, indent=2, sort_keys=True)
-            os.replace(tmp, path)
+        outputs = {
+            "report_path": lambda: json.dumps(report, indent=2, sort_keys=True) + "\n",
+            "junit_path": lambda: junit(report),
+            "markdown_path": lambda: markdown(report),
+        }
+        for option, text in outputs.items():
+            path = self.get_option(option)
+            if path:
+                write(path, text())
+        if self._state:
+            os.unlink(self._state)
+            os.environ.pop(STATE_ENV, None)
+            self._state = ""

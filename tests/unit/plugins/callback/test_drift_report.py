@@ -3,11 +3,24 @@
 
 from __future__ import annotations
 
+import json
+import os
+from xml.etree import ElementTree
+
 import pytest
 from ansible.playbook.handler import Handler
 from ansible.playbook.task import Task
 
-from ansible_collections.bulwark.hardening.plugins.callback.drift_report import CallbackModule, render, summarise_diff
+from ansible_collections.bulwark.hardening.plugins.callback.drift_report import (
+    STATE_ENV,
+    CallbackModule,
+    build,
+    junit,
+    markdown,
+    render,
+    summarise_diff,
+)
+from ansible_collections.bulwark.hardening.plugins.lookup.drift import host_state
 
 
 @pytest.mark.parametrize(
@@ -31,30 +44,8 @@ def test_summarise_diff_is_bounded():
     assert lines[-1] == "... (14 more lines)"
 
 
-def _report(drift=(), failed=0):
-    return {
-        "check_mode": True,
-        "hosts": {"web1": {"ok": 5, "failed": failed, "unreachable": 0, "drift": list(drift)}},
-    }
-
-
-def test_render_in_compliance():
-    text = render(_report())
-    assert "check mode (nothing was changed)" in text
-    assert "web1: in compliance (5 checked)" in text
-
-
-def test_render_lists_drift_with_role_and_diff():
-    text = render(
-        _report([{"task": "Write sshd_config", "role": "ssh_hardening", "diff": ["-PasswordAuthentication yes"]}])
-    )
-    assert "web1: 1 setting(s) differ from the declared state (6 checked)" in text
-    assert "- [ssh_hardening] Write sshd_config" in text
-    assert "-PasswordAuthentication yes" in text
-
-
-def test_render_failure_wins_over_compliance():
-    assert "FAILED (1 failed, 0 unreachable)" in render(_report(failed=1))
+SSH = {"id": "SSH-CONFIG", "measure": "i-doit SSH", "cis": "5.1.8"}
+UFW = {"id": "UFW-RULESET", "measure": "i-doit ufw"}
 
 
 class _Host:
@@ -66,24 +57,162 @@ class _Host:
 
 
 class _Result:
-    def __init__(self, task, changed, host="web1"):
+    def __init__(self, task, changed, host="web1", diff=None, **extra):
         self._host = _Host(host)
         self._task = task
-        self._result = {"changed": changed}
+        self._result = {"changed": changed, **({"diff": diff} if diff else {}), **extra}
 
 
-def _task(cls, name):
+def _task(cls, name, control=None, **task_vars):
     task = cls()
     task.name = name
+    task.vars = {**({"bulwark_control": control} if control else {}), **task_vars}
     return task
 
 
-def test_a_handler_is_not_drift_but_counts_as_executed():
+SSHD_DIFF = {"before": "PasswordAuthentication yes\n", "after": "PasswordAuthentication no\n"}
+
+
+def _run(check=True):
+    """A run over two hosts: web1 drifted (SSH-CONFIG, twice, and a task of the user's own), web2 in compliance."""
     callback = CallbackModule()
-    callback.v2_runner_on_ok(_Result(_task(Task, "Write sshd_config"), changed=True))
-    callback.v2_runner_on_ok(_Result(_task(Handler, "Reload sshd (bulwark)"), changed=True))
-    callback.v2_runner_on_ok(_Result(_task(Task, "Read the version"), changed=False))
-    host = callback._hosts["web1"]
-    assert [item["task"] for item in host["drift"]] == ["Write sshd_config"]
-    assert host["ok"] == 2
-    assert host["tasks"] == {"play": 3}
+    callback._check_mode = check
+    sshd = _task(Task, "Write sshd_config", SSH)
+    drop_in = _task(Task, "Write the sshd drop-in", SSH)
+    ufw = _task(Task, "Apply the ufw rules", UFW)
+    mine = _task(Task, "My own motd")
+    callback.v2_runner_on_ok(_Result(sshd, True, diff=SSHD_DIFF))
+    callback.v2_runner_on_ok(_Result(drop_in, True, diff={"before": "", "after": "Banner /etc/issue.net\n"}))
+    callback.v2_runner_on_ok(_Result(ufw, False))
+    callback.v2_runner_on_ok(_Result(mine, True))
+    callback.v2_runner_on_ok(_Result(_task(Handler, "Reload sshd (bulwark)"), True))
+    for task in (sshd, drop_in, ufw, mine):
+        callback.v2_runner_on_ok(_Result(task, False, host="web2"))
+    return build(callback._hosts, check)
+
+
+def test_a_handler_is_not_drift_but_counts_as_executed():
+    host = _run()["hosts"]["web1"]
+    assert [item["task"] for item in host["drift"]] == ["Write sshd_config", "Write the sshd drop-in", "My own motd"]
+    assert host["tasks"] == {"play": 5}
+
+
+def test_tasks_of_one_control_make_one_control_with_expected_and_found():
+    host = _run()["hosts"]["web1"]
+    assert list(host["controls"]) == ["SSH-CONFIG", "UFW-RULESET", "task: My own motd"]
+    ssh = host["controls"]["SSH-CONFIG"]
+    assert ssh["status"] == "drift"
+    assert ssh["tasks"] == ["Write sshd_config", "Write the sshd drop-in"]
+    assert ssh["title"] == "Write sshd_config"
+    assert ssh["found"] == ["PasswordAuthentication yes"]
+    assert ssh["expected"] == ["PasswordAuthentication no", "Banner /etc/issue.net"]
+    assert (ssh["measure"], ssh["cis"]) == ("i-doit SSH", "5.1.8")
+    assert host["controls"]["UFW-RULESET"]["status"] == "compliant"
+    assert host["status"] == "drift"
+
+
+def test_fleet_summary_counts_hosts_per_control():
+    summary = _run()["summary"]
+    assert summary["compliant"] == ["web2"]
+    assert summary["drifted"] == ["web1"]
+    assert summary["controls"]["SSH-CONFIG"] == {
+        "title": "Write sshd_config",
+        "role": "",
+        "checked": 2,
+        "drifted": ["web1"],
+    }
+    assert "UFW-RULESET" not in summary["controls"]
+
+
+def test_console_summary():
+    text = render(_run())
+    assert "check mode (nothing was changed)" in text
+    assert "web1: 2 of 3 control(s) drifted" in text
+    assert "- SSH-CONFIG Write sshd_config [play]" in text
+    assert "-PasswordAuthentication yes" in text
+    assert "- (no control) My own motd [play]" in text
+    assert "web2: in compliance (3 controls checked)" in text
+    assert "SSH-CONFIG drifted on 1 of 2 host(s): web1" in text
+
+
+def test_failure_wins_over_compliance():
+    callback = CallbackModule()
+    callback.v2_runner_on_ok(_Result(_task(Task, "Write sshd_config", SSH), False))
+    callback.v2_runner_on_failed(_Result(_task(Task, "Install ufw", UFW), False))
+    report = build(callback._hosts, True)
+    assert report["hosts"]["web1"]["status"] == "failed"
+    assert "FAILED (1 failed, 0 unreachable)" in render(report)
+
+
+def test_no_log_task_keeps_its_diff_out_of_the_report():
+    callback = CallbackModule()
+    secret = _task(Task, "Write the token", SSH)
+    secret.no_log = True
+    callback.v2_runner_on_ok(_Result(secret, True, diff={"before": "", "after": "token=hunter2\n"}))
+    report = build(callback._hosts, True)
+    assert "hunter2" not in json.dumps(report) + markdown(report) + junit(report) + render(report)
+    assert report["hosts"]["web1"]["status"] == "drift"
+
+
+def test_the_gate_task_is_not_part_of_the_report():
+    callback = CallbackModule()
+    gate = _task(Task, "Assert that the host complies", bulwark_drift_gate=True)
+    callback.v2_runner_on_failed(_Result(gate, False))
+    callback.v2_runner_on_ok(_Result(_task(Task, "Write sshd_config", SSH), True))
+    assert build(callback._hosts, True)["hosts"]["web1"]["status"] == "drift"
+
+
+def test_junit_has_a_case_per_host_and_control():
+    root = ElementTree.fromstring(junit(_run()))
+    suites = {suite.get("name"): suite for suite in root}
+    assert (suites["web1"].get("tests"), suites["web1"].get("failures")) == ("3", "2")
+    assert (suites["web2"].get("tests"), suites["web2"].get("failures")) == ("3", "0")
+    failed = [case.get("name") for case in suites["web1"] if case.find("failure") is not None]
+    assert failed == ["SSH-CONFIG Write sshd_config", "task: My own motd"]
+    assert "-PasswordAuthentication yes" in suites["web1"][0].find("failure").text
+
+
+def test_markdown_has_the_fleet_table_and_the_diff():
+    text = markdown(_run())
+    assert "| `SSH-CONFIG` | Write sshd_config | 1 of 2: web1 |" in text
+    assert "## web1: drift" in text
+    assert "## web2: compliant" in text
+    assert "```diff\n-PasswordAuthentication yes\n+PasswordAuthentication no" in text
+    assert "CIS Debian 12 5.1.8" in text
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("web1", {"status": "drift", "drifted": ["SSH-CONFIG", "task: My own motd"], "checked": 3}),
+        ("web2", {"status": "compliant", "drifted": [], "checked": 3}),
+        ("db1", {"status": "unchecked", "drifted": [], "checked": 0}),
+    ],
+)
+def test_the_lookup_reads_a_hosts_verdict(name, expected):
+    assert host_state(_run(), name) == expected
+
+
+def test_the_report_so_far_is_published_for_the_gate(tmp_path, monkeypatch):
+    monkeypatch.setattr("ansible.context.CLIARGS", {"check": True})
+    callback = CallbackModule()
+    callback.v2_playbook_on_start(None)
+    state = os.environ[STATE_ENV]
+    callback.v2_runner_on_ok(_Result(_task(Task, "Write sshd_config", SSH), True))
+    callback.v2_playbook_on_play_start(None)
+    with open(state, encoding="utf-8") as handle:
+        assert host_state(json.load(handle), "web1")["drifted"] == ["SSH-CONFIG"]
+    report_path = tmp_path / "report.json"
+    options = {
+        "report_path": str(report_path),
+        "junit_path": str(tmp_path / "report.xml"),
+        "markdown_path": str(tmp_path / "report.md"),
+        "quiet": True,
+    }
+    monkeypatch.setattr(callback, "get_option", options.get)
+    callback.v2_playbook_on_stats(None)
+    assert json.loads(report_path.read_text())["summary"]["drifted"] == ["web1"]
+    assert ElementTree.parse(tmp_path / "report.xml").getroot().tag == "testsuites"
+    assert (tmp_path / "report.md").read_text().startswith("# Drift report (check mode")
+    assert not os.path.exists(state)
+    assert STATE_ENV not in os.environ
