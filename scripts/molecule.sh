@@ -35,6 +35,10 @@ for scenario in "$@"; do
     failed=$((failed + 1))
     echo "=== molecule: $scenario FAILED - last lines of $logs/$scenario.log"
     tail -n 150 "$logs/$scenario.log" | sed "s/^/[$scenario] /"
+    # CI shows only the end of the output: the lines that say why, once more, last.
+    echo "=== molecule: $scenario FAILED - why (from $logs/$scenario.log)"
+    sed 's/\x1b\[[0-9;]*m//g' "$logs/$scenario.log" \
+      | grep -E 'fatal:|FAILED!|^E   |AssertionError|Error:|ERROR ' | cut -c1-300 | tail -n 25 | sed "s/^/[$scenario] /"
   fi
 done
 echo "=== molecule scenarios ($jobs at a time, $(( $(date +%s) - start_all ))s in all)"
