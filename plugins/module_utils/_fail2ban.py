@@ -14,6 +14,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
+from ansible_collections.bulwark.hardening.plugins.module_utils._sockets import ServiceError, normalize_services
 from ansible_collections.bulwark.hardening.plugins.module_utils._ufw import kind
 
 # fail2ban time values: seconds, or numbers with units (10m, 1h30m, 2d, 1w, 1mo, 1y).
@@ -202,6 +203,9 @@ def role_plan(settings):
     *settings* maps the role's variable names to their values, plus ``common_connection``,
     ``ufw_managed`` (the ufw role is in the play), ``have`` (names of the programs found:
     ``apache2``, ``ufw``, ``fail2ban-client``), ``ufw_active`` and ``check_mode``.
+    ``fail2ban_services`` (``bulwark_services`` by default) turns the Apache jails on for a
+    declared public service whose unit is apache2 (before Apache is even installed) and makes
+    them watch its ports.
 
     Returns ``errors`` (one message per broken rule, each naming the variable - down to the
     jail and option - and the value), ``defaults`` (the ``[DEFAULT]`` options), ``jails``
@@ -234,6 +238,12 @@ def role_plan(settings):
             "fail2ban_banaction is ufw but ufw is not installed and the ufw role is not in the play; "
             "use nftables or add bulwark.hardening.ufw"
         )
+    try:
+        services = normalize_services(get("fail2ban_services") or {})
+    except ServiceError as exc:
+        errors.append(f"fail2ban_services: {exc}")
+        services = []
+    web = [entry for entry in services if entry["public"] and entry["unit"] == "apache2.service"]
     apache = get("fail2ban_apache_jails", "auto")
     if apache == "enabled" and "apache2" not in have and not get("check_mode", False):
         errors.append("fail2ban_apache_jails is enabled but Apache is not installed (/usr/sbin/apache2)")
@@ -259,9 +269,15 @@ def role_plan(settings):
         banaction="ufw" if use_ufw else "nftables-multiport",
         banaction_allports="ufw" if use_ufw else "nftables-allports",
     )
-    apache_on = apache == "enabled" or (apache == "auto" and "apache2" in have)
+    apache_on = apache == "enabled" or (apache == "auto" and ("apache2" in have or bool(web)))
+    web_ports = sorted({port for entry in web for port in entry["ports"]})
     declared = {name: dict(options) for name, options in BUILTIN_JAILS.items()}
-    declared.update({name: {"enabled": apache_on} for name in APACHE_JAILS})
+    declared.update(
+        {
+            name: {"enabled": apache_on, **({"port": ",".join(map(str, web_ports))} if web_ports else {})}
+            for name in APACHE_JAILS
+        }
+    )
     for name, options in user_jails.items():
         declared.setdefault(name, {}).update(options)
     for name in sorted(declared):

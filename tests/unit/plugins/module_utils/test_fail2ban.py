@@ -237,3 +237,24 @@ def test_start_time():
     assert start_time(show, 1000.0, 15.0) == pytest.approx(990.0)
     assert start_time({"ExecMainStartTimestampMonotonic": "0"}, 1000.0, 15.0) is None
     assert start_time({}, 1000.0, 15.0) is None
+
+
+def test_plan_apache_jails_follow_the_declared_web_service():
+    services = {"http": {"ports": [443, 80], "unit": "apache2"}, "admin": {"ports": [8443], "public": False}}
+    # Declared but not installed yet (the first run installs it): the jails are planned, on its ports.
+    result = plan(fail2ban_services=services)
+    assert result["errors"] == []
+    assert result["jails"]["apache-auth"]["enabled"] is True
+    assert result["jails"]["apache-auth"]["options"]["port"] == "80,443"
+    # A port of the user's own wins; no declared web service leaves the stock ports.
+    mine = plan(fail2ban_services=services, fail2ban_jails={"apache-auth": {"port": "8080"}})
+    assert mine["jails"]["apache-auth"]["options"]["port"] == "8080"
+    stock = plan(have=["fail2ban-client", "apache2"])
+    assert "port" not in stock["jails"]["apache-auth"]["options"]
+    assert plan(fail2ban_services=services, fail2ban_apache_jails="disabled")["jails"]["apache-auth"]["enabled"] is False
+
+
+def test_plan_refuses_a_broken_services_declaration():
+    assert plan(fail2ban_services={"http": {"ports": "80"}})["errors"] == [
+        "fail2ban_services: bulwark_services.http.ports must be a non-empty list of port numbers, got '80'"
+    ]
