@@ -251,7 +251,8 @@ def test_plan_apache_jails_follow_the_declared_web_service():
     assert mine["jails"]["apache-auth"]["options"]["port"] == "8080"
     stock = plan(have=["fail2ban-client", "apache2"])
     assert "port" not in stock["jails"]["apache-auth"]["options"]
-    assert plan(fail2ban_services=services, fail2ban_apache_jails="disabled")["jails"]["apache-auth"]["enabled"] is False
+    off = plan(fail2ban_services=services, fail2ban_apache_jails="disabled")
+    assert off["jails"]["apache-auth"]["enabled"] is False
 
 
 def test_plan_refuses_a_broken_services_declaration():
