@@ -16,6 +16,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
+import yaml
 
 INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
 TARGET = "site-bookworm"
@@ -34,7 +35,9 @@ DRIFTS = [
     # the rule that opens the declared website (the first numbered rule for 80/tcp)
     ("ufw --force delete $(ufw status numbered | awk -F'[][]' '/ 80\\/tcp .*ALLOW IN/ {print $2; exit}')",
      "UFW-RULESET"),
-    ("sed -i '0,/^maxretry = 3$/s//maxretry = 10/' /etc/fail2ban/jail.d/bulwark.local", "FAIL2BAN-JAILS"),
+    # the jail file edited, and fail2ban restarted so the running jails are those of the edit
+    ("sed -i '0,/^maxretry = 3$/s//maxretry = 10/' /etc/fail2ban/jail.d/bulwark.local"
+     " && systemctl restart fail2ban", "FAIL2BAN-JAILS"),
     ("echo 'Unattended-Upgrade::Origins-Pattern { \"origin=Debian,codename=${distro_codename}-updates\"; };'"
      " > /etc/apt/apt.conf.d/99local-updates", "UPDATES-ORIGINS"),
     ("DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends telnet", "PACKAGES-BLOCKLISTED"),
@@ -45,7 +48,7 @@ DRIFTS = [
      " && systemctl reload apache2", "APACHE-CONFIG"),
     ("sed -i 's/^allow_url_fopen = .*/allow_url_fopen = On/' /etc/php/*/apache2/conf.d/99-bulwark-hardening.ini"
      " && systemctl reload apache2", "PHP-INI"),
-    ("chattr -i /var/www/html/index.php", "IMMUTABLE-TREES"),
+    ("chattr -i /var/www/html/index.php", "IMMUTABLE-APP"),
 ]  # fmt: skip
 EXPECTED = sorted({control for _, control in DRIFTS})
 
@@ -84,6 +87,13 @@ def controls(run: str) -> dict[str, list[str]]:
     markdown = (OUT / f"{run}.md").read_text()
     from_markdown = sorted(line.split("`")[1] for line in markdown.splitlines() if line.startswith("| `"))
     return {"json": from_json, "junit": from_junit, "markdown": from_markdown, "summary": report["summary"]}
+
+
+def test_the_drift_run_checks_what_converge_declares():
+    def declared(name):
+        return yaml.safe_load((SCENARIO / name).read_text())[0]["vars"]
+
+    assert declared("drift.yml") == declared("converge.yml")
 
 
 @pytest.fixture(scope="module")
