@@ -48,6 +48,8 @@ lint: tree
 	ruff format --check plugins tests extensions scripts
 	@scripts/check-version.sh
 	python scripts/role-docs.py --check
+	python scripts/check-controls.py
+	python scripts/check-controls.py --self-test
 	antsibull-changelog lint
 
 sanity: tree
