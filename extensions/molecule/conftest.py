@@ -87,9 +87,10 @@ def check_run():
     """Run the scenario's converge playbook with --check --diff against its own inventory.
 
     Returns ``(completed_process, drift_report)``; the report is the drift_report callback's JSON.
+    Extra ansible-playbook arguments (``--extra-vars``, ``--tags``) may be given.
     """
 
-    def run() -> tuple[subprocess.CompletedProcess, dict]:
+    def run(*extra: str) -> tuple[subprocess.CompletedProcess, dict]:
         report = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "verify-check.json"
         argv = [
             str(Path(sys.executable).parent / "ansible-playbook"),
@@ -97,6 +98,7 @@ def check_run():
             str(Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent),
             "--check",
             "--diff",
+            *extra,
             str(Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"]) / "converge.yml"),
         ]
         env = {

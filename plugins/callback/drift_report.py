@@ -112,6 +112,15 @@ def summarise_diff(diff) -> list[str]:
     return lines
 
 
+def found(result: dict) -> list[str]:
+    """For a drift without a diff (a state a task reports, e.g. updates pending too long): its message."""
+    message = result.get("msg")
+    if not isinstance(message, str) or not message.strip():
+        return []
+    line = " ".join(message.split())
+    return ["-" + (line if len(line) <= 200 else line[:197] + "...")]
+
+
 def control_of(task_vars, title: str) -> dict:
     """The control a task declares in its vars (a task without one is known by its title)."""
     declared = task_vars.get(CONTROL_VAR) if isinstance(task_vars, dict) else None
@@ -354,7 +363,7 @@ class CallbackModule(CallbackBase):
         host = self._count(result)
         changed = bool(result._result.get("changed", False))
         hidden = task.no_log or result._result.get("censored")
-        diff = [] if hidden or not changed else summarise_diff(result._result.get("diff"))
+        diff = [] if hidden or not changed else summarise_diff(result._result.get("diff")) or found(result._result)
         title = task.name or task.action
         record(host, control_of(task_vars, title), self._role(task), title, changed=changed, diff=diff)
 

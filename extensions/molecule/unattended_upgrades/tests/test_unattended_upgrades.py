@@ -106,6 +106,19 @@ def test_module_names_the_pending_security_package(host):
     assert state["origins_pattern"] == DECLARED
 
 
+@pytest.fixture(scope="module")
+def strict_check(check_run):
+    """A drift check run that allows security upgrades to wait 7 days, not the converge's 30."""
+    return check_run("--extra-vars", '{"unattended_upgrades_security_pending_max_days": 7}')[1]
+
+
+def test_a_security_upgrade_waiting_too_long_is_drift(host, strict_check):
+    controls = strict_check[host.backend.get_hostname()]["controls"]
+    drifted = [key for key, entry in controls.items() if entry["status"] == "drift"]
+    assert drifted == ["UPDATES-SECURITY-PENDING"]
+    assert controls["UPDATES-SECURITY-PENDING"]["role"] == "unattended_upgrades"
+
+
 def test_module_reports_a_required_reboot(host):
     host.run_expect([0], "printf '%s\n' libc6 linux-image-fixture libc6 > /run/reboot-required.pkgs")
     host.run_expect([0], "touch /run/reboot-required")

@@ -216,3 +216,11 @@ def test_the_report_so_far_is_published_for_the_gate(tmp_path, monkeypatch):
     assert (tmp_path / "report.md").read_text().startswith("# Drift report (check mode")
     assert not os.path.exists(state)
     assert STATE_ENV not in os.environ
+
+
+def test_a_drift_without_diff_reports_the_tasks_message():
+    callback = CallbackModule()
+    pending = _task(Task, "Report pending upgrades", {"id": "UPDATES-SECURITY-PENDING", "measure": "m"})
+    callback.v2_runner_on_ok(_Result(pending, True, msg="2 security upgrade(s) pending for\n 9 day(s)"))
+    entry = build(callback._hosts, True)["hosts"]["web1"]["controls"]["UPDATES-SECURITY-PENDING"]
+    assert entry["found"] == ["2 security upgrade(s) pending for 9 day(s)"]
