@@ -112,8 +112,23 @@ def summarise_diff(diff) -> list[str]:
     return lines
 
 
+def diff_of(result: dict):
+    """The diff of a result; of a loop, the diffs of its changed items."""
+    if "results" in result and isinstance(result["results"], list):
+        return [
+            part
+            for item in result["results"]
+            if isinstance(item, dict) and item.get("changed")
+            for part in (item.get("diff") if isinstance(item.get("diff"), list) else [item.get("diff")])
+            if part
+        ]
+    return result.get("diff")
+
+
 def found(result: dict) -> list[str]:
     """For a drift without a diff (a state a task reports, e.g. updates pending too long): its message."""
+    if "results" in result:
+        return []
     message = result.get("msg")
     if not isinstance(message, str) or not message.strip():
         return []
@@ -363,7 +378,7 @@ class CallbackModule(CallbackBase):
         host = self._count(result)
         changed = bool(result._result.get("changed", False))
         hidden = task.no_log or result._result.get("censored")
-        diff = [] if hidden or not changed else summarise_diff(result._result.get("diff")) or found(result._result)
+        diff = [] if hidden or not changed else summarise_diff(diff_of(result._result)) or found(result._result)
         title = task.name or task.action
         record(host, control_of(task_vars, title), self._role(task), title, changed=changed, diff=diff)
 

@@ -224,3 +224,15 @@ def test_a_drift_without_diff_reports_the_tasks_message():
     callback.v2_runner_on_ok(_Result(pending, True, msg="2 security upgrade(s) pending for\n 9 day(s)"))
     entry = build(callback._hosts, True)["hosts"]["web1"]["controls"]["UPDATES-SECURITY-PENDING"]
     assert entry["found"] == ["2 security upgrade(s) pending for 9 day(s)"]
+
+
+def test_a_loop_reports_the_diffs_of_its_changed_items():
+    callback = CallbackModule()
+    ini = _task(Task, "Write the ini of each SAPI", {"id": "PHP-INI", "measure": "m"})
+    items = [
+        {"changed": True, "diff": [{"before": "allow_url_fopen = On\n", "after": "allow_url_fopen = Off\n"}]},
+        {"changed": False, "diff": [{"before": "x\n", "after": "y\n"}]},
+    ]
+    callback.v2_runner_on_ok(_Result(ini, True, results=items, msg="All items completed"))
+    entry = build(callback._hosts, True)["hosts"]["web1"]["controls"]["PHP-INI"]
+    assert (entry["found"], entry["expected"]) == (["allow_url_fopen = On"], ["allow_url_fopen = Off"])
