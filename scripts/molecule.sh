@@ -38,7 +38,7 @@ for scenario in "$@"; do
     # CI shows only the end of the output: the lines that say why, once more, last.
     echo "=== molecule: $scenario FAILED - why (from $logs/$scenario.log)"
     sed 's/\x1b\[[0-9;]*m//g' "$logs/$scenario.log" \
-      | grep -E 'fatal:|FAILED!|^E   |AssertionError|Error:|ERROR ' | cut -c1-300 | tail -n 25 | sed "s/^/[$scenario] /"
+      | grep -E 'fatal:|FAILED!|│ E   |^E   |ERROR ' | cut -c1-300 | tail -n 25 | sed "s/^/[$scenario] /"
   fi
 done
 echo "=== molecule scenarios ($jobs at a time, $(( $(date +%s) - start_all ))s in all)"
