@@ -295,7 +295,7 @@ def junit(report: dict) -> str:
     for name in sorted(report["hosts"]):
         host = report["hosts"][name]
         cases = list(host["controls"].items())
-        failures = sum(1 for _, entry in cases if entry["status"] == "drift")
+        failures = sum(1 for entry in host["controls"].values() if entry["status"] == "drift")
         errors = 1 if host["status"] in ("failed", "unreachable") else 0
         suite = ElementTree.SubElement(
             suites, "testsuite", name=name, tests=str(len(cases) + errors), failures=str(failures), errors=str(errors)
