@@ -1,0 +1,236 @@
+"""Our roles dropped into a user's existing site playbook (converge.yml): nothing of ours collides
+with theirs, their settings survive where they do not contradict ours, where they do the result is
+what our READMEs say (and a check run says so), and --tags / --skip-tags select our roles."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
+TARGET = "site_existing-bookworm"
+testinfra_hosts = [f"ansible://{TARGET}?ansible_inventory={INVENTORY}"]
+SCENARIO = Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"])
+EPHEMERAL = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
+CURL = "curl -sS -i --max-time 5 {url}"
+
+
+@pytest.fixture(scope="module")
+def client(inventory_host):
+    return inventory_host("site_existing-client")
+
+
+@pytest.fixture(scope="module")
+def target_ip(host, ipv4):
+    return ipv4(host)
+
+
+def sshd_effective(host) -> dict[str, list[str]]:
+    """`sshd -T`: keyword -> values (a keyword sshd prints once per value, like allowusers, is a list)."""
+    conf: dict[str, list[str]] = {}
+    for line in host.check_output("sshd -T").splitlines():
+        key, _sep, value = line.partition(" ")
+        conf.setdefault(key, []).append(value)
+    return conf
+
+
+def response(client, url: str) -> tuple[int, list[tuple[str, str]], str]:
+    """Status, headers (in order, repeated ones kept, names lower case) and body, asked from the client."""
+    cmd = client.run(CURL.format(url=url))
+    assert cmd.rc == 0, f"curl {url}: rc {cmd.rc} {cmd.stderr}"
+    head, _sep, body = cmd.stdout.replace("\r\n", "\n").partition("\n\n")
+    status_line, *lines = head.splitlines()
+    headers = [(k.strip().lower(), v.strip()) for k, _s, v in (line.partition(":") for line in lines)]
+    return int(status_line.split()[1]), headers, body
+
+
+def values(headers: list[tuple[str, str]], name: str) -> list[str]:
+    return [value for key, value in headers if key == name.lower()]
+
+
+def playbook_check(*args: str, name: str) -> tuple[subprocess.CompletedProcess, dict]:
+    """converge.yml with --check --diff and extra arguments; returns the run and the target's drift record."""
+    report = EPHEMERAL / f"{name}.json"
+    argv = [
+        str(Path(sys.executable).parent / "ansible-playbook"),
+        "--inventory",
+        str(Path(INVENTORY).parent),
+        "--check",
+        "--diff",
+        *args,
+        str(SCENARIO / "converge.yml"),
+    ]
+    env = {
+        **os.environ,
+        "BULWARK_DRIFT_REPORT": str(report),
+        "ANSIBLE_NOCOLOR": "true",
+        "ANSIBLE_FORCE_COLOR": "false",
+    }
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=900, check=False, env=env)
+    (EPHEMERAL / f"{name}.log").write_text(result.stdout + result.stderr)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    return result, json.loads(report.read_text())["hosts"][TARGET]
+
+
+def task_banners(run: subprocess.CompletedProcess) -> list[str]:
+    return re.findall(r"^TASK \[(.*)\] \*+$", run.stdout, re.M)
+
+
+# --- SSH: their drop-in, our template, their AllowUsers, both handlers --------------------------
+
+
+def test_their_sshd_dropin_survives_where_it_does_not_contradict_ours(host):
+    conf = sshd_effective(host)
+    # Keywords our template leaves alone: theirs, from their drop-in (AllowUsers from their `users`).
+    assert conf["tcpkeepalive"] == ["no"]
+    assert conf["allowusers"] == ["deploy"]
+    # A keyword we set: ours is written before the Include and sshd keeps the first value (README).
+    assert conf["maxauthtries"] == ["3"]
+    # Their `port: 8080` is their vhost's, not ssh_hardening_port.
+    assert conf["port"] == ["22"]
+    assert "10-site.conf" in host.check_output("ls /etc/ssh/sshd_config.d")
+
+
+def test_the_running_sshd_enforces_their_allowusers_and_our_keys_only(ssh):
+    admin = ssh("deploy")
+    assert admin.returncode == 0, admin.stderr
+    assert admin.stdout.strip() == "deploy"
+    # alice has a key (fixture) but is not in their AllowUsers.
+    assert ssh("alice").returncode != 0
+    # The daemon runs our configuration (our reload ran): only publickey is offered, although
+    # cloud-init's drop-in says PasswordAuthentication yes and it offered passwords before.
+    password = ssh("deploy", "-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password")
+    assert password.returncode != 0
+    assert "Permission denied (publickey)" in password.stderr, password.stderr
+
+
+def test_their_handlers_ran_under_their_names(host):
+    # Their "restart sshd" and "reload apache2" were notified by their pre_tasks; each has a
+    # listener that leaves a note. Ours are named "... (bulwark)" and listen to bulwark topics.
+    assert host.file("/var/lib/site/restart-sshd.ran").content_string == "restart sshd\n"
+    assert host.file("/var/lib/site/reload-apache2.ran").content_string == "reload apache2\n"
+    # Our sshd reload ran too: sshd logs it (their handler restarts, it never sends SIGHUP).
+    assert "Received SIGHUP; restarting." in host.check_output("journalctl -u ssh -o cat --no-pager")
+
+
+# --- Apache: their header conf and vhost, our headers -------------------------------------------
+
+
+@pytest.mark.parametrize("port", [80, 8080])
+@pytest.mark.parametrize("path", ["/", "/nope"])
+def test_their_header_and_ours_each_exactly_once(client, target_ip, port, path):
+    status, headers, _body = response(client, f"http://{target_ip}:{port}{path}")
+    assert status == (200 if path == "/" else 404)
+    # Theirs (conf-enabled/site-headers.conf), on both vhosts, 200 and 404.
+    assert values(headers, "X-Site-Owner") == ["ops"]
+    # Ours (running: our apache2 reload ran after their reload), also once each.
+    assert values(headers, "Server") == ["Apache"]
+    assert values(headers, "X-Frame-Options") == ["DENY"]
+    assert values(headers, "X-Content-Type-Options") == ["nosniff"]
+    assert len(values(headers, "Content-Security-Policy")) == 1
+
+
+def test_their_legacy_vhost_answers_from_outside_and_is_locked(host, client, target_ip):
+    status, _headers, body = response(client, f"http://{target_ip}:8080/")
+    assert status == 200
+    assert body == "legacy app on port 8080\n"  # deployed by their task inside our unlock/lock bracket
+    # Locked by the immutable role's lock entry point after their deploy.
+    assert "i" in host.check_output("lsattr -d /srv/legacy/index.html").split()[0]
+    write = host.run("echo defaced >> /srv/legacy/index.html")
+    assert write.rc != 0
+    assert "Operation not permitted" in write.stderr
+
+
+# --- ufw: their rules under ufw_exclusive --------------------------------------------------------
+
+
+def test_ufw_holds_exactly_the_declared_rules(host):
+    status = host.check_output("LC_ALL=C ufw status")
+    # Hand rules of theirs that nobody declared are gone (ufw_exclusive: true, README step 4) ...
+    assert "staging" not in status
+    assert "8081" not in status
+    # ... and those that a declared rule replaces (same port, other comment or action) too.
+    assert "legacy app" not in status
+    assert "website" not in status
+    assert re.search(r"^8080/tcp\s+ALLOW\s+Anywhere\s+# service legacy$", status, re.M)
+    assert re.search(r"^8080/tcp \(v6\)\s+ALLOW\s+Anywhere \(v6\)\s+# service legacy$", status, re.M)
+    assert re.search(r"^22/tcp\s+LIMIT\s+Anywhere\s+# ssh$", status, re.M)
+    # Their own rule, from their `rules`, declared to us as ufw_rules and re-applied by their own
+    # community.general.ufw task: one rule, IPv4 only (its source is an IPv4 network).
+    assert len(re.findall(r"^9100/tcp\s+ALLOW\s+10\.0\.0\.0/8\s+# node exporter$", status, re.M)) == 1
+    assert "9100/tcp (v6)" not in status
+
+
+def test_the_undeclared_port_is_dropped_and_the_declared_one_answers(client, target_ip):
+    # 8081: nothing listens; before converge their rule let it through (refused, curl 7), now
+    # the firewall drops it (timeout, curl 28).
+    assert client.run(f"curl -sS --max-time 5 http://{target_ip}:8081/").rc == 28
+    assert client.run(f"curl -sS -o /dev/null --max-time 5 http://{target_ip}:8080/").rc == 0
+
+
+@pytest.fixture
+def hand_rules(host):
+    """Their old rules, added again by hand (ufw updates the 8080 rule's comment in place)."""
+    host.check_output("ufw allow 8081/tcp comment staging")
+    host.check_output("ufw allow 8080/tcp comment 'legacy app'")
+    yield
+    host.check_output("ufw delete allow 8081/tcp")
+    host.check_output("ufw allow 8080/tcp comment 'service legacy'")
+
+
+def test_a_run_says_what_it_does_to_their_hand_rules(host, hand_rules, check_run):
+    run, report = check_run()
+    ufw = [entry for entry in report[TARGET]["drift"] if entry["role"] == "ufw"]
+    assert ufw, report[TARGET]["drift"]
+    # The diff names the rules a real run removes or replaces, for each family.
+    for suffix in ("", " (v6)"):
+        assert f"-allow 8081/tcp from any{suffix} # staging\n" in run.stdout
+        assert f"-allow 8080/tcp from any{suffix} # legacy app\n" in run.stdout
+        assert f"+allow 8080/tcp from any{suffix} # service legacy\n" in run.stdout
+    # Nothing else of theirs or ours drifted, and check mode left the rules alone.
+    assert {entry["role"] for entry in report[TARGET]["drift"]} == {"ufw"}
+    status = host.check_output("LC_ALL=C ufw status")
+    assert "# staging" in status
+    assert "# legacy app" in status
+
+
+# --- tags: one role at a time --------------------------------------------------------------------
+
+
+def test_tags_ssh_runs_only_the_ssh_role():
+    run, record = playbook_check("--tags", "ssh", name="tags-ssh")
+    tasks = dict(record["tasks"])
+    # ssh_hardening and its dependency common; "play" is fact gathering only: none of their
+    # tasks, none of the include_role tasks of the other roles.
+    assert tasks.pop("ssh_hardening") > 0
+    assert tasks.pop("common") > 0
+    assert tasks.pop("play") == 1, record["tasks"]
+    # ansible-core tags the argument-spec validation task it prepends to a role "always", so a
+    # statically imported role (immutable's lock entry point, apache_hardening) still runs that
+    # one read-only task under --tags ssh; nothing else of theirs.
+    validations = [b for b in task_banners(run) if ": Validating arguments against arg spec" in b]
+    assert tasks == {role: 1 for role in tasks}, record["tasks"]
+    assert {b.split(" : ")[0] for b in validations} >= {f"bulwark.hardening.{role}" for role in tasks}
+    for banner in task_banners(run)[1:]:
+        assert banner.startswith(("bulwark.hardening.ssh_hardening :", "bulwark.hardening.common :")) or (
+            banner in validations
+        ), banner
+    assert record["drift"] == []
+
+
+def test_skip_tags_firewall_skips_every_ufw_task():
+    run, record = playbook_check("--skip-tags", "firewall", name="skip-firewall")
+    assert "ufw" not in record["tasks"], record["tasks"]
+    assert {"ssh_hardening", "immutable", "apache_hardening", "minimal_packages"} <= set(record["tasks"])
+    banners = task_banners(run)
+    assert not [b for b in banners if "ufw" in b.lower() or b.startswith("Firewall")], banners
+    assert "Their own firewall rules, as before" not in banners
+    # Their other tasks still run.
+    assert "Deploy their legacy app" in banners
+    assert record["drift"] == []
