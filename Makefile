@@ -63,7 +63,9 @@ units: tree
 molecule: venv images tree
 	scripts/molecule.sh $(SCENARIOS)
 
-test: lint ee sanity units molecule
+# The scenarios and sanity/units run side by side (scripts/test-parallel.sh); lint first, it is quick.
+test: lint ee images
+	CORES="$(CORES)" scripts/test-parallel.sh $(SCENARIOS)
 	@echo "make test: all steps passed"
 
 demo: venv images tree

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The long part of `make test`, side by side: the Molecule scenarios (scripts/molecule.sh) and,
+# next to them, ansible-test sanity and units on the newest ansible-core and on every version
+# of requirements-matrix.txt (CORES). ansible-test works in trees of its own, so it never
+# touches the collection tree the scenarios run from. The sanity/units output goes to
+# .tmp/sanity-units.log; its tail is printed last when it failed.
+#   usage: CORES="2.16 2.19" scripts/test-parallel.sh SCENARIO...
+set -uo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p .tmp
+log=.tmp/sanity-units.log
+start=$(date +%s)
+(
+  set -e
+  for what in sanity units; do
+    echo "=== $what: newest ansible-core"
+    scripts/ansible-test.sh "$what"
+    for core in ${CORES:-}; do
+      echo "=== $what: ansible-core $core"
+      CORE=$core scripts/ansible-test.sh "$what"
+    done
+  done
+) >"$log" 2>&1 &
+checks=$!
+
+scripts/molecule.sh "$@"
+molecule=$?
+wait "$checks"
+checked=$?
+if [ "$checked" -eq 0 ]; then
+  echo "=== sanity and units (${CORES:-} and the newest ansible-core): passed"
+else
+  echo "=== sanity/units FAILED - last lines of $log"
+  tail -n 80 "$log"
+fi
+echo "=== molecule, sanity and units took $(( $(date +%s) - start ))s"
+[ "$molecule" -eq 0 ] && [ "$checked" -eq 0 ]
