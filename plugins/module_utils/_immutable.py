@@ -42,10 +42,15 @@ def _iow(kind, number, size):
 _LONG = struct.calcsize("l")
 FS_IOC_GETFLAGS = _ior("f", 1, _LONG)
 FS_IOC_SETFLAGS = _iow("f", 2, _LONG)
-_PAD = b"\0" * (_LONG - 4)
-_ZERO = b"\0" * _LONG
+_INT = struct.Struct("i")
+# One buffer for both ioctls, passed as a mutable buffer: given bytes, fcntl.ioctl first
+# tries them as a writable buffer and builds and clears a TypeError each time, which cost
+# more than the rest of the call.  The module runs one walk in one thread.
+_BUF = bytearray(_LONG)
 
 OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+# os.open errors that mean the entry was replaced by a symlink or removed since the listing.
+_GONE = frozenset((errno.ELOOP, errno.ENOENT, errno.ENXIO))
 
 # How many paths of each kind the result and the diff name.
 SAMPLE = 20
@@ -62,12 +67,14 @@ class ImmutableError(Exception):
 
 def get_flags(fd):
     """The inode flags of an open file descriptor."""
-    return struct.unpack_from("i", fcntl.ioctl(fd, FS_IOC_GETFLAGS, _ZERO))[0]
+    fcntl.ioctl(fd, FS_IOC_GETFLAGS, _BUF, True)
+    return _INT.unpack_from(_BUF)[0]
 
 
 def set_flags(fd, flags):
     """Write the inode flags of an open file descriptor."""
-    fcntl.ioctl(fd, FS_IOC_SETFLAGS, struct.pack("i", flags) + _PAD)
+    _INT.pack_into(_BUF, 0, flags)
+    fcntl.ioctl(fd, FS_IOC_SETFLAGS, _BUF, True)
 
 
 def wanted_flags(current, bit, lock):
@@ -192,6 +199,14 @@ class Walk:
         self.samples = {"locked": [], "unlocked": [], "attributes": []}
         self.seen = 0
         self.passed = 0
+        # Decided once for the walk, not for each entry (see tree()).
+        self._bit = plan.bit
+        self._lock = plan.lock
+        self._kind = "locked" if plan.lock else "unlocked"
+        self._exclude = plan.exclude.match if plan.exclude is not None else None
+        self._needs_rel = self._exclude is not None or (
+            plan.manages_owner and plan.exec_mode is not None and plan.executables is not None
+        )
 
     def _record(self, kind, path):
         self.counts[kind] += 1
@@ -275,43 +290,83 @@ class Walk:
                 self._fail(exc, path, "set flags")
         self._record("unlocked", path)
 
+    def flag(self, fd, prefix, name):
+        """apply() for an entry below the root when the plan manages the flag alone.
+
+        The same steps without owner and mode, and the path (``prefix + name``) is built
+        only for a sample or an error: this runs once for each entry of the tree.
+        """
+        self.seen += 1
+        try:
+            flags = get_flags(fd)
+        except OSError as exc:
+            self._fail(exc, prefix + name, "read flags")
+        want = flags | self._bit if self._lock else flags & ~self._bit
+        if want == flags:
+            return
+        if not self.check:
+            try:
+                set_flags(fd, want)
+            except OSError as exc:
+                self._fail(exc, prefix + name, "set flags")
+        # Counted once done, as in apply(); the first SAMPLE of a kind are named.
+        counts = self.counts
+        counts[self._kind] += 1
+        if counts[self._kind] <= SAMPLE:
+            self.samples[self._kind].append(prefix + name)
+
     def tree(self, dir_fd, path, rel):
-        """Walk the directory open as ``dir_fd`` (already applied), depth first."""
-        plan = self.plan
+        """Walk the directory open as ``dir_fd`` (already applied), depth first.
+
+        ``rel`` is the path relative to the root, or None when the plan needs none (no
+        exclude patterns, no executables).  What can be decided once for the walk is
+        decided in __init__, and a path string is built only where one is needed.
+        """
+        lock, manages_owner, exclude, needs_rel = self._lock, self.plan.manages_owner, self._exclude, self._needs_rel
+        open_, close = os.open, os.close
         try:
             entries = list(os.scandir(dir_fd))
         except OSError as exc:
             self._fail(exc, path, "list the directory")
+        prefix = "/" if path == "/" else path + "/"
+        rel_prefix = rel + "/" if rel else ""
         for entry in entries:
+            # Regular files are the common case: one call for them.  d_type answers both
+            # without a system call; lstat (relative to dir_fd) only where it is unknown.
             try:
-                is_dir = entry.is_dir(follow_symlinks=False)
-                is_file = not is_dir and entry.is_file(follow_symlinks=False)
+                if entry.is_file(follow_symlinks=False):
+                    is_dir = False
+                elif entry.is_dir(follow_symlinks=False):
+                    is_dir = True
+                else:
+                    self.passed += 1
+                    continue
             except OSError:
-                is_dir = is_file = False
-            if not (is_dir or is_file):
                 self.passed += 1
                 continue
             name = entry.name
-            child = f"{path}/{name}" if path != "/" else f"/{name}"
-            child_rel = f"{rel}/{name}" if rel else name
             try:
-                fd = os.open(name, OPEN_FLAGS, dir_fd=dir_fd)
+                fd = open_(name, OPEN_FLAGS, dir_fd=dir_fd)
             except OSError as exc:
-                if exc.errno in (errno.ELOOP, errno.ENOENT, errno.ENXIO):
+                if exc.errno in _GONE:
                     # Replaced by a symlink or removed since the listing: nothing to lock.
                     self.passed += 1
                     continue
-                self._fail(exc, child, "open")
+                self._fail(exc, prefix + name, "open")
             try:
-                if plan.exclude is not None and plan.exclude.match(child_rel):
-                    if plan.lock:
-                        self.excluded_root(fd, child)
+                child_rel = rel_prefix + name if needs_rel else None
+                if exclude is not None and exclude(child_rel):
+                    if lock:
+                        self.excluded_root(fd, prefix + name)
                     continue
-                self.apply(fd, child, child_rel, is_dir, plan.lock)
+                if manages_owner:
+                    self.apply(fd, prefix + name, child_rel, is_dir, lock)
+                else:
+                    self.flag(fd, prefix, name)
                 if is_dir:
-                    self.tree(fd, child, child_rel)
+                    self.tree(fd, prefix + name, child_rel)
             finally:
-                os.close(fd)
+                close(fd)
 
 
 def run(path, plan, recurse=True, check=False):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import struct
 
 import pytest
 
@@ -217,3 +218,123 @@ def test_root_must_be_a_file_or_directory(tree, fake_flags, kind):
 def test_missing_root_names_the_path(tmp_path, fake_flags):
     with pytest.raises(im.ImmutableError, match="/nothing: no such file or directory"):
         im.run(str(tmp_path / "nothing"), im.Plan(lock=True))
+
+
+@pytest.fixture
+def kernel(monkeypatch):
+    """FS_IOC_GETFLAGS/FS_IOC_SETFLAGS faked at fcntl.ioctl, so get_flags/set_flags really run."""
+    store = {}
+
+    def ioctl(fd, request, arg, mutate_flag=True):
+        # A mutable buffer, written back: given bytes, fcntl.ioctl raises and clears a TypeError.
+        assert isinstance(arg, bytearray) and len(arg) == im._LONG and mutate_flag
+        st = os.fstat(fd)
+        key = (st.st_dev, st.st_ino)
+        if request == im.FS_IOC_GETFLAGS:
+            struct.pack_into("i", arg, 0, store.get(key, EXTENTS))
+        elif request == im.FS_IOC_SETFLAGS:
+            store[key] = struct.unpack_from("i", arg)[0]
+        else:
+            raise OSError(errno.ENOTTY, os.strerror(errno.ENOTTY))
+        return 0
+
+    monkeypatch.setattr(im.fcntl, "ioctl", ioctl)
+    return store
+
+
+def test_get_and_set_flags_pass_an_int_in_a_buffer(tree, kernel):
+    fd = os.open(tree / "index.php", im.OPEN_FLAGS)
+    try:
+        assert im.get_flags(fd) == EXTENTS
+        im.set_flags(fd, EXTENTS | im.FS_IMMUTABLE_FL)
+        assert im.get_flags(fd) == EXTENTS | im.FS_IMMUTABLE_FL
+        im.set_flags(fd, -0x80000000)  # the top bit, as the kernel's signed int holds it
+        assert im.get_flags(fd) == -0x80000000
+    finally:
+        os.close(fd)
+
+
+def _outcome(walk, root):
+    samples = {kind: sorted(os.path.relpath(p, root) for p in paths) for kind, paths in walk.samples.items()}
+    return walk.counts, samples, walk.seen, walk.passed
+
+
+@pytest.mark.parametrize("check", [False, True])
+@pytest.mark.parametrize("exclude", [None, ["log", "upload/u"]])
+@pytest.mark.parametrize("lock", [True, False])
+def test_flag_only_entries_are_walked_like_managed_ones(tree, kernel, lock, exclude, check):
+    """Walk.flag() (the flag alone) and Walk.apply() (owner managed) agree on every entry."""
+    kernel[(os.lstat(tree / "lib").st_dev, os.lstat(tree / "lib").st_ino)] = EXTENTS | im.FS_IMMUTABLE_FL
+    start = dict(kernel)
+    runs = {}
+    for name, uid in [("flag", -1), ("apply", os.getuid())]:  # the owner it already has: no chown
+        kernel.clear()
+        kernel.update(start)
+        plan = im.Plan(lock=lock, uid=uid, exclude=im.compile_patterns(exclude))
+        runs[name] = (_outcome(im.run(str(tree), plan, check=check), tree), dict(kernel))
+    assert runs["flag"] == runs["apply"]
+    (counts, _samples, _seen, passed), after = runs["flag"]
+    assert passed == 2
+    assert (after == start) is (check or not any(counts.values()))
+
+
+def test_samples_name_the_first_paths_and_count_all(tmp_path, kernel):
+    for i in range(im.SAMPLE + 10):
+        (tmp_path / f"f{i:02d}").write_text("x\n")
+    walk = im.run(str(tmp_path), im.Plan(lock=True))
+    assert walk.counts["locked"] == im.SAMPLE + 11
+    assert len(walk.samples["locked"]) == im.SAMPLE
+    assert walk.samples["locked"][0] == str(tmp_path)
+    assert all(os.path.dirname(p) == str(tmp_path) for p in walk.samples["locked"][1:])
+
+
+def test_entries_of_the_root_directory_are_named_with_one_slash(tmp_path, kernel):
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc/hosts").write_text("x\n")
+    walk = im.Walk(im.Plan(lock=True))
+    fd = os.open(tmp_path, im.OPEN_FLAGS)
+    try:
+        walk.tree(fd, "/", "")  # as run("/") would call it: the names are joined to "/"
+    finally:
+        os.close(fd)
+    assert walk.samples["locked"] == ["/etc", "/etc/hosts"]
+
+
+def test_executables_are_matched_without_exclude_patterns(tree, kernel):
+    plan = im.Plan(lock=True, file_mode=0o440, exec_mode=0o550, executables=im.compile_patterns(["bin/*.sh"]))
+    im.run(str(tree), plan)
+    modes = {rel: stat.S_IMODE(os.stat(tree / rel).st_mode) for rel in ["index.php", "bin/run.sh", "lib/deep/b.php"]}
+    assert modes == {"index.php": 0o440, "bin/run.sh": 0o550, "lib/deep/b.php": 0o440}
+
+
+def test_a_failure_below_the_root_names_the_entry_and_what_changed(tree, kernel, monkeypatch):
+    bad = os.lstat(tree / "lib/deep/b.php").st_ino
+    real_get = im.get_flags
+
+    def get_flags(fd):
+        if os.fstat(fd).st_ino == bad:
+            raise OSError(errno.EOPNOTSUPP, os.strerror(errno.EOPNOTSUPP))
+        return real_get(fd)
+
+    monkeypatch.setattr(im, "get_flags", get_flags)
+    with pytest.raises(im.ImmutableError) as info:
+        im.run(str(tree), im.Plan(lock=True))
+    assert info.value.path == f"{tree}/lib/deep/b.php"
+    assert str(info.value).startswith(f"{tree}/lib/deep/b.php: the file system does not support")
+    locked = sum(1 for key, flags in kernel.items() if flags & im.FS_IMMUTABLE_FL)
+    assert info.value.changes == {"locked": locked, "unlocked": 0, "attributes": 0}
+
+
+def test_an_entry_swapped_for_a_symlink_after_the_listing_is_passed_over(tree, kernel, monkeypatch):
+    real_open = os.open
+
+    def open_(name, flags, mode=0o777, *, dir_fd=None):
+        if name == "index.php" and dir_fd is not None:
+            raise OSError(errno.ELOOP, os.strerror(errno.ELOOP))  # what O_NOFOLLOW gives
+        return real_open(name, flags, mode, dir_fd=dir_fd)
+
+    monkeypatch.setattr(im.os, "open", open_)
+    walk = im.run(str(tree), im.Plan(lock=True))
+    assert walk.passed == 3
+    assert f"{tree}/index.php" not in walk.samples["locked"]
+    assert walk.counts["locked"] == 12
