@@ -166,7 +166,14 @@ class Plan:
         self.exec_mode = exec_mode
         self.executables = executables
         self.exclude = exclude
-        self.manages_owner = uid != -1 or gid != -1 or file_mode is not None or dir_mode is not None
+        # exec_mode counts only with executables to match: alone it would apply to nothing.
+        self.manages_owner = (
+            uid != -1
+            or gid != -1
+            or file_mode is not None
+            or dir_mode is not None
+            or (exec_mode is not None and executables is not None)
+        )
 
     def mode_for(self, rel, is_dir):
         if is_dir:

@@ -178,6 +178,15 @@ def test_modes_dirs_files_and_executables(tree, fake_flags):
         os.chmod(tree / rel, 0o755)  # let pytest clean up
 
 
+def test_exec_mode_alone_is_applied(tree, fake_flags):
+    # No owner, group or other mode: the executables still get theirs (it was ignored).
+    plan = im.Plan(lock=False, exec_mode=0o500, executables=im.compile_patterns(["bin/*.sh"]))
+    walk = im.run(str(tree), plan)
+    assert walk.counts["attributes"] == 1
+    assert stat.S_IMODE(os.stat(tree / "bin/run.sh").st_mode) == 0o500
+    assert stat.S_IMODE(os.stat(tree / "index.php").st_mode) == 0o644
+
+
 def test_mode_change_on_a_locked_entry_unlocks_changes_and_relocks(tree, fake_flags, monkeypatch):
     calls = []
     real_set = im.set_flags
