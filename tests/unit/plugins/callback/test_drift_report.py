@@ -100,6 +100,8 @@ def test_a_handler_is_not_drift_but_counts_as_executed():
 def test_tasks_of_one_control_make_one_control_with_expected_and_found():
     host = _run()["hosts"]["web1"]
     assert list(host["controls"]) == ["SSH-CONFIG", "UFW-RULESET", "task: My own motd"]
+    # Unchanged, a task without a control is no entry: web2 checked the two controls only.
+    assert list(_run()["hosts"]["web2"]["controls"]) == ["SSH-CONFIG", "UFW-RULESET"]
     ssh = host["controls"]["SSH-CONFIG"]
     assert ssh["status"] == "drift"
     assert ssh["tasks"] == ["Write sshd_config", "Write the sshd drop-in"]
@@ -131,7 +133,7 @@ def test_console_summary():
     assert "- SSH-CONFIG Write sshd_config [play]" in text
     assert "-PasswordAuthentication yes" in text
     assert "- (no control) My own motd [play]" in text
-    assert "web2: in compliance (3 controls checked)" in text
+    assert "web2: in compliance (2 controls checked)" in text
     assert "SSH-CONFIG drifted on 1 of 2 host(s): web1" in text
 
 
@@ -166,7 +168,7 @@ def test_junit_has_a_case_per_host_and_control():
     root = ElementTree.fromstring(junit(_run()))
     suites = {suite.get("name"): suite for suite in root}
     assert (suites["web1"].get("tests"), suites["web1"].get("failures")) == ("3", "2")
-    assert (suites["web2"].get("tests"), suites["web2"].get("failures")) == ("3", "0")
+    assert (suites["web2"].get("tests"), suites["web2"].get("failures")) == ("2", "0")
     failed = [case.get("name") for case in suites["web1"] if case.find("failure") is not None]
     assert failed == ["SSH-CONFIG Write sshd_config", "task: My own motd"]
     assert "-PasswordAuthentication yes" in suites["web1"][0].find("failure").text
@@ -185,7 +187,7 @@ def test_markdown_has_the_fleet_table_and_the_diff():
     ("name", "expected"),
     [
         ("web1", {"status": "drift", "drifted": ["SSH-CONFIG", "task: My own motd"], "checked": 3}),
-        ("web2", {"status": "compliant", "drifted": [], "checked": 3}),
+        ("web2", {"status": "compliant", "drifted": [], "checked": 2}),
         ("db1", {"status": "unchecked", "drifted": [], "checked": 0}),
     ],
 )
