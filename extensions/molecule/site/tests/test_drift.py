@@ -50,7 +50,7 @@ DRIFTS = [
      " && systemctl reload apache2", "PHP-INI"),
     ("chattr -i /var/www/html/index.php", "IMMUTABLE-APP"),
 ]  # fmt: skip
-EXPECTED = sorted({control for _, control in DRIFTS})
+EXPECTED = sorted({drift[1] for drift in DRIFTS})
 
 
 def playbook(name: str, run: str, *, check: bool) -> subprocess.CompletedProcess:
