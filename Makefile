@@ -42,15 +42,7 @@ tree: venv
 	@scripts/collection-tree.sh >/dev/null
 
 lint: tree
-	yamllint -s .
-	ansible-lint --profile production
-	ruff check plugins tests extensions scripts
-	ruff format --check plugins tests extensions scripts
-	@scripts/check-version.sh
-	python scripts/role-docs.py --check
-	python scripts/check-controls.py
-	python scripts/check-controls.py --self-test
-	antsibull-changelog lint
+	scripts/lint.sh
 
 sanity: tree
 	scripts/ansible-test.sh sanity
@@ -63,8 +55,8 @@ units: tree
 molecule: venv images tree
 	scripts/molecule.sh $(SCENARIOS)
 
-# The scenarios and sanity/units run side by side (scripts/test-parallel.sh); lint first, it is quick.
-test: lint ee images
+# The scenarios run side by side with lint, sanity and units (scripts/test-parallel.sh).
+test: tree ee images
 	CORES="$(CORES)" scripts/test-parallel.sh $(SCENARIOS)
 	@echo "make test: all steps passed"
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The long part of `make test`, side by side: the Molecule scenarios (scripts/molecule.sh) and,
-# next to them, ansible-test sanity and units on the newest ansible-core and on every version
-# of requirements-matrix.txt (CORES). ansible-test works in trees of its own, so it never
-# touches the collection tree the scenarios run from. The sanity/units output goes to
-# .tmp/sanity-units.log; its tail is printed last when it failed.
+# next to them, the static checks (scripts/lint.sh), then ansible-test sanity and units on the
+# newest ansible-core and on every version of requirements-matrix.txt (CORES). The scenarios
+# use every core; the checks fill what they leave. Lint only reads, and ansible-test works in
+# trees of its own, so neither touches the collection tree the scenarios run from. Their output
+# goes to .tmp/sanity-units.log; its tail is printed last when they failed.
 #   usage: CORES="2.16 2.19" scripts/test-parallel.sh SCENARIO...
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +13,8 @@ log=.tmp/sanity-units.log
 start=$(date +%s)
 (
   set -e
+  echo "=== lint"
+  scripts/lint.sh
   for what in sanity units; do
     echo "=== $what: newest ansible-core"
     scripts/ansible-test.sh "$what"
@@ -28,10 +31,10 @@ molecule=$?
 wait "$checks"
 checked=$?
 if [ "$checked" -eq 0 ]; then
-  echo "=== sanity and units (${CORES:-} and the newest ansible-core): passed"
+  echo "=== lint, sanity and units (${CORES:-} and the newest ansible-core): passed"
 else
-  echo "=== sanity/units FAILED - last lines of $log"
+  echo "=== lint/sanity/units FAILED - last lines of $log"
   tail -n 80 "$log"
 fi
-echo "=== molecule, sanity and units took $(( $(date +%s) - start ))s"
+echo "=== molecule, lint, sanity and units took $(( $(date +%s) - start ))s"
 [ "$molecule" -eq 0 ] && [ "$checked" -eq 0 ]
