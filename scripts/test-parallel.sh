@@ -25,11 +25,16 @@ start=$(date +%s)
   done
 ) >"$log" 2>&1 &
 checks=$!
+# How busy the machine was (vmstat every 10 s), to tune MOLECULE_JOBS by.
+vmstat -n 10 >.tmp/cpu.log 2>&1 &
+sampler=$!
 
 scripts/molecule.sh "$@"
 molecule=$?
 wait "$checks"
 checked=$?
+kill "$sampler" 2>/dev/null
+awk 'NR > 2 && $15 ~ /^[0-9]+$/ {n++; idle += $15} END {if (n) printf "=== the machine was %d%% idle on average (.tmp/cpu.log)\n", idle / n}' .tmp/cpu.log
 if [ "$checked" -eq 0 ]; then
   echo "=== lint, sanity and units (${CORES:-} and the newest ansible-core): passed"
 else
