@@ -5,6 +5,18 @@ set -euo pipefail
 
 engine_up() { timeout 10 docker info >/dev/null 2>&1; }
 
+# Every systemd container takes inotify instances (systemd, journald, logind, fail2ban's journal
+# reader...) from the host's one per-user budget, 128 by default: with the scenarios running side
+# by side or the 20-host fleet, fail2ban died with "Cannot initialize new instance of inotify
+# (EMFILE)" in some containers. Raise it where we may (it is a machine setting), say so where not.
+inotify=/proc/sys/fs/inotify/max_user_instances
+if [ "$(cat "$inotify" 2>/dev/null || echo 1024)" -lt 1024 ]; then
+  if ! { echo 1024 >"$inotify"; } 2>/dev/null; then
+    echo "ensure-docker: fs.inotify.max_user_instances is $(cat "$inotify"); with many containers" \
+      "services may fail to start (as root: sysctl -w fs.inotify.max_user_instances=1024)" >&2
+  fi
+fi
+
 if engine_up; then exit 0; fi
 
 if [ "$(id -u)" -ne 0 ] || [ ! -f /etc/debian_version ]; then
