@@ -11,7 +11,9 @@ engine_up() { timeout 10 docker info >/dev/null 2>&1; }
 # (EMFILE)" in some containers. Raise it where we may (it is a machine setting), say so where not.
 inotify=/proc/sys/fs/inotify/max_user_instances
 if [ "$(cat "$inotify" 2>/dev/null || echo 1024)" -lt 1024 ]; then
-  if ! { echo 1024 >"$inotify"; } 2>/dev/null; then
+  if { echo 1024 >"$inotify"; } 2>/dev/null; then
+    echo "ensure-docker: raised fs.inotify.max_user_instances to 1024 (until the next boot)" >&2
+  else
     echo "ensure-docker: fs.inotify.max_user_instances is $(cat "$inotify"); with many containers" \
       "services may fail to start (as root: sysctl -w fs.inotify.max_user_instances=1024)" >&2
   fi

@@ -2,8 +2,8 @@
 # Run `molecule test` for each named scenario, MOLECULE_JOBS at a time (default 3: the
 # scenarios are independent - own containers, own network. On the 2-core machine three keep it
 # busy: `make test` with three took 1950 s for this part, with four 2075 s, the machine 0% idle;
-# test-parallel.sh logs how idle it stays, .tmp/cpu.log).
-# Each scenario logs to .tmp/molecule-logs/<scenario>.log; a failed scenario's log tail is printed. Keeps going
+# test-parallel.sh logs how idle it stays, .tmp/cpu.log). Each scenario logs to
+# .tmp/molecule-logs/<scenario>.log; a failed scenario's log tail is printed. Keeps going
 # after a failure so one run shows every broken scenario; exits 1 if any failed.
 #   usage: scripts/molecule.sh SCENARIO...
 set -uo pipefail

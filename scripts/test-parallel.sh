@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # The long part of `make test`, side by side: the Molecule scenarios (scripts/molecule.sh) and,
 # next to them, the static checks (scripts/lint.sh), then ansible-test sanity and units on the
-# newest ansible-core and on every version of requirements-matrix.txt (CORES). The scenarios
-# use every core; the checks fill what they leave. Lint only reads, and ansible-test works in
+# newest ansible-core and on every version of requirements-matrix.txt (CORES). Lint only reads, and ansible-test works in
 # trees of its own, so neither touches the collection tree the scenarios run from. Their output
 # goes to .tmp/sanity-units.log; its tail is printed last when they failed.
 #   usage: CORES="2.16 2.19" scripts/test-parallel.sh SCENARIO...

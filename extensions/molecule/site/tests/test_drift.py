@@ -1,10 +1,10 @@
 """The scheduled drift run on the hardened web host: precision and recall.
 
-The untouched host is in compliance run after run: the scenario's check gate runs drift.yml (exit
-0, its report is read here) after the idempotence run, and test_site.py's check after a real ban
-is clean too. Then known drifts are injected by hand, one or more per role, and
-the drift run must report exactly their controls - no more, no fewer - exit non-zero, and say the
-same in JSON, JUnit and Markdown. Converge repairs them, and the next drift run is clean again.
+The untouched host is in compliance: after the idempotence run (a converge that changed nothing)
+the scenario's check gate runs drift.yml, which exits 0; its report is read here. Then known
+drifts are injected by hand, one or more per role, and the drift run must report exactly their
+controls - no more, no fewer - exit non-zero, and say the same in JSON, JUnit and Markdown.
+Converge repairs them, and the next drift run is clean again.
 Also: the website the host serves answers from outside after site.yml, as it did before."""
 
 from __future__ import annotations
