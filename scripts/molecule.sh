@@ -15,8 +15,14 @@ rm -rf "$logs" && mkdir -p "$logs"
 run_one() {
   local scenario=$1 start result
   start=$(date +%s)
-  if molecule test -s "$scenario" >"$logs/$scenario.log" 2>&1; then result=passed; else result=FAILED; fi
-  printf '%-24s %-7s %4ss\n' "$scenario" "$result" $(( $(date +%s) - start )) >"$logs/$scenario.result"
+  # Each log line starts with the seconds since the scenario started, to see where its time goes.
+  if PYTHONUNBUFFERED=1 molecule test -s "$scenario" 2>&1 | perl -pe 'BEGIN { $| = 1; $t0 = time } s/^/sprintf("%4d ", time - $t0)/e' \
+      >"$logs/$scenario.log"; then result=passed; else result=FAILED; fi
+  # The second line of `times`: CPU time of this job's children (molecule, ansible, pytest), not
+  # of the containers. (Not in a $(...): a subshell starts with none.)
+  times >"$logs/$scenario.times"
+  printf '%-24s %-7s %4ss  controller cpu %s\n' "$scenario" "$result" $(( $(date +%s) - start )) \
+    "$(sed -n 2p "$logs/$scenario.times")" >"$logs/$scenario.result"
   echo "=== molecule: $(cat "$logs/$scenario.result")"
 }
 
@@ -49,7 +55,7 @@ for scenario in "$@"; do
     tail -n 150 "$logs/$scenario.log" | sed "s/^/[$scenario] /"
     # CI shows only the end of the output: the lines that say why, once more, last.
     echo "=== molecule: $scenario FAILED - why (from $logs/$scenario.log)"
-    sed 's/\x1b\[[0-9;]*m//g' "$logs/$scenario.log" \
+    sed -e 's/\x1b\[[0-9;]*m//g' -e 's/^ *[0-9]* //' "$logs/$scenario.log" \
       | grep -E 'fatal:|FAILED!|│ E   |^E   |ERROR ' | cut -c1-300 | tail -n 25 | sed "s/^/[$scenario] /"
   fi
 done
