@@ -12,6 +12,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.tmp/collections
 # Scenarios to run (default: all); e.g. `make molecule SCENARIOS="common ssh_hardening"`.
 SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard extensions/molecule/*/molecule.yml)))
 RELEASES  ?= bookworm trixie
+IMAGE_VARIANTS ?= web modphp
 # Older ansible-core releases that sanity and units also run against (requirements-matrix.txt).
 CORES     ?= $(shell sed -n 's/^ansible-core==\([0-9]*[.][0-9]*\)[.].*/\1/p' requirements-matrix.txt)
 
@@ -34,8 +35,9 @@ venv: $(VENV)/.stamp
 docker:
 	@scripts/ensure-docker.sh
 
+# The base image of each release, then its fixture variants; the releases side by side.
 images: docker
-	@for r in $(RELEASES); do scripts/build-image.sh $$r; done
+	@RELEASES="$(RELEASES)" IMAGE_VARIANTS="$(IMAGE_VARIANTS)" scripts/build-images.sh
 
 # The collection at its namespaced path, for ansible-test, pytest and Molecule.
 tree: venv
@@ -55,9 +57,10 @@ units: tree
 molecule: venv images tree
 	scripts/molecule.sh $(SCENARIOS)
 
-# The scenarios run side by side with lint, sanity and units (scripts/test-parallel.sh).
-test: tree ee images
-	CORES="$(CORES)" scripts/test-parallel.sh $(SCENARIOS)
+# The scenarios run side by side with lint, sanity and units (scripts/test-parallel.sh, which
+# builds the images while those checks start).
+test: tree ee docker
+	CORES="$(CORES)" RELEASES="$(RELEASES)" IMAGE_VARIANTS="$(IMAGE_VARIANTS)" scripts/test-parallel.sh $(SCENARIOS)
 	@echo "make test: all steps passed"
 
 demo: venv images tree

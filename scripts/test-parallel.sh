@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The long part of `make test`, side by side: the Molecule scenarios (scripts/molecule.sh) and,
+# The long part of `make test`, side by side: the test images and then the Molecule scenarios
+# (scripts/build-images.sh, scripts/molecule.sh) and,
 # next to them, the static checks (scripts/lint.sh), then ansible-test sanity and units on the
 # newest ansible-core and on every version of requirements-matrix.txt (CORES). Lint only reads, and ansible-test works in
 # trees of its own, so neither touches the collection tree the scenarios run from. Their output
@@ -28,8 +29,14 @@ checks=$!
 vmstat -n 10 >.tmp/cpu.log 2>&1 &
 sampler=$!
 
-scripts/molecule.sh "$@"
-molecule=$?
+# The test images (cached by recipe) are built while the checks run: they need no image.
+if scripts/build-images.sh; then
+  scripts/molecule.sh "$@"
+  molecule=$?
+else
+  echo "=== the test images could not be built"
+  molecule=1
+fi
 wait "$checks"
 checked=$?
 kill "$sampler" 2>/dev/null
