@@ -112,3 +112,22 @@ def check_run():
         return result, json.loads(report.read_text())["hosts"]
 
     return run
+
+
+@pytest.fixture(scope="session")
+def converge_run():
+    """Run the scenario's converge playbook for real (not in check mode) against its own inventory."""
+
+    def run() -> subprocess.CompletedProcess:
+        argv = [
+            str(Path(sys.executable).parent / "ansible-playbook"),
+            "--inventory",
+            str(Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent),
+            str(Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"]) / "converge.yml"),
+        ]
+        env = {**os.environ, "ANSIBLE_NOCOLOR": "true", "ANSIBLE_FORCE_COLOR": "false"}
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=900, check=False, env=env)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+        return result
+
+    return run
