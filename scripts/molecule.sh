@@ -16,7 +16,7 @@ run_one() {
   local scenario=$1 start result
   start=$(date +%s)
   # Each log line starts with the seconds since the scenario started, to see where its time goes.
-  if PYTHONUNBUFFERED=1 molecule test -s "$scenario" 2>&1 | perl -pe 'BEGIN { $| = 1; $t0 = time } s/^/sprintf("%4d ", time - $t0)/e' \
+  if molecule test -s "$scenario" 2>&1 | perl -pe 'BEGIN { $| = 1; $t0 = time } s/^/sprintf("%4d ", time - $t0)/e' \
       >"$logs/$scenario.log"; then result=passed; else result=FAILED; fi
   # The second line of `times`: CPU time of this job's children (molecule, ansible, pytest), not
   # of the containers. (Not in a $(...): a subshell starts with none.)
