@@ -35,22 +35,24 @@ def test_package_lists_were_refreshed(host):
 
 @pytest.fixture(scope="module")
 def edited_record(inventory_host, check_run, converge_run):
-    """Every host's record names another version; then a check run, then a converge."""
-    for name in ("common-bookworm", "common-trixie"):
-        inventory_host(name).check_output(
-            """sed -i 's/"version": "[^"]*"/"version": "0.0.0-edited"/' /etc/ansible/facts.d/bulwark.fact"""
-        )
+    """Debian 12's record names another version, Debian 13's is writable by everyone (its content
+    unchanged); then a check run, then a converge."""
+    inventory_host("common-bookworm").check_output(
+        """sed -i 's/"version": "[^"]*"/"version": "0.0.0-edited"/' /etc/ansible/facts.d/bulwark.fact"""
+    )
+    inventory_host("common-trixie").check_output("chmod 0666 /etc/ansible/facts.d/bulwark.fact")
     _result, report = check_run()
     converge_run()
     return report
 
 
 def test_an_edited_record_is_drift_and_converge_writes_it_again(host, edited_record):
-    # The record's tasks are skipped when the facts read at the start of the play hold it: an
-    # edited one must still be seen, and written again.
+    # The record is not written again when the facts read at the start of the play hold it: an
+    # edited one, or one anybody may edit, must still be seen and repaired.
     controls = edited_record[host.backend.get_hostname()]["controls"]
     assert controls["COMMON-RECORD"]["status"] == "drift"
     assert [key for key, entry in controls.items() if entry["status"] == "drift"] == ["COMMON-RECORD"]
     fact = json.loads(host.file("/etc/ansible/facts.d/bulwark.fact").content_string)
     assert fact["managed_by"] == "bulwark.hardening"
     assert fact["version"] != "0.0.0-edited"
+    assert host.file("/etc/ansible/facts.d/bulwark.fact").mode == 0o644
