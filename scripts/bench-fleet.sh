@@ -35,27 +35,16 @@ machine_cpu() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Containers as shared/create.yml makes them (systemd as PID 1, named capabilities).
+# Containers as the scenarios' (scripts/systemd-container.sh: systemd as PID 1, named capabilities).
 start_fleet() {
   local n=$1 i name
   for i in $(seq 1 "$n"); do
     name=bulwark-fleet-$i
     docker rm -f "$name" >/dev/null 2>&1 || true
-    docker run -d --name "$name" --hostname "$name" --network "$net" --label owner=bulwark-fleet \
-      --cap-add SYS_ADMIN --cap-add NET_ADMIN --cap-add NET_RAW --cap-add LINUX_IMMUTABLE --cap-add AUDIT_WRITE \
-      --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
-      --cgroupns=host -v /sys/fs/cgroup:/sys/fs/cgroup:rw --tmpfs /run --tmpfs /run/lock \
-      "$image" /lib/systemd/systemd >/dev/null
+    scripts/systemd-container.sh start "$name" "$image" --network "$net" --label owner=bulwark-fleet
     started+=("$name")
   done
-  for i in $(seq 1 "$n"); do
-    for _ in $(seq 1 60); do
-      case "$(docker exec "bulwark-fleet-$i" systemctl is-system-running 2>/dev/null || true)" in
-        running | degraded) break ;;
-      esac
-      sleep 1
-    done
-  done
+  scripts/systemd-container.sh wait "${started[@]}"
 }
 
 stop_fleet() {

@@ -9,11 +9,8 @@ name=bulwark-bench
 work=$(mktemp -d "$repo/.tmp/bench.XXXXXX")
 trap 'docker rm -f "$name" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 docker rm -f "$name" >/dev/null 2>&1 || true
-docker run -d --name "$name" --cap-add SYS_ADMIN --cap-add NET_ADMIN --cap-add NET_RAW --cap-add LINUX_IMMUTABLE --cap-add AUDIT_WRITE \
-  --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
-  --cgroupns=host -v /sys/fs/cgroup:/sys/fs/cgroup:rw --tmpfs /run --tmpfs /run/lock \
-  bulwark/debian-systemd:bookworm /lib/systemd/systemd >/dev/null
-sleep 3
+scripts/systemd-container.sh start "$name" bulwark/debian-systemd:bookworm
+scripts/systemd-container.sh wait "$name"
 docker exec "$name" useradd -m admin
 printf 'all:\n  hosts:\n    %s:\n      ansible_connection: community.docker.docker\n  vars:\n    ssh_hardening_admin_users: []\n    ssh_hardening_lockout_guard: false\n' "$name" >"$work/inventory.yml"
 export ANSIBLE_INJECT_FACT_VARS=false ANSIBLE_PIPELINING=true ANSIBLE_PYTHON_INTERPRETER=/usr/bin/python3

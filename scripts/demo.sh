@@ -17,16 +17,8 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 step "Starting a throw-away Debian 12 systemd container ($name)"
 docker rm -f "$name" >/dev/null 2>&1 || true
-docker run -d --name "$name" --hostname "$name" \
-  --cap-add SYS_ADMIN --cap-add NET_ADMIN --cap-add NET_RAW --cap-add LINUX_IMMUTABLE --cap-add AUDIT_WRITE \
-  --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
-  --cgroupns=host -v /sys/fs/cgroup:/sys/fs/cgroup:rw --tmpfs /run --tmpfs /run/lock \
-  bulwark/debian-systemd:bookworm /lib/systemd/systemd >/dev/null
-for _ in $(seq 1 30); do
-  state=$(docker exec "$name" systemctl is-system-running 2>/dev/null || true)
-  case "$state" in running|degraded) break ;; esac
-  sleep 1
-done
+scripts/systemd-container.sh start "$name" bulwark/debian-systemd:bookworm
+scripts/systemd-container.sh wait "$name"
 # A web server as admins find it: Apache as Debian ships it (Server: Apache/2.4.x (Debian)).
 docker exec "$name" sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq apache2 >/dev/null'
 # An admin account with a key, as on any real server: the ssh role's lockout guard checks it.
