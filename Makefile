@@ -62,8 +62,9 @@ molecule: venv images tree
 	scripts/molecule.sh $(SCENARIOS)
 
 # The scenarios run side by side with lint, sanity and units (scripts/test-parallel.sh, which
-# builds the images while those checks start).
-test: tree ee docker
+# installs the Docker engine and builds the images while it makes the venv, the collection tree
+# and the EE context - `make tree ee` - and while those checks start).
+test:
 	CORES="$(CORES)" RELEASES="$(RELEASES)" IMAGE_VARIANTS="$(IMAGE_VARIANTS)" scripts/test-parallel.sh $(SCENARIOS)
 	@echo "make test: all steps passed"
 

@@ -1,16 +1,29 @@
 #!/usr/bin/env bash
-# The long part of `make test`, side by side: the test images and then the Molecule scenarios
-# (scripts/build-images.sh, scripts/molecule.sh) and,
-# next to them, the static checks (scripts/lint.sh), then ansible-test sanity and units on the
-# newest ansible-core and on every version of requirements-matrix.txt (CORES). Lint only reads, and ansible-test works in
-# trees of its own, so neither touches the collection tree the scenarios run from. Their output
-# goes to .tmp/sanity-units.log; its tail is printed last when they failed.
+# The whole of `make test`, with what does not depend on each other side by side:
+#   - the Docker engine (scripts/ensure-docker.sh) and then the test images (scripts/build-images.sh,
+#     cached by recipe), which need neither the venv nor the collection;
+#   - meanwhile the venv, the collection tree and the EE build context (`make tree ee`), then the
+#     static checks (scripts/lint.sh) and ansible-test sanity and units on the newest ansible-core
+#     and on every version of requirements-matrix.txt (CORES);
+#   - the Molecule scenarios (scripts/molecule.sh) once the images and the tree are there.
+# Lint only reads, and ansible-test works in trees of its own, so neither touches the collection
+# tree the scenarios run from. The output of the checks goes to .tmp/sanity-units.log, that of the
+# engine and images to .tmp/images.log; their tails are printed when they failed.
 #   usage: CORES="2.16 2.19" scripts/test-parallel.sh SCENARIO...
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p .tmp
 log=.tmp/sanity-units.log
 start=$(date +%s)
+
+( scripts/ensure-docker.sh && scripts/build-images.sh ) >.tmp/images.log 2>&1 &
+images=$!
+if ! ${MAKE:-make} --no-print-directory tree ee; then
+  echo "=== make tree ee FAILED"
+  wait "$images"
+  exit 1
+fi
+
 (
   set -e
   echo "=== lint"
@@ -29,12 +42,13 @@ checks=$!
 vmstat -n 10 >.tmp/cpu.log 2>&1 &
 sampler=$!
 
-# The test images (cached by recipe) are built while the checks run: they need no image.
-if scripts/build-images.sh; then
+if wait "$images"; then
+  cat .tmp/images.log
   scripts/molecule.sh "$@"
   molecule=$?
 else
-  echo "=== the test images could not be built"
+  echo "=== the Docker engine or the test images FAILED - last lines of .tmp/images.log"
+  tail -n 40 .tmp/images.log
   molecule=1
 fi
 wait "$checks"
