@@ -26,14 +26,15 @@ start() {
 # Until boot is over, systemd-tmpfiles may clean /tmp under a first module's payload (seen on a
 # loaded machine as "No such file or directory: .../apt_payload.zip"), so wait for the end of boot.
 # Right after the start there is no bus to ask yet ("Failed to connect to bus"): ask again.
+# At most 180 s in all, however the asking fails (a hung exec is cut at what is left).
 wait_booted() {
-  local name=$1 state=
-  for _ in $(seq 1 90); do
-    state=$(timeout 180 docker exec "$name" systemctl is-system-running --wait 2>/dev/null || true)
+  local name=$1 state= deadline=$((SECONDS + 180))
+  while [ "$SECONDS" -lt "$deadline" ]; do
+    state=$(timeout $((deadline - SECONDS)) docker exec "$name" systemctl is-system-running --wait 2>/dev/null || true)
     case "$state" in running | degraded) return 0 ;; esac
     sleep 2
   done
-  echo "systemd-container: systemd in $name did not finish booting (state: ${state:-none})" >&2
+  echo "systemd-container: systemd in $name did not finish booting within 180 s (state: ${state:-none})" >&2
   return 1
 }
 
