@@ -20,7 +20,7 @@ if [ -n "${CORE:-}" ]; then
     interpreter=$(PYENV_VERSION="${python#python}" pyenv which python 2>/dev/null || command -v "$python") \
       || { echo "ansible-test.sh: $python is needed for $pin" >&2; exit 2; }
     rm -rf "$venv" && "$interpreter" -m venv "$venv"
-    "$venv/bin/pip" install -q --disable-pip-version-check --no-compile "$pin"
+    "$venv/bin/pip" install -q --disable-pip-version-check "$pin"
     echo "$pin" >"$venv/.pin"
   fi
   bin="$venv/bin"
