@@ -3,8 +3,8 @@
 # collection tree. ansible-test bootstraps pip into each venv it makes with a get-pip
 # script it downloads from a host we cannot reach (ansible/ansible#77304); it uses a
 # file already at its cache path, so put a stand-in there: it installs the pip (and for older
-# releases setuptools and wheel) that ansible-test asks for from wheels fetched once from PyPI,
-# or, where that fetch failed, bootstraps pip with the standard library's ensurepip.
+# releases setuptools and wheel) that ansible-test asks for from wheels fetched once from the
+# package index.
 #   usage: scripts/ansible-test.sh sanity|units [extra ansible-test args]
 # With CORE=2.16 (a line of requirements-matrix.txt) it runs that ansible-core release from a
 # venv of its own (.venv-core-2.16, made on first use with the Python the line names).
@@ -42,44 +42,35 @@ pip_version=$(sed -n 's/^pip==//p' <<<"$packages")
 cache="$HOME/.ansible/test/cache"
 shim="$cache/get_pip_${pip_version//./_}.py"
 # Their wheels, fetched once, and pip's unpacked: the stand-in installs them from there with
-# that pip, about 1 s a venv. (Through ensurepip and a second pip install from PyPI it was
+# that pip, about 1 s a venv. (Through ensurepip and a second pip install from the index it was
 # 6.6 s, and a fresh sanity run makes nine venvs per release.)
 wheels="$cache/bulwark-wheels"
 if [ ! -d "$wheels/pip-$pip_version" ]; then
   # shellcheck disable=SC2086 # one package per word
-  if "$bin/python" -m pip download -q --disable-pip-version-check --no-deps --only-binary=:all: \
-      --dest "$wheels" $packages \
-    && "$bin/python" -m zipfile -e "$wheels/pip-$pip_version-py3-none-any.whl" "$wheels/pip-$pip_version.tmp"; then
-    mv "$wheels/pip-$pip_version.tmp" "$wheels/pip-$pip_version"
-  else
-    echo "ansible-test.sh: could not fetch $packages; each venv bootstraps pip through ensurepip" >&2
-  fi
+  "$bin/python" -m pip download -q --disable-pip-version-check --no-deps --only-binary=:all: \
+    --dest "$wheels" $packages \
+    || { echo "ansible-test.sh: could not fetch $packages from the package index" >&2; exit 1; }
+  # Unpacked beside, then renamed: a run killed midway leaves no half a pip to be used.
+  rm -rf "$wheels/pip-$pip_version.tmp"
+  "$bin/python" -m zipfile -e "$wheels/pip-$pip_version-py3-none-any.whl" "$wheels/pip-$pip_version.tmp"
+  mv "$wheels/pip-$pip_version.tmp" "$wheels/pip-$pip_version"
 fi
 mkdir -p "$cache"
 cat >"$shim" <<'PY'
-# Stand-in for get-pip.py written by bulwark.hardening's scripts/ansible-test.sh.
-import ensurepip
+# Stand-in for get-pip.py written by bulwark.hardening's scripts/ansible-test.sh: the pip asked
+# for installs itself (and setuptools, wheel) into the new venv from the wheels fetched beside
+# this file. --ignore-installed: it sees its own copy on PYTHONPATH as installed. get-pip's
+# --no-setuptools and --no-wheel are not pip options.
 import os
 import subprocess
 import sys
 
 args = [arg for arg in sys.argv[1:] if arg not in ("--no-setuptools", "--no-wheel")]
 wheels = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bulwark-wheels")
-pip = [arg for arg in args if arg.startswith("pip==")]
-unpacked = os.path.join(wheels, "pip-" + pip[0][len("pip=="):]) if pip else ""
-if unpacked and os.path.isdir(unpacked):
-    # The requested pip installs itself (and setuptools, wheel) from the fetched wheels into the
-    # venv (--ignore-installed: it sees its own copy on PYTHONPATH as installed).
-    env = dict(os.environ, PYTHONPATH=unpacked)
-    command = [sys.executable, "-m", "pip", "install", "--ignore-installed", "--no-index", "--find-links", wheels, *args]
-    sys.exit(subprocess.call(command, env=env))
-config = os.environ.get("PIP_CONFIG_FILE")
-ensurepip.bootstrap(upgrade=True)
-# ensurepip before Python 3.13 leaves PIP_CONFIG_FILE=/dev/null in the environment, which would
-# hide the machine's pip configuration (its CA bundle, its mirrors) from the install below.
-if config is None:
-    os.environ.pop("PIP_CONFIG_FILE", None)
-sys.exit(subprocess.call([sys.executable, "-m", "pip", "install", *args]))
+pip = next(arg[len("pip==") :] for arg in args if arg.startswith("pip=="))
+env = dict(os.environ, PYTHONPATH=os.path.join(wheels, "pip-" + pip))
+command = [sys.executable, "-m", "pip", "install", "--ignore-installed", "--no-index", "--find-links", wheels, *args]
+sys.exit(subprocess.call(command, env=env))
 PY
 
 what=$1
