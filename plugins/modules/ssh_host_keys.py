@@ -20,6 +20,7 @@ author:
   - bulwark.hardening contributors (!UNKNOWN)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - bulwark.hardening.rollback
 attributes:
   check_mode:
     support: full
@@ -94,6 +95,7 @@ import struct
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.bulwark.hardening.plugins.module_utils._rollback import ROLLBACK_SPEC, arm_option
 from ansible_collections.bulwark.hardening.plugins.module_utils._ssh import key_fingerprint
 
 _FIXED_BITS = {"ssh-ed25519": 256, "ecdsa-sha2-nistp256": 256, "ecdsa-sha2-nistp384": 384, "ecdsa-sha2-nistp521": 521}
@@ -180,6 +182,7 @@ def main():
             "rsa_min_bits": {"type": "int", "default": 3072},
             "rsa_bits": {"type": "int", "default": 4096},
             "directory": {"type": "path", "default": "/etc/ssh"},
+            "rollback": ROLLBACK_SPEC,
         },
         supports_check_mode=True,
     )
@@ -197,6 +200,12 @@ def main():
     result = {"changed": bool(removed or generated), "removed": removed, "generated": generated}
     after = dict(before)
     if not module.check_mode:
+        if removed or generated:
+            touched = sorted({*removed, *generated, *(path + ".pub" for path in generated)})
+            armed = arm_option(module, params["rollback"], touched, "sshd host keys")
+            if armed:
+                result["rollback"] = armed
+                result["ansible_facts"] = {"bulwark_rollback": armed}
         for name in removed:
             os.unlink(name)
         keygen = module.get_bin_path("ssh-keygen", required=True) if generate else None

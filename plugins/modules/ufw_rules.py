@@ -34,6 +34,7 @@ requirements:
   - ufw
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - bulwark.hardening.rollback
 attributes:
   check_mode:
     support: full
@@ -315,6 +316,7 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.bulwark.hardening.plugins.module_utils._rollback import ROLLBACK_SPEC, arm_option
 from ansible_collections.bulwark.hardening.plugins.module_utils._ufw import (
     UfwRuleError,
     apply_diff,
@@ -512,7 +514,20 @@ ARGUMENT_SPEC = {
     "logging": {"type": "str", "choices": ["off", "low", "medium", "high", "full"]},
     "state": {"type": "str", "choices": ["enabled"]},
     "conf_file": {"type": "path", "default": "/etc/ufw/ufw.conf"},
+    "rollback": ROLLBACK_SPEC,
 }
+
+
+def arm_rollback(module, result):
+    """Save the files ufw is about to change and arm the host's rollback (the rollback option)."""
+    params = module.params
+    files = [params["defaults_file"], params["conf_file"]] + [
+        os.path.join(params["rules_dir"], name) for name in ("user.rules", "user6.rules")
+    ]
+    armed = arm_option(module, params["rollback"], files, "ufw rules")
+    if armed:
+        result["rollback"] = armed
+        result["ansible_facts"] = {"bulwark_rollback": armed}
 
 
 def apply(module, commands, result, *, rules_dir, ufw_ipv6, predicted, settings_after):
@@ -622,6 +637,8 @@ def main():
             msg=f"ufw rule files not found: {', '.join(missing)} (is ufw installed?)",
             **result,
         )
+
+    arm_rollback(module, result)
 
     apply(
         module,
