@@ -456,39 +456,131 @@ def _accepted_list(settings):
     return settings.get("pubkeyacceptedalgorithms", settings.get("pubkeyacceptedkeytypes", "?"))
 
 
-def session_reasons(who, settings, auth, keys):
-    """Rules that refuse the connection Ansible is using right now.
+def parse_auth_info(text):
+    """The methods a session authenticated with, from sshd's ExposeAuthInfo file (``$SSH_USER_AUTH``).
 
-    ``auth``: the session's "Accepted ..." record (``find_session_auth``) or None when no log
-    line was found. ``keys``: the account's authorized keys (``parse_authorized_keys``, all files).
+    sshd writes one line per method that succeeded (``publickey ssh-ed25519 AAAA...``,
+    ``password``, ``keyboard-interactive/pam``) for the session's lifetime: no log can push it
+    out. Returns an auth record like ``parse_accepted_line`` (the public key's method first) plus
+    ``methods`` (every method, in order) and ``source``; None for an empty file.
     """
-    reasons = []
-    passwords_on = (
+    entries = []
+    for line in (text or "").splitlines():
+        words = line.split()
+        if not words:
+            continue
+        entry = {"method": words[0]}
+        if words[0].split("/")[0] == "publickey" and len(words) >= 3:
+            entry["key_type"] = words[1]
+            try:
+                entry["fingerprint"] = key_fingerprint(words[2])
+            except ValueError:
+                pass
+        entries.append(entry)
+    if not entries:
+        return None
+    first = next((entry for entry in entries if entry["method"] == "publickey"), entries[0])
+    return {**first, "methods": [entry["method"] for entry in entries], "source": "ExposeAuthInfo"}
+
+
+def _method_class(method):
+    """password and keyboard-interactive are one credential to Ansible (the password answers both)."""
+    base = method.split("/")[0].split(":")[0]
+    return "password" if base in _PASSWORD_METHODS else base
+
+
+def _passwords_on(settings):
+    return (
         _is_yes(settings, "passwordauthentication")
         or _is_yes(settings, "kbdinteractiveauthentication")
         or _is_yes(settings, "challengeresponseauthentication")
     )
-    if auth and auth["method"].split("/")[0] in _PASSWORD_METHODS:
-        if not passwords_on:
+
+
+def authentication_methods_satisfied(value, used):
+    """Whether an ``AuthenticationMethods`` value can be met with the methods in ``used``.
+
+    Each space-separated list must be met in full; ``publickey,publickey`` needs two keys, so a
+    list counts only when every method it names, as often as it names it, is among ``used``.
+    """
+    if not value or value.strip().lower() == "any":
+        return True
+    have = {}
+    for method in used:
+        have[_method_class(method)] = have.get(_method_class(method), 0) + 1
+    for chain in value.split():
+        need = {}
+        for method in chain.split(","):
+            need[_method_class(method)] = need.get(_method_class(method), 0) + 1
+        if all(have.get(method, 0) >= count for method, count in need.items()):
+            return True
+    return False
+
+
+def _known_session_reasons(who, settings, auth, keys):
+    """Rules that refuse a session whose own login method (and key) is known."""
+    reasons = []
+    used = auth.get("methods") or [auth["method"]]
+    chains = settings.get("authenticationmethods", "any")
+    if not authentication_methods_satisfied(chains, used):
+        reasons.append(
+            f"{who} logged in to this session with {' and '.join(used)}, which cannot satisfy the new "
+            f"AuthenticationMethods {chains}"
+        )
+    if _method_class(auth["method"]) == "password":
+        if not _passwords_on(settings):
             reasons.append(
                 f"{who} logged in to this session with {auth['method']}, and the new configuration turns "
                 "PasswordAuthentication and KbdInteractiveAuthentication off: install a key for the account, "
                 "connect with it (ansible_ssh_private_key_file) and run again"
             )
         return reasons
-    if auth and auth["method"] == "publickey" and auth.get("key_type"):
-        key_type = auth["key_type"]
-        exact = [key["type"] for key in keys if auth.get("fingerprint") and key["fingerprint"] == auth["fingerprint"]]
-        if not key_accepted(settings, exact[0] if exact else key_type):
-            shown = f"{key_type} ({exact[0]})" if exact else key_type
-            fingerprint = f", {auth['fingerprint']}" if auth.get("fingerprint") else ""
-            reasons.append(
-                f"{who} logged in to this session with key type {shown}{fingerprint}, which the new "
-                f"PubkeyAcceptedAlgorithms ({_accepted_list(settings)}) does not accept"
-            )
+    if auth["method"] != "publickey" or not auth.get("key_type"):
         return reasons
-    if auth is None and not passwords_on:
-        # The session's log line is gone: every key the account may use must still work.
+    key_type = auth["key_type"]
+    exact = [key["type"] for key in keys if auth.get("fingerprint") and key["fingerprint"] == auth["fingerprint"]]
+    fingerprint = f", {auth['fingerprint']}" if auth.get("fingerprint") else ""
+    if not key_accepted(settings, exact[0] if exact else key_type):
+        shown = f"{key_type} ({exact[0]})" if exact else key_type
+        reasons.append(
+            f"{who} logged in to this session with key type {shown}{fingerprint}, which the new "
+            f"PubkeyAcceptedAlgorithms ({_accepted_list(settings)}) does not accept"
+        )
+    elif not _is_yes(settings, "pubkeyauthentication"):
+        reasons.append(f"{who} logged in to this session with a key, and the new PubkeyAuthentication is no")
+    elif auth.get("fingerprint") and not exact and "CERT" not in key_type.upper() and _keys_from_files(settings):
+        files = " ".join(settings.get("authorizedkeysfile", [])) or "none"
+        reasons.append(
+            f"{who} logged in to this session with the key {auth['fingerprint']} ({key_type}), which is not in "
+            f"the authorized keys files the new configuration reads ({files}): that key would be refused"
+        )
+    return reasons
+
+
+def _keys_from_files(settings):
+    command = settings.get("authorizedkeyscommand", "none")
+    return not command or command.lower() == "none"
+
+
+def _unknown_session_reasons(who, settings, keys, current):
+    """The session's method is unknown: refuse to turn any method off rather than guess."""
+    reasons = []
+    if current is not None:
+        off = []
+        if _passwords_on(current) and not _passwords_on(settings):
+            off.append("password (PasswordAuthentication/KbdInteractiveAuthentication)")
+        if _is_yes(current, "pubkeyauthentication") and not _is_yes(settings, "pubkeyauthentication"):
+            off.append("publickey (PubkeyAuthentication)")
+        chains = settings.get("authenticationmethods", "any")
+        if chains.lower() != "any" and current.get("authenticationmethods", "any") != chains:
+            off.append(f"any single method (AuthenticationMethods {chains})")
+        if off:
+            reasons.append(
+                f"{who}: how this session logged in cannot be told (no ExposeAuthInfo record, and no sshd log line "
+                f"of this session's process), and the new configuration turns off {', '.join(off)}: connect once "
+                "with a key so the method is known, or set ssh_hardening_lockout_guard=false if you have a console"
+            )
+    if not _passwords_on(settings):
         refused = sorted({key["type"] for key in keys if not key_accepted(settings, key["type"])})
         if refused:
             reasons.append(
@@ -499,10 +591,55 @@ def session_reasons(who, settings, auth, keys):
     return reasons
 
 
+def session_reasons(who, settings, auth, keys, current=None):
+    """Rules that refuse the connection Ansible is using right now.
+
+    ``auth``: the session's auth record (``parse_auth_info``, ``find_session_auth``) or None when
+    it cannot be known. ``keys``: the account's authorized keys (``parse_authorized_keys``, all
+    files the new configuration reads). ``current``: the installed configuration's settings for
+    the same connection, or None (no sshd yet), to tell which methods the change turns off.
+    """
+    reasons = []
+    if str(settings.get("maxsessions", "10")).strip() == "0":
+        reasons.append(f"{who}: the new MaxSessions is 0, which allows no session at all (not even Ansible's)")
+    if auth:
+        return reasons + _known_session_reasons(who, settings, auth, keys)
+    return reasons + _unknown_session_reasons(who, settings, keys, current)
+
+
+def _listen_host(value):
+    """The address part of an ``sshd -T`` listenaddress (``0.0.0.0:22``, ``[::]:22``, ``[fe80::1%eth0]:22``)."""
+    text = value.split()[0]
+    if text.startswith("["):
+        return text[1 : text.find("]")].split("%")[0]
+    return text.rsplit(":", 1)[0] if text.count(":") == 1 else text
+
+
+def listen_reasons(settings, laddr):
+    """The new ListenAddress must include ``laddr``, the address the session arrived on."""
+    listen = settings.get("listenaddress") or []
+    if not listen or not laddr:
+        return []
+    try:
+        arrived = ipaddress.ip_address(laddr.split("%")[0])
+    except ValueError:
+        return []
+    for value in listen:
+        try:
+            address = ipaddress.ip_address(_listen_host(value))
+        except ValueError:
+            continue
+        if address == arrived or (address.is_unspecified and address.version == arrived.version):
+            return []
+    return [
+        f"the new ListenAddress ({', '.join(listen)}) leaves out {laddr}, the address this session arrived on: "
+        "sshd would stop listening where Ansible connects"
+    ]
+
+
 def usable_key_reasons(who, settings, keys):
     """For an account that is not the session's: at least one authorized key must be accepted."""
-    passwords_on = _is_yes(settings, "passwordauthentication") or _is_yes(settings, "kbdinteractiveauthentication")
-    if passwords_on or not keys or any(key_accepted(settings, key["type"]) for key in keys):
+    if _passwords_on(settings) or not keys or any(key_accepted(settings, key["type"]) for key in keys):
         return []
     types = ", ".join(sorted({key["type"] for key in keys}))
     return [
@@ -598,46 +735,6 @@ def enforced_differences(settings, enforce):
         for keyword, wanted in enforce.items()
         if _normal(settings.get(keyword.lower(), "")) != _normal(wanted)
     ]
-
-
-# --------------------------------------------------------------------- ufw
-def _port_in(port, spec):
-    for part in spec.split(","):
-        if ":" in part:
-            low, _sep, high = part.partition(":")
-            if low.isdigit() and high.isdigit() and int(low) <= port <= int(high):
-                return True
-        elif part.isdigit() and int(part) == port:
-            return True
-    return False
-
-
-def ufw_allows_port(ufw_conf, user_rules, default_ufw, port, client_addr=None):
-    """Whether an active ufw lets TCP ``port`` in: ``(active, allowed)``.
-
-    ``ufw_conf``: /etc/ufw/ufw.conf (``ENABLED=yes``); ``user_rules``: /etc/ufw/user.rules (and
-    user6.rules), whose ``### tuple ### allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in`` lines are ufw's own
-    record of its rules; ``default_ufw``: /etc/default/ufw (``DEFAULT_INPUT_POLICY``). A rule limited
-    to some sources counts when ``client_addr`` is among them.
-    """
-    active = bool(re.search(r"^\s*ENABLED\s*=\s*\"?yes\"?\s*$", ufw_conf or "", re.MULTILINE | re.IGNORECASE))
-    if not active:
-        return False, True
-    policy = re.search(r"^\s*DEFAULT_INPUT_POLICY\s*=\s*\"?(\w+)\"?", default_ufw or "", re.MULTILINE)
-    if policy and policy.group(1).upper() == "ACCEPT":
-        return True, True
-    for line in (user_rules or "").splitlines():
-        if not line.startswith("### tuple ###"):
-            continue
-        # action proto dport dst sport src [dapp sapp] direction [comment=...]
-        fields = line.split()[3:]
-        if len(fields) < 7 or "in" not in fields[6:] or fields[0].split("_")[0] not in ("allow", "limit"):
-            continue
-        if fields[1] not in ("tcp", "any") or not (fields[2] == "any" or _port_in(port, fields[2])):
-            continue
-        if fields[5] in ("0.0.0.0/0", "::/0", "any") or (client_addr and _addr_match_list(client_addr, fields[5]) == 1):
-            return True, True
-    return True, False
 
 
 # --------------------------------------------------------------------- running daemon

@@ -810,36 +810,46 @@ def _check_lists(get, errors, ipv6, ssh_port):
 
 
 def _resolve_guard(get, errors, plan):
-    """Fill ``guard``, ``guard_active`` and ``note``; return the connection's source address or None."""
+    """Fill ``guard``, ``guards``, ``guard_active`` and ``note``; return the first guard's source address or None.
+
+    The SSH session in use is always guarded; a declared ``ufw_guard_connection`` (a bastion, a
+    second admin path) is guarded in addition to it, never instead of it.
+    """
     guard_connection = dict(get("ufw_guard_connection") or {})
     connection = dict(get("common_connection") or {})
     is_ssh = bool(connection.get("is_ssh", False))
-    guard = {}
+    guards = []
+    if is_ssh and str(connection.get("client_addr") or "").strip():
+        guards.append({"port": connection.get("server_port"), "source": str(connection["client_addr"]).strip()})
     if guard_connection:
         if guard_connection.get("port") is None or guard_connection.get("source") in (None, ""):
             errors.append(f"ufw_guard_connection needs port and source, got {guard_connection!r}")
         else:
-            guard = {"port": guard_connection["port"], "source": str(guard_connection["source"])}
+            declared = {"port": guard_connection["port"], "source": str(guard_connection["source"])}
             if guard_connection.get("proto"):
-                guard["proto"] = guard_connection["proto"]
-    elif is_ssh and str(connection.get("client_addr") or "").strip():
-        guard = {"port": connection.get("server_port"), "source": str(connection["client_addr"]).strip()}
-    plan["guard"] = guard
+                declared["proto"] = guard_connection["proto"]
+            guards.append(declared)
+    plan["guards"] = guards
+    plan["guard"] = guards[0] if guards else {}
     source = None
-    if guard:
-        _port_number(errors, "ufw_guard_connection.port (or the SSH session's port)", guard["port"])
+    for index, guard in enumerate(guards):
+        what = "the SSH session's port" if index == 0 and is_ssh else "ufw_guard_connection.port"
+        _port_number(errors, what, guard["port"])
         try:
-            source = _parse_ip(guard["source"], "source")
+            address = _parse_ip(guard["source"], "source")
         except UfwRuleError as exc:
             errors.append(f"ufw_guard_connection: {exc}")
+            continue
+        if index == 0:
+            source = address
 
     lockout_guard = bool(get("ufw_lockout_guard", True))
-    plan["guard_active"] = lockout_guard and bool(guard)
+    plan["guard_active"] = lockout_guard and bool(guards)
     if not lockout_guard:
         plan["note"] = "ufw lockout guard off (ufw_lockout_guard=false)"
-    elif guard:
-        what = f"{guard.get('proto', 'tcp')}/{guard['port']} from {guard['source']}"
-        plan["note"] = f"ufw lockout guard: the rules must keep {what}"
+    elif guards:
+        kept = " and ".join(f"{guard.get('proto', 'tcp')}/{guard['port']} from {guard['source']}" for guard in guards)
+        plan["note"] = f"ufw lockout guard: the rules must keep {kept}"
     elif is_ssh:
         errors.append(
             "ufw_lockout_guard: Ansible connects over SSH but the session's client address is unknown "
@@ -868,7 +878,7 @@ def role_plan(settings):
     """
     errors = []
     get = settings.get
-    plan = {"errors": errors, "rules": [], "guard": {}, "guard_active": False, "note": "", "exempt": None}
+    plan = {"errors": errors, "rules": [], "guard": {}, "guards": [], "guard_active": False, "note": "", "exempt": None}
 
     for name in ("ufw_rules", "ufw_ssh_from", "ufw_keep_comments"):
         if not _is_list(get(name, [])):

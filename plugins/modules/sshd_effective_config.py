@@ -97,13 +97,22 @@ options:
   session:
     description:
       - The SSH session Ansible is using (client address and port, as in C(SSH_CONNECTION)).
-      - The module finds C(sshd)'s C(Accepted <method> for <user> from <addr> port <port>) line for
-        it in the journal of O(unit) (or C(/var/log/auth.log)), returns it as RV(auth) and adds to
-        RV(access) the rules that would cut this session's way in off - a password login when
-        passwords are turned off, a key type that C(PubkeyAcceptedAlgorithms) no longer accepts.
-      - When the line cannot be found every key in the account's authorized_keys must be accepted.
+      - How the session logged in is read from sources an attacker cannot flush - sshd's own
+        C(ExposeAuthInfo) record of the session (O(session.auth_info)), else the C(Accepted <method> for
+        <user> from <addr> port <port>) line that the session's own sshd processes (found from this
+        module's ancestors) wrote to the journal, looked up by process ID, never a bounded tail of a log.
+        It is returned as RV(auth), and RV(access) adds the rules that would cut this session's way in
+        off - a password login when passwords are turned off, a key type that C(PubkeyAcceptedAlgorithms)
+        no longer accepts, the session's own key (by fingerprint) missing from the authorized keys files,
+        an C(AuthenticationMethods) that the session's method cannot satisfy, C(MaxSessions 0), a
+        C(ListenAddress) without the address the session arrived on (O(connection.laddr)).
+      - When the method cannot be known, a change that turns a method off is refused, and every key in the
+        account's authorized_keys must be accepted.
     type: dict
     suboptions:
+      auth_info:
+        description: The session's C($SSH_USER_AUTH) file (written by sshd when C(ExposeAuthInfo) is on).
+        type: str
       addr:
         description: Client address of the session.
         type: str
@@ -300,20 +309,27 @@ from ansible_collections.bulwark.hardening.plugins.module_utils._ssh import (
     find_openssh_version,
     find_session_auth,
     last_listen_time,
+    listen_reasons,
     match_context,
     newer_than,
+    parse_auth_info,
     parse_authorized_keys,
     parse_match_lines,
     parse_openssh_version,
     parse_sshd_config_dump,
     session_reasons,
-    ufw_allows_port,
     usable_key_reasons,
+)
+from ansible_collections.bulwark.hardening.plugins.module_utils._ufw import (
+    UfwRuleError,
+    check_guard,
+    incoming_policy,
+    parse_defaults,
+    parse_rules_file,
 )
 
 PRIVSEP_DIR = "/run/sshd"
 PID_FILE = "/run/sshd.pid"
-AUTH_LOG = "/var/log/auth.log"
 UFW_FILES = ("/etc/ufw/ufw.conf", "/etc/ufw/user.rules", "/etc/ufw/user6.rules", "/etc/default/ufw")
 ETC_SSH = "/etc/ssh"
 
@@ -490,12 +506,27 @@ def running_state(records, config, config_text, settings):
 
 
 def firewall_state(port, current_ports, client_addr):
-    """RV(firewall) for a port sshd is about to listen on."""
+    """RV(firewall) for a port sshd is about to listen on, decided by the ufw role's own engine."""
     state = {"port": port, "current_ports": current_ports, "active": False, "allowed": True}
     if str(port) in current_ports:
         return state
     conf, rules, rules6, defaults = (read_text(path) for path in UFW_FILES)
-    state["active"], state["allowed"] = ufw_allows_port(conf, rules + "\n" + rules6, defaults, port, client_addr)
+    if parse_defaults(conf).get("ENABLED", "no").lower() != "yes":
+        return state
+    state["active"] = True
+    parsed = parse_defaults(defaults)
+    try:
+        entries = parse_rules_file(rules, False) + parse_rules_file(rules6, True)
+        # Without a known client, only a rule that lets anyone in counts (an address of TEST-NET-1).
+        allowed, _message = check_guard(
+            entries,
+            incoming_policy(parsed),
+            {"port": port, "source": client_addr or "192.0.2.1"},
+            ipv6_enabled=parsed.get("IPV6", "yes").lower() == "yes",
+        )
+    except (UfwRuleError, ValueError):
+        allowed = False
+    state["allowed"] = allowed
     return state
 
 
@@ -524,7 +555,7 @@ def match_violations(module, sshd, config, config_text, *, base, enforce):
     return violations
 
 
-def account_access(settings, name, connection, *, auth=None, session=False):
+def account_access(settings, name, connection, *, auth=None, session=False, current=None):
     """check_access() plus the key and session rules, for one account."""
     account = lookup_account(name)
     keys = {}
@@ -540,9 +571,12 @@ def account_access(settings, name, connection, *, auth=None, session=False):
     if account["exists"]:
         all_keys = [key for found in keys.values() for key in found]
         who = f"account '{name}'"
-        extra = (
-            session_reasons(who, settings, auth, all_keys) if session else usable_key_reasons(who, settings, all_keys)
-        )
+        if session:
+            extra = session_reasons(who, settings, auth, all_keys, current) + listen_reasons(
+                settings, connection.get("laddr")
+            )
+        else:
+            extra = usable_key_reasons(who, settings, all_keys)
         if extra:
             access["reasons"].extend(extra)
             access["allowed"] = False
@@ -567,7 +601,11 @@ ARGUMENT_SPEC = {
     "users": {"type": "list", "elements": "str", "default": []},
     "session": {
         "type": "dict",
-        "options": {"addr": {"type": "str", "required": True}, "port": {"type": "int", "required": True}},
+        "options": {
+            "addr": {"type": "str", "required": True},
+            "port": {"type": "int", "required": True},
+            "auth_info": {"type": "str"},
+        },
     },
     "enforce": {"type": "dict", "default": {}},
     "firewall_port": {"type": "int"},
@@ -621,13 +659,58 @@ def evaluate(module, spec, privsep_missing):
     return command, parse_sshd_config_dump(out), violations
 
 
-def session_auth(records, session):
-    """The session's "Accepted ..." record from the journal, else from auth.log; None when not found."""
-    messages = [message for _when, message in records]
-    found = find_session_auth(messages, session["addr"], session["port"])
-    if found is None:
-        found = find_session_auth(read_text(AUTH_LOG, 4 << 20).splitlines(), session["addr"], session["port"])
+def ancestor_pids(pid=None):
+    """This process and its ancestors, nearest first: the session's sshd processes are among them."""
+    pids = []
+    pid = pid or os.getpid()
+    while pid > 1 and len(pids) < 64:
+        try:
+            with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+                parent = int(handle.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            break
+        pids.append(pid)
+        pid = parent
+    return pids
+
+
+def session_journal(module, pids):
+    """Messages logged by the processes ``pids`` since boot, looked up by process ID (not a tail)."""
+    journalctl = module.get_bin_path("journalctl")
+    if not journalctl or not pids:
+        return []
+    argv = [journalctl, "--boot", "--output", "json", "--no-pager", *(f"_PID={pid}" for pid in pids)]
+    rc, out, _err = module.run_command(argv)
+    messages = []
+    for line in out.splitlines() if rc == 0 else []:
+        try:
+            message = json.loads(line).get("MESSAGE")
+        except ValueError:
+            continue
+        if isinstance(message, str):
+            messages.append(message)
+    return messages
+
+
+def session_auth(module, session):
+    """How the session logged in: sshd's ExposeAuthInfo record, else its own processes' journal lines."""
+    if session.get("auth_info"):
+        found = parse_auth_info(read_text(session["auth_info"]))
+        if found:
+            return found
+    found = find_session_auth(session_journal(module, ancestor_pids()), session["addr"], session["port"])
+    if found:
+        found["source"] = "journal"
     return found
+
+
+def session_current(module, connection):
+    """The installed configuration's settings for the session's connection, or None."""
+    params = module.params
+    if params["content"] is None or not os.path.exists(params["config"]):
+        return None
+    _command, rc, out, _err = sshd_test(module, params["sshd"], params["config"], connection_spec(connection))
+    return parse_sshd_config_dump(out) if rc == 0 else None
 
 
 def host_state(module, settings, records, result):
@@ -682,13 +765,14 @@ def main():
     if violations is not None:
         result["violations"] = violations
 
-    records = read_journal(module, params["unit"]) if params["session"] or params["running"] else []
-    auth = None
+    records = read_journal(module, params["unit"]) if params["running"] else []
+    auth = current = None
     if params["session"]:
-        auth = result["auth"] = session_auth(records, params["session"])
+        auth = result["auth"] = session_auth(module, params["session"])
+        current = session_current(module, connection) if auth is None else None
     if want_access:
         result["access"] = account_access(
-            settings, connection["user"], connection, auth=auth, session=bool(params["session"])
+            settings, connection["user"], connection, auth=auth, session=bool(params["session"]), current=current
         )
     if params["users"]:
         result["accounts"] = [account_access(settings, name, connection) for name in params["users"]]

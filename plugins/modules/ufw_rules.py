@@ -147,6 +147,33 @@ options:
       destination:
         description: Address of this host the connection goes to, if known.
         type: str
+  guards:
+    description:
+      - More connections that must survive the change, each checked like O(guard) (the SSH session in use
+        and a declared second path, such as a bastion).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      port:
+        description: Destination port of the connection.
+        type: int
+        required: true
+      source:
+        description: Source address of the connection.
+        type: str
+        required: true
+      proto:
+        description: Protocol of the connection.
+        type: str
+        choices: [tcp, udp]
+        default: tcp
+      interface:
+        description: Interface the connection arrives on.
+        type: str
+      destination:
+        description: Destination address of the connection.
+        type: str
   rules_dir:
     description: Directory holding C(user.rules), C(user6.rules) and C(applications.d).
     type: path
@@ -504,6 +531,22 @@ ARGUMENT_SPEC = {
             "destination": {"type": "str"},
         },
     },
+    "guards": {
+        "type": "list",
+        "elements": "dict",
+        "default": [],
+        "options": {
+            "port": {"type": "int", "required": True},
+            "source": {"type": "str", "required": True},
+            "proto": {
+                "type": "str",
+                "choices": ["tcp", "udp"],
+                "default": "tcp",
+            },
+            "interface": {"type": "str"},
+            "destination": {"type": "str"},
+        },
+    },
     "rules_dir": {"type": "path", "default": "/etc/ufw"},
     "defaults_file": {"type": "path", "default": "/etc/default/ufw"},
     "ufw": {"type": "path"},
@@ -516,6 +559,21 @@ ARGUMENT_SPEC = {
     "conf_file": {"type": "path", "default": "/etc/ufw/ufw.conf"},
     "rollback": ROLLBACK_SPEC,
 }
+
+
+def check_guards(module, predicted, policy, ufw_ipv6, result):
+    """Fail, changing nothing, when the new rules would cut off O(guard) or any of O(guards)."""
+    params = module.params
+    guards = ([params["guard"]] if params["guard"] else []) + params["guards"]
+    profiles = read_profiles(params["rules_dir"]) if guards else {}
+    for guard in guards:
+        try:
+            ok, message = check_guard(predicted, policy, guard, profiles, ipv6_enabled=ufw_ipv6)
+        except UfwRuleError as exc:
+            module.fail_json(msg=str(exc))
+        if not ok:
+            result["changed"] = False
+            module.fail_json(msg=f"refusing to change ufw: {message}; nothing was changed", **result)
 
 
 def arm_rollback(module, result):
@@ -613,21 +671,7 @@ def main():
             "after": format_settings(params, changes, True) + format_rules(predicted),
         }
 
-    guard = params["guard"]
-    if guard:
-        try:
-            ok, message = check_guard(
-                predicted,
-                policy,
-                guard,
-                read_profiles(rules_dir),
-                ipv6_enabled=ufw_ipv6,
-            )
-        except UfwRuleError as exc:
-            module.fail_json(msg=str(exc))
-        if not ok:
-            result["changed"] = False
-            module.fail_json(msg=f"refusing to change ufw: {message}; nothing was changed", **result)
+    check_guards(module, predicted, policy, ufw_ipv6, result)
 
     if not changed or module.check_mode:
         module.exit_json(**result)

@@ -190,39 +190,6 @@ def test_enforced_differences():
     ]
 
 
-RULES = """### tuple ### allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in comment=7373682068657265
-### tuple ### limit_log tcp 2200 0.0.0.0/0 any 0.0.0.0/0 in
-### tuple ### allow tcp 80,443 0.0.0.0/0 any 10.0.0.0/8 in
-### tuple ### allow tcp 3000:3005 0.0.0.0/0 any 0.0.0.0/0 in
-### tuple ### allow udp 5000 0.0.0.0/0 any 0.0.0.0/0 in
-### tuple ### deny tcp 6000 0.0.0.0/0 any 0.0.0.0/0 in
-### tuple ### allow tcp 7000 0.0.0.0/0 any 0.0.0.0/0 out
-### tuple ### allow any 53 0.0.0.0/0 any 0.0.0.0/0 in
-"""
-
-
-@pytest.mark.parametrize(
-    "conf, defaults, port, client, expected",
-    [
-        ("ENABLED=no\n", "", 2222, None, (False, True)),
-        ("", "", 2222, None, (False, True)),
-        ("ENABLED=yes\n", 'DEFAULT_INPUT_POLICY="ACCEPT"\n', 2222, None, (True, True)),
-        ("ENABLED=yes\n", 'DEFAULT_INPUT_POLICY="DROP"\n', 22, None, (True, True)),
-        ("ENABLED=yes\n", "", 2200, None, (True, True)),
-        ("ENABLED=yes\n", "", 3003, None, (True, True)),
-        ("ENABLED=yes\n", "", 53, None, (True, True)),
-        ("ENABLED=yes\n", "", 2222, None, (True, False)),
-        ("ENABLED=yes\n", "", 5000, None, (True, False)),
-        ("ENABLED=yes\n", "", 6000, None, (True, False)),
-        ("ENABLED=yes\n", "", 7000, None, (True, False)),
-        ("ENABLED=yes\n", "", 443, None, (True, False)),
-        ("ENABLED=yes\n", "", 443, "10.1.2.3", (True, True)),
-    ],
-)
-def test_ufw_allows_port(conf, defaults, port, client, expected):
-    assert _ssh.ufw_allows_port(conf, RULES, defaults, port, client) == expected
-
-
 def test_last_listen_time_and_newer_than():
     records = [
         (100.0, "Server listening on 0.0.0.0 port 22."),
@@ -235,3 +202,90 @@ def test_last_listen_time_and_newer_than():
     mtimes = {"/etc/ssh/sshd_config": 250.0, "/etc/ssh/ssh_host_rsa_key": 50.0, "/etc/ssh/sshd_config.d": 200.6}
     assert _ssh.newer_than(200.5, mtimes) == ["/etc/ssh/sshd_config", "/etc/ssh/sshd_config.d"]
     assert _ssh.newer_than(None, mtimes) == []
+
+
+# ------------------------------------------------------------------ issue 19: what the trials got past
+OTHER_ED_FP = "SHA256:otherkeyotherkeyotherkeyotherkeyotherkey000"
+ED_SESSION = {"method": "publickey", "key_type": "ED25519", "fingerprint": ED25519_FP}
+
+
+def test_parse_auth_info_reads_sshds_own_record():
+    found = _ssh.parse_auth_info(f"publickey {ED25519}\n")
+    assert (found["method"], found["key_type"], found["fingerprint"]) == ("publickey", "ssh-ed25519", ED25519_FP)
+    assert found["methods"] == ["publickey"] and found["source"] == "ExposeAuthInfo"
+    both = _ssh.parse_auth_info(f"password\npublickey {ED25519}\n")
+    assert both["method"] == "publickey" and both["methods"] == ["password", "publickey"]
+    assert _ssh.parse_auth_info("keyboard-interactive/pam\n")["method"] == "keyboard-interactive/pam"
+    assert _ssh.parse_auth_info("") is None
+
+
+@pytest.mark.parametrize(
+    ("value", "used", "expected"),
+    [
+        ("any", ["publickey"], True),
+        ("publickey", ["publickey"], True),
+        ("publickey,password", ["publickey"], False),
+        ("publickey,password publickey", ["publickey"], True),
+        ("publickey,publickey", ["publickey"], False),
+        ("publickey,publickey", ["publickey", "publickey"], True),
+        ("keyboard-interactive:pam", ["password"], True),
+        ("publickey", ["password"], False),
+        ("publickey,password", ["password", "publickey"], True),
+    ],
+)
+def test_authentication_methods_satisfied(value, used, expected):
+    assert _ssh.authentication_methods_satisfied(value, used) is expected
+
+
+@pytest.mark.parametrize(
+    ("settings", "auth", "keys", "current", "expected"),
+    [
+        pytest.param(dict(HARDENED, maxsessions="0"), ED_SESSION, ED_KEYS, None, ["MaxSessions is 0"],
+                     id="maxsessions-zero"),
+        pytest.param(dict(HARDENED, maxsessions="1"), ED_SESSION, ED_KEYS, None, [], id="maxsessions-one"),
+        pytest.param(dict(HARDENED, authenticationmethods="publickey,password"), ED_SESSION, ED_KEYS, None,
+                     ["cannot satisfy the new AuthenticationMethods publickey,password"], id="auth-chain"),
+        pytest.param(dict(HARDENED, authenticationmethods="publickey"), ED_SESSION, ED_KEYS, None, [],
+                     id="auth-chain-satisfied"),
+        pytest.param(HARDENED, {**ED_SESSION, "fingerprint": OTHER_ED_FP}, ED_KEYS, None,
+                     [f"the key {OTHER_ED_FP} (ED25519), which is not in"], id="session-key-gone"),
+        pytest.param(dict(HARDENED, authorizedkeyscommand="/usr/bin/keys %u"), {**ED_SESSION, "fingerprint": OTHER_ED_FP},
+                     ED_KEYS, None, [], id="session-key-from-a-command"),
+        pytest.param(dict(HARDENED, pubkeyauthentication="no", passwordauthentication="yes"), ED_SESSION, ED_KEYS,
+                     None, ["PubkeyAuthentication is no"], id="pubkey-off"),
+        pytest.param(HARDENED, None, ED_KEYS, STOCK, ["cannot be told", "turns off password"],
+                     id="unknown-method-passwords-go-off"),
+        pytest.param(HARDENED, None, ED_KEYS, HARDENED, [], id="unknown-method-nothing-turned-off"),
+        pytest.param(dict(STOCK, authenticationmethods="publickey"), None, ED_KEYS, STOCK,
+                     ["AuthenticationMethods publickey"], id="unknown-method-chain-set"),
+    ],
+)  # fmt: skip
+def test_session_reasons_issue19(settings, auth, keys, current, expected):
+    reasons = _ssh.session_reasons(WHO, settings, auth, keys, current)
+    if not expected:
+        assert reasons == []
+    else:
+        assert len(reasons) == 1, reasons
+        for text in expected:
+            assert text in reasons[0], reasons[0]
+
+
+@pytest.mark.parametrize(
+    ("listen", "laddr", "refused"),
+    [
+        ([], "172.19.0.2", False),
+        (["0.0.0.0:22"], "172.19.0.2", False),
+        (["[::]:22"], "172.19.0.2", True),
+        (["[::]:22", "0.0.0.0:22"], "172.19.0.2", False),
+        (["127.0.0.1:22"], "172.19.0.2", True),
+        (["172.19.0.2:2222"], "172.19.0.2", False),
+        (["[fe80::1%eth0]:22"], "fe80::1", False),
+        (["10.0.0.1:22 rdomain 1"], "10.0.0.1", False),
+        (["127.0.0.1:22"], "", False),
+    ],
+)
+def test_listen_reasons(listen, laddr, refused):
+    reasons = _ssh.listen_reasons({"listenaddress": listen}, laddr)
+    assert bool(reasons) is refused
+    if refused:
+        assert laddr in reasons[0] and "ListenAddress" in reasons[0]

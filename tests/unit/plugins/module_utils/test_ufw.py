@@ -1184,3 +1184,17 @@ def test_declared_public_services_are_allowed_after_ssh_and_before_ufw_rules():
 )
 def test_declared_services_are_validated_by_name(services, message):
     assert any(message in error for error in plan(ufw_services=services)["errors"])
+
+
+def test_plan_guards_the_session_in_use_and_the_declared_bastion_too():
+    """A declared connection is guarded in addition to the session, never instead of it (issue 19)."""
+    result = plan(common_connection=SESSION, ufw_guard_connection={"port": 22, "source": "203.0.113.9"})
+    assert result["errors"] == []
+    assert result["guards"] == [{"port": "22", "source": "198.51.100.7"}, {"port": 22, "source": "203.0.113.9"}]
+    assert "198.51.100.7" in result["note"] and "203.0.113.9" in result["note"]
+    # The session is the one exempted from the rate limit (it is this run's connection).
+    assert result["exempt"] == "198.51.100.7"
+    # Rules that keep the bastion but not the controller are refused for the controller.
+    rules = normalise_rules([{"rule": "allow", "port": "22", "proto": "tcp", "from": "203.0.113.9"}])
+    verdicts = [check_guard(rules, "deny", guard)[0] for guard in result["guards"]]
+    assert verdicts == [False, True]

@@ -299,7 +299,7 @@ def test_missing_sshd_with_missing_ok_reports_not_installed(env, tmp_path):
 def test_ecdsa_session_refused_by_candidate(env):
     (env.home / ".ssh" / "authorized_keys").write_text(ECDSA_KEY + " admin\n")
     env.commands.answers["-T"] = (0, HARDENED_DUMP, "")
-    env.commands.answers["--unit"] = (
+    env.commands.answers["--boot"] = (
         0,
         journal((10.0, f"Accepted publickey for deploy from 192.0.2.7 port 50022 ssh2: ECDSA {ECDSA_FP}")),
         "",
@@ -321,7 +321,7 @@ def test_ecdsa_session_refused_by_candidate(env):
 
 def test_password_session_refused_when_passwords_go_off(env):
     (env.home / ".ssh" / "authorized_keys").write_text(ECDSA_KEY + "\n")
-    env.commands.answers["--unit"] = (
+    env.commands.answers["--boot"] = (
         0,
         journal((10.0, "Accepted password for deploy from 192.0.2.7 port 4242 ssh2")),
         "",
@@ -395,3 +395,42 @@ def test_running_daemon_older_than_its_config_is_stale(env, tmp_path, monkeypatc
     env.commands.answers["--unit"] = (0, journal((1100.0, "Server listening on 0.0.0.0 port 22.")), "")
     fresh = run({"sshd": env.sshd, "config": str(config), "running": True})
     assert fresh["running"]["stale"] is False
+
+
+RULES = """### tuple ### allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in comment=7373682068657265
+### tuple ### limit_log tcp 2200 0.0.0.0/0 any 0.0.0.0/0 in
+### tuple ### allow tcp 80,443 0.0.0.0/0 any 10.0.0.0/8 in
+### tuple ### allow tcp 3000:3005 0.0.0.0/0 any 0.0.0.0/0 in
+### tuple ### allow udp 5000 0.0.0.0/0 any 0.0.0.0/0 in
+### tuple ### deny tcp 6000 0.0.0.0/0 any 0.0.0.0/0 in
+### tuple ### allow tcp 7000 0.0.0.0/0 any 0.0.0.0/0 out
+### tuple ### allow any 53 0.0.0.0/0 any 0.0.0.0/0 in
+"""
+
+
+@pytest.mark.parametrize(
+    ("conf", "defaults", "port", "client", "expected"),
+    [
+        ("ENABLED=no\n", "", 2222, None, (False, True)),
+        ("", "", 2222, None, (False, True)),
+        ("ENABLED=yes\n", 'DEFAULT_INPUT_POLICY="ACCEPT"\n', 2222, None, (True, True)),
+        ("ENABLED=yes\n", 'DEFAULT_INPUT_POLICY="DROP"\n', 22, None, (True, True)),
+        ("ENABLED=yes\n", "", 2200, None, (True, True)),
+        ("ENABLED=yes\n", "", 3003, None, (True, True)),
+        ("ENABLED=yes\n", "", 53, None, (True, True)),
+        ("ENABLED=yes\n", "", 2222, None, (True, False)),
+        ("ENABLED=yes\n", "", 5000, None, (True, False)),
+        ("ENABLED=yes\n", "", 6000, None, (True, False)),
+        ("ENABLED=yes\n", "", 7000, None, (True, False)),
+        ("ENABLED=yes\n", "", 443, None, (True, False)),
+        ("ENABLED=yes\n", "", 443, "10.1.2.3", (True, True)),
+    ],
+)
+def test_firewall_state_asks_the_ufw_engine(tmp_path, monkeypatch, conf, defaults, port, client, expected):
+    """The port-move guard asks the ufw role's own evaluator (one engine): same rules, same answers."""
+    files = [tmp_path / name for name in ("ufw.conf", "user.rules", "user6.rules", "default-ufw")]
+    for path, text in zip(files, (conf, RULES, "", defaults)):
+        path.write_text(text)
+    monkeypatch.setattr(mod, "UFW_FILES", tuple(str(path) for path in files))
+    state = mod.firewall_state(port, [], client)
+    assert (state["active"], state["allowed"]) == expected
