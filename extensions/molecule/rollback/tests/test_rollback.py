@@ -140,3 +140,8 @@ def test_change_the_fresh_login_proves_is_kept(host, lockout, ssh):
     assert "Permission denied (publickey)." in refused.stderr
     login = ssh("deploy")
     assert login.returncode == 0, login.stderr
+
+
+def test_guard_reads_the_sessions_own_record_on_the_hardened_host(lockout):
+    rc, output = run(lockout("auth"))
+    assert rc == 0, output[-3000:]

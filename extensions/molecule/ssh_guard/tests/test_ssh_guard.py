@@ -77,3 +77,15 @@ def test_stock_password_login_still_offered(ssh):
 def test_sshd_still_listens_on_22_only(host):
     assert host.socket("tcp://0.0.0.0:22").is_listening
     assert not host.socket("tcp://0.0.0.0:2222").is_listening
+
+
+def test_firewall_still_lets_everyone_reach_ssh(host):
+    # The bastion case was refused before ufw changed anything.
+    status = host.check_output("ufw status")
+    assert "22/tcp" in status and "ALLOW" in status, status
+    assert "203.0.113.9" not in status, status
+
+
+def test_deploys_keys_were_put_back(ssh):
+    # The case that replaced them restores them; the login above proves the key works again.
+    assert ssh("deploy").returncode == 0
