@@ -98,7 +98,8 @@ def restore_script(manifest, state_dir):
         "# bulwark.hardening rollback, run by the timer " + manifest["unit"] + ".timer unless Ansible",
         "# confirmed a fresh login first. Puts back the files below as they were before the run's",
         "# first change, then reloads what read them. Safe to run by hand.",
-        f"# What changed: {what}",
+        # One comment line: a newline in what (a YAML block, a path) would start a command.
+        "# What changed: " + " ".join(what.splitlines()),
         "set -u",
         # Claim the snapshot; if a confirmation took it first, there is nothing to do.
         f"mv {quote(armed)} {quote(work)} 2>/dev/null || exit 0",

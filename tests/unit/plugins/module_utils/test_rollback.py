@@ -233,6 +233,7 @@ def test_restore_script_does_nothing_once_confirmed(host, tmp_path):
     "what",
     [
         "files /etc/ssh/sshd_config",
+        "sshd\ntouch INJECTED",  # a multi-line what (a YAML block) or a path with a newline
         "it's $(touch INJECTED) `touch INJECTED`",
     ],
 )
