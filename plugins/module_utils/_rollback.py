@@ -185,7 +185,6 @@ def arm(module, paths, actions, what, window, *, state_dir=STATE_DIR, now=None):
     unit = f"{UNIT_PREFIX}-{int(now * 1000)}"
     manifest.update(unit=unit, window=int(window), deadline=int(now + window), rearmed_at=int(now))
     _write_atomic(os.path.join(armed_dir, "restore.sh"), restore_script(manifest, state_dir), 0o700)
-    _write_atomic(manifest_path(state_dir), json.dumps(manifest, indent=2) + "\n")
     argv = [
         systemd_run, "--unit", unit, "--description", f"bulwark.hardening rollback: {'; '.join(manifest['what'])}",
         f"--on-active={int(window)}s", "--timer-property=AccuracySec=1s",
@@ -194,6 +193,8 @@ def arm(module, paths, actions, what, window, *, state_dir=STATE_DIR, now=None):
     rc, out, err = module.run_command(argv)
     if rc != 0:
         module.fail_json(msg=f"cannot arm the rollback timer: {(err or out).strip()}; nothing was changed", cmd=argv)
+    # Only once the new timer runs: until then the manifest names the timer a confirmation must stop.
+    _write_atomic(manifest_path(state_dir), json.dumps(manifest, indent=2) + "\n")
     if old_unit:
         module.run_command([systemctl, "stop", f"{old_unit}.timer"])
     return summary(manifest)

@@ -367,6 +367,22 @@ def test_arm_fails_when_systemd_run_fails(tmp_path):
     assert caught.value.args[0]["cmd"][0] == "/usr/bin/systemd-run"
 
 
+def test_failed_rearm_leaves_the_running_arm_as_it_was(tmp_path):
+    config = tmp_path / "sshd_config"
+    config.write_text("good\n")
+    state = tmp_path / "state"
+    rb.arm(FakeModule(), [str(config)], [], "sshd", 90, state_dir=str(state), now=1000)
+    before = armed_manifest(state)
+    module = FakeModule({"is-active": (0, "active\n", ""), "systemd-run": (1, "", "no bus\n")})
+
+    with pytest.raises(Failed, match="nothing was changed"):
+        rb.arm(module, [str(tmp_path / "rules")], [], "ufw", 90, state_dir=str(state), now=1050)
+
+    # The old timer still runs and is the one a confirmation must stop.
+    assert armed_manifest(state) == before
+    assert not any(argv[1:2] == ["stop"] for argv in module.calls)
+
+
 def test_arm_needs_systemd(tmp_path):
     module = FakeModule()
     module.get_bin_path = lambda name, *a, **k: None
