@@ -112,9 +112,9 @@ def host(tmp_path):
     env = {"PATH": f"{stubs}:/usr/bin:/bin", "LC_ALL": "C"}
 
     def run():
-        return subprocess.run(
-            ["/bin/sh", str(state / "armed" / "restore.sh")], env=env, capture_output=True, text=True, check=False
-        )
+        # A tight umask, as a unit's UMask= may be: the modes must come from the snapshot.
+        argv = ["/bin/sh", "-c", 'umask 077 && exec /bin/sh "$1"', "sh", str(state / "armed" / "restore.sh")]
+        return subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
 
     def calls():
         return log.read_text().splitlines() if log.exists() else []
