@@ -72,7 +72,9 @@ def snapshot(manifest, paths, armed_dir):
         if path in saved:
             continue
         entry = {"path": path, "saved": None}
-        if os.path.lexists(path):
+        if os.path.islink(path) and not os.path.exists(path):
+            entry["real"] = os.path.realpath(path)  # a dangling link: the change creates its target
+        elif os.path.lexists(path):
             real = os.path.realpath(path)
             name = str(len(manifest["files"]))
             target = os.path.join(files_dir, name)

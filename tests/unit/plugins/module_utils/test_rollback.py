@@ -182,6 +182,19 @@ def test_restore_script_restores_through_a_symlink(host):
     assert target.read_text() == "good\n"
 
 
+def test_snapshot_of_a_dangling_symlink_records_its_target_absent(host):
+    target = host.etc / "not yet.conf"
+    link = host.etc / "link.conf"
+    link.symlink_to(target)
+    manifest = arm_by_hand(host, [link], [])
+    assert manifest["files"] == [{"path": str(link), "saved": None, "real": str(target)}]
+    target.write_text("written through the link\n")
+
+    assert host.run().returncode == 0
+    assert not target.exists()
+    assert link.is_symlink()  # the link is put back as it was: dangling
+
+
 def test_restore_script_replaces_a_previous_last_restored(host):
     old = host.state / "last-restored"
     old.mkdir()
