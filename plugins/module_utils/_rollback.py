@@ -72,7 +72,9 @@ def snapshot(manifest, paths, armed_dir):
         if path in saved:
             continue
         entry = {"path": path, "saved": None}
-        if os.path.lexists(path):
+        if os.path.islink(path) and not os.path.exists(path):
+            entry["real"] = os.path.realpath(path)  # a dangling link: the change creates its target
+        elif os.path.lexists(path):
             real = os.path.realpath(path)
             name = str(len(manifest["files"]))
             target = os.path.join(files_dir, name)
@@ -98,7 +100,8 @@ def restore_script(manifest, state_dir):
         "# bulwark.hardening rollback, run by the timer " + manifest["unit"] + ".timer unless Ansible",
         "# confirmed a fresh login first. Puts back the files below as they were before the run's",
         "# first change, then reloads what read them. Safe to run by hand.",
-        f"# What changed: {what}",
+        # One comment line: a newline in what (a YAML block, a path) would start a command.
+        "# What changed: " + " ".join(what.splitlines()),
         "set -u",
         # Claim the snapshot; if a confirmation took it first, there is nothing to do.
         f"mv {quote(armed)} {quote(work)} 2>/dev/null || exit 0",
@@ -184,7 +187,6 @@ def arm(module, paths, actions, what, window, *, state_dir=STATE_DIR, now=None):
     unit = f"{UNIT_PREFIX}-{int(now * 1000)}"
     manifest.update(unit=unit, window=int(window), deadline=int(now + window), rearmed_at=int(now))
     _write_atomic(os.path.join(armed_dir, "restore.sh"), restore_script(manifest, state_dir), 0o700)
-    _write_atomic(manifest_path(state_dir), json.dumps(manifest, indent=2) + "\n")
     argv = [
         systemd_run, "--unit", unit, "--description", f"bulwark.hardening rollback: {'; '.join(manifest['what'])}",
         f"--on-active={int(window)}s", "--timer-property=AccuracySec=1s",
@@ -193,6 +195,8 @@ def arm(module, paths, actions, what, window, *, state_dir=STATE_DIR, now=None):
     rc, out, err = module.run_command(argv)
     if rc != 0:
         module.fail_json(msg=f"cannot arm the rollback timer: {(err or out).strip()}; nothing was changed", cmd=argv)
+    # Only once the new timer runs: until then the manifest names the timer a confirmation must stop.
+    _write_atomic(manifest_path(state_dir), json.dumps(manifest, indent=2) + "\n")
     if old_unit:
         module.run_command([systemctl, "stop", f"{old_unit}.timer"])
     return summary(manifest)

@@ -96,6 +96,41 @@ rollback:
   type: dict
   sample: {armed: true, armed_at: 1796554800, deadline: 1796554890, window: 90, unit: bulwark-rollback-1796554800000,
            what: [sshd configuration], files: [/etc/ssh/sshd_config]}
+  contains:
+    armed:
+      description: Whether a rollback is armed (its timer running) after the call.
+      returned: always
+      type: bool
+    armed_at:
+      description: When the snapshot was first armed (epoch seconds); the confirmation passes it back as O(armed_at).
+      returned: when a snapshot was found
+      type: int
+    deadline:
+      description: When the host rolls back by itself (epoch seconds).
+      returned: when a snapshot was found
+      type: int
+    window:
+      description: The window of the last arming, in seconds.
+      returned: when a snapshot was found
+      type: int
+    unit:
+      description: The transient systemd unit of the timer.
+      returned: when a snapshot was found
+      type: str
+    what:
+      description: What changed, in words, one item per arming.
+      returned: when a snapshot was found
+      type: list
+      elements: str
+    files:
+      description: The files saved.
+      returned: when a snapshot was found
+      type: list
+      elements: str
+    confirmed:
+      description: Whether this call disarmed a rollback.
+      returned: with O(state=confirmed), unless the host rolled back already
+      type: bool
 restored_at:
   description: When the host last rolled back by itself (epoch seconds), if it ever did.
   returned: when known

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from ansible.module_utils import basic
 
+from ansible_collections.bulwark.hardening.plugins.module_utils import _rollback
 from ansible_collections.bulwark.hardening.plugins.modules import ssh_host_keys as mod
 from ansible_collections.bulwark.hardening.tests.unit.plugins.modules.utils import (
     ExitJson,
@@ -137,3 +138,35 @@ def test_missing_key_is_generated(keydir):
 def test_rsa_bits_below_min_bits_is_refused(keydir):
     result = run({"directory": str(keydir.path), "rsa_bits": 2048, "rsa_min_bits": 3072}, expect=FailJson)
     assert "rsa_bits (2048) must be at least rsa_min_bits (3072)" in result["msg"]
+
+
+def test_rollback_is_armed_before_a_key_is_touched(keydir, monkeypatch, tmp_path):
+    state = tmp_path / "rollback-state"
+    monkeypatch.setitem(_rollback.arm.__kwdefaults__, "state_dir", str(state))
+    keygen = basic.AnsibleModule.run_command
+    seen = []
+
+    def run_command(module, args, **kwargs):
+        if args[0].endswith("systemd-run"):
+            seen.append((keydir.path / "ssh_host_rsa_key.pub").read_text())
+            return 0, "", ""
+        return keygen(module, args, **kwargs)
+
+    monkeypatch.setattr(basic.AnsibleModule, "run_command", run_command)
+    result = run({"directory": str(keydir.path), "rollback": {"actions": ["systemctl reload ssh.service"]}})
+
+    assert seen == [RSA_1024 + " host\n"]  # the timer ran while the old key was still in place
+    rsa = str(keydir.path / "ssh_host_rsa_key")
+    assert result["rollback"]["files"] == [rsa, rsa + ".pub"]
+    assert result["rollback"]["what"] == ["sshd host keys"]
+    assert (state / "armed" / "files" / "1").read_text() == RSA_1024 + " host\n"
+    assert result["ansible_facts"] == {"bulwark_rollback": result["rollback"]}
+
+
+def test_no_rollback_is_armed_when_nothing_changes(keydir, monkeypatch, tmp_path):
+    monkeypatch.setitem(_rollback.arm.__kwdefaults__, "state_dir", str(tmp_path / "rollback-state"))
+    result = run({"directory": str(keydir.path), "rsa_min_bits": 1024, "rollback": {}})
+    assert result["changed"] is False
+    assert "rollback" not in result
+    assert keydir.calls == []
+    assert not (tmp_path / "rollback-state").exists()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from ansible.module_utils import basic
 
+from ansible_collections.bulwark.hardening.plugins.module_utils import _rollback
 from ansible_collections.bulwark.hardening.plugins.modules import ufw_rules
 from ansible_collections.bulwark.hardening.tests.unit.plugins.modules.utils import (
     ExitJson,
@@ -592,3 +593,42 @@ def test_guard_refusal_enables_nothing(monkeypatch, system):
     )
     assert "refusing to change ufw:" in result["msg"]
     assert [c[1] for c in calls] == ["status", "show"]
+
+
+@pytest.fixture
+def rollback_state(monkeypatch, tmp_path):
+    """The rollback's state dir under tmp_path; systemd-run and systemctl found."""
+    state = tmp_path / "rollback-state"
+    monkeypatch.setitem(_rollback.arm.__kwdefaults__, "state_dir", str(state))
+    monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", lambda self, name, *a, **k: "/usr/bin/" + name)
+    return state
+
+
+def test_rollback_is_armed_before_the_first_ufw_command(monkeypatch, ufw_dir, rollback_state, tmp_path):
+    args = ufw_dir([OLD_V4], [OLD_V6])
+    conf = tmp_path / "ufw.conf"
+    conf.write_text("ENABLED=yes\n")
+    fake = FakeRun()
+    result, calls = run(
+        monkeypatch, dict(args, rules=[SSH], conf_file=str(conf), rollback={"actions": ["ufw reload"]}), fake=fake
+    )
+    assert calls[0][0] == "/usr/bin/systemd-run"
+    assert all(call[0] == UFW for call in calls[1:]) and len(calls) == 3
+    assert result["rollback"]["files"] == [
+        args["defaults_file"],
+        str(conf),
+        str(tmp_path / "ufw" / "user.rules"),
+        str(tmp_path / "ufw" / "user6.rules"),
+    ]
+    assert result["rollback"]["what"] == ["ufw rules"]
+    assert (rollback_state / "armed" / "files" / "2").read_text() == rules_file([OLD_V4])
+    assert result["ansible_facts"] == {"bulwark_rollback": result["rollback"]}
+
+
+def test_guard_refusal_arms_nothing(monkeypatch, ufw_dir, rollback_state):
+    args = ufw_dir([SSH_V4], [SSH_V6])
+    guard = {"port": 22, "source": "192.0.2.10"}
+    result, calls = run(monkeypatch, dict(args, rules=[HTTP], guard=guard, rollback={}), expect=FailJson)
+    assert "refusing to change ufw" in result["msg"]
+    assert calls == []
+    assert not rollback_state.exists()

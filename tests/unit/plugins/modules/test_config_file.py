@@ -1,0 +1,228 @@
+# Copyright: (c) 2026, bulwark.hardening contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+
+import pytest
+from ansible.module_utils import basic
+
+from ansible_collections.bulwark.hardening.plugins.module_utils import _rollback
+from ansible_collections.bulwark.hardening.plugins.modules import config_file as mod
+from ansible_collections.bulwark.hardening.tests.unit.plugins.modules.utils import (
+    ExitJson,
+    FailJson,
+    patch_exits,
+    patch_module_args,
+)
+
+UID, GID = os.getuid(), os.getgid()
+OLD = "Port 22\nPasswordAuthentication yes\n"
+NEW = "Port 22\nPasswordAuthentication no\n"
+
+
+def fake_stat(uid=0, gid=0, mode=0o100644):
+    return os.stat_result((mode, 0, 0, 1, uid, gid, 0, 0, 0, 0))
+
+
+@pytest.mark.parametrize(
+    "text, info, expected",
+    [
+        (None, None, ["missing"]),
+        (NEW, fake_stat(), []),
+        (OLD, fake_stat(), ["content"]),
+        (NEW, fake_stat(uid=1), ["owner"]),
+        (NEW, fake_stat(gid=4), ["owner"]),
+        (NEW, fake_stat(mode=0o100600), ["mode"]),
+        (NEW, fake_stat(mode=0o104644), ["mode"]),  # setuid counts
+        (OLD, fake_stat(uid=1, mode=0o100600), ["content", "owner", "mode"]),
+    ],
+)
+def test_differences(text, info, expected):
+    assert mod.differences(text, info, NEW, (0, 0), 0o644) == expected
+
+
+@pytest.fixture
+def host(monkeypatch, tmp_path):
+    """/etc/ssh/sshd_config under tmp_path, the rollback's state dir beside it; the validator,
+    systemd-run and systemctl faked. Each call is recorded with what dest held at that moment."""
+    patch_exits(monkeypatch)
+    etc = tmp_path / "etc" / "ssh"
+    etc.mkdir(parents=True)
+    dest = etc / "sshd_config"
+    dest.write_text(OLD)
+    dest.chmod(0o644)
+    state = tmp_path / "state"
+    monkeypatch.setitem(_rollback.arm.__kwdefaults__, "state_dir", str(state))
+    calls = []
+    answers = {}
+
+    def run_command(module, argv, **kwargs):
+        assert isinstance(argv, list)
+        seen = {"argv": argv, "dest": dest.read_text() if dest.exists() else None}
+        if argv[0] == "/usr/sbin/sshd":
+            seen["candidate"] = open(argv[-1], encoding="utf-8").read()
+            seen["candidate_mode"] = stat.S_IMODE(os.stat(argv[-1]).st_mode)
+        calls.append(seen)
+        return answers.get(os.path.basename(argv[0]), (0, "", ""))
+
+    monkeypatch.setattr(basic.AnsibleModule, "run_command", run_command)
+    # Only systemd's tools: backup_local() finds no lsattr and runs nothing.
+    found = {"systemd-run": "/usr/bin/systemd-run", "systemctl": "/usr/bin/systemctl"}
+    monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", lambda self, name, *a, **k: found.get(name))
+    return type("Host", (), {"dest": dest, "etc": etc, "state": state, "calls": calls, "answers": answers})()
+
+
+def run(args, expect=ExitJson):
+    with patch_module_args(args), pytest.raises(expect) as caught:
+        mod.main()
+    return caught.value.args[0]
+
+
+def args(host, **extra):
+    return {"dest": str(host.dest), "content": NEW, "owner": str(UID), "group": str(GID), **extra}
+
+
+ROLLBACK = {"what": "sshd configuration", "actions": ["systemctl reload ssh.service"]}
+
+
+def test_unchanged_file_changes_nothing_and_arms_nothing(host):
+    host.dest.write_text(NEW)
+    result = run(args(host, mode="0644", rollback=ROLLBACK, validate="/usr/sbin/sshd -t -f %s", _ansible_diff=True))
+    assert result["changed"] is False
+    assert result["changes"] == []
+    assert "diff" not in result
+    assert "rollback" not in result
+    assert host.calls == []
+    assert not host.state.exists()
+
+
+def test_check_mode_reports_the_diff_and_touches_nothing(host):
+    result = run(
+        args(host, rollback=ROLLBACK, validate="/usr/sbin/sshd -t -f %s", _ansible_check_mode=True, _ansible_diff=True)
+    )
+    assert result["changed"] is True
+    assert result["changes"] == ["content"]
+    assert result["diff"] == {
+        "before": OLD,
+        "after": NEW,
+        "before_header": str(host.dest),
+        "after_header": str(host.dest),
+    }
+    assert host.dest.read_text() == OLD
+    assert host.calls == []
+    assert not host.state.exists()
+    assert os.listdir(host.etc) == ["sshd_config"]
+
+
+def test_a_refused_file_is_never_installed_and_nothing_is_armed(host):
+    host.answers["sshd"] = (255, "", "/etc/ssh/x line 2: Bad configuration option: Nonsense\n")
+    result = run(args(host, rollback=ROLLBACK, backup=True, validate="/usr/sbin/sshd -t -f %s"), FailJson)
+    assert result["msg"].startswith(f"/usr/sbin/sshd refused the new {host.dest}, which was not installed: ")
+    assert result["msg"].endswith("Bad configuration option: Nonsense")
+    assert result["rc"] == 255
+    assert host.dest.read_text() == OLD
+    assert [call["argv"][:3] for call in host.calls] == [["/usr/sbin/sshd", "-t", "-f"]]
+    assert host.calls[0]["candidate"] == NEW
+    assert not host.state.exists()
+    assert os.listdir(host.etc) == ["sshd_config"]  # no candidate, no backup left behind
+
+
+def test_success_arms_before_the_replace(host):
+    result = run(args(host, mode="0600", rollback=ROLLBACK, backup=True, validate="/usr/sbin/sshd -t -f %s"))
+
+    assert result["changed"] is True
+    assert result["changes"] == ["content", "mode"]
+    assert host.dest.read_text() == NEW
+    info = host.dest.stat()
+    assert stat.S_IMODE(info.st_mode) == 0o600
+    assert (info.st_uid, info.st_gid) == (UID, GID)
+    # The daemon checked the candidate as it would be installed.
+    validate, systemd_run = host.calls
+    assert validate["candidate"] == NEW
+    assert validate["candidate_mode"] == 0o600
+    assert os.path.dirname(validate["argv"][-1]) == str(host.etc)
+    # The timer was started while the old file was still in place, and it saved the old file.
+    assert systemd_run["argv"][0] == "/usr/bin/systemd-run"
+    assert systemd_run["dest"] == OLD
+    assert (host.state / "armed" / "files" / "0").read_text() == OLD
+    manifest = json.loads((host.state / "armed" / "manifest.json").read_text())
+    assert manifest["what"] == ["sshd configuration"]
+    assert manifest["actions"] == ["systemctl reload ssh.service"]
+    assert result["rollback"]["armed"] is True
+    assert result["rollback"]["files"] == [str(host.dest)]
+    assert result["ansible_facts"] == {"bulwark_rollback": result["rollback"]}
+    # The backup holds the old file; nothing else is left next to dest.
+    assert open(result["backup_file"], encoding="utf-8").read() == OLD
+    assert sorted(os.listdir(host.etc)) == sorted(["sshd_config", os.path.basename(result["backup_file"])])
+
+
+def test_without_rollback_nothing_is_armed(host):
+    result = run(args(host))
+    assert result["changed"] is True
+    assert host.dest.read_text() == NEW
+    assert "rollback" not in result
+    assert "backup_file" not in result
+    assert host.calls == []
+    assert not host.state.exists()
+
+
+def test_arm_false_reports_the_change_unconfirmed(host):
+    result = run(args(host, rollback={"arm": False}))
+    assert result["rollback"] == {"armed": False, "unconfirmed": [str(host.dest)]}
+    assert host.dest.read_text() == NEW
+    assert host.calls == []
+
+
+def test_a_missing_file_is_created_and_armed_as_absent(host):
+    dest = host.etc / "sshd_config.d" / "bulwark.conf"
+    dest.parent.mkdir()
+    result = run(args(host, dest=str(dest), backup=True, rollback=ROLLBACK, _ansible_diff=True))
+    assert result["changes"] == ["missing"]
+    assert result["diff"]["before"] == ""
+    assert dest.read_text() == NEW
+    assert stat.S_IMODE(dest.stat().st_mode) == 0o644
+    assert "backup_file" not in result
+    manifest = json.loads((host.state / "armed" / "manifest.json").read_text())
+    assert manifest["files"] == [{"path": str(dest), "saved": None}]
+
+
+def test_a_symlink_is_followed(host):
+    link = host.etc / "link"
+    link.symlink_to(host.dest)
+    result = run(args(host, dest=str(link), rollback=ROLLBACK))
+    assert result["dest"] == str(host.dest)
+    assert link.is_symlink()
+    assert host.dest.read_text() == NEW
+
+
+def test_a_failed_arm_installs_nothing(host):
+    host.answers["systemd-run"] = (1, "", "Failed to connect to bus\n")
+    result = run(args(host, rollback=ROLLBACK), FailJson)
+    assert result["msg"] == "cannot arm the rollback timer: Failed to connect to bus; nothing was changed"
+    assert host.dest.read_text() == OLD
+    assert os.listdir(host.etc) == ["sshd_config"]
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        ({"mode": "rw-r--r--"}, "mode must be an octal string such as 0644, got 'rw-r--r--'"),
+        ({"validate": "/usr/sbin/sshd -t"}, "validate must contain %s, got '/usr/sbin/sshd -t'"),
+        ({"owner": "no-such-user-bulwark"}, "unknown owner or group: "),
+    ],
+)
+def test_bad_arguments_are_named(host, extra, message):
+    result = run(args(host, **extra), FailJson)
+    assert result["msg"].startswith(message)
+    assert host.dest.read_text() == OLD
+    assert os.listdir(host.etc) == ["sshd_config"]
+
+
+def test_missing_directory_is_named(host):
+    dest = host.etc / "nowhere" / "file"
+    result = run(args(host, dest=str(dest)), FailJson)
+    assert result["msg"] == f"the directory of {dest} does not exist"
