@@ -23,6 +23,7 @@ import difflib
 import fnmatch
 import re
 
+from ansible_collections.bulwark.hardening.plugins.module_utils._php import PhpValueError, ini_literal, size_to_bytes
 from ansible_collections.bulwark.hardening.plugins.module_utils._sockets import ServiceError, normalize_services
 
 PREFIXES = (
@@ -47,6 +48,7 @@ INTERNAL = frozenset(
         "ufw_managed",  # fact, ufw preflight
         "unattended_upgrades_status",  # registered, unattended_upgrades report
         "bulwark_preflight_done",  # playbooks/site.yml, stage 2
+        "bulwark_inputs_checked",  # playbooks/site.yml, stage 1 (after this check)
         "bulwark_hosts",  # playbooks/site.yml and drift.yml: -e bulwark_hosts=GROUP
         "bulwark_control",  # task vars naming a control (drift_report callback)
         "bulwark_drift_gate",  # playbooks/drift.yml
@@ -253,8 +255,9 @@ def _everything_errors(name, value):
         for index, pattern in enumerate(value):
             if origin_matches_everything(pattern):
                 errors.append(
-                    f"{name}[{index}] {pattern!r} matches every origin (each value is only '*'), so any "
-                    "repository would be trusted; name the origin, e.g. \"origin=deb.sury.org,codename=${distro_codename}\""
+                    f"{name}[{index}] {pattern!r} matches every origin (every value is a wildcard), so any "
+                    "repository would be trusted; name the origin, e.g. "
+                    '"origin=deb.sury.org,codename=${distro_codename}"'
                 )
     elif name == "unattended_upgrades_package_blocklist":
         for index, pattern in enumerate(value):
@@ -282,6 +285,42 @@ def _forbidden_errors(name, value):
             "choose another name of letters and digits (the role's default is SESSID)"
         ]
     return []
+
+
+PHP_SIZES = ("php_hardening_upload_max_filesize", "php_hardening_post_max_size", "php_hardening_memory_limit")
+
+
+def _php_errors(name, value):
+    """PHP values the ini files and FPM pools would refuse (sizes, pools' open_basedir, ini_extra)."""
+    errors = []
+    try:
+        if name in PHP_SIZES:
+            size_to_bytes(value, name)
+        elif name == "php_hardening_ini_extra":
+            for key, item in value.items():
+                ini_literal(item, f"{name}.{key}")
+    except PhpValueError as exc:
+        errors.append(str(exc))
+    if name != "php_hardening_fpm_pools":
+        return errors
+    for pool, settings in value.items():
+        where = f"{name}.{pool}"
+        if not isinstance(settings, dict) or "open_basedir" not in settings:
+            errors.append(f"{where} must be a mapping with open_basedir (a list of directories), got {settings!r}")
+            continue
+        dirs = settings["open_basedir"]
+        if not isinstance(dirs, (list, tuple)) or not dirs:
+            errors.append(f"{where}.open_basedir must be a non-empty list of directories, got {dirs!r}")
+            continue
+        bad = [str(item) for item in dirs if not isinstance(item, str) or not item.startswith("/") or ":" in item]
+        if bad:
+            errors.append(f"{where}.open_basedir entries must be absolute paths without ':', got {bad!r}")
+            continue
+        try:
+            ini_literal(list(dirs), f"{where}.open_basedir", ":")
+        except PhpValueError as exc:
+            errors.append(str(exc))
+    return errors
 
 
 def _control_error(name, value):
@@ -342,6 +381,7 @@ def input_errors(values, options):
             continue
         errors.extend(_everything_errors(name, value))
         errors.extend(_forbidden_errors(name, value))
+        errors.extend(_php_errors(name, value))
         if name in ("bulwark_services", "ufw_services", "fail2ban_services"):
             try:
                 normalize_services(value)

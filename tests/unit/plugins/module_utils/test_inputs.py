@@ -40,7 +40,13 @@ def errors_with(**overrides):
 
 
 def test_every_role_declares_options():
-    for name in ("ssh_hardening_allow_users", "ufw_rules", "bulwark_services", "immutable_bracket", "common_apt_cache_valid_time"):
+    for name in (
+        "ssh_hardening_allow_users",
+        "ufw_rules",
+        "bulwark_services",
+        "immutable_bracket",
+        "common_apt_cache_valid_time",
+    ):
         assert name in OPTIONS
 
 
@@ -72,7 +78,9 @@ def test_facts_and_playbook_variables_are_not_typos():
     ],
 )
 def test_a_typo_is_refused_with_the_closest_name(name, closest):
-    assert errors_with(**{name: []}) == [f"{name} is not a variable of any bulwark.hardening role (did you mean {closest}?)"]
+    assert errors_with(**{name: []}) == [
+        f"{name} is not a variable of any bulwark.hardening role (did you mean {closest}?)"
+    ]
 
 
 def test_a_name_without_a_close_match_says_no_role_reads_it():
@@ -90,7 +98,9 @@ LIST_OPTIONS = sorted(name for name, spec in OPTIONS.items() if spec.get("type")
 
 @pytest.mark.parametrize("name", LIST_OPTIONS)
 def test_every_list_variable_given_as_a_string_is_refused(name):
-    assert errors_with(**{name: "abc"}) == [f'{name} must be a list, got the string \'abc\' (write ["abc"] for one item)']
+    assert errors_with(**{name: "abc"}) == [
+        f"{name} must be a list, got the string 'abc' (write [\"abc\"] for one item)"
+    ]
 
 
 @pytest.mark.parametrize("name", sorted(name for name, spec in OPTIONS.items() if spec.get("type") == "dict"))
@@ -112,14 +122,23 @@ def test_list_items_of_the_wrong_shape():
         ("apache_hardening_timeout", -1, "apache_hardening_timeout must be 1-3600 (seconds), got -1"),
         ("apache_hardening_timeout", "0", "apache_hardening_timeout must be 1-3600 (seconds), got '0'"),
         ("ssh_hardening_port", 70000, "ssh_hardening_port must be 1-65535 (a TCP port), got 70000"),
-        ("ssh_hardening_max_sessions", 0, "ssh_hardening_max_sessions must be 1 or more (sessions per connection; 0 would refuse every shell), got 0"),
+        (
+            "ssh_hardening_max_sessions",
+            0,
+            "ssh_hardening_max_sessions must be 1 or more (sessions per connection; 0 would refuse every shell), got 0",
+        ),
         ("php_hardening_max_input_vars", 0, "php_hardening_max_input_vars must be 1 or more (variables), got 0"),
         (
             "apache_hardening_limit_request_body",
             2147483648,
-            "apache_hardening_limit_request_body must be 0-2147483647 (bytes, as Apache allows; 0 = unlimited), got 2147483648",
+            "apache_hardening_limit_request_body must be 0-2147483647 (bytes, as Apache allows; 0 = unlimited), "
+            "got 2147483648",
         ),
-        ("unattended_upgrades_update_interval", -1, "unattended_upgrades_update_interval must be 0 or more (days; 0 = off), got -1"),
+        (
+            "unattended_upgrades_update_interval",
+            -1,
+            "unattended_upgrades_update_interval must be 0 or more (days; 0 = off), got -1",
+        ),
     ],
 )
 def test_numbers_out_of_range_are_refused(name, value, message):
@@ -128,7 +147,12 @@ def test_numbers_out_of_range_are_refused(name, value, message):
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("apache_hardening_timeout", 1), ("apache_hardening_timeout", "3600"), ("php_hardening_max_input_time", -1), ("ssh_hardening_port", "2222")],
+    [
+        ("apache_hardening_timeout", 1),
+        ("apache_hardening_timeout", "3600"),
+        ("php_hardening_max_input_time", -1),
+        ("ssh_hardening_port", "2222"),
+    ],
 )
 def test_numbers_in_range_pass(name, value):
     assert errors_with(**{name: value}) == []
@@ -201,12 +225,16 @@ def test_regexes_that_name_packages(pattern):
     ],
 )
 def test_a_package_pattern_matching_everything_is_refused(name, pattern, effect):
-    assert errors_with(**{name: [pattern]}) == [f"{name}[0] {pattern!r} matches every package, {effect}; name the packages"]
+    assert errors_with(**{name: [pattern]}) == [
+        f"{name}[0] {pattern!r} matches every package, {effect}; name the packages"
+    ]
 
 
 def test_an_upgrade_blocklist_matching_everything_is_refused():
     errors = errors_with(unattended_upgrades_package_blocklist=["linux-", ".*"])
-    assert len(errors) == 1 and errors[0].startswith("unattended_upgrades_package_blocklist[1] '.*' matches every package")
+    assert len(errors) == 1 and errors[0].startswith(
+        "unattended_upgrades_package_blocklist[1] '.*' matches every package"
+    )
 
 
 @pytest.mark.parametrize("value", ["PHPSESSID", "phpsessid"])
@@ -252,5 +280,42 @@ def test_the_filter_refuses_a_non_mapping():
 
 def test_the_filter_reads_the_collection_specs():
     assert input_errors_filter({"ssh_hardening_alow_users": []}) == [
-        "ssh_hardening_alow_users is not a variable of any bulwark.hardening role (did you mean ssh_hardening_allow_users?)"
+        "ssh_hardening_alow_users is not a variable of any bulwark.hardening role "
+        "(did you mean ssh_hardening_allow_users?)"
     ]
+
+
+@pytest.mark.parametrize(
+    ("pools", "message"),
+    [
+        (
+            {"www": "/srv"},
+            "php_hardening_fpm_pools.www must be a mapping with open_basedir (a list of directories), got '/srv'",
+        ),
+        (
+            {"www": {}},
+            "php_hardening_fpm_pools.www must be a mapping with open_basedir (a list of directories), got {}",
+        ),
+        (
+            {"www": {"open_basedir": "/srv"}},
+            "php_hardening_fpm_pools.www.open_basedir must be a non-empty list of directories, got '/srv'",
+        ),
+        (
+            {"www": {"open_basedir": ["srv", "/a:/b"]}},
+            "php_hardening_fpm_pools.www.open_basedir entries must be absolute paths without ':', got ['srv', '/a:/b']",
+        ),
+    ],
+)
+def test_fpm_pools_are_checked_before_anything_is_written(pools, message):
+    assert errors_with(php_hardening_fpm_pools=pools) == [message]
+
+
+def test_fpm_pool_with_directories_passes():
+    assert errors_with(php_hardening_fpm_pools={"www": {"open_basedir": ["/srv/www", "/tmp"]}}) == []
+
+
+def test_php_sizes_and_ini_values():
+    assert errors_with(php_hardening_memory_limit="lots") == [
+        "php_hardening_memory_limit: 'lots' is not a PHP size (a number with an optional K, M or G suffix)"
+    ]
+    assert len(errors_with(php_hardening_ini_extra={"session.save_path": 'a"b'})) == 1
