@@ -204,6 +204,67 @@ def type_error(name, value, spec):
     return None
 
 
+_YAML_TRUE = frozenset(("yes", "on", "true", "y"))
+_YAML_FALSE = frozenset(("no", "off", "false", "n"))
+
+
+def _as_choice(value, choices):
+    """*value* as argument specs compare it with *choices*: an unquoted YAML yes/no/on/off became a
+    boolean, and is taken back when exactly one choice means it (ufw_logging off)."""
+    if isinstance(value, bool):
+        overlap = [choice for choice in choices if str(choice).lower() in (_YAML_TRUE if value else _YAML_FALSE)]
+        if len(overlap) == 1:
+            return overlap[0]
+    return value if isinstance(value, str) else str(value)
+
+
+def choice_error(name, value, spec):
+    """A message when a value (or an item of a list) is not one of the declared choices, or None."""
+    choices = spec.get("choices")
+    if not choices:
+        return None
+    items = value if spec.get("type") == "list" and isinstance(value, (list, tuple)) else [value]
+    for index, item in enumerate(items):
+        if _as_choice(item, [str(choice) for choice in choices]) not in [str(choice) for choice in choices]:
+            where = f"{name}[{index}]" if items is value else name
+            return f"{where} must be one of {', '.join(map(str, choices))}, got {item!r}"
+    return None
+
+
+def suboption_errors(name, value, spec):
+    """Unknown keys (with the closest declared one), missing required keys and wrong types inside
+    the items of a list of mappings, or a mapping, whose argument spec declares ``options``."""
+    options = spec.get("options")
+    if not options:
+        return []
+    if isinstance(value, dict):
+        items = [(name, value)]
+    elif isinstance(value, (list, tuple)):
+        items = [(f"{name}[{index}]", item) for index, item in enumerate(value) if isinstance(item, dict)]
+    else:
+        return []
+    errors = []
+    for where, item in items:
+        if not item and spec.get("type") == "dict":
+            continue
+        for key in sorted(map(str, item)):
+            if key not in options:
+                close = difflib.get_close_matches(key, sorted(options), n=1, cutoff=0.6)
+                hint = f"did you mean {close[0]}?" if close else f"known: {', '.join(sorted(options))}"
+                errors.append(f"{where} has the unknown key {key} ({hint})")
+        for key, option in sorted(options.items()):
+            if key not in item:
+                if option.get("required"):
+                    errors.append(f"{where} needs {key}")
+                continue
+            problem = type_error(f"{where}.{key}", item[key], option) or choice_error(
+                f"{where}.{key}", item[key], option
+            )
+            if problem:
+                errors.append(problem)
+    return errors
+
+
 def range_error(name, value):
     """A message when a whole-number option lies outside its range, or None (types are checked first)."""
     if name not in RANGES:
@@ -375,9 +436,13 @@ def input_errors(values, options):
             continue
         if value is None:
             continue
-        problem = _control_error(name, value) or range_error(name, value)
+        problem = _control_error(name, value) or range_error(name, value) or choice_error(name, value, options[name])
         if problem:
             errors.append(problem)
+            continue
+        sub = suboption_errors(name, value, options[name])
+        if sub:
+            errors.extend(sub)
             continue
         errors.extend(_everything_errors(name, value))
         errors.extend(_forbidden_errors(name, value))

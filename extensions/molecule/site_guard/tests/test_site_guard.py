@@ -107,6 +107,19 @@ BAD_INPUTS = [
         [],
         id="apache-timeout",
     ),
+    # Typos and choices inside structured values, answered by the check, not an argument-spec dump.
+    pytest.param(
+        {"immutable_trees": [{"path": "/var/www/html", "writeable": ["upload"]}]},
+        "immutable_trees[0] has the unknown key writeable (did you mean writable?)",
+        ["argument_spec_data"],
+        id="typo-inside-a-list-item",
+    ),
+    pytest.param(
+        {"apache_hardening_tls_profile": "old"},
+        "apache_hardening_tls_profile must be one of intermediate, modern, got 'old'",
+        ["argument_spec_data"],
+        id="choice",
+    ),
     # A value the documentation forbids.
     pytest.param(
         {"php_hardening_session_name": "PHPSESSID"},

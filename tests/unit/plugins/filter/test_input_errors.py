@@ -319,3 +319,46 @@ def test_php_sizes_and_ini_values():
         "php_hardening_memory_limit: 'lots' is not a PHP size (a number with an optional K, M or G suffix)"
     ]
     assert len(errors_with(php_hardening_ini_extra={"session.save_path": 'a"b'})) == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        (
+            "apache_hardening_tls_profile",
+            "old",
+            "apache_hardening_tls_profile must be one of intermediate, modern, got 'old'",
+        ),
+        ("ufw_default_incoming", True, "ufw_default_incoming must be one of allow, deny, reject, got True"),
+        (
+            "php_hardening_sapis",
+            ["apache2", "cgi"],
+            "php_hardening_sapis[1] must be one of apache2, fpm, cli, got 'cgi'",
+        ),
+    ],
+)
+def test_values_outside_the_choices_are_refused(name, value, message):
+    assert errors_with(**{name: value}) == [message]
+
+
+@pytest.mark.parametrize(("name", "value"), [("ufw_logging", False), ("ssh_hardening_permit_root_login", False)])
+def test_an_unquoted_yaml_off_or_no_is_the_one_choice_it_means(name, value):
+    assert errors_with(**{name: value}) == []
+
+
+def test_keys_inside_list_items_are_checked():
+    trees = [{"path": "/srv/app", "writeable": ["log"]}, {"owner": "www-data"}, {"path": "/srv/b", "exclude": "x"}]
+    assert errors_with(immutable_trees=trees) == [
+        "immutable_trees[0] has the unknown key writeable (did you mean writable?)",
+        "immutable_trees[1] needs path",
+        "immutable_trees[2].exclude must be a list, got the string 'x' (write [\"x\"] for one item)",
+    ]
+
+
+def test_keys_of_a_mapping_are_checked():
+    assert errors_with(ufw_guard_connection={"port": 22, "sorce": "192.0.2.1"}) == [
+        "ufw_guard_connection has the unknown key sorce (did you mean source?)"
+    ]
+    assert errors_with(ufw_guard_connection={"port": 22, "source": "192.0.2.1", "proto": "sctp"}) == [
+        "ufw_guard_connection.proto must be one of tcp, udp, got 'sctp'"
+    ]
