@@ -23,6 +23,7 @@ import difflib
 import fnmatch
 import re
 
+from ansible_collections.bulwark.hardening.plugins.module_utils._immutable import parse_mode
 from ansible_collections.bulwark.hardening.plugins.module_utils._php import PhpValueError, ini_literal, size_to_bytes
 from ansible_collections.bulwark.hardening.plugins.module_utils._sockets import ServiceError, normalize_services
 
@@ -348,6 +349,30 @@ def _forbidden_errors(name, value):
     return []
 
 
+MODES = ("immutable_dir_mode", "immutable_file_mode", "immutable_exec_mode", "immutable_writable_mode")
+TREE_MODES = ("dir_mode", "file_mode", "exec_mode", "writable_mode")
+
+
+def _mode_errors(name, value):
+    """File modes the immutable role would refuse only while locking, the last step of a run."""
+    modes = [(name, value)] if name in MODES else []
+    if name == "immutable_trees":
+        modes = [
+            (f"{name}[{index}].{key}", item[key])
+            for index, item in enumerate(value)
+            if isinstance(item, dict)
+            for key in TREE_MODES
+            if item.get(key) is not None
+        ]
+    errors = []
+    for where, mode in modes:
+        try:
+            parse_mode(mode, where)
+        except ValueError as exc:
+            errors.append(str(exc))
+    return errors
+
+
 PHP_SIZES = ("php_hardening_upload_max_filesize", "php_hardening_post_max_size", "php_hardening_memory_limit")
 
 
@@ -447,6 +472,7 @@ def input_errors(values, options):
         errors.extend(_everything_errors(name, value))
         errors.extend(_forbidden_errors(name, value))
         errors.extend(_php_errors(name, value))
+        errors.extend(_mode_errors(name, value))
         if name in ("bulwark_services", "ufw_services", "fail2ban_services"):
             try:
                 normalize_services(value)

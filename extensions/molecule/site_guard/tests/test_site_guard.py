@@ -147,12 +147,19 @@ BAD_INPUTS = [
         id="services-as-string",
     ),
     # Refused halfway through the apply stage before: an FPM pool's open_basedir (pools.yml, after
-    # the ini files were written) and a newline in an apt.conf value (the configure template).
+    # the ini files were written), a file mode (the immutable role's lock, the last step of a run)
+    # and a newline in an apt.conf value (the configure template).
     pytest.param(
         {"php_hardening_fpm_pools": {"www": {"open_basedir": "/srv/www"}}},
         "php_hardening_fpm_pools.www.open_basedir must be a non-empty list of directories",
         [],
         id="fpm-pool-open-basedir",
+    ),
+    pytest.param(
+        {"immutable_file_mode": "0888"},
+        "immutable_file_mode must be an octal string such as '0440', not '0888'",
+        [],
+        id="immutable-mode-refused-at-lock",
     ),
     pytest.param(
         {"unattended_upgrades_automatic_reboot_time": "02:00\n"},

@@ -362,3 +362,13 @@ def test_keys_of_a_mapping_are_checked():
     assert errors_with(ufw_guard_connection={"port": 22, "source": "192.0.2.1", "proto": "sctp"}) == [
         "ufw_guard_connection.proto must be one of tcp, udp, got 'sctp'"
     ]
+
+
+def test_file_modes_are_checked_before_the_lock_step():
+    assert errors_with(immutable_file_mode="0888") == [
+        "immutable_file_mode must be an octal string such as '0440', not '0888'"
+    ]
+    assert errors_with(immutable_trees=[{"path": "/srv/app", "dir_mode": "17777"}]) == [
+        "immutable_trees[0].dir_mode must be between 0000 and 7777, not '17777'"
+    ]
+    assert errors_with(immutable_dir_mode=0o550, immutable_trees=[{"path": "/srv/app", "file_mode": "0440"}]) == []
