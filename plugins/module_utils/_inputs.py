@@ -373,6 +373,12 @@ def _mode_errors(name, value):
     return errors
 
 
+# Values written into the PHP ini as they are (lists joined with the separator).
+PHP_INI_VALUES = {
+    "php_hardening_disable_functions": ",",
+    "php_hardening_open_basedir": ":",
+    "php_hardening_session_name": ",",
+}
 PHP_SIZES = ("php_hardening_upload_max_filesize", "php_hardening_post_max_size", "php_hardening_memory_limit")
 
 
@@ -382,6 +388,8 @@ def _php_errors(name, value):
     try:
         if name in PHP_SIZES:
             size_to_bytes(value, name)
+        elif name in PHP_INI_VALUES:
+            ini_literal(value, name, PHP_INI_VALUES[name])
         elif name == "php_hardening_ini_extra":
             for key, item in value.items():
                 ini_literal(item, f"{name}.{key}")

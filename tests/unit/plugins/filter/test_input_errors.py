@@ -372,3 +372,12 @@ def test_file_modes_are_checked_before_the_lock_step():
         "immutable_trees[0].dir_mode must be between 0000 and 7777, not '17777'"
     ]
     assert errors_with(immutable_dir_mode=0o550, immutable_trees=[{"path": "/srv/app", "file_mode": "0440"}]) == []
+
+
+def test_a_value_that_would_break_the_php_ini_line_is_refused_by_name():
+    errors = errors_with(php_hardening_open_basedir=['/var/www";evil=1'])
+    assert len(errors) == 1
+    assert errors[0].startswith("php_hardening_open_basedir[0]: '/var/www\";evil=1' contains '\"'")
+    assert errors_with(php_hardening_disable_functions=["exec", "a,b"]) == [
+        "php_hardening_disable_functions[1]: 'a,b' must be non-empty and must not contain ','"
+    ]
