@@ -403,3 +403,21 @@ def run(path, plan, recurse=True, check=False):
     finally:
         os.close(fd)
     return walk
+
+
+def parse_mode(value, name):
+    """An octal mode string ('0440') or an int (YAML's 0440) as an int; ValueError names the option."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ValueError(f"{name} must be an octal string such as '0440', not {value!r}")
+    if isinstance(value, int):
+        mode = value
+    else:
+        text = str(value).strip()
+        if not text or any(c not in "01234567" for c in text):
+            raise ValueError(f"{name} must be an octal string such as '0440', not {value!r}")
+        mode = int(text, 8)
+    if not 0 <= mode <= 0o7777:
+        raise ValueError(f"{name} must be between 0000 and 7777, not {value!r}")
+    return mode
