@@ -25,6 +25,8 @@ import time
 STATE_DIR = "/var/lib/bulwark/rollback"
 UNIT_PREFIX = "bulwark-rollback"
 MIN_WINDOW = 30
+SSHD_DIR = "/etc/ssh/"
+SSHD_PID_FILE = "/run/sshd.pid"
 # The rollback option of the modules that arm (documented by the doc fragment bulwark.hardening.rollback).
 ROLLBACK_SPEC = {
     "type": "dict",
@@ -184,6 +186,8 @@ def arm(module, paths, actions, what, window, *, state_dir=STATE_DIR, now=None):
             manifest["actions"].append(action)
     if what not in manifest["what"]:
         manifest["what"].append(what)
+    if any(path.startswith(SSHD_DIR) for path in paths):
+        manifest["sshd_changed_at"] = now
     unit = f"{UNIT_PREFIX}-{int(now * 1000)}"
     manifest.update(unit=unit, window=int(window), deadline=int(now + window), rearmed_at=int(now))
     _write_atomic(os.path.join(armed_dir, "restore.sh"), restore_script(manifest, state_dir), 0o700)
@@ -216,12 +220,112 @@ def arm_option(module, option, paths, default_what):
     return arm(module, paths, option.get("actions") or [], what, option.get("window") or 90)
 
 
+# ----------------------------------------------------------------- sshd: is the proof a proof?
+# "systemctl reload ssh" returns once SIGHUP is sent; sshd re-reads its files when it re-executes
+# a moment later. A login in between is served by the old configuration and proves nothing, so a
+# change to sshd is confirmed only by a login that sshd accepted after it re-read its files.
+
+
+def process_start(pid):
+    """Start time of a process (epoch seconds), or None."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            ticks = int(handle.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/stat", encoding="ascii") as handle:
+            boot = next(int(line.split()[1]) for line in handle if line.startswith("btime "))
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+    return boot + ticks / os.sysconf("SC_CLK_TCK")
+
+
+def parent_of(pid):
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            return int(handle.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def sshd_listener():
+    try:
+        with open(SSHD_PID_FILE, encoding="ascii") as handle:
+            return int(handle.read().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def sshd_loaded_at(module, listener):
+    """When the listening sshd last (re)read its configuration: its last "Server listening on"
+    line, looked up by its process ID (it keeps its PID when it re-executes), else its start."""
+    journalctl = module.get_bin_path("journalctl")
+    latest = None
+    if journalctl:
+        rc, out, _err = module.run_command([journalctl, "--boot", "--output", "json", "--no-pager", f"_PID={listener}"])
+        for line in out.splitlines() if rc == 0 else []:
+            try:
+                entry = json.loads(line)
+                when = int(entry["__REALTIME_TIMESTAMP"]) / 1e6
+            except (ValueError, KeyError, TypeError):
+                continue
+            if str(entry.get("MESSAGE", "")).startswith("Server listening on"):
+                latest = when if latest is None else max(latest, when)
+    return latest if latest is not None else process_start(listener)
+
+
+def session_accepted_at(listener, pid=None):
+    """Start of this login's own sshd process (the child of the listener among our ancestors)."""
+    pid = pid or os.getpid()
+    for _step in range(64):
+        parent = parent_of(pid)
+        if parent is None or parent <= 1:
+            return None
+        if parent == listener:
+            return process_start(pid)
+        pid = parent
+    return None
+
+
+def sshd_settled(module, manifest, wait=20, sleep=time.sleep):
+    """``(listener, loaded_at, error)``: waits up to ``wait`` seconds for sshd to re-read its files
+    after the change; error when it has not. ``(None, None, None)`` when sshd did not change."""
+    changed_at = manifest.get("sshd_changed_at")
+    listener = sshd_listener()
+    if changed_at is None or listener is None:
+        return None, None, None
+    loaded = sshd_loaded_at(module, listener)
+    for _step in range(wait):
+        if loaded is not None and loaded >= changed_at:
+            return listener, loaded, None
+        sleep(1)
+        loaded = sshd_loaded_at(module, listener)
+    if loaded is not None and loaded >= changed_at:
+        return listener, loaded, None
+    return listener, loaded, f"sshd has not re-read its configuration {wait} s after the change"
+
+
+def sshd_proof_error(module, manifest, wait=20, sleep=time.sleep):
+    """None when this login proves the sshd change (or sshd did not change), else why not."""
+    listener, loaded, error = sshd_settled(module, manifest, wait, sleep)
+    if error or listener is None:
+        return error
+    accepted = session_accepted_at(listener)
+    if accepted is not None and accepted < loaded:
+        return (
+            "this login was accepted by sshd before it re-read its changed configuration, "
+            "so it proves nothing about the new one"
+        )
+    return None
+
+
 def confirm(module, armed_at=None, state_dir=STATE_DIR):
     """Disarm: keep the changes. Returns ``(summary, error)``; error when the host rolled back already."""
     armed_dir = os.path.join(state_dir, "armed")
     claimed = os.path.join(state_dir, "confirming")
     manifest = load_manifest(state_dir)
     if manifest is not None:
+        unproven = sshd_proof_error(module, manifest)
+        if unproven:
+            return {**summary(manifest), "confirmed": False}, f"not confirmed: {unproven}"
         shutil.rmtree(claimed, ignore_errors=True)
         try:
             os.rename(armed_dir, claimed)

@@ -38,8 +38,11 @@ options:
   state:
     description:
       - V(confirmed) disarms (keeps the changes); V(armed) saves O(paths) and starts the timer; V(status) reads.
+      - V(settled) waits (up to 20 s) until the daemons the armed change touched have re-read their configuration
+        (sshd re-executes a moment after C(systemctl reload)), so that the fresh login that follows tests the new
+        configuration. V(confirmed) also refuses a login that sshd accepted before it re-read its files.
     type: str
-    choices: [armed, confirmed, status]
+    choices: [armed, confirmed, settled, status]
     default: status
   armed_at:
     description:
@@ -145,6 +148,7 @@ from ansible_collections.bulwark.hardening.plugins.module_utils._rollback import
     confirm,
     load_manifest,
     restored_at,
+    sshd_settled,
     summary,
     timer_active,
 )
@@ -153,7 +157,7 @@ from ansible_collections.bulwark.hardening.plugins.module_utils._rollback import
 def main():
     module = AnsibleModule(
         argument_spec={
-            "state": {"type": "str", "choices": ["armed", "confirmed", "status"], "default": "status"},
+            "state": {"type": "str", "choices": ["armed", "confirmed", "settled", "status"], "default": "status"},
             "armed_at": {"type": "int"},
             "paths": {"type": "list", "elements": "path", "default": []},
             "actions": {"type": "list", "elements": "str", "default": []},
@@ -166,7 +170,13 @@ def main():
     params = module.params
     state_dir = params["state_dir"]
     result = {"changed": False}
-    if params["state"] == "status" or module.check_mode:
+    if params["state"] == "settled" and not module.check_mode:
+        manifest = load_manifest(state_dir)
+        _listener, _loaded, error = sshd_settled(module, manifest) if manifest else (None, None, None)
+        result["rollback"] = summary(manifest)
+        if error:
+            module.fail_json(msg=error, **result)
+    elif params["state"] == "status" or module.check_mode:
         manifest = load_manifest(state_dir)
         result["rollback"] = summary(manifest, armed=bool(manifest) and timer_active(module, manifest["unit"]))
     elif params["state"] == "armed":
@@ -182,7 +192,7 @@ def main():
     when = restored_at(state_dir)
     if when is not None:
         result["restored_at"] = when
-    if params["state"] != "status" and not module.check_mode:
+    if params["state"] in ("armed", "confirmed") and not module.check_mode:
         result["ansible_facts"] = {"bulwark_rollback": result["rollback"]}
     module.exit_json(**result)
 

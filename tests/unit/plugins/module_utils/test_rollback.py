@@ -495,3 +495,60 @@ def test_timer_active(answer, active):
     module = FakeModule({"is-active": answer})
     assert rb.timer_active(module, "bulwark-rollback-1") is active
     assert module.calls == [["/usr/bin/systemctl", "is-active", "bulwark-rollback-1.timer"]]
+
+
+# sshd: a login accepted before sshd re-read its files proves nothing
+
+
+def journal_lines(*records):
+    return "\n".join(
+        json.dumps({"__REALTIME_TIMESTAMP": str(int(when * 1e6)), "MESSAGE": message}) for when, message in records
+    )
+
+
+@pytest.fixture
+def sshd(monkeypatch):
+    """A listener (PID 100) and this login's own sshd process (PID 200, started at ``accepted``)."""
+    state = {"accepted": 1000.0}
+    monkeypatch.setattr(rb, "sshd_listener", lambda: 100)
+    parents = {os.getpid(): 300, 300: 200, 200: 100, 100: 1}
+    monkeypatch.setattr(rb, "parent_of", parents.get)
+    monkeypatch.setattr(rb, "process_start", lambda pid: {200: state["accepted"], 100: 10.0}.get(pid))  # noqa: PLW0108
+    return state
+
+
+@pytest.mark.parametrize(
+    ("listening", "accepted", "expected"),
+    [
+        pytest.param([(50.0, "Server listening on 0.0.0.0 port 22."), (900.0, "Server listening on 0.0.0.0 port 22.")],
+                     1000.0, None, id="login-after-the-reload"),
+        pytest.param([(900.0, "Server listening on 0.0.0.0 port 22.")], 850.0, "accepted by sshd before it re-read",
+                     id="login-before-the-reload"),
+        pytest.param([(50.0, "Server listening on 0.0.0.0 port 22.")], 1000.0, "has not re-read",
+                     id="no-reload-since-the-change"),
+        pytest.param([(900.0, "Received SIGHUP; restarting.")], 1000.0, "has not re-read",
+                     id="hup-but-not-listening-yet"),
+    ],
+)  # fmt: skip
+def test_sshd_proof_error(sshd, listening, accepted, expected):
+    sshd["accepted"] = accepted
+    module = FakeModule({"journalctl": (0, journal_lines(*listening), "")})
+    error = rb.sshd_proof_error(module, {"sshd_changed_at": 800.0}, wait=2, sleep=lambda _s: None)
+    if expected is None:
+        assert error is None
+    else:
+        assert expected in error
+    assert all(f"_PID={100}" in call for call in module.calls)
+
+
+def test_sshd_proof_not_needed_when_sshd_did_not_change(sshd):
+    assert rb.sshd_proof_error(FakeModule(), {"files": []}, wait=1, sleep=lambda _s: None) is None
+
+
+def test_arming_an_sshd_file_records_when_sshd_changed(tmp_path, monkeypatch):
+    monkeypatch.setattr(rb, "SSHD_DIR", str(tmp_path) + "/")
+    config = tmp_path / "sshd_config"
+    config.write_text("Port 22\n")
+    module = FakeModule({"is-active": (3, "inactive", "")})
+    rb.arm(module, [str(config)], [], "sshd configuration", 30, state_dir=str(tmp_path / "state"), now=1234.5)
+    assert rb.load_manifest(str(tmp_path / "state"))["sshd_changed_at"] == 1234.5

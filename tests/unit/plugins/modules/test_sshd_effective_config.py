@@ -397,6 +397,13 @@ def test_running_daemon_older_than_its_config_is_stale(env, tmp_path, monkeypatc
     assert fresh["running"]["stale"] is False
 
 
+@pytest.fixture
+def ufw_files(tmp_path, monkeypatch):
+    files = [tmp_path / name for name in ("ufw.conf", "user.rules", "user6.rules", "default-ufw")]
+    monkeypatch.setattr(mod, "UFW_FILES", tuple(str(path) for path in files))
+    return files
+
+
 RULES = """### tuple ### allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in comment=7373682068657265
 ### tuple ### limit_log tcp 2200 0.0.0.0/0 any 0.0.0.0/0 in
 ### tuple ### allow tcp 80,443 0.0.0.0/0 any 10.0.0.0/8 in
@@ -409,28 +416,27 @@ RULES = """### tuple ### allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in comment=7373682
 
 
 @pytest.mark.parametrize(
-    ("conf", "defaults", "port", "client", "expected"),
+    ("texts", "port", "client", "expected"),
     [
-        ("ENABLED=no\n", "", 2222, None, (False, True)),
-        ("", "", 2222, None, (False, True)),
-        ("ENABLED=yes\n", 'DEFAULT_INPUT_POLICY="ACCEPT"\n', 2222, None, (True, True)),
-        ("ENABLED=yes\n", 'DEFAULT_INPUT_POLICY="DROP"\n', 22, None, (True, True)),
-        ("ENABLED=yes\n", "", 2200, None, (True, True)),
-        ("ENABLED=yes\n", "", 3003, None, (True, True)),
-        ("ENABLED=yes\n", "", 53, None, (True, True)),
-        ("ENABLED=yes\n", "", 2222, None, (True, False)),
-        ("ENABLED=yes\n", "", 5000, None, (True, False)),
-        ("ENABLED=yes\n", "", 6000, None, (True, False)),
-        ("ENABLED=yes\n", "", 7000, None, (True, False)),
-        ("ENABLED=yes\n", "", 443, None, (True, False)),
-        ("ENABLED=yes\n", "", 443, "10.1.2.3", (True, True)),
+        (("ENABLED=no\n", ""), 2222, None, (False, True)),
+        (("", ""), 2222, None, (False, True)),
+        (("ENABLED=yes\n", 'DEFAULT_INPUT_POLICY="ACCEPT"\n'), 2222, None, (True, True)),
+        (("ENABLED=yes\n", 'DEFAULT_INPUT_POLICY="DROP"\n'), 22, None, (True, True)),
+        (("ENABLED=yes\n", ""), 2200, None, (True, True)),
+        (("ENABLED=yes\n", ""), 3003, None, (True, True)),
+        (("ENABLED=yes\n", ""), 53, None, (True, True)),
+        (("ENABLED=yes\n", ""), 2222, None, (True, False)),
+        (("ENABLED=yes\n", ""), 5000, None, (True, False)),
+        (("ENABLED=yes\n", ""), 6000, None, (True, False)),
+        (("ENABLED=yes\n", ""), 7000, None, (True, False)),
+        (("ENABLED=yes\n", ""), 443, None, (True, False)),
+        (("ENABLED=yes\n", ""), 443, "10.1.2.3", (True, True)),
     ],
 )
-def test_firewall_state_asks_the_ufw_engine(tmp_path, monkeypatch, conf, defaults, port, client, expected):
+def test_firewall_state_asks_the_ufw_engine(ufw_files, texts, port, client, expected):
     """The port-move guard asks the ufw role's own evaluator (one engine): same rules, same answers."""
-    files = [tmp_path / name for name in ("ufw.conf", "user.rules", "user6.rules", "default-ufw")]
-    for path, text in zip(files, (conf, RULES, "", defaults)):
+    conf, defaults = texts
+    for path, text in zip(ufw_files, (conf, RULES, "", defaults)):
         path.write_text(text)
-    monkeypatch.setattr(mod, "UFW_FILES", tuple(str(path) for path in files))
     state = mod.firewall_state(port, [], client)
     assert (state["active"], state["allowed"]) == expected
