@@ -638,21 +638,3 @@ def ufw_allows_port(ufw_conf, user_rules, default_ufw, port, client_addr=None):
         if fields[5] in ("0.0.0.0/0", "::/0", "any") or (client_addr and _addr_match_list(client_addr, fields[5]) == 1):
             return True, True
     return True, False
-
-
-# --------------------------------------------------------------------- running daemon
-def last_listen_time(records):
-    """Newest time (epoch seconds) of sshd's "Server listening on" lines.
-
-    ``records`` are ``(epoch_seconds, message)`` pairs; sshd logs that line each time it has
-    (re)read its configuration: at start and after every SIGHUP re-exec. None when there is none.
-    """
-    times = [when for when, message in records if (message or "").startswith("Server listening on")]
-    return max(times) if times else None
-
-
-def newer_than(loaded_at, mtimes):
-    """Paths of ``mtimes`` (path -> epoch seconds) modified after ``loaded_at``, sorted."""
-    if loaded_at is None:
-        return []
-    return sorted(path for path, mtime in mtimes.items() if mtime > loaded_at)

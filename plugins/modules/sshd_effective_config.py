@@ -126,9 +126,10 @@ options:
     type: int
   running:
     description:
-      - Compare the time the running daemon last read its configuration (its last C(Server listening
-        on) log line, or its start time) with the modification times of the configuration, the
-        drop-in directory and its files and the host keys; RV(running) lists the newer files.
+      - Whether the running daemon runs the configuration on disk (the configuration, its drop-ins
+        and the host keys), judged by content and by the daemon's last (re)load as systemd saw it,
+        never by a modification time - see M(bulwark.hardening.service_loaded), which records what
+        the daemon loaded. RV(running) gives the reasons.
     type: bool
     default: false
   unit:
@@ -270,11 +271,11 @@ firewall:
   sample: {port: 2222, current_ports: ["22"], active: true, allowed: false}
 running:
   description:
-    - When the running daemon last read its configuration (epoch seconds, V(null) when unknown)
-      and which files are newer (C(stale) is V(true) when there is any).
+    - When the running daemon last (re)loaded (epoch seconds, V(null) when it does not run), whether
+      it runs an older configuration than the files (C(stale)) and one reason per such file.
   returned: when O(running) is true
   type: dict
-  sample: {loaded_at: 1767225600.5, stale: true, newer: [/etc/ssh/sshd_config]}
+  sample: {loaded_at: 1767225600.5, stale: true, reasons: ["/etc/ssh/sshd_config differs from what the daemon loaded"]}
 command:
   description: The C(sshd -T) command that was run.
   returned: success
@@ -293,15 +294,14 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.bulwark.hardening.plugins.module_utils._loaded import inspect
 from ansible_collections.bulwark.hardening.plugins.module_utils._ssh import (
     authorized_keys_paths,
     check_access,
     enforced_differences,
     find_openssh_version,
     find_session_auth,
-    last_listen_time,
     match_context,
-    newer_than,
     parse_authorized_keys,
     parse_match_lines,
     parse_openssh_version,
@@ -312,7 +312,6 @@ from ansible_collections.bulwark.hardening.plugins.module_utils._ssh import (
 )
 
 PRIVSEP_DIR = "/run/sshd"
-PID_FILE = "/run/sshd.pid"
 AUTH_LOG = "/var/log/auth.log"
 UFW_FILES = ("/etc/ufw/ufw.conf", "/etc/ufw/user.rules", "/etc/ufw/user6.rules", "/etc/default/ufw")
 ETC_SSH = "/etc/ssh"
@@ -453,40 +452,13 @@ def included_files(text, base=ETC_SSH):
     return files
 
 
-def process_start_time(pid_file=PID_FILE):
-    """Start time (epoch seconds) of the process in ``pid_file``, or None."""
-    try:
-        pid = int(read_text(pid_file).strip())
-        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
-            ticks = int(handle.read().rsplit(")", 1)[1].split()[19])
-        with open("/proc/stat", encoding="ascii") as handle:
-            boot = next(int(line.split()[1]) for line in handle if line.startswith("btime "))
-    except (ValueError, OSError, IndexError, StopIteration):
-        return None
-    return boot + ticks / os.sysconf("SC_CLK_TCK")
-
-
-def mtimes(paths):
-    """path -> modification time for the paths that exist."""
-    found = {}
-    for path in paths:
-        try:
-            found[path] = os.stat(path).st_mtime
-        except OSError:
-            pass
-    return found
-
-
-def running_state(records, config, config_text, settings):
-    """RV(running): when the daemon last loaded its configuration and which files are newer."""
-    listened = last_listen_time(records)
-    started = process_start_time()
-    known = [when for when in (listened, started) if when is not None]
-    loaded_at = max(known) if known else None
+def running_state(module, unit, config, config_text, settings):
+    """RV(running): whether the daemon runs the configuration on disk (the C(_loaded) engine)."""
     drop_ins = included_files(config_text)
     paths = [config, *drop_ins, *{os.path.dirname(path) for path in drop_ins}, *settings.get("hostkey", [])]
-    newer = newer_than(loaded_at, mtimes(paths))
-    return {"loaded_at": loaded_at, "stale": bool(newer), "newer": newer}
+    state = inspect(module, unit, paths)
+    loaded_at = state["load"]["at"] if state["load"] else None
+    return {"loaded_at": loaded_at, "stale": bool(state["stale"]), "reasons": state["stale"]}
 
 
 def firewall_state(port, current_ports, client_addr):
@@ -642,7 +614,7 @@ def host_state(module, settings, records, result):
         result["firewall"] = firewall_state(params["firewall_port"], current.get("port", []), client)
     if params["running"]:
         config = params["config"]
-        result["running"] = running_state(records, os.path.realpath(config), read_text(config), current)
+        result["running"] = running_state(module, params["unit"], config, read_text(config), current)
 
 
 def main():
@@ -682,7 +654,7 @@ def main():
     if violations is not None:
         result["violations"] = violations
 
-    records = read_journal(module, params["unit"]) if params["session"] or params["running"] else []
+    records = read_journal(module, params["unit"]) if params["session"] else []
     auth = None
     if params["session"]:
         auth = result["auth"] = session_auth(records, params["session"])

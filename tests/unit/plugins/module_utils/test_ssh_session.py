@@ -221,17 +221,3 @@ RULES = """### tuple ### allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in comment=7373682
 )
 def test_ufw_allows_port(conf, defaults, port, client, expected):
     assert _ssh.ufw_allows_port(conf, RULES, defaults, port, client) == expected
-
-
-def test_last_listen_time_and_newer_than():
-    records = [
-        (100.0, "Server listening on 0.0.0.0 port 22."),
-        (150.0, "Accepted publickey for deploy from 10.0.0.1 port 1 ssh2: ED25519 SHA256:x"),
-        (200.0, "Received SIGHUP; restarting."),
-        (200.5, "Server listening on :: port 22."),
-    ]
-    assert _ssh.last_listen_time(records) == 200.5
-    assert _ssh.last_listen_time(records[1:3]) is None
-    mtimes = {"/etc/ssh/sshd_config": 250.0, "/etc/ssh/ssh_host_rsa_key": 50.0, "/etc/ssh/sshd_config.d": 200.6}
-    assert _ssh.newer_than(200.5, mtimes) == ["/etc/ssh/sshd_config", "/etc/ssh/sshd_config.d"]
-    assert _ssh.newer_than(None, mtimes) == []
