@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import ipaddress
 import json
 import os
 import tempfile
@@ -231,3 +232,114 @@ def record(module, state, after_action=False):
         except OSError as exc:
             module.warn(f"cannot record what {state['unit']} loaded in {state['stamp_path']}: {exc}")
     return load
+
+
+# ------------------------------------------------------------------ ufw: the firewall's own answer
+# ufw is no daemon: `ufw reload` puts /etc/default/ufw and the rule files into the kernel without
+# systemd seeing it. Its live answer is the kernel's rule set, so that is what is compared.
+UFW_USER_CHAINS = ("ufw-user-input", "ufw-user-output", "ufw-user-forward")
+_UFW_KEYS = {
+    "-p": "proto",
+    "-s": "src",
+    "-d": "dst",
+    "-i": "in",
+    "-o": "out",
+    "--dport": "dport",
+    "--dports": "dport",
+    "--sport": "sport",
+    "--sports": "sport",
+    "--ctstate": "ctstate",
+    "-j": "target",
+}
+_UFW_FLAGS = {"--set": "recent", "--update": "recent"}
+
+
+def _address(value):
+    """An address as iptables prints it (a host gets its /32 or /128)."""
+    try:
+        return str(ipaddress.ip_network(value, strict=False))
+    except ValueError:
+        return value
+
+
+def ufw_rule_key(words):
+    """The meaning of one ``-A`` rule (its words after the chain): what iptables keeps, not how it prints it."""
+    key = {}
+    for index, word in enumerate(words):
+        if word in _UFW_KEYS and index + 1 < len(words):
+            value = words[index + 1]
+            key[_UFW_KEYS[word]] = _address(value) if word in ("-s", "-d") else value
+        elif word in _UFW_FLAGS:
+            key[_UFW_FLAGS[word]] = word
+    return tuple(sorted(key.items()))
+
+
+def ufw_chain_rules(text, chains):
+    """``{chain: [rule key, ...]}`` of the ``-A`` lines of ``chains`` in ``iptables -S`` or user.rules text."""
+    rules = {chain: [] for chain in chains}
+    for line in (text or "").splitlines():
+        words = line.split()
+        if len(words) > 2 and words[0] == "-A" and words[1] in rules:
+            rules[words[1]].append(ufw_rule_key(words[2:]))
+    return rules
+
+
+def _shell_values(text):
+    values = {}
+    for line in (text or "").splitlines():
+        key, sep, value = line.strip().partition("=")
+        if sep and not key.startswith("#"):
+            values[key.strip()] = value.strip().strip("\"'")
+    return values
+
+
+def ufw_live_policies(live):
+    """``{"INPUT": "DROP", ...}`` from ``iptables -S``."""
+    policies = {}
+    for line in (live or "").splitlines():
+        words = line.split()
+        if len(words) == 3 and words[0] == "-P":
+            policies[words[1]] = words[2]
+    return policies
+
+
+def ufw_differences(defaults_text, rules_text, live_text, rules6_text, live6_text):
+    """Why the live firewall is not what ufw's files say (empty when it is, or when ufw is not loaded).
+
+    Compared: the built-in chains' policies with /etc/default/ufw, whether IPv6 is filtered by ufw
+    (IPV6), and, rule by rule in order, the user chains with user.rules and user6.rules.
+    """
+    if f"-N {UFW_USER_CHAINS[0]}" not in (live_text or ""):
+        return []  # ufw is not active: enabling it loads the files (ufw_rules' business)
+    reasons = []
+    defaults = _shell_values(defaults_text)
+    live_policies = ufw_live_policies(live_text)
+    for chain, option in (
+        ("INPUT", "DEFAULT_INPUT_POLICY"),
+        ("OUTPUT", "DEFAULT_OUTPUT_POLICY"),
+        ("FORWARD", "DEFAULT_FORWARD_POLICY"),
+    ):
+        declared = defaults.get(option)
+        if declared is None:
+            continue
+        wanted = "ACCEPT" if declared.upper() == "ACCEPT" else "DROP"
+        if live_policies.get(chain) != wanted:
+            reasons.append(
+                f"{option}={declared} in /etc/default/ufw, but the live {chain} policy is {live_policies.get(chain)}"
+            )
+    ipv6 = defaults.get("IPV6", "yes").lower() == "yes"
+    chains6 = tuple(chain.replace("ufw-", "ufw6-", 1) for chain in UFW_USER_CHAINS)
+    live6_on = f"-N {chains6[0]}" in (live6_text or "")
+    if ipv6 != live6_on:
+        loaded = "loaded" if live6_on else "not loaded"
+        reasons.append(f"IPV6={'yes' if ipv6 else 'no'} in /etc/default/ufw, but ufw's IPv6 chains are {loaded}")
+    pairs = [("user.rules", rules_text, live_text, UFW_USER_CHAINS)]
+    if ipv6 and live6_on:
+        pairs.append(("user6.rules", rules6_text, live6_text, chains6))
+    for name, text, live, chains in pairs:
+        on_disk, loaded = ufw_chain_rules(text, chains), ufw_chain_rules(live, chains)
+        for chain in chains:
+            if on_disk[chain] != loaded[chain]:
+                counts = f"{len(loaded[chain])} rules live, {len(on_disk[chain])} in {name}"
+                reasons.append(f"the live {chain} chain differs from {name} ({counts})")
+    return reasons

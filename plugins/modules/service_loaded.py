@@ -66,6 +66,17 @@ options:
     description: Directory of the stamps (one JSON file per unit).
     type: path
     default: /var/lib/bulwark/loaded
+  evidence:
+    description:
+      - V(stamp) judges a systemd daemon by content and its last (re)load (above).
+      - V(ufw) asks the kernel instead - ufw is no daemon, and C(ufw reload) bypasses systemd: the
+        live policies, IPv6 filtering and user chains (C(iptables -S), C(ip6tables -S)) are compared
+        with C(/etc/default/ufw), C(user.rules) and C(user6.rules), and C(ufw reload) is run when they
+        differ. O(files), O(enabled) and the O(state) values other than V(current) do not apply
+        (enabling ufw is M(bulwark.hardening.ufw_rules)' business); nothing is recorded.
+    type: str
+    choices: [stamp, ufw]
+    default: stamp
 """
 
 EXAMPLES = r"""
@@ -109,9 +120,45 @@ from ansible_collections.bulwark.hardening.plugins.module_utils._loaded import (
     STAMP_DIR,
     inspect,
     record,
+    ufw_differences,
 )
 
 VERBS = {"started": "start", "reloaded": "reload", "restarted": "restart"}
+UFW_FILES = ("/etc/default/ufw", "/etc/ufw/user.rules", "/etc/ufw/user6.rules")
+
+
+def read_text(path):
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.read()
+    except OSError:
+        return ""
+
+
+def live_rules(module, name):
+    """``iptables -S`` (or ``ip6tables -S``) output, '' when the command is missing or fails."""
+    binary = module.get_bin_path(name)
+    if not binary:
+        return ""
+    rc, out, _err = module.run_command([binary, "-S"], environ_update={"LC_ALL": "C"})
+    return out if rc == 0 else ""
+
+
+def ufw_main(module):
+    """O(evidence=ufw): the kernel's rule set against ufw's files; ``ufw reload`` when they differ."""
+    defaults, rules, rules6 = (read_text(path) for path in UFW_FILES)
+    stale = ufw_differences(defaults, rules, live_rules(module, "iptables"), rules6, live_rules(module, "ip6tables"))
+    action = "reloaded" if stale and module.params["stale_action"] != "none" else None
+    result = {"changed": bool(action), "action": action, "stale": stale, "loaded_at": None}
+    if module._diff and stale:
+        result["diff"] = {"before": "".join(f"{reason}\n" for reason in stale), "after": ""}
+    for reason in stale:
+        module.warn(f"ufw: {reason}")
+    if action and not module.check_mode:
+        rc, out, err = module.run_command([module.get_bin_path("ufw", required=True), "reload"])
+        if rc != 0:
+            module.fail_json(msg=f"ufw reload failed: {(err or out).strip()}", **result)
+    module.exit_json(**result)
 
 
 def plan(state, stale_action, active, stale):
@@ -138,10 +185,13 @@ def main():
             },
             "stale_action": {"type": "str", "choices": ["reloaded", "restarted", "none"], "default": "reloaded"},
             "stamp_dir": {"type": "path", "default": STAMP_DIR},
+            "evidence": {"type": "str", "choices": ["stamp", "ufw"], "default": "stamp"},
         },
         supports_check_mode=True,
     )
     params = module.params
+    if params["evidence"] == "ufw":
+        ufw_main(module)
     unit = params["name"]
     try:
         state = inspect(module, unit, params["files"], params["stamp_dir"])

@@ -143,3 +143,67 @@ def test_stamp_round_trip_and_bad_stamps(tmp_path):
     with open(path, "w", encoding="utf-8") as handle:
         handle.write("[1]")
     assert _loaded.read_stamp(path) is None
+
+
+# ------------------------------------------------------------------ ufw
+DEFAULTS = 'IPV6=yes\nDEFAULT_INPUT_POLICY="DROP"\nDEFAULT_OUTPUT_POLICY="ACCEPT"\nDEFAULT_FORWARD_POLICY="DROP"\n'
+USER_RULES = """*filter
+:ufw-user-input - [0:0]
+### tuple ### allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in
+-A ufw-user-input -p tcp --dport 22 -m conntrack --ctstate NEW -m recent --set
+-A ufw-user-input -p tcp --dport 22 -j ufw-user-limit-accept
+-A ufw-user-input -p tcp --dport 80 -s 10.0.0.1 -j ACCEPT
+-A ufw-user-limit -j REJECT
+COMMIT
+"""
+LIVE = """-P INPUT DROP
+-P FORWARD DROP
+-P OUTPUT ACCEPT
+-N ufw-user-input
+-A ufw-user-input -p tcp -m tcp --dport 22 -m conntrack --ctstate NEW -m recent --set --name DEFAULT \
+--mask 255.255.255.255 --rsource
+-A ufw-user-input -p tcp -m tcp --dport 22 -j ufw-user-limit-accept
+-A ufw-user-input -s 10.0.0.1/32 -p tcp -m tcp --dport 80 -j ACCEPT
+-A ufw-user-limit -j REJECT --reject-with icmp-port-unreachable
+"""
+USER6_RULES = "*filter\n-A ufw6-user-input -p tcp --dport 22 -j ACCEPT\nCOMMIT\n"
+LIVE6 = "-P INPUT DROP\n-N ufw6-user-input\n-A ufw6-user-input -p tcp -m tcp --dport 22 -j ACCEPT\n"
+
+
+def test_ufw_live_rules_as_iptables_prints_them_match_the_files():
+    assert _loaded.ufw_differences(DEFAULTS, USER_RULES, LIVE, USER6_RULES, LIVE6) == []
+
+
+@pytest.mark.parametrize(
+    "changed, expected",
+    [
+        # A rule allowed live that the files no longer hold (the weaker rule set still loaded).
+        (
+            {"live": LIVE + "-A ufw-user-input -p tcp -m tcp --dport 9090 -j ACCEPT\n"},
+            ["the live ufw-user-input chain differs from user.rules (4 rules live, 3 in user.rules)"],
+        ),
+        # Another source address: the same count, another meaning.
+        (
+            {"live": LIVE.replace("-s 10.0.0.1/32", "-s 10.0.0.2/32")},
+            ["the live ufw-user-input chain differs from user.rules (3 rules live, 3 in user.rules)"],
+        ),
+        # /etc/default/ufw written, not reloaded.
+        (
+            {"live": LIVE.replace("-P INPUT DROP", "-P INPUT ACCEPT")},
+            ["DEFAULT_INPUT_POLICY=DROP in /etc/default/ufw, but the live INPUT policy is ACCEPT"],
+        ),
+        (
+            {"defaults": DEFAULTS.replace("IPV6=yes", "IPV6=no")},
+            ["IPV6=no in /etc/default/ufw, but ufw's IPv6 chains are loaded"],
+        ),
+        (
+            {"rules6": USER6_RULES + "-A ufw6-user-input -p udp --dport 53 -j ACCEPT\n"},
+            ["the live ufw6-user-input chain differs from user6.rules (1 rules live, 2 in user6.rules)"],
+        ),
+        # ufw not active: nothing is live, enabling it is ufw_rules' business.
+        ({"live": "-P INPUT ACCEPT\n", "live6": ""}, []),
+    ],
+)
+def test_ufw_differences(changed, expected):
+    texts = {"defaults": DEFAULTS, "rules": USER_RULES, "live": LIVE, "rules6": USER6_RULES, "live6": LIVE6, **changed}
+    assert _loaded.ufw_differences(**{f"{key}_text": value for key, value in texts.items()}) == expected

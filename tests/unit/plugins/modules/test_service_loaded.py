@@ -136,3 +136,32 @@ def test_stale_action_none_only_reports(monkeypatch, conf):
 def test_unknown_unit_fails_with_its_name(monkeypatch, conf):
     result = run(monkeypatch, lambda cmd: (1, "", "no such unit"), files=[str(conf)], name="nope")
     assert result["msg"].startswith("systemctl show nope failed")
+
+
+class FakeUfw:
+    def __init__(self, live):
+        self.live = live
+        self.calls = []
+
+    def __call__(self, cmd):
+        self.calls.append(cmd[1])
+        if cmd[1] == "-S":
+            return 0, self.live if cmd[0].endswith("/iptables") else "", ""
+        return 0, "Firewall reloaded", ""
+
+
+@pytest.mark.parametrize("check_mode", [True, False])
+def test_ufw_evidence_reloads_a_weaker_live_firewall(monkeypatch, tmp_path, check_mode):
+    files = {
+        "/etc/default/ufw": 'IPV6=no\nDEFAULT_INPUT_POLICY="DROP"\n',
+        "/etc/ufw/user.rules": "",
+        "/etc/ufw/user6.rules": "",
+    }
+    monkeypatch.setattr(service_loaded, "read_text", lambda path: files[path])
+    fake = FakeUfw("-P INPUT ACCEPT\n-N ufw-user-input\n")
+    result = run(monkeypatch, fake, name="ufw", evidence="ufw", state="current", _ansible_check_mode=check_mode)
+    assert result["changed"] is True and result["action"] == "reloaded"
+    assert result["stale"] == ["DEFAULT_INPUT_POLICY=DROP in /etc/default/ufw, but the live INPUT policy is ACCEPT"]
+    assert fake.calls == (["-S", "-S"] if check_mode else ["-S", "-S", "reload"])
+    fake.live = "-P INPUT DROP\n-N ufw-user-input\n"
+    assert run(monkeypatch, fake, name="ufw", evidence="ufw", state="current")["changed"] is False
