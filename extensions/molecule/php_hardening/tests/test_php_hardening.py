@@ -182,7 +182,7 @@ LOST_RELOAD = {"php_hardening-bookworm": "apache2", "php_hardening-fpm": "php8.4
 
 
 @pytest.fixture(scope="module")
-def killed_run(inventory_host, probe, check_run, converge_run):
+def killed_run(inventory_host, probe, check_run, converge_run, wait_for):
     """What a run killed between writing the ini and reloading leaves, under mod_php and under FPM:
     the daemon runs a weaker ini (allow_url_fopen On, loaded by a real reload) while the hardened
     ini is back on disk with its old modification time (cp -p). Then a check run and a real run."""
@@ -192,8 +192,11 @@ def killed_run(inventory_host, probe, check_run, converge_run):
         path = ini_path(host)
         host.check_output(
             f"cp -p {path} /root/ini.hardened && sed -i 's/^allow_url_fopen = .*/allow_url_fopen = On/' {path}"
-            f" && systemctl reload {unit} && sleep 1 && cp -p /root/ini.hardened {path}"
+            f" && systemctl reload {unit}"
         )
+        # A graceful reload returns before the workers have read the ini: wait until the weak one serves.
+        wait_for(lambda name=name: probe(name, fresh=True)["ini"]["allow_url_fopen"] == "1", 20, 0.5)
+        host.check_output(f"cp -p /root/ini.hardened {path}")
         state["weak"][name] = probe(name, fresh=True)["ini"]["allow_url_fopen"]
     state["check"], state["report"] = check_run()
     state["converge"] = converge_run()
