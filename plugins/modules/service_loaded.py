@@ -69,7 +69,7 @@ options:
   evidence:
     description:
       - V(stamp) judges a systemd daemon by content and its last (re)load (above).
-      - V(ufw) asks the kernel instead - ufw is no daemon, and C(ufw reload) bypasses systemd: the
+      - V(ufw) asks the kernel instead (ufw is no daemon, and C(ufw reload) bypasses systemd); the
         live policies, IPv6 filtering and user chains (C(iptables -S), C(ip6tables -S)) are compared
         with C(/etc/default/ufw), C(user.rules) and C(user6.rules), and C(ufw reload) is run when they
         differ. O(files), O(enabled) and the O(state) values other than V(current) do not apply
