@@ -210,3 +210,21 @@ def test_a_lost_reload_is_drift_in_check_mode_and_reloaded_by_the_next_run(host,
     controls = killed_run["report"][name]["controls"]
     assert controls["APACHE-SERVICE"]["status"] == "drift"
     assert killed_run["after"][name] == ["Apache"]
+
+
+def test_a_new_ctime_alone_or_a_restart_onto_the_same_files_is_no_drift(host, killed_run, check_run):
+    """After the repair: a ctime moved without a content change (as chattr +i by the immutable role
+    does) is not a lost reload, nor is a daemon started after the last run onto unchanged files (as
+    after a reboot)."""
+    if name_of(host) != TARGETS[0]:
+        pytest.skip("one check run covers both targets; checked on the first")
+    targets = [testinfra.get_host(f"ansible://{name}?ansible_inventory={INVENTORY}") for name in TARGETS]
+    for target in targets:
+        target.check_output(f"touch {CONF} && chmod 0644 {CONF}")
+    _run, report = check_run()
+    for target in targets:
+        assert report[name_of(target)]["drift"] == [], report[name_of(target)]
+        target.check_output(f"touch {CONF} && systemctl restart apache2")
+    _run, report = check_run()
+    for target in targets:
+        assert report[name_of(target)]["drift"] == [], report[name_of(target)]
