@@ -103,7 +103,9 @@ action:
   type: str
   sample: reloaded
 stale:
-  description: One reason per file the running daemon has not loaded, before any action.
+  description:
+    - One reason per file the running daemon has not loaded, before any action. Also shown as a warning
+      and as the diff when this call reloads or restarts because of it.
   returned: always
   type: list
   elements: str
@@ -203,10 +205,12 @@ def main():
     action = plan(params["state"], params["stale_action"], show.get("ActiveState") == "active", state["stale"])
     enable = params["enabled"] is not None and (show.get("UnitFileState") == "enabled") != params["enabled"]
     result = {"changed": bool(action or enable), "action": action, "stale": state["stale"]}
-    if module._diff and state["stale"]:
-        result["diff"] = {"before": "".join(f"{reason}\n" for reason in state["stale"]), "after": ""}
-    for reason in state["stale"]:
-        module.warn(f"{unit}: {reason}")
+    # Said only when this call acts on it: a handler reloads anyway, and stale_action=none leaves it to one.
+    if action == params["stale_action"] and params["state"] in ("started", "current"):
+        if module._diff:
+            result["diff"] = {"before": "".join(f"{reason}\n" for reason in state["stale"]), "after": ""}
+        for reason in state["stale"]:
+            module.warn(f"{unit}: {reason}")
     if module.check_mode:
         result["loaded_at"] = state["load"]["at"] if state["load"] else None
         module.exit_json(**result)
