@@ -211,6 +211,6 @@ def test_a_lost_reload_is_drift_in_check_mode_and_reloaded_by_the_next_run(host,
         pytest.skip("one mod_php host and the FPM host are enough")
     # The fixture really put the weak ini live with the hardened file back on disk ...
     assert killed_run["weak"][name] == "1"
-    # ... check mode calls the PHP service control drift, and the next run reloads the daemon.
-    assert killed_run["report"][name]["controls"]["PHP-SERVICE"]["status"] == "drift"
+    # ... the next run reloads the daemon, and check mode called the PHP service control drift.
     assert killed_run["after"][name] in ("", "0")
+    assert killed_run["report"][name]["controls"].get("PHP-SERVICE", {}).get("status") == "drift"
