@@ -360,28 +360,3 @@ def jail_mismatch(jails, running):
     missing = sorted(name for name, jail in jails.items() if jail.get("enabled") and name not in running)
     extra = sorted(name for name, jail in jails.items() if not jail.get("enabled") and name in running)
     return missing, extra
-
-
-def parse_systemctl_show(text):
-    """``KEY=value`` lines of ``systemctl show`` into a dict."""
-    values = {}
-    for line in (text or "").splitlines():
-        key, sep, value = line.partition("=")
-        if sep:
-            values[key.strip()] = value.strip()
-    return values
-
-
-def start_time(show, now_realtime, now_monotonic):
-    """Wall-clock start of the service's main process from ``systemctl show``, or None.
-
-    ``ExecMainStartTimestampMonotonic`` (microseconds) is precise; the wall clock is derived
-    from the current real and monotonic clocks.
-    """
-    try:
-        monotonic_us = int(show.get("ExecMainStartTimestampMonotonic", "0"))
-    except ValueError:
-        return None
-    if monotonic_us <= 0:
-        return None
-    return now_realtime - (now_monotonic - monotonic_us / 1e6)

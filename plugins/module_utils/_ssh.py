@@ -735,21 +735,3 @@ def enforced_differences(settings, enforce):
         for keyword, wanted in enforce.items()
         if _normal(settings.get(keyword.lower(), "")) != _normal(wanted)
     ]
-
-
-# --------------------------------------------------------------------- running daemon
-def last_listen_time(records):
-    """Newest time (epoch seconds) of sshd's "Server listening on" lines.
-
-    ``records`` are ``(epoch_seconds, message)`` pairs; sshd logs that line each time it has
-    (re)read its configuration: at start and after every SIGHUP re-exec. None when there is none.
-    """
-    times = [when for when, message in records if (message or "").startswith("Server listening on")]
-    return max(times) if times else None
-
-
-def newer_than(loaded_at, mtimes):
-    """Paths of ``mtimes`` (path -> epoch seconds) modified after ``loaded_at``, sorted."""
-    if loaded_at is None:
-        return []
-    return sorted(path for path, mtime in mtimes.items() if mtime > loaded_at)

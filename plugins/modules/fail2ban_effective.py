@@ -15,8 +15,10 @@ description:
     over it. The module lists those options and, outside check mode, removes them from the drop-in
     (the file is backed up first); the rest of the drop-in stays.
   - It then asks the running daemon. When a declared jail is not running, a jail declared off is
-    running, or a configuration file is newer than the daemon's start (a restart that was lost),
-    it reports C(changed) with C(restart_needed), so that a handler restarts fail2ban.
+    running, or the daemon runs an older configuration than its files (a restart that was lost,
+    judged by content and the daemon's last start as systemd saw it, never by a modification time -
+    the C(_loaded) engine of M(bulwark.hardening.service_loaded)), it reports C(changed) with
+    C(restart_needed), so that a handler restarts fail2ban.
   - The module never restarts fail2ban itself; notify a handler that tests the configuration and
     restarts it.
 author:
@@ -105,10 +107,9 @@ from ansible_collections.bulwark.hardening.plugins.module_utils._fail2ban import
     find_overrides,
     jail_mismatch,
     parse_jail_list,
-    parse_systemctl_show,
     remove_options,
-    start_time,
 )
+from ansible_collections.bulwark.hardening.plugins.module_utils._loaded import inspect
 
 STATUS_ATTEMPTS = 10
 
@@ -134,19 +135,14 @@ def scan_overrides(conf_dir, own_file, jails):
     return found
 
 
-def newest_config(conf_dir):
-    """``(mtime, path)`` of the newest ``*.conf``/``*.local`` file below *conf_dir*."""
-    newest = (0.0, None)
-    for root, _dirs, files in os.walk(conf_dir):
-        for name in files:
-            if name.endswith((".conf", ".local")):
-                path = os.path.join(root, name)
-                try:
-                    mtime = os.stat(path).st_mtime
-                except OSError:
-                    continue
-                newest = max(newest, (mtime, path))
-    return newest
+def config_paths(conf_dir):
+    """Every ``*.conf``/``*.local`` file below *conf_dir* and the directories holding them."""
+    paths = []
+    for root, dirs, files in os.walk(conf_dir):
+        dirs.sort()
+        paths.append(root)
+        paths.extend(os.path.join(root, name) for name in sorted(files) if name.endswith((".conf", ".local")))
+    return paths
 
 
 def daemon_state(module, service, conf_dir, jails):
@@ -155,12 +151,8 @@ def daemon_state(module, service, conf_dir, jails):
     client = module.get_bin_path("fail2ban-client")
     if not systemctl or not client:
         return [], []
-    rc, out, _err = module.run_command(
-        [systemctl, "show", service, "-p", "ActiveState", "-p", "ExecMainStartTimestampMonotonic"],
-        environ_update={"LC_ALL": "C"},
-    )
-    show = parse_systemctl_show(out) if rc == 0 else {}
-    if show.get("ActiveState") != "active":
+    loaded = inspect(module, service, config_paths(conf_dir))
+    if loaded["show"].get("ActiveState") != "active":
         return [], []  # starting the service is the service task's business
     reasons = []
     # Just after a restart the daemon may not answer yet: ask a few times (bounded).
@@ -176,10 +168,7 @@ def daemon_state(module, service, conf_dir, jails):
     missing, extra = jail_mismatch(jails, running)
     reasons.extend(f"jail {name} is declared but not running" for name in missing)
     reasons.extend(f"jail {name} is declared off but running" for name in extra)
-    started = start_time(show, time.time(), time.monotonic())
-    mtime, path = newest_config(conf_dir)
-    if started is not None and path is not None and mtime > started:
-        reasons.append(f"{path} changed after fail2ban started: the daemon runs an older configuration")
+    reasons.extend(f"{reason}: fail2ban runs an older configuration" for reason in loaded["stale"])
     return running, reasons
 
 

@@ -135,9 +135,10 @@ options:
     type: int
   running:
     description:
-      - Compare the time the running daemon last read its configuration (its last C(Server listening
-        on) log line, or its start time) with the modification times of the configuration, the
-        drop-in directory and its files and the host keys; RV(running) lists the newer files.
+      - Whether the running daemon runs the configuration on disk (the configuration, its drop-ins
+        and the host keys), judged by content and by the daemon's last (re)load as systemd saw it,
+        never by a modification time - see M(bulwark.hardening.service_loaded), which records what
+        the daemon loaded. RV(running) gives the reasons.
     type: bool
     default: false
   unit:
@@ -279,11 +280,11 @@ firewall:
   sample: {port: 2222, current_ports: ["22"], active: true, allowed: false}
 running:
   description:
-    - When the running daemon last read its configuration (epoch seconds, V(null) when unknown)
-      and which files are newer (C(stale) is V(true) when there is any).
+    - When the running daemon last (re)loaded (epoch seconds, V(null) when it does not run), whether
+      it runs an older configuration than the files (C(stale)) and one reason per such file.
   returned: when O(running) is true
   type: dict
-  sample: {loaded_at: 1767225600.5, stale: true, newer: [/etc/ssh/sshd_config]}
+  sample: {loaded_at: 1767225600.5, stale: true, reasons: ["/etc/ssh/sshd_config differs from what the daemon loaded"]}
 command:
   description: The C(sshd -T) command that was run.
   returned: success
@@ -302,16 +303,15 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.bulwark.hardening.plugins.module_utils._loaded import inspect
 from ansible_collections.bulwark.hardening.plugins.module_utils._ssh import (
     authorized_keys_paths,
     check_access,
     enforced_differences,
     find_openssh_version,
     find_session_auth,
-    last_listen_time,
     listen_reasons,
     match_context,
-    newer_than,
     parse_auth_info,
     parse_authorized_keys,
     parse_match_lines,
@@ -329,7 +329,6 @@ from ansible_collections.bulwark.hardening.plugins.module_utils._ufw import (
 )
 
 PRIVSEP_DIR = "/run/sshd"
-PID_FILE = "/run/sshd.pid"
 UFW_FILES = ("/etc/ufw/ufw.conf", "/etc/ufw/user.rules", "/etc/ufw/user6.rules", "/etc/default/ufw")
 ETC_SSH = "/etc/ssh"
 
@@ -435,28 +434,6 @@ def sshd_test(module, sshd, config, spec=None):
     return command, rc, out, err
 
 
-def read_journal(module, unit):
-    """``(epoch_seconds, message)`` records of the unit's journal since boot (bounded)."""
-    journalctl = module.get_bin_path("journalctl")
-    if not journalctl:
-        return []
-    argv = [journalctl, "--unit", unit, "--boot", "--output", "json", "--no-pager", "--lines", "5000"]
-    rc, out, _err = module.run_command(argv)
-    records = []
-    if rc != 0:
-        return records
-    for line in out.splitlines():
-        try:
-            entry = json.loads(line)
-            when = int(entry["__REALTIME_TIMESTAMP"]) / 1e6
-        except (ValueError, KeyError, TypeError):
-            continue
-        message = entry.get("MESSAGE")
-        if isinstance(message, str):
-            records.append((when, message))
-    return records
-
-
 def included_files(text, base=ETC_SSH):
     """Files matched by the Include lines of a config text (relative paths under /etc/ssh)."""
     files = []
@@ -469,40 +446,13 @@ def included_files(text, base=ETC_SSH):
     return files
 
 
-def process_start_time(pid_file=PID_FILE):
-    """Start time (epoch seconds) of the process in ``pid_file``, or None."""
-    try:
-        pid = int(read_text(pid_file).strip())
-        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
-            ticks = int(handle.read().rsplit(")", 1)[1].split()[19])
-        with open("/proc/stat", encoding="ascii") as handle:
-            boot = next(int(line.split()[1]) for line in handle if line.startswith("btime "))
-    except (ValueError, OSError, IndexError, StopIteration):
-        return None
-    return boot + ticks / os.sysconf("SC_CLK_TCK")
-
-
-def mtimes(paths):
-    """path -> modification time for the paths that exist."""
-    found = {}
-    for path in paths:
-        try:
-            found[path] = os.stat(path).st_mtime
-        except OSError:
-            pass
-    return found
-
-
-def running_state(records, config, config_text, settings):
-    """RV(running): when the daemon last loaded its configuration and which files are newer."""
-    listened = last_listen_time(records)
-    started = process_start_time()
-    known = [when for when in (listened, started) if when is not None]
-    loaded_at = max(known) if known else None
+def running_state(module, unit, config, config_text, settings):
+    """RV(running): whether the daemon runs the configuration on disk (the C(_loaded) engine)."""
     drop_ins = included_files(config_text)
     paths = [config, *drop_ins, *{os.path.dirname(path) for path in drop_ins}, *settings.get("hostkey", [])]
-    newer = newer_than(loaded_at, mtimes(paths))
-    return {"loaded_at": loaded_at, "stale": bool(newer), "newer": newer}
+    state = inspect(module, unit, paths)
+    loaded_at = state["load"]["at"] if state["load"] else None
+    return {"loaded_at": loaded_at, "stale": bool(state["stale"]), "reasons": state["stale"]}
 
 
 def firewall_state(port, current_ports, client_addr):
@@ -713,7 +663,7 @@ def session_current(module, connection):
     return parse_sshd_config_dump(out) if rc == 0 else None
 
 
-def host_state(module, settings, records, result):
+def host_state(module, settings, result):
     """RV(firewall) and RV(running), both about the installed configuration, not the candidate."""
     params = module.params
     current = settings
@@ -725,7 +675,7 @@ def host_state(module, settings, records, result):
         result["firewall"] = firewall_state(params["firewall_port"], current.get("port", []), client)
     if params["running"]:
         config = params["config"]
-        result["running"] = running_state(records, os.path.realpath(config), read_text(config), current)
+        result["running"] = running_state(module, params["unit"], config, read_text(config), current)
 
 
 def main():
@@ -765,7 +715,6 @@ def main():
     if violations is not None:
         result["violations"] = violations
 
-    records = read_journal(module, params["unit"]) if params["running"] else []
     auth = current = None
     if params["session"]:
         auth = result["auth"] = session_auth(module, params["session"])
@@ -777,7 +726,7 @@ def main():
     if params["users"]:
         result["accounts"] = [account_access(settings, name, connection) for name in params["users"]]
     if params["firewall_port"] is not None or params["running"]:
-        host_state(module, settings, records, result)
+        host_state(module, settings, result)
     module.exit_json(**result)
 
 

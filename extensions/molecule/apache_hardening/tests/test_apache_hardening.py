@@ -175,3 +175,56 @@ def test_host_without_apache_is_left_alone(host, prober, playbook):
     assert "apache2 is not installed on apache_hardening-prober; nothing to harden" in result.stdout
     assert prober.run("dpkg-query --show apache2").rc != 0
     assert not prober.file("/etc/apache2").exists
+
+
+@pytest.fixture(scope="module")
+def killed_run(fetch, check_run, converge_run, wait_for):
+    """What a run killed between writing the conf and reloading Apache leaves: on both targets,
+    Apache runs a weaker conf (ServerTokens Full, loaded by a real reload) while the disk holds the
+    hardened one again, with its old modification time (cp -p). Then a check run and a real run."""
+    targets = [testinfra.get_host(f"ansible://{name}?ansible_inventory={INVENTORY}") for name in TARGETS]
+    state = {"weak": {}, "after": {}}
+    for target in targets:
+        url = f"http://{name_of(target)}/"
+        target.check_output(
+            f"cp -p {CONF} /root/hardened.conf && sed -i 's/^ServerTokens .*/ServerTokens Full/' {CONF}"
+            " && systemctl reload apache2"
+        )
+        # A graceful reload returns before Apache has read the files: wait until the weak conf serves.
+        wait_for(lambda url=url: fetch(url).all("Server") != ["Apache"], 20, 0.5)
+        target.check_output(f"cp -p /root/hardened.conf {CONF}")
+        state["weak"][name_of(target)] = fetch(url).all("Server")
+    state["check"], state["report"] = check_run()
+    state["converge"] = converge_run()
+    for target in targets:
+        state["after"][name_of(target)] = fetch(f"http://{name_of(target)}/").all("Server")
+    return state
+
+
+def test_a_lost_reload_is_drift_in_check_mode_and_reloaded_by_the_next_run(host, killed_run):
+    name = name_of(host)
+    # The fixture really put the weak conf live, the hardened file back with its old mtime ...
+    assert killed_run["weak"][name] != ["Apache"]
+    assert host.file(CONF).content_string.count("ServerTokens Prod") == 1
+    # ... check mode calls the service control drift, and the next run reloads Apache.
+    controls = killed_run["report"][name]["controls"]
+    assert controls["APACHE-SERVICE"]["status"] == "drift"
+    assert killed_run["after"][name] == ["Apache"]
+
+
+def test_a_new_ctime_alone_or_a_restart_onto_the_same_files_is_no_drift(host, killed_run, check_run):
+    """After the repair: a ctime moved without a content change (as chattr +i by the immutable role
+    does) is not a lost reload, nor is a daemon started after the last run onto unchanged files (as
+    after a reboot)."""
+    if name_of(host) != TARGETS[0]:
+        pytest.skip("one check run covers both targets; checked on the first")
+    targets = [testinfra.get_host(f"ansible://{name}?ansible_inventory={INVENTORY}") for name in TARGETS]
+    for target in targets:
+        target.check_output(f"touch {CONF} && chmod 0644 {CONF}")
+    _run, report = check_run()
+    for target in targets:
+        assert report[name_of(target)]["drift"] == [], report[name_of(target)]
+        target.check_output(f"touch {CONF} && systemctl restart apache2")
+    _run, report = check_run()
+    for target in targets:
+        assert report[name_of(target)]["drift"] == [], report[name_of(target)]

@@ -106,6 +106,7 @@ SCENARIO = os.environ.get("MOLECULE_SCENARIO_NAME", "fail2ban")
 OVERRIDDEN = f"{SCENARIO}-bookworm"  # gets a jail.d/zz-local.local switching the sshd jail off
 STALE = f"{SCENARIO}-trixie"  # its daemon runs on an older configuration than its files
 ZZ = "/etc/fail2ban/jail.d/zz-local.local"
+OURS = "/etc/fail2ban/jail.d/bulwark.local"
 ZZ_TEXT = "[sshd]\nenabled = false\nmaxretry = 99\n\n[my-own]\n# this section of the admin stays\n"
 EFFECTIVE_TASK = "Make the declared jails the ones in effect"
 
@@ -125,11 +126,19 @@ def effective_drift(inventory_host, check_run, converge_run, wait_for):
     overridden, stale = inventory_host(OVERRIDDEN), inventory_host(STALE)
     overridden.check_output(f"printf '{ZZ_TEXT}' > {ZZ} && systemctl restart fail2ban")
     assert wait_for(lambda: overridden.run("fail2ban-client ping").rc == 0, 30)
-    # A configuration newer than the daemon: what a restart lost to a failure leaves behind.
-    stale.check_output("sleep 1; touch /etc/fail2ban/jail.d/bulwark.local")
+    # What a run killed between writing our jails and restarting fail2ban leaves: the daemon runs a
+    # weaker jail (maxretry 30, loaded by a real restart) while the file holds the hardened one
+    # again, with its old modification time (cp -p) - no file is newer than the daemon.
+    stale.check_output(
+        f"cp -p {OURS} /root/bulwark.local.hardened && sed -i 's/^maxretry *= *3$/maxretry = 30/' {OURS}"
+        " && grep -q '^maxretry = 30$' " + OURS + " && systemctl restart fail2ban"
+    )
+    assert wait_for(lambda: stale.run("fail2ban-client get sshd maxretry").stdout.strip() == "30", 30)
+    stale.check_output(f"cp -p /root/bulwark.local.hardened {OURS}")
     state = {
         "sshd_running_before": "sshd" in running_jails(overridden),
         "pid_before": main_pid(stale),
+        "stale_maxretry_before": stale.check_output("fail2ban-client get sshd maxretry").strip(),
     }
     state["check"], state["report"] = check_run()
     state["zz_after_check"] = overridden.file(ZZ).content_string
@@ -154,8 +163,9 @@ def test_overriding_drop_in_is_drift_in_check_mode(effective_drift):
 
 
 def test_lost_restart_is_drift_in_check_mode(effective_drift):
+    assert effective_drift["stale_maxretry_before"] == "30"  # the fixture really left a stale daemon
     assert EFFECTIVE_TASK in drifted_tasks(effective_drift["report"], STALE)
-    assert "changed after fail2ban started" in effective_drift["check"].stdout
+    assert f"{OURS} changed after the daemon last (re)loaded" in effective_drift["check"].stdout
     assert effective_drift["pid_after_check"] == effective_drift["pid_before"]
 
 
@@ -174,6 +184,7 @@ def test_converge_restarts_a_stale_daemon(effective_drift, inventory_host):
     host = inventory_host(STALE)
     assert main_pid(host) != effective_drift["pid_before"]
     assert {"sshd", "recidive"} <= running_jails(host)
+    assert host.check_output("fail2ban-client get sshd maxretry").strip() == "3"
 
 
 def test_repaired_hosts_are_in_compliance(effective_drift):

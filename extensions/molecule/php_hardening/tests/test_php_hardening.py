@@ -176,3 +176,41 @@ def test_an_ini_php_rejects_never_replaces_the_good_one(playbook, inventory_host
     assert host.file(path).sha256sum == before
     # FPM still serves with the hardened settings.
     assert probe("php_hardening-fpm", fresh=True)["exec_exists"] is False
+
+
+LOST_RELOAD = {"php_hardening-bookworm": "apache2", "php_hardening-fpm": "php8.4-fpm"}
+
+
+@pytest.fixture(scope="module")
+def killed_run(inventory_host, probe, check_run, converge_run, wait_for):
+    """What a run killed between writing the ini and reloading leaves, under mod_php and under FPM:
+    the daemon runs a weaker ini (allow_url_fopen On, loaded by a real reload) while the hardened
+    ini is back on disk with its old modification time (cp -p). Then a check run and a real run."""
+    state = {"weak": {}, "after": {}}
+    for name, unit in LOST_RELOAD.items():
+        host = inventory_host(name)
+        path = ini_path(host)
+        host.check_output(
+            f"cp -p {path} /root/ini.hardened && sed -i 's/^allow_url_fopen = .*/allow_url_fopen = On/' {path}"
+            f" && systemctl reload {unit}"
+        )
+        # A graceful reload returns before the workers have read the ini: wait until the weak one serves.
+        wait_for(lambda name=name: probe(name, fresh=True)["ini"]["allow_url_fopen"] == "1", 20, 0.5)
+        host.check_output(f"cp -p /root/ini.hardened {path}")
+        state["weak"][name] = probe(name, fresh=True)["ini"]["allow_url_fopen"]
+    state["check"], state["report"] = check_run()
+    state["converge"] = converge_run()
+    for name in LOST_RELOAD:
+        state["after"][name] = probe(name, fresh=True)["ini"]["allow_url_fopen"]
+    return state
+
+
+def test_a_lost_reload_is_drift_in_check_mode_and_reloaded_by_the_next_run(host, killed_run):
+    name = name_of(host)
+    if name not in LOST_RELOAD:
+        pytest.skip("one mod_php host and the FPM host are enough")
+    # The fixture really put the weak ini live with the hardened file back on disk ...
+    assert killed_run["weak"][name] == "1"
+    # ... the next run reloads the daemon, and check mode called the PHP service control drift.
+    assert killed_run["after"][name] in ("", "0")
+    assert killed_run["report"][name]["controls"].get("PHP-SERVICE", {}).get("status") == "drift"

@@ -203,6 +203,32 @@ def test_lost_reload_is_noticed_and_repaired(host, ssh, address, play):
     assert fingerprint == on_disk
 
 
+def test_lost_reload_with_the_old_mtime_put_back_is_noticed_and_repaired(host, ssh, play):
+    # A run killed between writing sshd_config and reloading sshd, seen from the disk: the weak
+    # file was loaded by a real reload, then the hardened file put back with its old modification
+    # time (cp -p), so no file is newer than the daemon's last "Server listening on" line.
+    with host.sudo():
+        host.check_output(f"cp -p /etc/ssh/sshd_config {HARDENED_COPY}")
+        host.check_output(
+            "printf 'Include /etc/ssh/sshd_config.d/*.conf\\nPasswordAuthentication yes\\n"
+            "KbdInteractiveAuthentication no\\nUsePAM yes\\n'"
+            " > /etc/ssh/sshd_config && systemctl reload ssh && sleep 1"
+        )
+        host.check_output(f"cp -p {HARDENED_COPY} /etc/ssh/sshd_config")
+    stale = ssh("deploy", "-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password")
+    assert "Permission denied (publickey,password)." in stale.stderr, "fixture: the daemon should be stale"
+
+    result, drift = play(check=True)
+    assert result.returncode == 0, result.stdout[-3000:]
+    drifted = [item["task"] for item in drift["drift"]]
+    assert any(task.startswith("Keep sshd enabled and running") for task in drifted), drifted
+
+    result, _drift = play(check=False)
+    assert result.returncode == 0, result.stdout[-3000:]
+    fresh = ssh("deploy", "-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password")
+    assert "Permission denied (publickey)." in fresh.stderr, fresh.stderr
+
+
 def test_match_all_drop_in_reopening_passwords_is_drift_and_refused(host, play):
     # A drop-in whose "Match all" turns passwords back on beats every global setting: check mode
     # must flag it, and a run must refuse (naming the Match line, its file and the keyword).

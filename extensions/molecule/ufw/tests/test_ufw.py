@@ -152,3 +152,40 @@ def test_check_mode_reports_a_stray_rule_and_leaves_it(stray_rule, check_run):
         assert re.search(r"^7777/tcp \(v6\)\s+ALLOW\s+Anywhere \(v6\)\s*$", out, re.M)
         # And it still works: nothing listens on 7777, so "refused" means it passed ufw.
         assert probe(name_of(h), 7777) == 7
+
+
+FILES = ["/etc/default/ufw", "/etc/ufw/user.rules", "/etc/ufw/user6.rules"]
+
+
+@pytest.fixture(scope="module")
+def killed_run(check_run, converge_run):
+    """What a run killed between writing ufw's files and `ufw reload` leaves: a weaker firewall live
+    (9090 allowed, incoming policy ACCEPT, loaded by a real reload) while the files hold the
+    hardened configuration again, with their old modification times (cp -p). Then a check run and
+    a real run."""
+    hosts = [get(name) for name in TARGETS]
+    state = {"weak": {}, "after": {}}
+    for h in hosts:
+        h.check_output(" && ".join(f"cp -p {path} {path}.hardened" for path in FILES))
+        h.check_output("ufw allow 9090/tcp")
+        h.check_output(
+            "sed -i 's/^DEFAULT_INPUT_POLICY=.*/DEFAULT_INPUT_POLICY=\"ACCEPT\"/' /etc/default/ufw && ufw reload"
+        )
+        h.check_output(" && ".join(f"cp -p {path}.hardened {path} && rm {path}.hardened" for path in FILES))
+        state["weak"][name_of(h)] = probe(name_of(h), 9090)
+    state["check"], state["report"] = check_run()
+    state["converge"] = converge_run()
+    for h in hosts:
+        state["after"][name_of(h)] = probe(name_of(h), 9090)
+    return state
+
+
+def test_a_lost_reload_is_drift_in_check_mode_and_reloaded_by_the_next_run(host, killed_run):
+    name = name_of(host)
+    # The fixture really put the weak firewall live (9090 answers) with the hardened files back ...
+    assert killed_run["weak"][name] == 0
+    assert "9090" not in host.file("/etc/ufw/user.rules").content_string
+    # ... the next run reloads ufw (9090 is dropped again), and check mode called it drift.
+    assert killed_run["after"][name] == 28
+    assert "-P INPUT DROP" in host.check_output("iptables -S INPUT")
+    assert killed_run["report"][name]["controls"].get("UFW-LIVE", {}).get("status") == "drift"

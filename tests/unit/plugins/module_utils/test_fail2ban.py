@@ -11,10 +11,8 @@ from ansible_collections.bulwark.hardening.plugins.module_utils._fail2ban import
     jail_mismatch,
     option_text,
     parse_jail_list,
-    parse_systemctl_show,
     remove_options,
     role_plan,
-    start_time,
     time_seconds,
 )
 
@@ -228,15 +226,6 @@ def test_jail_mismatch():
     jails = {"sshd": {"enabled": True}, "recidive": {"enabled": True}, "apache-auth": {"enabled": False}}
     assert jail_mismatch(jails, ["recidive", "sshd"]) == ([], [])
     assert jail_mismatch(jails, ["recidive", "apache-auth"]) == (["sshd"], ["apache-auth"])
-
-
-def test_start_time():
-    show = parse_systemctl_show("ActiveState=active\nExecMainStartTimestampMonotonic=5000000\n")
-    assert show["ActiveState"] == "active"
-    # Started at monotonic 5 s; now monotonic 15 s and real 1000 s: it started at real 990 s.
-    assert start_time(show, 1000.0, 15.0) == pytest.approx(990.0)
-    assert start_time({"ExecMainStartTimestampMonotonic": "0"}, 1000.0, 15.0) is None
-    assert start_time({}, 1000.0, 15.0) is None
 
 
 def test_plan_apache_jails_follow_the_declared_web_service():

@@ -190,20 +190,6 @@ def test_enforced_differences():
     ]
 
 
-def test_last_listen_time_and_newer_than():
-    records = [
-        (100.0, "Server listening on 0.0.0.0 port 22."),
-        (150.0, "Accepted publickey for deploy from 10.0.0.1 port 1 ssh2: ED25519 SHA256:x"),
-        (200.0, "Received SIGHUP; restarting."),
-        (200.5, "Server listening on :: port 22."),
-    ]
-    assert _ssh.last_listen_time(records) == 200.5
-    assert _ssh.last_listen_time(records[1:3]) is None
-    mtimes = {"/etc/ssh/sshd_config": 250.0, "/etc/ssh/ssh_host_rsa_key": 50.0, "/etc/ssh/sshd_config.d": 200.6}
-    assert _ssh.newer_than(200.5, mtimes) == ["/etc/ssh/sshd_config", "/etc/ssh/sshd_config.d"]
-    assert _ssh.newer_than(None, mtimes) == []
-
-
 # ------------------------------------------------------------------ issue 19: what the trials got past
 OTHER_ED_FP = "SHA256:otherkeyotherkeyotherkeyotherkeyotherkey000"
 ED_SESSION = {"method": "publickey", "key_type": "ED25519", "fingerprint": ED25519_FP}
@@ -289,3 +275,36 @@ def test_listen_reasons(listen, laddr, refused):
     assert bool(reasons) is refused
     if refused:
         assert laddr in reasons[0] and "ListenAddress" in reasons[0]
+
+
+RULES = """### tuple ### allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in comment=7373682068657265
+### tuple ### limit_log tcp 2200 0.0.0.0/0 any 0.0.0.0/0 in
+### tuple ### allow tcp 80,443 0.0.0.0/0 any 10.0.0.0/8 in
+### tuple ### allow tcp 3000:3005 0.0.0.0/0 any 0.0.0.0/0 in
+### tuple ### allow udp 5000 0.0.0.0/0 any 0.0.0.0/0 in
+### tuple ### deny tcp 6000 0.0.0.0/0 any 0.0.0.0/0 in
+### tuple ### allow tcp 7000 0.0.0.0/0 any 0.0.0.0/0 out
+### tuple ### allow any 53 0.0.0.0/0 any 0.0.0.0/0 in
+"""
+
+
+@pytest.mark.parametrize(
+    "conf, defaults, port, client, expected",
+    [
+        ("ENABLED=no\n", "", 2222, None, (False, True)),
+        ("", "", 2222, None, (False, True)),
+        ("ENABLED=yes\n", 'DEFAULT_INPUT_POLICY="ACCEPT"\n', 2222, None, (True, True)),
+        ("ENABLED=yes\n", 'DEFAULT_INPUT_POLICY="DROP"\n', 22, None, (True, True)),
+        ("ENABLED=yes\n", "", 2200, None, (True, True)),
+        ("ENABLED=yes\n", "", 3003, None, (True, True)),
+        ("ENABLED=yes\n", "", 53, None, (True, True)),
+        ("ENABLED=yes\n", "", 2222, None, (True, False)),
+        ("ENABLED=yes\n", "", 5000, None, (True, False)),
+        ("ENABLED=yes\n", "", 6000, None, (True, False)),
+        ("ENABLED=yes\n", "", 7000, None, (True, False)),
+        ("ENABLED=yes\n", "", 443, None, (True, False)),
+        ("ENABLED=yes\n", "", 443, "10.1.2.3", (True, True)),
+    ],
+)
+def test_ufw_allows_port(conf, defaults, port, client, expected):
+    assert _ssh.ufw_allows_port(conf, RULES, defaults, port, client) == expected

@@ -9,6 +9,7 @@ import time
 import pytest
 from ansible.module_utils import basic
 
+from ansible_collections.bulwark.hardening.plugins.module_utils import _loaded
 from ansible_collections.bulwark.hardening.plugins.modules import fail2ban_effective
 from ansible_collections.bulwark.hardening.tests.unit.plugins.modules.utils import (
     ExitJson,
@@ -28,17 +29,17 @@ ZZ = "[sshd]\nenabled = false\n\n[my-own]\nenabled = true\n"
 class FakeSystem:
     """systemctl show and fail2ban-client status; records the commands."""
 
-    def __init__(self, active="active", started_ago=60.0, jails="recidive, sshd"):
+    def __init__(self, active="active", started_ago=0.0, jails="recidive, sshd"):
         self.calls = []
         self.active = active
-        self.started_ago = started_ago
+        # Its last (re)load: when the fake is made by default, after the fixture wrote its files.
+        self.load_us = int((time.monotonic() - started_ago) * 1e6)
         self.jails = jails
 
     def __call__(self, cmd):
         self.calls.append(list(cmd))
         if cmd[1] == "show":
-            start_us = int((time.monotonic() - self.started_ago) * 1e6)
-            return 0, f"ActiveState={self.active}\nExecMainStartTimestampMonotonic={start_us}\n", ""
+            return 0, f"ActiveState={self.active}\nStateChangeTimestampMonotonic={self.load_us}\n", ""
         if cmd[1] == "status":
             return 0, f"Status\n|- Number of jail:\t2\n`- Jail list:\t{self.jails}\n", ""
         return 1, "", "unexpected"
@@ -59,6 +60,7 @@ def conf(tmp_path):
 
 def run(monkeypatch, args, fake):
     patch_exits(monkeypatch)
+    monkeypatch.setattr(_loaded, "STAMP_DIR", str(args["conf_dir"]) + "-stamps")
     monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", lambda self, name, *a, **kw: f"/bin/{name}")
     monkeypatch.setattr(basic.AnsibleModule, "run_command", lambda self, cmd, **kw: fake(cmd))
     with patch_module_args(args), pytest.raises(ExitJson) as exc:
@@ -106,12 +108,33 @@ def test_drop_in_read_before_ours_is_not_an_override(monkeypatch, conf):
     assert result["overrides"] == []
 
 
-def test_config_newer_than_the_daemon_is_a_lost_restart(monkeypatch, conf):
-    """The daemon started 60 s ago, our file changed now: the restart was lost."""
-    (conf / "jail.d" / "bulwark.local").write_text(OURS.replace("5", "3"))
-    result = run(monkeypatch, {"jails": JAILS, "conf_dir": str(conf), "_ansible_check_mode": True}, FakeSystem())
+def test_config_changed_after_the_daemon_loaded_is_a_lost_restart(monkeypatch, conf):
+    """The daemon loaded 60 s ago; our file changed now, its old mtime put back: the restart was lost."""
+    ours = conf / "jail.d" / "bulwark.local"
+    ours.write_text(OURS.replace("5", "3"))
+    old(ours)
+    result = run(
+        monkeypatch, {"jails": JAILS, "conf_dir": str(conf), "_ansible_check_mode": True}, FakeSystem(started_ago=60.0)
+    )
     assert result["changed"] is True
-    assert any("changed after fail2ban started" in r for r in result["reasons"])
+    assert f"{ours} changed after the daemon last (re)loaded: fail2ban runs an older configuration" in result["reasons"]
+
+
+def test_content_the_daemon_loaded_is_current_whatever_its_ctime(monkeypatch, conf):
+    """A stamp for the daemon's load holds the file's content: a later chattr/touch changes nothing."""
+    ours = conf / "jail.d" / "bulwark.local"
+    fake = FakeSystem(started_ago=60.0)
+    loaded = {path: _loaded.fingerprint(path)[0] for path in fail2ban_effective.config_paths(str(conf))}
+    stamp = {"load": f"{_loaded.read_boot_id()}:{fake.load_us}", "at": 0.0, "files": loaded}
+    stamps = str(conf) + "-stamps"
+    _loaded.write_stamp(_loaded.stamp_path("fail2ban.service", stamps), stamp)
+    ours.touch()
+    assert run(monkeypatch, {"jails": JAILS, "conf_dir": str(conf)}, fake)["reasons"] == []
+    ours.write_text(OURS.replace("5", "3"))
+    old(ours)
+    assert run(monkeypatch, {"jails": JAILS, "conf_dir": str(conf)}, fake)["reasons"] == [
+        f"{ours} differs from what the daemon loaded: fail2ban runs an older configuration"
+    ]
 
 
 def test_disabled_jail_running_needs_a_restart(monkeypatch, conf):

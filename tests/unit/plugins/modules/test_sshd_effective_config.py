@@ -8,10 +8,12 @@ import os
 import pwd
 import stat
 import sys
+import time
 
 import pytest
 from ansible.module_utils import basic
 
+from ansible_collections.bulwark.hardening.plugins.module_utils import _loaded
 from ansible_collections.bulwark.hardening.plugins.modules import (
     sshd_effective_config as mod,
 )
@@ -385,14 +387,21 @@ def test_firewall_port_with_active_ufw(env, tmp_path, monkeypatch):
 
 
 def test_running_daemon_older_than_its_config_is_stale(env, tmp_path, monkeypatch):
+    """Stale by ctime after the daemon's last load, whatever the mtime says (it was put back)."""
     config = tmp_path / "sshd_config"
     config.write_text("Port 22\n")
     os.utime(config, (1000.0, 1000.0))
-    monkeypatch.setattr(mod, "PID_FILE", str(tmp_path / "no.pid"))
-    env.commands.answers["--unit"] = (0, journal((900.0, "Server listening on 0.0.0.0 port 22.")), "")
+    monkeypatch.setattr(_loaded, "STAMP_DIR", str(tmp_path / "stamps"))
+
+    def show(load_us):
+        return 0, f"ActiveState=active\nStateChangeTimestampMonotonic={load_us}\n", ""
+
+    env.commands.answers["show"] = show(int((time.monotonic() - 60) * 1e6))
     stale = run({"sshd": env.sshd, "config": str(config), "running": True})
-    assert stale["running"] == {"loaded_at": 900.0, "stale": True, "newer": [str(config)]}
-    env.commands.answers["--unit"] = (0, journal((1100.0, "Server listening on 0.0.0.0 port 22.")), "")
+    assert stale["running"]["stale"] is True
+    assert stale["running"]["reasons"] == [f"{config} changed after the daemon last (re)loaded"]
+    assert any(call[:3] == ["/usr/bin/systemctl", "show", "ssh.service"] for call in env.commands.calls)
+    env.commands.answers["show"] = show(int(time.monotonic() * 1e6))
     fresh = run({"sshd": env.sshd, "config": str(config), "running": True})
     assert fresh["running"]["stale"] is False
 

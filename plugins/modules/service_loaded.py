@@ -1,0 +1,234 @@
+# Copyright: (c) 2026, bulwark.hardening contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: service_loaded
+short_description: Keep a systemd service enabled, running and running the configuration on disk
+version_added: 0.3.0
+description:
+  - Starts and enables a service like M(ansible.builtin.systemd_service), and also notices a daemon
+    that runs an older configuration than its files (a reload lost to a killed or failed run) and
+    reloads (or restarts) it.
+  - The evidence is content and the daemon's last (re)load as systemd saw it, never a modification
+    time (C(touch -r) restores one) - see the C(_loaded) module utility. After every (re)load or
+    start it makes, and whenever it finds the daemon current, it records which content the daemon
+    loaded in a stamp under O(stamp_dir); recording is bookkeeping and is not reported as a change.
+  - With O(state=reloaded) or O(state=restarted) it always acts (a handler), then records.
+author:
+  - bulwark.hardening contributors (!UNKNOWN)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Reports the start, enable, reload or restart it would make; records nothing.
+  diff_mode:
+    support: full
+    details: The stale files as the before, nothing as the after.
+  platform:
+    platforms: debian
+options:
+  name:
+    description: The systemd unit, e.g. V(apache2) or V(php8.2-fpm).
+    type: str
+    required: true
+  files:
+    description:
+      - Files and directories the daemon reads its configuration from (globs allowed). A file is
+        compared by content, a directory by its listing; symlinks are followed.
+    type: list
+    elements: str
+    default: []
+  enabled:
+    description: Whether the unit must start at boot; V(null) leaves it as it is.
+    type: bool
+  state:
+    description:
+      - V(started) starts a stopped unit and, when it runs an older configuration, applies O(stale_action).
+      - V(reloaded) and V(restarted) always act (a stopped unit is started).
+      - V(current) is V(started) without the start - a stopped unit stays stopped (a role that
+        configures a daemon it does not own, e.g. PHP under Apache).
+    type: str
+    choices: [started, reloaded, restarted, current]
+    default: started
+  stale_action:
+    description:
+      - What O(state=started) or O(state=current) does when the daemon runs an older configuration than its files.
+      - V(none) only reports it in RV(stale) (a role whose handler tests the configuration first and
+        is notified by another task).
+    type: str
+    choices: [reloaded, restarted, none]
+    default: reloaded
+  stamp_dir:
+    description: Directory of the stamps (one JSON file per unit).
+    type: path
+    default: /var/lib/bulwark/loaded
+  evidence:
+    description:
+      - V(stamp) judges a systemd daemon by content and its last (re)load (above).
+      - V(ufw) asks the kernel instead (ufw is no daemon, and C(ufw reload) bypasses systemd); the
+        live policies, IPv6 filtering and user chains (C(iptables -S), C(ip6tables -S)) are compared
+        with C(/etc/default/ufw), C(user.rules) and C(user6.rules), and C(ufw reload) is run when they
+        differ. O(files), O(enabled) and the O(state) values other than V(current) do not apply
+        (enabling ufw is M(bulwark.hardening.ufw_rules)' business); nothing is recorded.
+    type: str
+    choices: [stamp, ufw]
+    default: stamp
+"""
+
+EXAMPLES = r"""
+- name: Keep Apache enabled and running on its current configuration
+  bulwark.hardening.service_loaded:
+    name: apache2
+    enabled: true
+    files:
+      - /etc/apache2/apache2.conf
+      - /etc/apache2/conf-enabled
+      - /etc/apache2/conf-enabled/*
+
+- name: Reload Apache (a handler), recording what it loaded
+  bulwark.hardening.service_loaded:
+    name: apache2
+    state: reloaded
+    files: [/etc/apache2/apache2.conf]
+"""
+
+RETURN = r"""
+action:
+  description: What was done (or would be in check mode) to the unit's process, V(null) for nothing.
+  returned: always
+  type: str
+  sample: reloaded
+stale:
+  description:
+    - One reason per file the running daemon has not loaded, before any action. Also shown as a warning
+      and as the diff when this call reloads or restarts because of it.
+  returned: always
+  type: list
+  elements: str
+  sample: ["/etc/apache2/conf-enabled/bulwark-hardening.conf changed after the daemon last (re)loaded"]
+loaded_at:
+  description: When the daemon last (re)loaded (epoch seconds), after any action; V(null) when it does not run.
+  returned: always
+  type: float
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.bulwark.hardening.plugins.module_utils._loaded import (
+    STAMP_DIR,
+    inspect,
+    record,
+    ufw_differences,
+)
+
+VERBS = {"started": "start", "reloaded": "reload", "restarted": "restart"}
+UFW_FILES = ("/etc/default/ufw", "/etc/ufw/user.rules", "/etc/ufw/user6.rules")
+
+
+def read_text(path):
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.read()
+    except OSError:
+        return ""
+
+
+def live_rules(module, name):
+    """``iptables -S`` (or ``ip6tables -S``) output, '' when the command is missing or fails."""
+    binary = module.get_bin_path(name)
+    if not binary:
+        return ""
+    rc, out, _err = module.run_command([binary, "-S"], environ_update={"LC_ALL": "C"})
+    return out if rc == 0 else ""
+
+
+def ufw_main(module):
+    """O(evidence=ufw): the kernel's rule set against ufw's files; ``ufw reload`` when they differ."""
+    defaults, rules, rules6 = (read_text(path) for path in UFW_FILES)
+    stale = ufw_differences(defaults, rules, live_rules(module, "iptables"), rules6, live_rules(module, "ip6tables"))
+    action = "reloaded" if stale and module.params["stale_action"] != "none" else None
+    result = {"changed": bool(action), "action": action, "stale": stale, "loaded_at": None}
+    if module._diff and stale:
+        result["diff"] = {"before": "".join(f"{reason}\n" for reason in stale), "after": ""}
+    for reason in stale:
+        module.warn(f"ufw: {reason}")
+    if action and not module.check_mode:
+        rc, out, err = module.run_command([module.get_bin_path("ufw", required=True), "reload"])
+        if rc != 0:
+            module.fail_json(msg=f"ufw reload failed: {(err or out).strip()}", **result)
+    module.exit_json(**result)
+
+
+def plan(state, stale_action, active, stale):
+    """The action on the unit's process: None, or a state among started/reloaded/restarted."""
+    if not active:
+        return None if state == "current" else "started"
+    if state in ("reloaded", "restarted"):
+        return state
+    if stale and stale_action != "none":
+        return stale_action
+    return None
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "name": {"type": "str", "required": True},
+            "files": {"type": "list", "elements": "str", "default": []},
+            "enabled": {"type": "bool"},
+            "state": {
+                "type": "str",
+                "choices": ["started", "reloaded", "restarted", "current"],
+                "default": "started",
+            },
+            "stale_action": {"type": "str", "choices": ["reloaded", "restarted", "none"], "default": "reloaded"},
+            "stamp_dir": {"type": "path", "default": STAMP_DIR},
+            "evidence": {"type": "str", "choices": ["stamp", "ufw"], "default": "stamp"},
+        },
+        supports_check_mode=True,
+    )
+    params = module.params
+    if params["evidence"] == "ufw":
+        ufw_main(module)
+    unit = params["name"]
+    try:
+        state = inspect(module, unit, params["files"], params["stamp_dir"])
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
+    show = state["show"]
+    if not show:
+        module.fail_json(msg=f"systemctl show {unit} failed: is systemd running and the unit installed?")
+    action = plan(params["state"], params["stale_action"], show.get("ActiveState") == "active", state["stale"])
+    enable = params["enabled"] is not None and (show.get("UnitFileState") == "enabled") != params["enabled"]
+    result = {"changed": bool(action or enable), "action": action, "stale": state["stale"]}
+    # Said only when this call acts on it: a handler reloads anyway, and stale_action=none leaves it to one.
+    if action == params["stale_action"] and params["state"] in ("started", "current"):
+        if module._diff:
+            result["diff"] = {"before": "".join(f"{reason}\n" for reason in state["stale"]), "after": ""}
+        for reason in state["stale"]:
+            module.warn(f"{unit}: {reason}")
+    if module.check_mode:
+        result["loaded_at"] = state["load"]["at"] if state["load"] else None
+        module.exit_json(**result)
+
+    systemctl = module.get_bin_path("systemctl", required=True)
+    if enable:
+        verb = "enable" if params["enabled"] else "disable"
+        rc, out, err = module.run_command([systemctl, verb, unit])
+        if rc != 0:
+            module.fail_json(msg=f"systemctl {verb} {unit} failed: {(err or out).strip()}", **result)
+    if action:
+        rc, out, err = module.run_command([systemctl, VERBS[action], unit])
+        if rc != 0:
+            module.fail_json(msg=f"systemctl {VERBS[action]} {unit} failed: {(err or out).strip()}", **result)
+    load = record(module, state, after_action=bool(action))
+    result["loaded_at"] = load["at"] if load else None
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

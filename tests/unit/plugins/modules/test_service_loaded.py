@@ -1,0 +1,167 @@
+# Copyright: (c) 2026, bulwark.hardening contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+from ansible.module_utils import basic
+
+from ansible_collections.bulwark.hardening.plugins.module_utils import _loaded
+from ansible_collections.bulwark.hardening.plugins.modules import service_loaded
+from ansible_collections.bulwark.hardening.tests.unit.plugins.modules.utils import (
+    ExitJson,
+    FailJson,
+    patch_exits,
+    patch_module_args,
+)
+
+
+class FakeSystemd:
+    """systemctl show/start/reload/restart/enable for one unit; a (re)load moves its timestamp."""
+
+    def __init__(self, active="active", enabled="enabled", loaded_ago=60.0):
+        self.calls = []
+        self.active = active
+        self.enabled = enabled
+        self.load_us = int((time.monotonic() - loaded_ago) * 1e6)
+
+    def __call__(self, cmd):
+        self.calls.append(cmd[1])
+        if cmd[1] == "show":
+            state = f"ActiveState={self.active}\nUnitFileState={self.enabled}\n"
+            return 0, state + f"StateChangeTimestampMonotonic={self.load_us}\n", ""
+        if cmd[1] in ("start", "reload", "restart"):
+            self.active = "active"
+            self.load_us = int(time.monotonic() * 1e6)
+        elif cmd[1] == "enable":
+            self.enabled = "enabled"
+        return 0, "", ""
+
+
+@pytest.fixture
+def conf(tmp_path, monkeypatch):
+    path = tmp_path / "apache2.conf"
+    path.write_text("ServerTokens Prod\n")
+    monkeypatch.setattr(_loaded, "STAMP_DIR", str(tmp_path / "stamps"))
+    return path
+
+
+def run(monkeypatch, fake, **args):
+    patch_exits(monkeypatch)
+    monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", lambda self, name, *a, **kw: f"/bin/{name}")
+    monkeypatch.setattr(basic.AnsibleModule, "run_command", lambda self, cmd, **kw: fake(list(cmd)))
+    args = {"name": "apache2", **args}
+    args.setdefault("stamp_dir", _loaded.STAMP_DIR)
+    with patch_module_args(args), pytest.raises((ExitJson, FailJson)) as exc:
+        service_loaded.main()
+    return exc.value.args[0]
+
+
+@pytest.mark.parametrize(
+    "state, stale_action, active, stale, expected",
+    [
+        ("started", "reloaded", False, False, "started"),
+        ("current", "reloaded", False, True, None),
+        ("started", "reloaded", True, False, None),
+        ("started", "reloaded", True, True, "reloaded"),
+        ("current", "restarted", True, True, "restarted"),
+        ("started", "none", True, True, None),
+        ("reloaded", "none", True, False, "reloaded"),
+        ("restarted", "reloaded", True, False, "restarted"),
+    ],
+)
+def test_plan(state, stale_action, active, stale, expected):
+    assert service_loaded.plan(state, stale_action, active, ["x"] if stale else []) == expected
+
+
+@pytest.mark.parametrize("check_mode", [True, False])
+def test_a_lost_reload_with_its_mtime_put_back_is_found_and_reloaded(monkeypatch, conf, check_mode):
+    os.utime(conf, (1.0, 1.0))  # written after the daemon's load; mtime put back (touch -r)
+    fake = FakeSystemd()
+    result = run(monkeypatch, fake, files=[str(conf)], _ansible_check_mode=check_mode)
+    assert result["changed"] is True and result["action"] == "reloaded"
+    assert result["stale"] == [f"{conf} changed after the daemon last (re)loaded"]
+    assert fake.calls == (["show"] if check_mode else ["show", "reload", "show"])
+    assert os.path.exists(_loaded.stamp_path("apache2")) is not check_mode
+
+
+def test_after_a_reload_the_stamp_keeps_the_next_run_quiet_despite_chattr(monkeypatch, conf):
+    fake = FakeSystemd()
+    run(monkeypatch, fake, files=[str(conf)], state="reloaded")
+    conf.touch()  # a ctime change without a content change, as chattr +i makes
+    again = run(monkeypatch, fake, files=[str(conf)])
+    assert again["changed"] is False and again["stale"] == [] and fake.calls[-1] == "show"
+
+
+def test_the_daemon_reloaded_by_someone_else_onto_the_same_files_is_current(monkeypatch, conf):
+    fake = FakeSystemd()
+    run(monkeypatch, fake, files=[str(conf)], state="reloaded")
+    fake.load_us = int(time.monotonic() * 1e6)  # a reboot or a reload by hand, files untouched since
+    assert run(monkeypatch, fake, files=[str(conf)])["changed"] is False
+
+
+def test_weak_config_loaded_then_hardened_file_put_back_is_stale(monkeypatch, conf):
+    """The Molecule reproduction: weak file live by a real reload, hardened bytes and mtime restored."""
+    fake = FakeSystemd()
+    run(monkeypatch, fake, files=[str(conf)], state="reloaded")
+    hardened, mtime = conf.read_bytes(), conf.stat().st_mtime
+    conf.write_text("ServerTokens Full\n")
+    fake(["/bin/systemctl", "reload", "apache2"])  # the weak file is what the daemon now runs
+    time.sleep(0.01)
+    conf.write_bytes(hardened)
+    os.utime(conf, (mtime, mtime))
+    result = run(monkeypatch, fake, files=[str(conf)], _ansible_check_mode=True)
+    assert result["changed"] is True and result["stale"] == [f"{conf} changed after the daemon last (re)loaded"]
+
+
+def test_stopped_unit_is_started_and_enabled_but_current_leaves_it_stopped(monkeypatch, conf):
+    fake = FakeSystemd(active="inactive", enabled="disabled")
+    result = run(monkeypatch, fake, files=[str(conf)], enabled=True)
+    assert result["changed"] is True and result["action"] == "started"
+    assert fake.calls == ["show", "enable", "start", "show"]
+    fake = FakeSystemd(active="inactive")
+    assert run(monkeypatch, fake, files=[str(conf)], state="current")["changed"] is False
+
+
+def test_stale_action_none_only_reports(monkeypatch, conf):
+    os.utime(conf, (1.0, 1.0))
+    fake = FakeSystemd()
+    result = run(monkeypatch, fake, files=[str(conf)], stale_action="none")
+    assert result["changed"] is False and result["stale"] and fake.calls == ["show"]
+
+
+def test_unknown_unit_fails_with_its_name(monkeypatch, conf):
+    result = run(monkeypatch, lambda cmd: (1, "", "no such unit"), files=[str(conf)], name="nope")
+    assert result["msg"].startswith("systemctl show nope failed")
+
+
+class FakeUfw:
+    def __init__(self, live):
+        self.live = live
+        self.calls = []
+
+    def __call__(self, cmd):
+        self.calls.append(cmd[1])
+        if cmd[1] == "-S":
+            return 0, self.live if cmd[0].endswith("/iptables") else "", ""
+        return 0, "Firewall reloaded", ""
+
+
+@pytest.mark.parametrize("check_mode", [True, False])
+def test_ufw_evidence_reloads_a_weaker_live_firewall(monkeypatch, tmp_path, check_mode):
+    files = {
+        "/etc/default/ufw": 'IPV6=no\nDEFAULT_INPUT_POLICY="DROP"\n',
+        "/etc/ufw/user.rules": "",
+        "/etc/ufw/user6.rules": "",
+    }
+    monkeypatch.setattr(service_loaded, "read_text", lambda path: files[path])
+    fake = FakeUfw("-P INPUT ACCEPT\n-N ufw-user-input\n")
+    result = run(monkeypatch, fake, name="ufw", evidence="ufw", state="current", _ansible_check_mode=check_mode)
+    assert result["changed"] is True and result["action"] == "reloaded"
+    assert result["stale"] == ["DEFAULT_INPUT_POLICY=DROP in /etc/default/ufw, but the live INPUT policy is ACCEPT"]
+    assert fake.calls == (["-S", "-S"] if check_mode else ["-S", "-S", "reload"])
+    fake.live = "-P INPUT DROP\n-N ufw-user-input\n"
+    assert run(monkeypatch, fake, name="ufw", evidence="ufw", state="current")["changed"] is False
