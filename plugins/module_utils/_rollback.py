@@ -206,18 +206,24 @@ def arm(module, paths, actions, what, window, *, state_dir=STATE_DIR, now=None):
     return summary(manifest)
 
 
-def arm_option(module, option, paths, default_what):
+def arm_option(module, option, paths, default_what, result=None):
     """Arm as the module's ``rollback`` option says; returns the result's ``rollback`` (None without it).
 
     With ``arm: false`` (a connection that is not SSH: there is no login to prove) nothing is
-    armed, and the result says which change went unconfirmed.
+    armed, and the result says which change went unconfirmed. Given the module's ``result``, puts
+    it there too, as ``rollback`` and as the fact ``bulwark_rollback``.
     """
     if not option:
         return None
     what = option.get("what") or default_what
     if not option.get("arm", True):
-        return {"armed": False, "unconfirmed": [what]}
-    return arm(module, paths, option.get("actions") or [], what, option.get("window") or 90)
+        armed = {"armed": False, "unconfirmed": [what]}
+    else:
+        armed = arm(module, paths, option.get("actions") or [], what, option.get("window") or 90)
+    if result is not None:
+        result["rollback"] = armed
+        result["ansible_facts"] = {"bulwark_rollback": armed}
+    return armed
 
 
 # ----------------------------------------------------------------- sshd: is the proof a proof?

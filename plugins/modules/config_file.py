@@ -183,10 +183,7 @@ def main():
                 )
         if info is not None and params["backup"]:
             result["backup_file"] = module.backup_local(dest)
-        armed = arm_option(module, params["rollback"], [dest], dest)
-        if armed:
-            result["rollback"] = armed
-            result["ansible_facts"] = {"bulwark_rollback": armed}
+        arm_option(module, params["rollback"], [dest], dest, result)
         os.replace(tmp, dest)
     finally:
         if os.path.exists(tmp):

@@ -202,10 +202,7 @@ def main():
     if not module.check_mode:
         if removed or generated:
             touched = sorted({*removed, *generated, *(path + ".pub" for path in generated)})
-            armed = arm_option(module, params["rollback"], touched, "sshd host keys")
-            if armed:
-                result["rollback"] = armed
-                result["ansible_facts"] = {"bulwark_rollback": armed}
+            arm_option(module, params["rollback"], touched, "sshd host keys", result)
         for name in removed:
             os.unlink(name)
         keygen = module.get_bin_path("ssh-keygen", required=True) if generate else None

@@ -582,10 +582,7 @@ def arm_rollback(module, result):
     files = [params["defaults_file"], params["conf_file"]] + [
         os.path.join(params["rules_dir"], name) for name in ("user.rules", "user6.rules")
     ]
-    armed = arm_option(module, params["rollback"], files, "ufw rules")
-    if armed:
-        result["rollback"] = armed
-        result["ansible_facts"] = {"bulwark_rollback": armed}
+    arm_option(module, params["rollback"], files, "ufw rules", result)
 
 
 def apply(module, commands, result, *, rules_dir, ufw_ipv6, predicted, settings_after):

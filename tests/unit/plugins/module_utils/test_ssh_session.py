@@ -275,36 +275,3 @@ def test_listen_reasons(listen, laddr, refused):
     assert bool(reasons) is refused
     if refused:
         assert laddr in reasons[0] and "ListenAddress" in reasons[0]
-
-
-RULES = """### tuple ### allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in comment=7373682068657265
-### tuple ### limit_log tcp 2200 0.0.0.0/0 any 0.0.0.0/0 in
-### tuple ### allow tcp 80,443 0.0.0.0/0 any 10.0.0.0/8 in
-### tuple ### allow tcp 3000:3005 0.0.0.0/0 any 0.0.0.0/0 in
-### tuple ### allow udp 5000 0.0.0.0/0 any 0.0.0.0/0 in
-### tuple ### deny tcp 6000 0.0.0.0/0 any 0.0.0.0/0 in
-### tuple ### allow tcp 7000 0.0.0.0/0 any 0.0.0.0/0 out
-### tuple ### allow any 53 0.0.0.0/0 any 0.0.0.0/0 in
-"""
-
-
-@pytest.mark.parametrize(
-    "conf, defaults, port, client, expected",
-    [
-        ("ENABLED=no\n", "", 2222, None, (False, True)),
-        ("", "", 2222, None, (False, True)),
-        ("ENABLED=yes\n", 'DEFAULT_INPUT_POLICY="ACCEPT"\n', 2222, None, (True, True)),
-        ("ENABLED=yes\n", 'DEFAULT_INPUT_POLICY="DROP"\n', 22, None, (True, True)),
-        ("ENABLED=yes\n", "", 2200, None, (True, True)),
-        ("ENABLED=yes\n", "", 3003, None, (True, True)),
-        ("ENABLED=yes\n", "", 53, None, (True, True)),
-        ("ENABLED=yes\n", "", 2222, None, (True, False)),
-        ("ENABLED=yes\n", "", 5000, None, (True, False)),
-        ("ENABLED=yes\n", "", 6000, None, (True, False)),
-        ("ENABLED=yes\n", "", 7000, None, (True, False)),
-        ("ENABLED=yes\n", "", 443, None, (True, False)),
-        ("ENABLED=yes\n", "", 443, "10.1.2.3", (True, True)),
-    ],
-)
-def test_ufw_allows_port(conf, defaults, port, client, expected):
-    assert _ssh.ufw_allows_port(conf, RULES, defaults, port, client) == expected
