@@ -513,7 +513,11 @@ def sshd(monkeypatch):
     monkeypatch.setattr(rb, "sshd_listener", lambda: 100)
     parents = {os.getpid(): 300, 300: 200, 200: 100, 100: 1}
     monkeypatch.setattr(rb, "parent_of", parents.get)
-    monkeypatch.setattr(rb, "process_start", lambda pid: {200: state["accepted"], 100: 10.0}.get(pid))  # noqa: PLW0108
+
+    def process_start(pid):
+        return {200: state["accepted"], 100: 10.0}.get(pid)
+
+    monkeypatch.setattr(rb, "process_start", process_start)
     return state
 
 
