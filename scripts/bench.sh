@@ -38,7 +38,7 @@ run() {
 echo "bench: playbooks/site.yml on one Debian 12 container, over SSH"
 run harden
 # The commit-confirmation's share of the hardening run (its fresh login, become and disarm).
-sed -n '/^=\{20,\}/,$p' "$work/harden.log" | grep -E 'common : (Close the connection in use|Log in afresh with)' |
+sed -n '/^=\{20,\}/,$p' "$work/harden.log" | grep -E 'common : (Wait until the changed daemons|Close the connection in use|Log in afresh with)' |
   sed 's/^/    confirmation: /' || true
 run rerun
 run check --check
