@@ -22,6 +22,8 @@ import shlex
 import shutil
 import time
 
+from ansible_collections.bulwark.hardening.plugins.module_utils._process import journal_by_pid, parent_of, process_start
+
 STATE_DIR = "/var/lib/bulwark/rollback"
 UNIT_PREFIX = "bulwark-rollback"
 MIN_WINDOW = 30
@@ -232,26 +234,6 @@ def arm_option(module, option, paths, default_what, result=None):
 # change to sshd is confirmed only by a login that sshd accepted after it re-read its files.
 
 
-def process_start(pid):
-    """Start time of a process (epoch seconds), or None."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
-            ticks = int(handle.read().rsplit(")", 1)[1].split()[19])
-        with open("/proc/stat", encoding="ascii") as handle:
-            boot = next(int(line.split()[1]) for line in handle if line.startswith("btime "))
-    except (OSError, ValueError, IndexError, StopIteration):
-        return None
-    return boot + ticks / os.sysconf("SC_CLK_TCK")
-
-
-def parent_of(pid):
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
-            return int(handle.read().rsplit(")", 1)[1].split()[1])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
 def sshd_listener():
     try:
         with open(SSHD_PID_FILE, encoding="ascii") as handle:
@@ -263,19 +245,8 @@ def sshd_listener():
 def sshd_loaded_at(module, listener):
     """When the listening sshd last (re)read its configuration: its last "Server listening on"
     line, looked up by its process ID (it keeps its PID when it re-executes), else its start."""
-    journalctl = module.get_bin_path("journalctl")
-    latest = None
-    if journalctl:
-        rc, out, _err = module.run_command([journalctl, "--boot", "--output", "json", "--no-pager", f"_PID={listener}"])
-        for line in out.splitlines() if rc == 0 else []:
-            try:
-                entry = json.loads(line)
-                when = int(entry["__REALTIME_TIMESTAMP"]) / 1e6
-            except (ValueError, KeyError, TypeError):
-                continue
-            if str(entry.get("MESSAGE", "")).startswith("Server listening on"):
-                latest = when if latest is None else max(latest, when)
-    return latest if latest is not None else process_start(listener)
+    times = [when for when, message in journal_by_pid(module, [listener]) if message.startswith("Server listening on")]
+    return max(times) if times else process_start(listener)
 
 
 def session_accepted_at(listener, pid=None):

@@ -296,7 +296,6 @@ command:
 # Imports follow the documentation blocks, as in every Ansible module (hence the E402 waivers).
 import glob
 import grp
-import json
 import os
 import pwd
 import tempfile
@@ -304,6 +303,7 @@ import tempfile
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.bulwark.hardening.plugins.module_utils._loaded import inspect
+from ansible_collections.bulwark.hardening.plugins.module_utils._process import ancestor_pids, journal_by_pid
 from ansible_collections.bulwark.hardening.plugins.module_utils._ssh import (
     authorized_keys_paths,
     check_access,
@@ -609,46 +609,14 @@ def evaluate(module, spec, privsep_missing):
     return command, parse_sshd_config_dump(out), violations
 
 
-def ancestor_pids(pid=None):
-    """This process and its ancestors, nearest first: the session's sshd processes are among them."""
-    pids = []
-    pid = pid or os.getpid()
-    while pid > 1 and len(pids) < 64:
-        try:
-            with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
-                parent = int(handle.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            break
-        pids.append(pid)
-        pid = parent
-    return pids
-
-
-def session_journal(module, pids):
-    """Messages logged by the processes ``pids`` since boot, looked up by process ID (not a tail)."""
-    journalctl = module.get_bin_path("journalctl")
-    if not journalctl or not pids:
-        return []
-    argv = [journalctl, "--boot", "--output", "json", "--no-pager", *(f"_PID={pid}" for pid in pids)]
-    rc, out, _err = module.run_command(argv)
-    messages = []
-    for line in out.splitlines() if rc == 0 else []:
-        try:
-            message = json.loads(line).get("MESSAGE")
-        except ValueError:
-            continue
-        if isinstance(message, str):
-            messages.append(message)
-    return messages
-
-
 def session_auth(module, session):
     """How the session logged in: sshd's ExposeAuthInfo record, else its own processes' journal lines."""
     if session.get("auth_info"):
         found = parse_auth_info(read_text(session["auth_info"]))
         if found:
             return found
-    found = find_session_auth(session_journal(module, ancestor_pids()), session["addr"], session["port"])
+    messages = [message for _when, message in journal_by_pid(module, ancestor_pids())]
+    found = find_session_auth(messages, session["addr"], session["port"])
     if found:
         found["source"] = "journal"
     return found

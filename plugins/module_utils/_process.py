@@ -1,0 +1,68 @@
+# Copyright: (c) 2026, bulwark.hardening contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Processes as the lockout guard and the commit-confirmation see them: /proc and the journal,
+looked up by process ID (never a bounded tail of a log, which others can flood)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+
+def _stat_fields(pid):
+    """The fields of /proc/PID/stat after the command name (field 3 onwards), or None."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            return handle.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def parent_of(pid):
+    """The parent's PID, or None."""
+    fields = _stat_fields(pid)
+    try:
+        return int(fields[1]) if fields else None
+    except (ValueError, IndexError):
+        return None
+
+
+def ancestor_pids(pid=None):
+    """This process (or ``pid``) and its ancestors, nearest first, init excluded."""
+    pids = []
+    pid = pid or os.getpid()
+    while pid and pid > 1 and len(pids) < 64:
+        pids.append(pid)
+        pid = parent_of(pid)
+    return pids
+
+
+def process_start(pid):
+    """Start time of a process (epoch seconds), or None."""
+    fields = _stat_fields(pid)
+    try:
+        ticks = int(fields[19])
+        with open("/proc/stat", encoding="ascii") as handle:
+            boot = next(int(line.split()[1]) for line in handle if line.startswith("btime "))
+    except (TypeError, OSError, ValueError, IndexError, StopIteration):
+        return None
+    return boot + ticks / os.sysconf("SC_CLK_TCK")
+
+
+def journal_by_pid(module, pids):
+    """``(epoch_seconds, message)`` of everything the processes ``pids`` logged since boot."""
+    journalctl = module.get_bin_path("journalctl")
+    if not journalctl or not pids:
+        return []
+    argv = [journalctl, "--boot", "--output", "json", "--no-pager", *(f"_PID={pid}" for pid in pids)]
+    rc, out, _err = module.run_command(argv)
+    records = []
+    for line in out.splitlines() if rc == 0 else []:
+        try:
+            entry = json.loads(line)
+            when = int(entry["__REALTIME_TIMESTAMP"]) / 1e6
+        except (ValueError, KeyError, TypeError):
+            continue
+        if isinstance(entry.get("MESSAGE"), str):
+            records.append((when, entry["MESSAGE"]))
+    return records
