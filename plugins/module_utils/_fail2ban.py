@@ -14,7 +14,6 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from ansible_collections.bulwark.hardening.plugins.module_utils._sockets import ServiceError, normalize_services
 from ansible_collections.bulwark.hardening.plugins.module_utils._ufw import kind
 
 # fail2ban time values: seconds, or numbers with units (10m, 1h30m, 2d, 1w, 1mo, 1y).
@@ -189,7 +188,7 @@ def _check_scalars(errors, get):
 
 
 def _controller(get):
-    connection = get("common_connection") or {}
+    connection = get("bulwark_host").get("connection") or {}
     if not get("fail2ban_ignore_controller", True) or not isinstance(connection, dict):
         return None
     if not connection.get("is_ssh"):
@@ -200,11 +199,11 @@ def _controller(get):
 def role_plan(settings):
     """Check the fail2ban role's variables and compute what it writes.
 
-    *settings* maps the role's variable names to their values, plus ``common_connection``,
-    ``ufw_managed`` (the ufw role is in the play), ``have`` (names of the programs found:
-    ``apache2``, ``ufw``, ``fail2ban-client``), ``ufw_active`` and ``check_mode``.
-    ``fail2ban_services`` (``bulwark_services`` by default) turns the Apache jails on for a
-    declared public service whose unit is apache2 (before Apache is even installed) and makes
+    *settings* maps the role's variable names to their values, plus ``bulwark_host`` (the common
+    role's host model), ``ufw_managed`` (the ufw role is in the play), ``have`` (names of the
+    programs found: ``apache2``, ``ufw``, ``fail2ban-client``), ``ufw_active`` and ``check_mode``.
+    The sshd jail watches the host model's SSH port. A declared public service (``bulwark_services``)
+    whose unit is apache2 turns the Apache jails on (before Apache is even installed) and makes
     them watch its ports.
 
     Returns ``errors`` (one message per broken rule, each naming the variable - down to the
@@ -238,11 +237,8 @@ def role_plan(settings):
             "fail2ban_banaction is ufw but ufw is not installed and the ufw role is not in the play; "
             "use nftables or add bulwark.hardening.ufw"
         )
-    try:
-        services = normalize_services(get("fail2ban_services") or {})
-    except ServiceError as exc:
-        errors.append(f"fail2ban_services: {exc}")
-        services = []
+    host = get("bulwark_host")
+    services = host.get("services") or []
     web = [entry for entry in services if entry["public"] and entry["unit"] == "apache2.service"]
     apache = get("fail2ban_apache_jails", "auto")
     if apache == "enabled" and "apache2" not in have and not get("check_mode", False):
@@ -272,6 +268,7 @@ def role_plan(settings):
     apache_on = apache == "enabled" or (apache == "auto" and ("apache2" in have or bool(web)))
     web_ports = sorted({port for entry in web for port in entry["ports"]})
     declared = {name: dict(options) for name, options in BUILTIN_JAILS.items()}
+    declared["sshd"]["port"] = str(host["ssh_port"])
     declared.update(
         {
             name: {"enabled": apache_on, **({"port": ",".join(map(str, web_ports))} if web_ports else {})}

@@ -25,7 +25,6 @@ import re
 
 from ansible_collections.bulwark.hardening.plugins.module_utils._immutable import parse_mode
 from ansible_collections.bulwark.hardening.plugins.module_utils._php import PhpValueError, ini_literal, size_to_bytes
-from ansible_collections.bulwark.hardening.plugins.module_utils._sockets import ServiceError, normalize_services
 
 PREFIXES = (
     "ssh_hardening_",
@@ -44,8 +43,7 @@ PREFIXES = (
 # facts and results the roles set for each other, and variables of the collection's playbooks.
 INTERNAL = frozenset(
     (
-        "common_connection",  # fact, common role
-        "ufw_planned_ssh_port",  # fact, ufw preflight
+        "bulwark_host",  # fact, common role: the host model
         "ufw_managed",  # fact, ufw preflight
         "unattended_upgrades_status",  # registered, unattended_upgrades report
         "bulwark_preflight_done",  # playbooks/site.yml, stage 2
@@ -58,18 +56,18 @@ INTERNAL = frozenset(
     )
 )
 
-# Options whose default is another variable's value: when the operator did not set them,
-# their errors are that variable's, and are reported once, under its name.
-DERIVED = {
-    "ufw_ssh_port": ("ssh_hardening_port", 22),
-    "ufw_services": ("bulwark_services", {}),
-    "fail2ban_services": ("bulwark_services", {}),
+# Names that earlier releases read, and the one name that replaced them (the host model).
+RENAMED = {
+    "ssh_hardening_port": "bulwark_ssh_port",
+    "ufw_ssh_port": "bulwark_ssh_port",
+    "ufw_services": "bulwark_services",
+    "fail2ban_services": "bulwark_services",
 }
 
 # Whole-number options: (minimum, maximum or None, what the range is).
 RANGES = {
     "common_apt_cache_valid_time": (0, None, "seconds"),
-    "ssh_hardening_port": (1, 65535, "a TCP port"),
+    "bulwark_ssh_port": (1, 65535, "a TCP port"),
     "ssh_hardening_max_auth_tries": (1, None, "attempts; 0 would refuse every login"),
     "ssh_hardening_login_grace_time": (0, None, "seconds; 0 = no limit"),
     "ssh_hardening_max_sessions": (1, None, "sessions per connection; 0 would refuse every shell"),
@@ -78,7 +76,6 @@ RANGES = {
     "ssh_hardening_rsa_host_key_min_bits": (2048, 16384, "bits, as ssh-keygen allows"),
     "ssh_hardening_rsa_host_key_bits": (2048, 16384, "bits, as ssh-keygen allows"),
     "ssh_hardening_moduli_min_bits": (2048, 8192, "bits; /etc/ssh/moduli holds 2048-8192"),
-    "ufw_ssh_port": (1, 65535, "a TCP port"),
     "apache_hardening_timeout": (1, 3600, "seconds"),
     "apache_hardening_limit_request_body": (0, 2147483647, "bytes, as Apache allows; 0 = unlimited"),
     "php_hardening_max_execution_time": (0, None, "seconds; 0 = no limit"),
@@ -156,6 +153,9 @@ def unknown_names(names, declared):
     known = set(declared) | INTERNAL
     errors = []
     for name in sorted(set(names)):
+        if name in RENAMED:
+            errors.append(f"{name} is now {RENAMED[name]}, which every role reads: set that instead")
+            continue
         if not name.startswith(PREFIXES) or name in known:
             continue
         close = difflib.get_close_matches(name, sorted(declared), n=1, cutoff=0.6)
@@ -446,12 +446,6 @@ def _control_error(name, value):
     return None
 
 
-def _is_derived(name, values):
-    """Is an option that defaults to another variable still holding that variable's value?"""
-    source, default = DERIVED[name]
-    return str(values.get(name)) == str(values.get(source, default))
-
-
 def input_errors(values, options):
     """Every problem with the operator's variables, one message each, naming the variable.
 
@@ -461,8 +455,6 @@ def input_errors(values, options):
     errors = unknown_names(values, options)
     for name in sorted(values):
         if name not in options:
-            continue
-        if name in DERIVED and _is_derived(name, values):
             continue
         value = values[name]
         problem = type_error(name, value, options[name])
@@ -483,9 +475,4 @@ def input_errors(values, options):
         errors.extend(_forbidden_errors(name, value))
         errors.extend(_php_errors(name, value))
         errors.extend(_mode_errors(name, value))
-        if name in ("bulwark_services", "ufw_services", "fail2ban_services"):
-            try:
-                normalize_services(value)
-            except ServiceError as exc:
-                errors.append(str(exc).replace("bulwark_services", name))
     return errors

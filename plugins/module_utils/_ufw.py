@@ -18,8 +18,6 @@ import binascii
 import ipaddress
 import re
 
-from ansible_collections.bulwark.hardening.plugins.module_utils._sockets import ServiceError, normalize_services
-
 ACTIONS = ("allow", "deny", "reject", "limit")
 PROTOS = ("tcp", "udp", "any")
 DIRECTIONS = ("in", "out")
@@ -694,6 +692,62 @@ def check_guard(rules, policy, connection, profiles=None, ipv6_enabled=True):
     return False, message
 
 
+# Where a listener is probed from: an outside address of each family (documentation ranges).
+PROBE_SOURCES = {4: "192.0.2.1", 6: "2001:db8::1"}
+
+
+def listening_on(listeners, port, proto="tcp"):
+    """Does anything listen on *port*/*proto* on an address other hosts can reach?"""
+    return any(item["port"] == int(port) and item["proto"] == proto and not item.get("loopback") for item in listeners)
+
+
+def follow_moved(guards, listeners):
+    """The guards to check: a session guard with ``moved_to`` follows sshd once nothing listens on its
+    port any more (the next login goes to the new port)."""
+    result = []
+    for declared in guards:
+        guard = dict(declared)
+        moved_to = guard.pop("moved_to", None)
+        if moved_to is not None and not listening_on(listeners, guard["port"], guard.get("proto") or "tcp"):
+            guard["port"] = moved_to
+        result.append(guard)
+    return result
+
+
+def _reachable(rules, policy, item, profiles, ipv6_enabled):
+    """Would a connection from outside reach *item* (a listener) through *rules*?"""
+    versions = [4] if item["family"] == "ipv4" else ([4, 6] if item.get("serves_ipv4") else [6])
+    for version in versions:
+        probe = {"port": item["port"], "proto": item["proto"], "source": PROBE_SOURCES[version]}
+        if not item.get("wildcard") and ipaddress.ip_address(item["address"]).version == version:
+            probe["destination"] = item["address"]
+        if check_guard(rules, policy, probe, profiles, ipv6_enabled=ipv6_enabled)[0]:
+            return True
+    return False
+
+
+def closed_listeners(listeners, declared, before, after, *, profiles=None, ipv6_enabled=True):
+    """The public listeners that the new rules would take offline and that nobody declared.
+
+    *declared* holds ``PORT/PROTO`` strings (the host model's ``declared``: services, SSH, the ports
+    ufw_rules opens, the ports closed on purpose). *before* and *after* are ``(rules, policy,
+    active)``: the rule set in effect now (``active`` false: ufw is off, everything is reachable) and
+    the one after the change. Returns one dict per port: ``port``, ``proto``, ``listeners`` (as read).
+    """
+    found = {}
+    for item in listeners:
+        key = f"{item['port']}/{item['proto']}"
+        if item.get("loopback") or key in declared:
+            continue
+        rules, policy, active = before
+        if active and not _reachable(rules, policy, item, profiles, ipv6_enabled):
+            continue  # already closed: the listener audit reports it, the firewall change does not
+        if _reachable(after[0], after[1], item, profiles, ipv6_enabled):
+            continue
+        found.setdefault(key, {"port": item["port"], "proto": item["proto"], "listeners": []})["listeners"].append(item)
+    return [found[key] for key in sorted(found, key=lambda k: (int(k.split("/")[0]), k))]
+
+
 # --------------------------------------------------------------------------- #
 # The role's plan: its variables checked and turned into the module's arguments
 # --------------------------------------------------------------------------- #
@@ -765,12 +819,12 @@ def _in_sources(address, sources):
 
 
 def _check_scalars(get, errors, plan):
-    plan["ssh_port"] = _port_number(errors, "ufw_ssh_port", get("ufw_ssh_port", 22))
-    plan["ssh_rule"] = _choice(errors, "ufw_ssh_rule", get("ufw_ssh_rule", "limit"), SSH_RULES)
-    plan["logging"] = _choice(errors, "ufw_logging", get("ufw_logging", "low"), LOG_LEVELS, false_means="off")
+    plan["ssh_port"] = _port_number(errors, "bulwark_ssh_port", get("bulwark_host")["ssh_port"])
+    plan["ssh_rule"] = _choice(errors, "ufw_ssh_rule", get("ufw_ssh_rule"), SSH_RULES)
+    plan["logging"] = _choice(errors, "ufw_logging", get("ufw_logging"), LOG_LEVELS, false_means="off")
     plan["defaults"] = {
-        direction: _choice(errors, f"ufw_default_{direction}", get(f"ufw_default_{direction}", default), POLICIES)
-        for direction, default in (("incoming", "deny"), ("outgoing", "allow"), ("routed", "deny"))
+        direction: _choice(errors, f"ufw_default_{direction}", get(f"ufw_default_{direction}"), POLICIES)
+        for direction in ("incoming", "outgoing", "routed")
     }
 
 
@@ -799,7 +853,7 @@ def _check_lists(get, errors, ipv6, ssh_port):
     for index, rule in enumerate(user_rules):
         if rule.get("app") is None and str(rule.get("port", "")).strip() == str(ssh_port):
             errors.append(
-                f"ufw_rules[{index}] opens the SSH port {ssh_port}, which ufw_ssh_port, ufw_ssh_rule and "
+                f"ufw_rules[{index}] opens the SSH port {ssh_port}, which bulwark_ssh_port, ufw_ssh_rule and "
                 "ufw_ssh_from manage; remove it from ufw_rules"
             )
         if any(_allows_everything(e) for e in normalise_rule(rule, ipv6=ipv6)):
@@ -816,11 +870,16 @@ def _resolve_guard(get, errors, plan):
     second admin path) is guarded in addition to it, never instead of it.
     """
     guard_connection = dict(get("ufw_guard_connection") or {})
-    connection = dict(get("common_connection") or {})
+    connection = dict(get("bulwark_host").get("connection") or {})
     is_ssh = bool(connection.get("is_ssh", False))
     guards = []
     if is_ssh and str(connection.get("client_addr") or "").strip():
-        guards.append({"port": connection.get("server_port"), "source": str(connection["client_addr"]).strip()})
+        session = {"port": connection.get("server_port"), "source": str(connection["client_addr"]).strip()}
+        if str(session["port"]) != str(plan["ssh_port"]):
+            # sshd moves to bulwark_ssh_port in this run: once nothing listens on the session's port
+            # any more, the next login goes to the new one.
+            session["moved_to"] = plan["ssh_port"]
+        guards.append(session)
     if guard_connection:
         if guard_connection.get("port") is None or guard_connection.get("source") in (None, ""):
             errors.append(f"ufw_guard_connection needs port and source, got {guard_connection!r}")
@@ -843,7 +902,7 @@ def _resolve_guard(get, errors, plan):
         if index == 0:
             source = address
 
-    lockout_guard = bool(get("ufw_lockout_guard", True))
+    lockout_guard = bool(get("ufw_lockout_guard"))
     plan["guard_active"] = lockout_guard and bool(guards)
     if not lockout_guard:
         plan["note"] = "ufw lockout guard off (ufw_lockout_guard=false)"
@@ -867,18 +926,32 @@ def _resolve_guard(get, errors, plan):
 def role_plan(settings):
     """Check the ufw role's variables and compute what the module is asked to do.
 
-    *settings* maps the role's variable names (``ufw_rules``, ``ufw_ssh_port``, ...) to their
-    values, plus ``common_connection`` (the connection fact of the common role, may be empty).
+    *settings* maps the role's variable names (``ufw_rules``, ``ufw_ssh_rule``, ...) to their
+    values, plus ``bulwark_host`` (the common role's host model: the SSH port, the declared
+    services and ports, the connection in use).
     Returns a dict: ``errors`` (one message per broken rule, each naming the variable and its
     value; nothing else is meaningful when it is not empty), ``rules`` (the module's rules: the
     controller's exemption, one SSH rule per source, then ``ufw_rules``), ``guard`` (the
     connection to keep, or {}), ``guard_active``, ``note`` (what the guard does, for the log),
     ``exempt`` (the address exempted from the SSH rate limit, or None), ``ssh_port``,
-    ``ssh_rule``, ``logging`` and ``defaults`` (validated values).
+    ``ssh_rule``, ``logging`` and ``defaults`` (validated values), ``listening_rules`` (while sshd
+    still listens on the session's port and ``bulwark_ssh_port`` moves it, the SSH rules for that
+    port too, kept only as long as something listens there) and ``declared`` (the ``PORT/PROTO``
+    that the listener guard accepts as declared or closed on purpose).
     """
     errors = []
     get = settings.get
-    plan = {"errors": errors, "rules": [], "guard": {}, "guards": [], "guard_active": False, "note": "", "exempt": None}
+    plan = {
+        "errors": errors,
+        "rules": [],
+        "listening_rules": [],
+        "guard": {},
+        "guards": [],
+        "guard_active": False,
+        "note": "",
+        "exempt": None,
+        "declared": list(get("bulwark_host").get("declared") or []),
+    }
 
     for name in ("ufw_rules", "ufw_ssh_from", "ufw_keep_comments"):
         if not _is_list(get(name, [])):
@@ -889,13 +962,12 @@ def role_plan(settings):
             for i, r in enumerate(get("ufw_rules"))
             if not isinstance(r, dict)
         )
-    for name in ("ufw_guard_connection", "common_connection"):
-        if not isinstance(get(name) or {}, dict):
-            errors.append(f"{name} must be a mapping, got {get(name)!r}")
+    if not isinstance(get("ufw_guard_connection") or {}, dict):
+        errors.append(f"ufw_guard_connection must be a mapping, got {get('ufw_guard_connection')!r}")
     if errors:
         return plan
 
-    ipv6 = bool(get("ufw_ipv6", True))
+    ipv6 = bool(get("ufw_ipv6"))
     _check_scalars(get, errors, plan)
     _check_lists(get, errors, ipv6, plan["ssh_port"])
     source = _resolve_guard(get, errors, plan)
@@ -905,7 +977,7 @@ def role_plan(settings):
     ssh_from = list(get("ufw_ssh_from") or [])
     port = str(plan["ssh_port"])
     if (
-        get("ufw_ssh_limit_exempt", True)
+        get("ufw_ssh_limit_exempt")
         and plan["ssh_rule"] == "limit"
         and source is not None
         and (ipv6 or source.version == 4)
@@ -921,29 +993,28 @@ def role_plan(settings):
         plan["rules"].append(
             {"rule": plan["ssh_rule"], "port": port, "proto": "tcp", "from": str(source_text), "comment": "ssh"}
         )
+    moving = [guard for guard in plan["guards"] if guard.get("moved_to") is not None]
+    if moving:
+        old = str(moving[0]["port"])
+        plan["listening_rules"] = [dict(rule, port=old) for rule in plan["rules"]]
     _service_rules(get, errors, plan, port)
     plan["rules"].extend(get("ufw_rules") or [])
     return plan
 
 
 def _service_rules(get, errors, plan, ssh_port):
-    """Allow the public ports of the host's declared services (``ufw_services``, by default
-    ``bulwark_services``), after the SSH rules and before ``ufw_rules``.
+    """Allow the public ports of the host's declared services (``bulwark_services``, checked by the
+    common role's host model), after the SSH rules and before ``ufw_rules``.
 
     SSH is the role's own rule; a port that ``ufw_rules`` already names (with its protocol) is
     left to that rule, so a user's narrower rule is not shadowed by a broad one.
     """
-    try:
-        entries = normalize_services(get("ufw_services") or {}, int(ssh_port))
-    except ServiceError as error:
-        errors.append(str(error).replace("bulwark_services", "ufw_services", 1))
-        return
     named = {
         (str(rule.get("port")), str(rule.get("proto", "tcp")))
         for rule in get("ufw_rules") or []
         if isinstance(rule, dict) and rule.get("port") is not None
     }
-    for entry in entries:
+    for entry in get("bulwark_host").get("services") or []:
         if entry["name"] == "ssh" or not entry["public"]:
             continue
         for number in entry["ports"]:

@@ -174,6 +174,34 @@ options:
       destination:
         description: Destination address of the connection.
         type: str
+      moved_to:
+        description:
+          - The port sshd moves to in this run. Once nothing listens on O(guards[].port) any more, the
+            next login goes there, so that port is checked instead.
+        type: int
+  listening_rules:
+    description:
+      - Rules (same keys as O(rules)) that are declared only while something listens on their port and
+        protocol on an address other hosts can reach - the SSH rules for the port sshd still listens on
+        while C(bulwark_ssh_port) moves it. Appended to O(rules).
+    type: list
+    elements: dict
+    default: []
+  listener_guard:
+    description:
+      - Refuse, changing nothing, to close a port where something listens on a public address and that
+        nobody declared. The host's listeners are read (C(/proc/net)); a listener counts as reachable now
+        when ufw is off (C(ENABLED=no) in O(conf_file)) or the current rules let a connection from an
+        outside address in, and as closed when the new rules do not.
+      - The message names the port, the process and the unit, and the two ways out in the
+        collection's variables (C(bulwark_services), C(bulwark_closed_ports)).
+    type: dict
+    suboptions:
+      declared:
+        description: The C(PORT/PROTO) that are declared (services, SSH, rules, ports closed on purpose).
+        type: list
+        elements: str
+        default: []
   rules_dir:
     description: Directory holding C(user.rules), C(user6.rules) and C(applications.d).
     type: path
@@ -343,16 +371,21 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.bulwark.hardening.plugins.module_utils._listeners import read_listeners
 from ansible_collections.bulwark.hardening.plugins.module_utils._rollback import ROLLBACK_SPEC, arm_option
+from ansible_collections.bulwark.hardening.plugins.module_utils._sockets import describe
 from ansible_collections.bulwark.hardening.plugins.module_utils._ufw import (
     UfwRuleError,
     apply_diff,
     build_commands,
     check_guard,
+    closed_listeners,
     compute_diff,
+    follow_moved,
     format_rule,
     format_rules,
     incoming_policy,
+    listening_on,
     normalise_rules,
     parse_app_profiles,
     parse_defaults,
@@ -545,7 +578,12 @@ ARGUMENT_SPEC = {
             },
             "interface": {"type": "str"},
             "destination": {"type": "str"},
+            "moved_to": {"type": "int"},
         },
+    },
+    "listener_guard": {
+        "type": "dict",
+        "options": {"declared": {"type": "list", "elements": "str", "default": []}},
     },
     "rules_dir": {"type": "path", "default": "/etc/ufw"},
     "defaults_file": {"type": "path", "default": "/etc/default/ufw"},
@@ -561,10 +599,65 @@ ARGUMENT_SPEC = {
 }
 
 
-def check_guards(module, predicted, policy, ufw_ipv6, result):
+# The same keys as a rule of O(rules).
+ARGUMENT_SPEC["listening_rules"] = dict(ARGUMENT_SPEC["rules"], required=False, default=[])
+
+
+class Listeners:
+    """The host's listening sockets, read once and only when an option needs them."""
+
+    def __init__(self, module):
+        self._module = module
+        self._items = None
+
+    @property
+    def items(self):
+        if self._items is None:
+            try:
+                self._items = read_listeners(self._module)[0]
+            except ValueError as exc:
+                self._module.fail_json(msg=f"cannot parse /proc/net: {exc}")
+        return self._items
+
+
+def check_listeners(module, listeners, before, after, *, ufw_ipv6, result):
+    """Fail, changing nothing, when the new rules would close a public listener nobody declared."""
+    if module.params["listener_guard"] is None:
+        return
+    closing = closed_listeners(
+        listeners.items,
+        set(module.params["listener_guard"]["declared"]),
+        before,
+        after,
+        profiles=read_profiles(module.params["rules_dir"]),
+        ipv6_enabled=ufw_ipv6,
+    )
+    if not closing:
+        return
+    lines = []
+    for entry in closing:
+        who = "; ".join(describe(item) for item in entry["listeners"])
+        lines.append(
+            f"{entry['port']}/{entry['proto']}, where {who} listens: declare it in bulwark_services "
+            f"(e.g. {{name: {{ports: [{entry['port']}], proto: {entry['proto']}}}}}) to keep it open, or list "
+            f"{entry['port']}/{entry['proto']} in bulwark_closed_ports to close it on purpose"
+        )
+    result["changed"] = False
+    module.fail_json(
+        msg="refusing to change ufw: the new rules would take a listening service offline - "
+        + "; ".join(lines)
+        + "; nothing was changed",
+        closing=[{"port": e["port"], "proto": e["proto"]} for e in closing],
+        **result,
+    )
+
+
+def check_guards(module, predicted, policy, ufw_ipv6, result, *, listeners):
     """Fail, changing nothing, when the new rules would cut off O(guard) or any of O(guards)."""
     params = module.params
     guards = ([params["guard"]] if params["guard"] else []) + params["guards"]
+    if any(guard.get("moved_to") is not None for guard in guards):
+        guards = follow_moved(guards, listeners.items)
     profiles = read_profiles(params["rules_dir"]) if guards else {}
     for guard in guards:
         try:
@@ -628,8 +721,15 @@ def main():
         )
     policy = params["default_incoming"] or incoming_policy(defaults)
 
+    listeners = Listeners(module)
+    rules = params["rules"] + [
+        rule
+        for rule in params["listening_rules"]
+        if rule["port"] is not None
+        and listening_on(listeners.items, rule["port"], "udp" if rule["proto"] == "udp" else "tcp")
+    ]
     try:
-        desired = normalise_rules(params["rules"], ipv6=ipv6)
+        desired = normalise_rules(rules, ipv6=ipv6)
     except UfwRuleError as exc:
         module.fail_json(msg=str(exc))
 
@@ -668,7 +768,15 @@ def main():
             "after": format_settings(params, changes, True) + format_rules(predicted),
         }
 
-    check_guards(module, predicted, policy, ufw_ipv6, result)
+    check_guards(module, predicted, policy, ufw_ipv6, result, listeners=listeners)
+    check_listeners(
+        module,
+        listeners,
+        (current, incoming_policy(defaults), conf.get("ENABLED", "no").lower() == "yes"),
+        (predicted, policy),
+        ufw_ipv6=ufw_ipv6,
+        result=result,
+    )
 
     if not changed or module.check_mode:
         module.exit_json(**result)

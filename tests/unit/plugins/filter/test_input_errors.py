@@ -24,9 +24,6 @@ def _defaults():
     values = {name: copy.deepcopy(spec.get("default")) for name, spec in OPTIONS.items() if "default" in spec}
     values.update(
         {
-            "ufw_services": {},
-            "fail2ban_services": {},
-            "ufw_ssh_port": 22,
             "apache_hardening_server_name": "web1",
         }
     )
@@ -57,9 +54,8 @@ def test_the_defaults_pass():
 def test_facts_and_playbook_variables_are_not_typos():
     values = dict(
         _defaults(),
-        ufw_planned_ssh_port=22,
         ufw_managed=True,
-        common_connection={},
+        bulwark_host={},
         bulwark_preflight_done=True,
         bulwark_hosts="web",
         unattended_upgrades_status={},
@@ -121,7 +117,7 @@ def test_list_items_of_the_wrong_shape():
     [
         ("apache_hardening_timeout", -1, "apache_hardening_timeout must be 1-3600 (seconds), got -1"),
         ("apache_hardening_timeout", "0", "apache_hardening_timeout must be 1-3600 (seconds), got '0'"),
-        ("ssh_hardening_port", 70000, "ssh_hardening_port must be 1-65535 (a TCP port), got 70000"),
+        ("bulwark_ssh_port", 70000, "bulwark_ssh_port must be 1-65535 (a TCP port), got 70000"),
         (
             "ssh_hardening_max_sessions",
             0,
@@ -151,7 +147,7 @@ def test_numbers_out_of_range_are_refused(name, value, message):
         ("apache_hardening_timeout", 1),
         ("apache_hardening_timeout", "3600"),
         ("php_hardening_max_input_time", -1),
-        ("ssh_hardening_port", "2222"),
+        ("bulwark_ssh_port", "2222"),
     ],
 )
 def test_numbers_in_range_pass(name, value):
@@ -161,8 +157,8 @@ def test_numbers_in_range_pass(name, value):
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
-        ("ssh_hardening_port", "abc", "ssh_hardening_port must be a whole number, got the string 'abc'"),
-        ("ssh_hardening_port", True, "ssh_hardening_port must be a whole number, got the boolean True"),
+        ("bulwark_ssh_port", "abc", "bulwark_ssh_port must be a whole number, got the string 'abc'"),
+        ("bulwark_ssh_port", True, "bulwark_ssh_port must be a whole number, got the boolean True"),
         ("ufw_ipv6", "maybe", "ufw_ipv6 must be true or false, got the string 'maybe'"),
         ("fail2ban_bantime_factor", "x", "fail2ban_bantime_factor must be a number, got the string 'x'"),
         ("ssh_hardening_banner", ["a"], "ssh_hardening_banner must be a single value, got the list ['a']"),
@@ -253,24 +249,25 @@ def test_control_characters_are_refused_except_in_the_banner():
     assert errors_with(ssh_hardening_banner="Authorised\nusers only") == []
 
 
-def test_a_bad_ssh_port_is_reported_once_under_the_name_written():
-    values = dict(_defaults(), ssh_hardening_port="abc", ufw_ssh_port="abc")
-    assert input_errors(values, OPTIONS) == ["ssh_hardening_port must be a whole number, got the string 'abc'"]
-
-
-def test_a_bad_ufw_ssh_port_set_by_the_operator_is_reported_under_its_name():
-    values = dict(_defaults(), ufw_ssh_port=0)
-    assert input_errors(values, OPTIONS) == ["ufw_ssh_port must be 1-65535 (a TCP port), got 0"]
-
-
-def test_bad_services_are_reported_as_bulwark_services_not_their_aliases():
-    services = {"http": {"ports": "80"}}
-    values = dict(_defaults(), bulwark_services=services, ufw_services=services, fail2ban_services=services)
-    assert input_errors(values, OPTIONS) == [
-        "bulwark_services.http.ports must be a non-empty list of port numbers, got '80'"
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("ssh_hardening_port", "bulwark_ssh_port"),
+        ("ufw_ssh_port", "bulwark_ssh_port"),
+        ("ufw_services", "bulwark_services"),
+        ("fail2ban_services", "bulwark_services"),
+    ],
+)
+def test_a_per_role_alias_of_the_host_model_is_refused_naming_the_one_name(old, new):
+    # The aliases are gone: a playbook that still sets one is told which variable replaced it,
+    # instead of having the value ignored.
+    assert errors_with(**{old: 2222 if "port" in old else {}}) == [
+        f"{old} is now {new}, which every role reads: set that instead"
     ]
-    values = dict(_defaults(), ufw_services={"http": {"ports": [80], "proto": "sctp"}})
-    assert input_errors(values, OPTIONS) == ["ufw_services.http.proto must be tcp or udp, got 'sctp'"]
+
+
+def test_a_bad_ssh_port_is_reported_under_its_one_name():
+    assert errors_with(bulwark_ssh_port=0) == ["bulwark_ssh_port must be 1-65535 (a TCP port), got 0"]
 
 
 def test_the_filter_refuses_a_non_mapping():

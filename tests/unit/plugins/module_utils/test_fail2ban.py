@@ -15,6 +15,7 @@ from ansible_collections.bulwark.hardening.plugins.module_utils._fail2ban import
     role_plan,
     time_seconds,
 )
+from ansible_collections.bulwark.hardening.tests.unit.plugins.role_settings import host
 
 SESSION = {"type": "ssh", "is_ssh": True, "client_addr": "198.51.100.7", "server_port": "22"}
 
@@ -50,8 +51,12 @@ def test_option_text(value, text):
     assert option_text(value) == text
 
 
-def plan(**settings):
+def plan(connection=None, bulwark_ssh_port=22, bulwark_services=None, **settings):
+    """The role's plan for *settings* (``have``: fail2ban installed), on a host declared as given."""
     settings.setdefault("have", ["fail2ban-client"])
+    settings["bulwark_host"] = host(
+        connection, bulwark_ssh_port=bulwark_ssh_port, bulwark_services=bulwark_services or {}
+    )
     return role_plan(settings)
 
 
@@ -113,7 +118,7 @@ def test_plan_one_message_per_broken_rule():
 
 
 def test_plan_defaults_nftables_and_builtin_jails():
-    result = plan(common_connection=SESSION, fail2ban_ignore_networks=["192.0.2.0/24"])
+    result = plan(connection=SESSION, fail2ban_ignore_networks=["192.0.2.0/24"])
     assert result["errors"] == []
     assert result["banaction"] == "nftables"
     assert result["packages"][-1] == "nftables"
@@ -172,10 +177,8 @@ def test_plan_banaction(settings, banaction):
 
 def test_plan_controller_only_over_ssh():
     docker = {"type": "docker", "is_ssh": False, "client_addr": ""}
-    assert plan(common_connection=docker)["defaults"]["ignoreip"] == "127.0.0.1/8 ::1"
-    assert (
-        plan(common_connection=SESSION, fail2ban_ignore_controller=False)["defaults"]["ignoreip"] == "127.0.0.1/8 ::1"
-    )
+    assert plan(connection=docker)["defaults"]["ignoreip"] == "127.0.0.1/8 ::1"
+    assert plan(connection=SESSION, fail2ban_ignore_controller=False)["defaults"]["ignoreip"] == "127.0.0.1/8 ::1"
 
 
 # --------------------------------------------------------------------------- #
@@ -231,20 +234,22 @@ def test_jail_mismatch():
 def test_plan_apache_jails_follow_the_declared_web_service():
     services = {"http": {"ports": [443, 80], "unit": "apache2"}, "admin": {"ports": [8443], "public": False}}
     # Declared but not installed yet (the first run installs it): the jails are planned, on its ports.
-    result = plan(fail2ban_services=services)
+    result = plan(bulwark_services=services)
     assert result["errors"] == []
     assert result["jails"]["apache-auth"]["enabled"] is True
     assert result["jails"]["apache-auth"]["options"]["port"] == "80,443"
     # A port of the user's own wins; no declared web service leaves the stock ports.
-    mine = plan(fail2ban_services=services, fail2ban_jails={"apache-auth": {"port": "8080"}})
+    mine = plan(bulwark_services=services, fail2ban_jails={"apache-auth": {"port": "8080"}})
     assert mine["jails"]["apache-auth"]["options"]["port"] == "8080"
     stock = plan(have=["fail2ban-client", "apache2"])
     assert "port" not in stock["jails"]["apache-auth"]["options"]
-    off = plan(fail2ban_services=services, fail2ban_apache_jails="disabled")
+    off = plan(bulwark_services=services, fail2ban_apache_jails="disabled")
     assert off["jails"]["apache-auth"]["enabled"] is False
 
 
-def test_plan_refuses_a_broken_services_declaration():
-    assert plan(fail2ban_services={"http": {"ports": "80"}})["errors"] == [
-        "fail2ban_services: bulwark_services.http.ports must be a non-empty list of port numbers, got '80'"
-    ]
+def test_the_sshd_jail_follows_the_host_models_ssh_port():
+    assert plan()["jails"]["sshd"]["options"]["port"] == "22"
+    assert plan(bulwark_ssh_port=2222)["jails"]["sshd"]["options"]["port"] == "2222"
+    # A port of the user's own for the jail still wins.
+    mine = plan(bulwark_ssh_port=2222, fail2ban_jails={"sshd": {"port": "2222,2200"}})
+    assert mine["jails"]["sshd"]["options"]["port"] == "2222,2200"

@@ -10,12 +10,15 @@ from ansible_collections.bulwark.hardening.plugins.module_utils._ufw import (
     apply_diff,
     build_commands,
     check_guard,
+    closed_listeners,
     compute_diff,
+    follow_moved,
     format_rule,
     format_rules,
     hex_decode,
     hex_encode,
     incoming_policy,
+    listening_on,
     normalise_rule,
     normalise_rules,
     parse_app_profiles,
@@ -25,6 +28,7 @@ from ansible_collections.bulwark.hardening.plugins.module_utils._ufw import (
     role_plan,
     split_foreign,
 )
+from ansible_collections.bulwark.hardening.tests.unit.plugins.role_settings import host, role_defaults
 
 # Tuple lines as written by ufw 0.36 (`ufw --dry-run <rule>` on Debian), one per
 # family.  Comments are the hex of the UTF-8 text ("ssh", "db über", "web x").
@@ -1026,9 +1030,16 @@ DOCKER = {"type": "docker", "is_ssh": False, "client_addr": "", "server_port": "
 SESSION = {"type": "ssh", "is_ssh": True, "client_addr": "198.51.100.7", "server_port": "22"}
 
 
-def plan(**settings):
-    settings.setdefault("common_connection", DOCKER)
-    return role_plan(settings)
+def plan(connection=DOCKER, bulwark_ssh_port=22, bulwark_services=None, **settings):
+    """The role's plan for its defaults with *settings* over them, on a host declared as given."""
+    values = dict(role_defaults("ufw"), **settings)
+    values["bulwark_host"] = host(
+        connection,
+        bulwark_ssh_port=bulwark_ssh_port,
+        bulwark_services=bulwark_services or {},
+        ufw_rules=values["ufw_rules"] if isinstance(values["ufw_rules"], list) else [],
+    )
+    return role_plan(values)
 
 
 @pytest.mark.parametrize(
@@ -1045,9 +1056,6 @@ def plan(**settings):
         ({"ufw_rules": [{"rule": "allow", "port": 22, "proto": "tcp"}]}, "ufw_rules[0] opens the SSH port 22"),
         ({"ufw_rules": [{"rule": "allow"}]}, "ufw_rules[0] allows all incoming traffic"),
         ({"ufw_rules": [{"rule": "allow", "from": "0.0.0.0/0"}]}, "ufw_rules[0] allows all incoming traffic"),
-        ({"ufw_ssh_port": 0}, "ufw_ssh_port must be a port number 1-65535, got 0"),
-        ({"ufw_ssh_port": "abc"}, "ufw_ssh_port must be a port number 1-65535, got 'abc'"),
-        ({"ufw_ssh_port": True}, "ufw_ssh_port must be a port number"),
         ({"ufw_logging": True}, "ufw_logging is the boolean true"),
         ({"ufw_logging": "loud"}, "ufw_logging must be one of off, low, medium, high, full, got 'loud'"),
         ({"ufw_default_incoming": False}, "ufw_default_incoming is the boolean false"),
@@ -1059,7 +1067,7 @@ def plan(**settings):
         ({"ufw_guard_connection": {"port": 22}}, "ufw_guard_connection needs port and source"),
         ({"ufw_guard_connection": {"port": 22, "source": "bastion"}}, "ufw_guard_connection: guard source 'bastion'"),
         (
-            {"common_connection": dict(SESSION, client_addr="")},
+            {"connection": dict(SESSION, client_addr="")},
             "ufw_lockout_guard: Ansible connects over SSH but the session's client address is unknown",
         ),
     ],
@@ -1070,9 +1078,9 @@ def test_plan_refuses_by_name(settings, message):
 
 
 def test_plan_reports_each_broken_rule_once():
-    errors = plan(ufw_ssh_port=0, ufw_logging="loud", ufw_default_outgoing="drop")["errors"]
+    errors = plan(ufw_ssh_rule="deny", ufw_logging="loud", ufw_default_outgoing="drop")["errors"]
     assert len(errors) == 3
-    assert [e.split(" ")[0] for e in errors] == ["ufw_ssh_port", "ufw_logging", "ufw_default_outgoing"]
+    assert [e.split(" ")[0] for e in errors] == ["ufw_ssh_rule", "ufw_logging", "ufw_default_outgoing"]
 
 
 def test_plan_yaml_off_is_the_string_off():
@@ -1102,7 +1110,7 @@ EXEMPT = {
 
 
 def test_plan_exempts_the_ssh_session_from_the_limit():
-    result = plan(common_connection=SESSION, ufw_rules=[{"rule": "allow", "port": 80, "proto": "tcp"}])
+    result = plan(connection=SESSION, ufw_rules=[{"rule": "allow", "port": 80, "proto": "tcp"}])
     assert result["errors"] == []
     assert result["guard"] == {"port": "22", "source": "198.51.100.7"} and result["guard_active"] is True
     assert result["exempt"] == "198.51.100.7"
@@ -1114,7 +1122,7 @@ def test_plan_exempts_the_ssh_session_from_the_limit():
 
 
 def test_plan_exempts_the_declared_guard_connection():
-    result = plan(ufw_guard_connection={"port": 22, "source": "::ffff:192.0.2.10"}, ufw_ssh_port=2222)
+    result = plan(ufw_guard_connection={"port": 22, "source": "::ffff:192.0.2.10"}, bulwark_ssh_port=2222)
     assert result["exempt"] == "192.0.2.10"
     assert result["rules"][0] == dict(EXEMPT, port="2222", **{"from": "192.0.2.10"})
     assert result["rules"][1]["rule"] == "limit"
@@ -1126,19 +1134,19 @@ def test_plan_exempts_the_declared_guard_connection():
         {"ufw_ssh_limit_exempt": False},
         {"ufw_ssh_rule": "allow"},
         {"ufw_ssh_from": ["203.0.113.0/24"]},
-        {"ufw_lockout_guard": False, "common_connection": DOCKER},
-        {"common_connection": dict(SESSION, client_addr="2001:db8::7"), "ufw_ipv6": False},
+        {"ufw_lockout_guard": False, "connection": DOCKER},
+        {"connection": dict(SESSION, client_addr="2001:db8::7"), "ufw_ipv6": False},
     ],
 )
 def test_plan_no_exemption(settings):
-    settings.setdefault("common_connection", SESSION)
-    result = role_plan(settings)
+    settings.setdefault("connection", SESSION)
+    result = plan(**settings)
     assert result["exempt"] is None
     assert all(r.get("comment") != EXEMPT["comment"] for r in result["rules"])
 
 
 def test_plan_exemption_replaces_the_limit_for_that_very_source():
-    result = plan(common_connection=SESSION, ufw_ssh_from=["198.51.100.7", "203.0.113.0/24"])
+    result = plan(connection=SESSION, ufw_ssh_from=["198.51.100.7", "203.0.113.0/24"])
     assert [(r["rule"], r["from"]) for r in result["rules"]] == [
         ("allow", "198.51.100.7"),
         ("limit", "203.0.113.0/24"),
@@ -1148,7 +1156,7 @@ def test_plan_exemption_replaces_the_limit_for_that_very_source():
 
 
 def test_plan_guard_off_still_exempts_the_session():
-    result = plan(common_connection=SESSION, ufw_lockout_guard=False)
+    result = plan(connection=SESSION, ufw_lockout_guard=False)
     assert result["guard_active"] is False
     assert result["exempt"] == "198.51.100.7"
     assert "off" in result["note"]
@@ -1156,7 +1164,7 @@ def test_plan_guard_off_still_exempts_the_session():
 
 def test_declared_public_services_are_allowed_after_ssh_and_before_ufw_rules():
     result = plan(
-        ufw_services={
+        bulwark_services={
             "http": {"ports": [80, 443], "unit": "apache2"},
             "dns": {"ports": [53], "proto": "udp"},
             "db": {"ports": [5432], "public": False},
@@ -1174,21 +1182,9 @@ def test_declared_public_services_are_allowed_after_ssh_and_before_ufw_rules():
     ]
 
 
-@pytest.mark.parametrize(
-    "services, message",
-    [
-        ({"http": {"ports": "80"}}, "ufw_services.http.ports must be a non-empty list"),
-        ({"http": {"ports": [80], "proto": "sctp"}}, "ufw_services.http.proto must be tcp or udp"),
-        (["http"], "ufw_services must be a mapping"),
-    ],
-)
-def test_declared_services_are_validated_by_name(services, message):
-    assert any(message in error for error in plan(ufw_services=services)["errors"])
-
-
 def test_plan_guards_the_session_in_use_and_the_declared_bastion_too():
     """A declared connection is guarded in addition to the session, never instead of it (issue 19)."""
-    result = plan(common_connection=SESSION, ufw_guard_connection={"port": 22, "source": "203.0.113.9"})
+    result = plan(connection=SESSION, ufw_guard_connection={"port": 22, "source": "203.0.113.9"})
     assert result["errors"] == []
     assert result["guards"] == [{"port": "22", "source": "198.51.100.7"}, {"port": 22, "source": "203.0.113.9"}]
     assert "198.51.100.7" in result["note"] and "203.0.113.9" in result["note"]
@@ -1198,3 +1194,77 @@ def test_plan_guards_the_session_in_use_and_the_declared_bastion_too():
     rules = normalise_rules([{"rule": "allow", "port": "22", "proto": "tcp", "from": "203.0.113.9"}])
     verdicts = [check_guard(rules, "deny", guard)[0] for guard in result["guards"]]
     assert verdicts == [False, True]
+
+
+# --------------------------------------------------------------------------- #
+# The listener guard and a moving SSH port
+# --------------------------------------------------------------------------- #
+def listener(port, address="0.0.0.0", proto="tcp", **extra):
+    family = "ipv6" if ":" in address else "ipv4"
+    item = {"port": port, "address": address, "proto": proto, "family": family, "loopback": False}
+    item.update(wildcard=address in ("0.0.0.0", "::"), serves_ipv4=family == "ipv4" or address == "::")
+    item.update(extra)
+    return item
+
+
+WEB = listener(80, "::", process="apache2", unit="apache2.service")
+QUICK_START = normalise_rules(
+    [{"rule": "limit", "port": "22", "proto": "tcp"}, {"rule": "allow", "port": "443", "proto": "tcp"}]
+)
+
+
+def test_closing_an_undeclared_public_listener_is_found():
+    closing = closed_listeners([WEB], {"22/tcp"}, ([], "deny", False), (QUICK_START, "deny"))
+    assert [(c["port"], c["proto"], c["listeners"]) for c in closing] == [(80, "tcp", [WEB])]
+
+
+@pytest.mark.parametrize(
+    "listeners, declared, before, after",
+    [
+        # Declared (a service, a rule of ufw_rules, or closed on purpose).
+        ([WEB], {"80/tcp"}, ([], "deny", False), (QUICK_START, "deny")),
+        # Loopback only: nobody outside reaches it anyway.
+        ([listener(80, "127.0.0.1", loopback=True)], set(), ([], "deny", False), (QUICK_START, "deny")),
+        # Already closed by the active firewall: the listener audit reports it, not this guard.
+        ([WEB], set(), (QUICK_START, "deny", True), (QUICK_START, "deny")),
+        # The new rules let it in.
+        ([WEB], set(), ([], "deny", False), (normalise_rules([{"rule": "allow", "port": "80"}]), "deny")),
+        ([WEB], set(), ([], "deny", False), ([], "allow")),
+    ],
+)
+def test_a_listener_that_stays_reachable_or_was_declared_is_not_found(listeners, declared, before, after):
+    assert closed_listeners(listeners, declared, before, after) == []
+
+
+def test_a_listener_on_one_address_is_probed_there():
+    only_lan = normalise_rules([{"rule": "allow", "port": "8080", "proto": "tcp", "to": "192.0.2.10"}])
+    reachable = listener(8080, "192.0.2.10")
+    elsewhere = listener(8080, "192.0.2.99")
+    assert closed_listeners([reachable], set(), ([], "deny", False), (only_lan, "deny")) == []
+    assert closed_listeners([elsewhere], set(), ([], "deny", False), (only_lan, "deny"))[0]["port"] == 8080
+
+
+def test_the_session_guard_follows_sshd_once_it_left_the_old_port():
+    guards = [{"port": "22", "source": "198.51.100.7", "moved_to": 2222}, {"port": 22, "source": "203.0.113.9"}]
+    still_there = follow_moved(guards, [listener(22), listener(2222)])
+    assert still_there == [{"port": "22", "source": "198.51.100.7"}, {"port": 22, "source": "203.0.113.9"}]
+    moved = follow_moved(guards, [listener(2222), listener(22, "127.0.0.1", loopback=True)])
+    assert moved[0] == {"port": 2222, "source": "198.51.100.7"}
+    assert moved[1] == {"port": 22, "source": "203.0.113.9"}
+    assert listening_on([listener(22)], "22") and not listening_on([listener(22)], 22, "udp")
+
+
+def test_a_port_move_keeps_the_sessions_port_while_sshd_listens_there():
+    moving = plan(connection=SESSION, bulwark_ssh_port=2222)
+    assert moving["errors"] == []
+    assert [(r["rule"], r["port"]) for r in moving["rules"]] == [("allow", "2222"), ("limit", "2222")]
+    assert [(r["rule"], r["port"]) for r in moving["listening_rules"]] == [("allow", "22"), ("limit", "22")]
+    assert moving["guards"][0] == {"port": "22", "source": "198.51.100.7", "moved_to": 2222}
+    # Once the session is on the new port (the confirmation moved it), nothing is kept for the old one.
+    moved = plan(connection=dict(SESSION, server_port="2222"), bulwark_ssh_port=2222)
+    assert moved["listening_rules"] == [] and "moved_to" not in moved["guards"][0]
+
+
+def test_the_plan_hands_the_host_models_declared_ports_to_the_listener_guard():
+    result = plan(bulwark_services={"http": {"ports": [80], "unit": "apache2"}})
+    assert result["declared"] == ["22/tcp", "80/tcp"]

@@ -9,6 +9,7 @@ import pytest
 from ansible.module_utils import basic
 from ansible.module_utils.common import warnings
 
+from ansible_collections.bulwark.hardening.plugins.module_utils import _listeners
 from ansible_collections.bulwark.hardening.plugins.modules import listening_sockets as mod
 from ansible_collections.bulwark.hardening.tests.unit.plugins.modules.utils import (
     ExitJson,
@@ -62,7 +63,7 @@ def host(monkeypatch, tmp_path):
     info = tmp_path / "dpkg"
     info.mkdir()
     (info / "python3.11-minimal.list").write_text("/usr/bin/python3.11\n")
-    monkeypatch.setattr(mod, "user_name", {0: "root", 65534: "nobody"}.get)
+    monkeypatch.setattr(_listeners, "user_name", {0: "root", 65534: "nobody"}.get)
     monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", lambda self, name, *a, **k: None)
     return {"proc": str(proc), "dpkg_info": str(info)}
 
@@ -128,7 +129,7 @@ def test_unreadable_fd_table_falls_back_to_the_socket_owner(host, monkeypatch):
             raise PermissionError(13, "Permission denied", path)
         return listdir(path)
 
-    monkeypatch.setattr(mod.os, "listdir", guarded)
+    monkeypatch.setattr(_listeners.os, "listdir", guarded)
     result = run({**host, "services": SERVICES})
     stray = result["undeclared"][0]
     assert (stray["pid"], stray["unit"], stray["attributed_by"]) == (11, "bulwark-stray.service", "uid")

@@ -1,0 +1,150 @@
+"""The README's quick start, run as written over real SSH on a web host, asked from a second container.
+
+The tests run in file order, each on the host the previous one left: an undeclared website is
+refused before the firewall changes; the quick start as written keeps the website up; a second run
+changes nothing; the same play (ssh_hardening listed before ufw) moves sshd to 2222 safely, and
+fail2ban's sshd jail follows the port.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
+testinfra_hosts = [f"ansible://quickstart-web?ansible_inventory={INVENTORY}"]
+README = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"]) / "README.md"
+BLOCK = re.compile(r"<!-- quickstart: (?P<path>\S+) -->\s*```yaml\n(?P<body>.*?)```", re.S)
+
+
+def quick_start() -> dict[str, str]:
+    """The quick start's files, as the README shows them (path -> text)."""
+    blocks = {m["path"]: m["body"] for m in BLOCK.finditer(README.read_text(encoding="utf-8"))}
+    assert {"group_vars/web.yml", "site.yml"} <= set(blocks), f"README quick start blocks: {sorted(blocks)}"
+    return blocks
+
+
+@pytest.fixture(scope="module")
+def client(inventory_host):
+    return inventory_host("quickstart-client")
+
+
+@pytest.fixture(scope="module")
+def web_ip(host, ipv4):
+    return ipv4(host)
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory, web_ip, test_key):
+    """A user's project: the README's files plus an inventory that logs in over SSH as deploy."""
+    root = tmp_path_factory.mktemp("quickstart")
+    for path, text in quick_start().items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(text, encoding="utf-8")
+    (root / "inventory.ini").write_text(
+        "[web]\n"
+        f"web ansible_host={web_ip} ansible_user=deploy ansible_ssh_private_key_file={test_key} "
+        "ansible_python_interpreter=/usr/bin/python3 "
+        "ansible_ssh_common_args='-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null'\n",
+        encoding="utf-8",
+    )
+    return root
+
+
+@pytest.fixture(scope="module")
+def play(project):
+    """Run the quick start's site.yml with extra arguments; returns (rc, output, recap of host web)."""
+
+    def run(*extra: str) -> tuple[int, str, dict[str, int]]:
+        argv = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "inventory.ini", "site.yml", *extra]
+        env = {**os.environ, "ANSIBLE_NOCOLOR": "true", "ANSIBLE_FORCE_COLOR": "false"}
+        env.pop("ANSIBLE_INVENTORY", None)
+        done = subprocess.run(argv, cwd=project, capture_output=True, text=True, timeout=900, check=False, env=env)
+        output = done.stdout + done.stderr
+        recap = re.search(r"^web\s+:\s+(.*)$", done.stdout, re.M)
+        counts = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", recap.group(1))} if recap else {}
+        return done.returncode, output, counts
+
+    return run
+
+
+def http_status(client, web_ip, port=80) -> str:
+    return client.run(f"curl -s -o /dev/null -w '%{{http_code}}' --max-time 5 http://{web_ip}:{port}/").stdout
+
+
+def tcp_open(client, web_ip, port) -> bool:
+    """Does a TCP connection from the client to the web host's port succeed within 5 s?"""
+    return client.run(f"timeout 5 bash -c 'exec 3<>/dev/tcp/{web_ip}/{port}'").rc == 0
+
+
+def test_an_undeclared_website_is_refused_before_the_firewall_changes(play, host, client, web_ip):
+    assert http_status(client, web_ip) == "200", "the fixture's website is down"
+    rc, output, _recap = play("-e", json.dumps({"bulwark_services": {}}))
+    assert rc != 0, output[-3000:]
+    message = output[output.find("refusing to change ufw") :][:1500]
+    for expected in ("80/tcp", "apache2", "apache2.service", "bulwark_services", "bulwark_closed_ports"):
+        assert expected in message, output[-3000:]
+    # The ufw role's guard refused before it installed anything; the website is still up.
+    assert not host.package("ufw").is_installed
+    assert http_status(client, web_ip) == "200"
+
+
+def test_the_quick_start_keeps_the_website_up(play, host, client, web_ip, ssh):
+    rc, output, recap = play()
+    assert rc == 0 and recap.get("failed", 1) == 0, output[-4000:]
+    assert "Status: active" in host.check_output("ufw status")
+    assert http_status(client, web_ip) == "200"
+    assert tcp_open(client, web_ip, 22)
+    # Closed to the world: a port nothing declared (the firewall's default deny, seen from outside).
+    host.run("systemd-run --unit bulwark-qs-stray python3 -m http.server 8081")
+    try:
+        assert not tcp_open(client, web_ip, 8081)
+    finally:
+        host.run("systemctl stop bulwark-qs-stray")
+    login = ssh("deploy")
+    assert login.returncode == 0 and login.stdout.strip() == "deploy", login.stderr
+
+
+def test_a_second_run_changes_nothing(play):
+    rc, output, recap = play()
+    assert rc == 0 and recap.get("changed") == 0, output[-4000:]
+
+
+def test_ssh_before_ufw_moves_the_port_safely(play, host, client, web_ip, ssh):
+    rc, output, recap = play("-e", "bulwark_ssh_port=2222")
+    assert rc == 0 and recap.get("failed", 1) == 0, output[-4000:]
+    assert host.socket("tcp://0.0.0.0:2222").is_listening
+    assert not host.socket("tcp://0.0.0.0:22").is_listening
+    assert ssh("deploy", "-p", "2222").returncode == 0
+    assert tcp_open(client, web_ip, 2222)
+    assert not tcp_open(client, web_ip, 22)
+    assert http_status(client, web_ip) == "200"
+    # The move was confirmed by a fresh login: no rollback is armed any more.
+    assert not host.file("/var/lib/bulwark/rollback/armed").exists
+    rc, output, recap = play("-e", "bulwark_ssh_port=2222", "-e", "ansible_port=2222")
+    assert rc == 0 and recap.get("changed") == 0, output[-4000:]
+
+
+def test_fail2ban_follows_the_moved_port(host, client, web_ip, wait_for):
+    action = host.check_output("fail2ban-client get sshd actions").split()[-1]
+    assert host.check_output(f"fail2ban-client get sshd action {action} port").strip() == "2222"
+    guess = (
+        "ssh -p 2222 -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "
+        f"-o ConnectTimeout=5 -o PreferredAuthentications=publickey nosuchuser@{web_ip} true"
+    )
+    client_ip = client.check_output("hostname -I").split()[0]
+    try:
+        for _attempt in range(8):
+            client.run(guess)
+            if client_ip in host.run("fail2ban-client status sshd").stdout:
+                break
+        assert wait_for(lambda: client_ip in host.run("fail2ban-client status sshd").stdout, 20)
+        assert wait_for(lambda: not tcp_open(client, web_ip, 2222), 10), "a banned client still reaches sshd"
+    finally:
+        host.run(f"fail2ban-client set sshd unbanip {client_ip}")
