@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from ansible_collections.bulwark.hardening.plugins.module_utils._sockets import ServiceError, normalize_services
 
+# The collection-wide variables the host model is built from.
+HOST_VARIABLES = ("bulwark_ssh_port", "bulwark_services", "bulwark_closed_ports")
 # ufw_rules entries that open a port (the listener audit counts them as declared).
 _OPENING = ("allow", "limit")
 # A ufw port range wider than this is left out of the audit's declared ports (an operator who opens
@@ -93,6 +95,21 @@ def connection(settings):
     }
 
 
+def stale_errors(values):
+    """Messages for a host-model variable whose value differs from the one the published model was
+    built from (``values`` as the play sees them now, ``bulwark_host`` among them)."""
+    host = values.get("bulwark_host")
+    if not isinstance(host, dict) or not isinstance(host.get("inputs"), dict):
+        return []
+    return [
+        f"{name} is {values[name]!r} here, but the host model (bulwark_host) was built with "
+        f"{host['inputs'][name]!r} at the start of the play: set it in the inventory (group_vars, host_vars) "
+        "or for the whole play, not for one role"
+        for name in HOST_VARIABLES
+        if name in values and name in host["inputs"] and values[name] != host["inputs"][name]
+    ]
+
+
 def host_model(settings):
     """Check the collection-wide declaration and return the host model (see the module's docstring).
 
@@ -135,6 +152,9 @@ def host_model(settings):
 
     return {
         "errors": errors,
+        # What the model was built from: a role included later with other values is refused
+        # (_inputs.input_errors), never silently given the play's first answer.
+        "inputs": {name: settings[name] for name in HOST_VARIABLES},
         "ssh_port": ssh_port,
         "services": services,
         "closed": [f"{port}/{proto}" for port, proto in closed],

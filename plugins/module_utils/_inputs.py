@@ -23,6 +23,7 @@ import difflib
 import fnmatch
 import re
 
+from ansible_collections.bulwark.hardening.plugins.module_utils._host import stale_errors
 from ansible_collections.bulwark.hardening.plugins.module_utils._immutable import parse_mode
 from ansible_collections.bulwark.hardening.plugins.module_utils._php import PhpValueError, ini_literal, size_to_bytes
 
@@ -452,7 +453,7 @@ def input_errors(values, options):
     *values* maps each variable with one of the collection's prefixes that the play sees to its
     value (role defaults included); *options* is ``declared_options`` of every role.
     """
-    errors = unknown_names(values, options)
+    errors = unknown_names(values, options) + stale_errors(values)
     for name in sorted(values):
         if name not in options:
             continue

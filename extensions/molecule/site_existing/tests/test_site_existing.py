@@ -92,7 +92,7 @@ def test_their_sshd_dropin_survives_where_it_does_not_contradict_ours(host):
     assert conf["allowusers"] == ["deploy"]
     # A keyword we set: ours is written before the Include and sshd keeps the first value (README).
     assert conf["maxauthtries"] == ["3"]
-    # Their `port: 8080` is their vhost's, not ssh_hardening_port.
+    # Their `port: 8080` is their vhost's, not bulwark_ssh_port.
     assert conf["port"] == ["22"]
     assert "10-site.conf" in host.check_output("ls /etc/ssh/sshd_config.d")
 

@@ -38,22 +38,27 @@ def snapshot(host) -> dict:
     return {path: (host.file(path).sha256sum, host.file(path).mtime) for path in WATCHED}
 
 
-def test_port_move_is_refused_before_anything_is_written(host, site_over_ssh, ssh):
-    before = snapshot(host)
-    result = site_over_ssh("-e", "ssh_hardening_port=2222")
-    output = result.stdout + result.stderr
-    assert result.returncode != 0, output[-3000:]
-    # The ufw guard names the session it protects; no role got as far as writing.
-    assert "refus" in output, output[-3000:]
-    assert "22" in output
-    assert snapshot(host) == before, output[-3000:]
-    assert not host.file("/etc/ansible/facts.d/bulwark.fact").exists
-    assert host.run("ls /etc/ssh/sshd_config.*~").rc != 0, "a backup means sshd_config was replaced"
-    # The admin still logs in on 22, and sshd did not move.
-    login = ssh("deploy")
-    assert login.returncode == 0 and login.stdout.strip() == "deploy", login.stderr
-    assert host.socket("tcp://0.0.0.0:22").is_listening
-    assert not host.socket("tcp://0.0.0.0:2222").is_listening
+def test_closing_an_undeclared_listening_service_is_refused_before_anything_is_written(host, site_over_ssh, ssh):
+    # A service the operator opened by hand and nobody declared: the exclusive rules would close it.
+    host.run("ufw allow 8081/tcp")
+    host.run("systemd-run --unit bulwark-guard-stray python3 -m http.server 8081")
+    try:
+        before = snapshot(host)
+        result = site_over_ssh()
+        output = result.stdout + result.stderr
+        assert result.returncode != 0, output[-3000:]
+        message = output[output.find("refusing to change ufw") :][:1500]
+        for expected in ("8081/tcp", "python3", "bulwark-guard-stray.service", "bulwark_services", "bulwark_closed_ports"):
+            assert expected in message, output[-3000:]
+        # Stage 1 refused: no role got as far as writing.
+        assert snapshot(host) == before, output[-3000:]
+        assert not host.file("/etc/ansible/facts.d/bulwark.fact").exists
+        assert host.run("ls /etc/ssh/sshd_config.*~").rc != 0, "a backup means sshd_config was replaced"
+        login = ssh("deploy")
+        assert login.returncode == 0 and login.stdout.strip() == "deploy", login.stderr
+    finally:
+        host.run("systemctl stop bulwark-guard-stray")
+        host.run("ufw delete allow 8081/tcp")
 
 
 # Issue 19 §4: bad input that used to pass silently (or halfway), one per class. Each is refused by
@@ -129,8 +134,8 @@ BAD_INPUTS = [
     ),
     # Messages name the variable the operator set, never ufw's derived alias, and dump no spec.
     pytest.param(
-        {"ssh_hardening_port": "abc"},
-        "ssh_hardening_port must be a whole number, got the string 'abc'",
+        {"bulwark_ssh_port": "abc"},
+        "bulwark_ssh_port must be a whole number, got the string 'abc'",
         ["ufw_ssh_port", "argument_spec_data"],
         id="ssh-port-not-ufw-alias",
     ),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.bulwark.hardening.plugins.module_utils._host import host_model
+from ansible_collections.bulwark.hardening.plugins.module_utils._host import host_model, stale_errors
 
 BASE = {"bulwark_ssh_port": 22, "bulwark_services": {}, "bulwark_closed_ports": []}
 
@@ -92,3 +92,14 @@ def test_the_connection_comes_from_the_login_environment():
     }
     docker = model(ansible_connection="community.docker.docker", ansible_user="root")["connection"]
     assert (docker["is_ssh"], docker["user"], docker["client_addr"]) == (False, "root", "")
+
+
+def test_a_role_given_another_port_than_the_published_model_is_refused():
+    published = model(bulwark_ssh_port=22)
+    now = {"bulwark_host": published, "bulwark_ssh_port": 2222, "bulwark_services": {}, "bulwark_closed_ports": []}
+    assert stale_errors(now) == [
+        "bulwark_ssh_port is 2222 here, but the host model (bulwark_host) was built with 22 at the start of the "
+        "play: set it in the inventory (group_vars, host_vars) or for the whole play, not for one role"
+    ]
+    assert stale_errors(dict(now, bulwark_ssh_port=22)) == []
+    assert stale_errors({"bulwark_ssh_port": 2222}) == []  # no model yet: nothing to compare
