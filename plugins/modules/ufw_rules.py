@@ -518,36 +518,39 @@ def read_status(module, ufw, systemctl):
     return active, unit
 
 
-ARGUMENT_SPEC = {
-    "rules": {
-        "type": "list",
-        "elements": "dict",
-        "required": True,
-        "options": {
-            "rule": {
-                "type": "str",
-                "required": True,
-                "choices": ["allow", "deny", "reject", "limit"],
-            },
-            "port": {"type": "str"},
-            "app": {"type": "str"},
-            "proto": {
-                "type": "str",
-                "choices": ["tcp", "udp", "any"],
-                "default": "any",
-            },
-            "from": {"type": "str", "default": "any"},
-            "to": {"type": "str", "default": "any"},
-            "interface": {"type": "str"},
-            "direction": {
-                "type": "str",
-                "choices": ["in", "out"],
-                "default": "in",
-            },
-            "comment": {"type": "str"},
+RULES_SPEC = {
+    "type": "list",
+    "elements": "dict",
+    "required": True,
+    "options": {
+        "rule": {
+            "type": "str",
+            "required": True,
+            "choices": ["allow", "deny", "reject", "limit"],
         },
-        "mutually_exclusive": [("port", "app")],
+        "port": {"type": "str"},
+        "app": {"type": "str"},
+        "proto": {
+            "type": "str",
+            "choices": ["tcp", "udp", "any"],
+            "default": "any",
+        },
+        "from": {"type": "str", "default": "any"},
+        "to": {"type": "str", "default": "any"},
+        "interface": {"type": "str"},
+        "direction": {
+            "type": "str",
+            "choices": ["in", "out"],
+            "default": "in",
+        },
+        "comment": {"type": "str"},
     },
+    "mutually_exclusive": [("port", "app")],
+}
+
+ARGUMENT_SPEC = {
+    "rules": RULES_SPEC,
+    "listening_rules": {"type": "list", "elements": "dict", "default": []},
     "exclusive": {"type": "bool", "default": True},
     "ipv6": {"type": "bool", "default": True},
     "guard": {
@@ -597,10 +600,6 @@ ARGUMENT_SPEC = {
     "conf_file": {"type": "path", "default": "/etc/ufw/ufw.conf"},
     "rollback": ROLLBACK_SPEC,
 }
-
-
-# The same keys as a rule of O(rules).
-ARGUMENT_SPEC["listening_rules"] = dict(ARGUMENT_SPEC["rules"], required=False, default=[])
 
 
 class Listeners:
@@ -725,8 +724,8 @@ def main():
     rules = params["rules"] + [
         rule
         for rule in params["listening_rules"]
-        if rule["port"] is not None
-        and listening_on(listeners.items, rule["port"], "udp" if rule["proto"] == "udp" else "tcp")
+        if rule.get("port") is not None
+        and listening_on(listeners.items, rule["port"], "udp" if rule.get("proto") == "udp" else "tcp")
     ]
     try:
         desired = normalise_rules(rules, ipv6=ipv6)

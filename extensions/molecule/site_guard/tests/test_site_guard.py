@@ -48,7 +48,13 @@ def test_closing_an_undeclared_listening_service_is_refused_before_anything_is_w
         output = result.stdout + result.stderr
         assert result.returncode != 0, output[-3000:]
         message = output[output.find("refusing to change ufw") :][:1500]
-        for expected in ("8081/tcp", "python3", "bulwark-guard-stray.service", "bulwark_services", "bulwark_closed_ports"):
+        for expected in (
+            "8081/tcp",
+            "python3",
+            "bulwark-guard-stray.service",
+            "bulwark_services",
+            "bulwark_closed_ports",
+        ):
             assert expected in message, output[-3000:]
         # Stage 1 refused: no role got as far as writing.
         assert snapshot(host) == before, output[-3000:]
