@@ -9,6 +9,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.bulwark.hardening.plugins.module_utils._apache import CspError, csp_value
 
+
 def csp(directives, name: str = "csp") -> str:
     """Return a Content-Security-Policy value (see ``csp_value``); refuse naming the variable and value."""
     try:

@@ -16,7 +16,6 @@ from ansible_collections.bulwark.hardening.plugins.module_utils._ssh import (
 )
 
 
-
 def ssh_algorithms(openssh_version, policy="modern"):
     """Algorithm lists for sshd_config, for one OpenSSH version and policy."""
     if policy not in POLICIES:

@@ -207,9 +207,7 @@ def csp_value(directives, name: str = "csp") -> str:
     parts = []
     for directive, value in directives.items():
         if directive not in DIRECTIVES:
-            raise CspError(
-                f"{name}: unknown CSP directive {directive!r}; known: {', '.join(sorted(DIRECTIVES))}"
-            )
+            raise CspError(f"{name}: unknown CSP directive {directive!r}; known: {', '.join(sorted(DIRECTIVES))}")
         if value is None or value is False:
             continue
         if directive in FLAGS:
@@ -309,11 +307,11 @@ def _content_errors(get):
         )
     if any(value is not None and not isinstance(value, str) for value in headers.values()):
         errors.append(f"apache_hardening_headers values are strings (or null to drop a header): {_json(headers)}")
-    both = [name for name in get("apache_hardening_modules_enabled") if name in get("apache_hardening_modules_disabled")]
+    both = [
+        name for name in get("apache_hardening_modules_enabled") if name in get("apache_hardening_modules_disabled")
+    ]
     if both:
-        errors.append(
-            f"apache_hardening_modules_enabled and apache_hardening_modules_disabled share {_json(both)}."
-        )
+        errors.append(f"apache_hardening_modules_enabled and apache_hardening_modules_disabled share {_json(both)}.")
     return errors
 
 

@@ -881,8 +881,7 @@ def _match_block_errors(blocks):
     errors = []
     if any(not isinstance(block, dict) for block in blocks):
         errors.append(
-            "every item of ssh_hardening_match_blocks must be a dict with condition and settings, "
-            f"got {_json(blocks)}"
+            f"every item of ssh_hardening_match_blocks must be a dict with condition and settings, got {_json(blocks)}"
         )
     mappings = [block for block in blocks if isinstance(block, dict)]
     if any(not str(block.get("condition") or "").strip() for block in mappings):
@@ -901,8 +900,7 @@ def _match_block_errors(blocks):
 def _extra_settings_errors(extra):
     if not isinstance(extra, dict) or any(not _KEYWORD_RE.match(str(key)) for key in extra):
         return [
-            "the keys of ssh_hardening_extra_settings must be sshd keywords (letters and digits), "
-            f"got {_json(extra)}"
+            f"the keys of ssh_hardening_extra_settings must be sshd keywords (letters and digits), got {_json(extra)}"
         ]
     taken = [
         f"{key} (the role sets it; controlled by {ROLE_KEYWORDS[str(key).lower()]})"
@@ -910,7 +908,9 @@ def _extra_settings_errors(extra):
         if str(key).lower() in ROLE_KEYWORDS
     ]
     if taken:
-        return [f"ssh_hardening_extra_settings sets {'; '.join(taken)} - sshd would keep the role's value and ignore yours"]
+        return [
+            f"ssh_hardening_extra_settings sets {'; '.join(taken)} - sshd would keep the role's value and ignore yours"
+        ]
     return []
 
 
@@ -943,7 +943,9 @@ def role_plan(settings):
     root = settings["ssh_hardening_permit_root_login"]
     permit_root_login = "no" if root is False else str(root)
     if permit_root_login not in PERMIT_ROOT_LOGIN:
-        errors.append(f"ssh_hardening_permit_root_login must be one of {', '.join(PERMIT_ROOT_LOGIN)}, got {_json(root)}")
+        errors.append(
+            f"ssh_hardening_permit_root_login must be one of {', '.join(PERMIT_ROOT_LOGIN)}, got {_json(root)}"
+        )
     startups = settings["ssh_hardening_max_startups"]
     if not _MAX_STARTUPS_RE.match(str(startups)):
         errors.append(
@@ -952,7 +954,8 @@ def role_plan(settings):
     bits, min_bits = settings["ssh_hardening_rsa_host_key_bits"], settings["ssh_hardening_rsa_host_key_min_bits"]
     if int(bits) < int(min_bits):
         errors.append(
-            f"ssh_hardening_rsa_host_key_bits ({bits}) must be at least ssh_hardening_rsa_host_key_min_bits ({min_bits})"
+            f"ssh_hardening_rsa_host_key_bits ({bits}) must be at least "
+            f"ssh_hardening_rsa_host_key_min_bits ({min_bits})"
         )
     chroot = settings["ssh_hardening_sftp_chroot_group"]
     if chroot and not settings["ssh_hardening_sftp_enabled"]:
