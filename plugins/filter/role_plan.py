@@ -43,7 +43,9 @@ def role_plan(settings, role):
         return PLANS[role](settings)
     except KeyError as exc:
         # Every setting is passed by the role (defaults/main.yml holds the defaults): a missing one is a bug.
-        raise AnsibleFilterError(f"role_plan({role!r}): the role did not pass the setting {exc}") from exc
+        if exc.args and exc.args[0] not in settings:
+            raise AnsibleFilterError(f"role_plan({role!r}): the role did not pass the setting {exc}") from exc
+        raise
 
 
 class FilterModule:
