@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 
@@ -116,3 +117,247 @@ def link_snapshot(directory: str) -> dict:
         path = os.path.join(directory, entry)
         snapshot[entry] = os.readlink(path) if os.path.islink(path) else None
     return snapshot
+
+
+# --------------------------------------------------------------------- Content-Security-Policy
+class CspError(ValueError):
+    """A CSP mapping that cannot be rendered; the message names the variable and value."""
+
+
+# CSP Level 3 and the directives browsers still act on.
+SOURCE_LIST = frozenset(
+    {
+        "default-src",
+        "script-src",
+        "script-src-elem",
+        "script-src-attr",
+        "style-src",
+        "style-src-elem",
+        "style-src-attr",
+        "img-src",
+        "font-src",
+        "connect-src",
+        "media-src",
+        "object-src",
+        "child-src",
+        "frame-src",
+        "worker-src",
+        "manifest-src",
+        "fenced-frame-src",
+        "base-uri",
+        "form-action",
+        "frame-ancestors",
+    }
+)
+TOKEN_LIST = frozenset({"sandbox", "report-uri", "report-to", "require-trusted-types-for", "trusted-types", "webrtc"})
+FLAGS = frozenset({"upgrade-insecure-requests", "block-all-mixed-content"})
+DIRECTIVES = SOURCE_LIST | TOKEN_LIST | FLAGS
+KEYWORDS = frozenset(
+    {
+        "self",
+        "none",
+        "unsafe-inline",
+        "unsafe-eval",
+        "unsafe-hashes",
+        "strict-dynamic",
+        "report-sample",
+        "wasm-unsafe-eval",
+        "unsafe-allow-redirects",
+        "inline-speculation-rules",
+        "script",
+        "allow-duplicates",
+    }
+)
+# A nonce or a hash source, quoted or not.
+_NONCE_OR_HASH = re.compile(r"^(nonce-[A-Za-z0-9+/_=-]+|sha(256|384|512)-[A-Za-z0-9+/_=-]+)$")
+# What a source or token may never hold: it would end the directive, the policy or the
+# quoted Apache argument.
+_FORBIDDEN = re.compile(r"[\s;,\"\\\x00-\x1f\x7f]")
+
+
+def _source(directive: str, value) -> str:
+    """Return one source expression, keywords quoted; raise naming the directive and value."""
+    if not isinstance(value, str) or not value:
+        raise CspError(f"csp: {directive} holds {value!r}; every source must be a non-empty string")
+    if _FORBIDDEN.search(value):
+        raise CspError(
+            f"csp: {directive} source {value!r} contains whitespace, ';', ',', a quote or a backslash; "
+            "give one source per list item"
+        )
+    bare = value[1:-1] if len(value) > 1 and value[0] == value[-1] == "'" else value
+    if bare in KEYWORDS or _NONCE_OR_HASH.match(bare):
+        return f"'{bare}'"
+    if "'" in value:
+        raise CspError(
+            f"csp: {directive} source {value!r} is quoted but is not a CSP keyword "
+            f"({', '.join(sorted(KEYWORDS))}), nonce-... or sha256/384/512-..."
+        )
+    return value
+
+
+def csp_value(directives, name: str = "csp") -> str:
+    """Return a Content-Security-Policy value built from a mapping of directive to sources.
+
+    A source-list directive maps to a list of sources (keywords may be written bare: ``self``
+    becomes ``'self'``); ``upgrade-insecure-requests`` and ``block-all-mixed-content`` map to a
+    boolean; ``None`` or ``false`` leaves a directive out.
+    """
+    if not isinstance(directives, dict):
+        raise CspError(f"{name} must be a mapping of CSP directive to sources, not {directives!r}")
+    parts = []
+    for directive, value in directives.items():
+        if directive not in DIRECTIVES:
+            raise CspError(f"{name}: unknown CSP directive {directive!r}; known: {', '.join(sorted(DIRECTIVES))}")
+        if value is None or value is False:
+            continue
+        if directive in FLAGS:
+            if value is not True:
+                raise CspError(f"{name}.{directive} takes true or false, not {value!r}")
+            parts.append(directive)
+            continue
+        if not isinstance(value, list):
+            raise CspError(f"{name}.{directive} must be a list of sources, not {value!r}")
+        if directive in SOURCE_LIST and not value:
+            raise CspError(f"{name}.{directive} is an empty list; write ['none'] to allow nothing")
+        sources = [_source(f"{name}.{directive}", item) for item in value]
+        parts.append(" ".join([directive, *sources]))
+    if not parts:
+        raise CspError(f"{name} yields an empty policy: {directives!r}")
+    return "; ".join(parts)
+
+
+# --------------------------------------------------------------------- the role's plan
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
+# These two have their own variables (apache_hardening_csp, apache_hardening_hsts).
+RESERVED_HEADERS = ("content-security-policy", "strict-transport-security")
+_CERT_PATH = re.compile(r'^/[^"\s]*$')
+_ROOT_PATH = re.compile(r'^/[^"\\]*$')
+# Modules the role's own configuration needs (and the TLS site's).
+BASE_MODULES = ("headers", "reqtimeout")
+TLS_MODULES = ("ssl", "socache_shmcb")
+
+
+def _json(value):
+    return json.dumps(value, default=str)
+
+
+def installed_packages(dpkg_output):
+    """{package: version} of the installed packages in ``dpkg-query --show
+    --showformat='${db:Status-Abbrev} ${Package} ${Version}\\n'`` output."""
+    packages = {}
+    for line in (dpkg_output or "").splitlines():
+        words = line.split()
+        if len(words) >= 3 and words[0] == "ii":
+            packages[words[1]] = words[2]
+    return packages
+
+
+def _tls_errors(get):
+    errors = []
+    cert, key, chain = (
+        get("apache_hardening_tls_certificate"),
+        get("apache_hardening_tls_certificate_key"),
+        get("apache_hardening_tls_certificate_chain"),
+    )
+    if get("apache_hardening_tls_enabled") and not get("apache_hardening_tls_self_signed") and not cert:
+        errors.append(
+            "apache_hardening_tls_enabled is true but apache_hardening_tls_certificate is empty and "
+            "apache_hardening_tls_self_signed is false; give a certificate or ask for a self-signed one."
+        )
+    if bool(cert) != bool(key):
+        errors.append(
+            f"apache_hardening_tls_certificate ({_json(cert)}) and "
+            f"apache_hardening_tls_certificate_key ({_json(key)}) go together."
+        )
+    if chain and not cert:
+        errors.append(
+            f"apache_hardening_tls_certificate_chain ({_json(chain)}) needs apache_hardening_tls_certificate; "
+            "a self-signed certificate has no chain (and no OCSP stapling)."
+        )
+    paths = [path for path in (cert, key, chain) if path]
+    if any(not _CERT_PATH.match(str(path)) for path in paths):
+        errors.append(
+            "apache_hardening_tls_certificate/_key/_chain must be absolute paths without spaces or quotes: "
+            f"{_json(paths)}"
+        )
+    return errors
+
+
+def _content_errors(get):
+    errors = []
+    roots = get("apache_hardening_document_roots")
+    if any(not _ROOT_PATH.match(str(root)) for root in roots):
+        errors.append(
+            f"apache_hardening_document_roots must hold absolute paths without quotes or backslashes: {_json(roots)}"
+        )
+    if get("apache_hardening_tls_enabled") and not roots:
+        errors.append(
+            "apache_hardening_tls_enabled needs a document root for the TLS site "
+            "(apache_hardening_document_roots is empty)."
+        )
+    headers = get("apache_hardening_headers")
+    names = [str(name) for name in headers]
+    bad = [name for name in names if not _HEADER_NAME.match(name)]
+    if bad:
+        errors.append(f"apache_hardening_headers: header names are letters, digits and '-': {_json(bad)}")
+    if any(name.lower() in RESERVED_HEADERS for name in names):
+        errors.append(
+            "apache_hardening_headers must not hold Content-Security-Policy or Strict-Transport-Security "
+            f"({_json(names)}); use apache_hardening_csp and apache_hardening_hsts."
+        )
+    if any(value is not None and not isinstance(value, str) for value in headers.values()):
+        errors.append(f"apache_hardening_headers values are strings (or null to drop a header): {_json(headers)}")
+    both = [
+        name for name in get("apache_hardening_modules_enabled") if name in get("apache_hardening_modules_disabled")
+    ]
+    if both:
+        errors.append(f"apache_hardening_modules_enabled and apache_hardening_modules_disabled share {_json(both)}.")
+    return errors
+
+
+def role_plan(settings):
+    """Check the apache_hardening role's variables and compute what it installs and writes.
+
+    *settings* maps the role's variables (``apache_hardening_install``, ``_tls_enabled``,
+    ``_tls_self_signed``, ``_tls_certificate``, ``_tls_certificate_key``, ``_tls_certificate_chain``,
+    ``_document_roots``, ``_headers``, ``_csp``, ``_modules_enabled``, ``_modules_disabled``) plus
+    ``self_signed_cert`` and ``self_signed_key`` (the role's paths), ``dpkg_output`` (the preflight's
+    dpkg-query, '' before it ran) and ``check_mode``. Returns ``errors`` and ``packages`` ({name:
+    version} installed), ``present`` (apache2 installed), ``openssl`` (libssl's version),
+    ``self_signed_active``, ``user_cert``, ``cert``, ``key``, ``wanted_packages``, ``crypto_ready``
+    (python3-cryptography there, or a real run that installs it), ``modules_enabled``,
+    ``modules_disabled`` and ``csp`` (the header's value, '' for none).
+    """
+    get = settings.__getitem__
+    errors = _tls_errors(get) + _content_errors(get)
+    csp = ""
+    if get("apache_hardening_csp"):
+        try:
+            csp = csp_value(get("apache_hardening_csp"), "apache_hardening_csp")
+        except CspError as exc:
+            errors.append(str(exc))
+
+    packages = installed_packages(get("dpkg_output"))
+    tls = bool(get("apache_hardening_tls_enabled"))
+    self_signed = tls and bool(get("apache_hardening_tls_self_signed")) and not get("apache_hardening_tls_certificate")
+    user_cert = tls and bool(get("apache_hardening_tls_certificate"))
+    enabled = list(BASE_MODULES) + (list(TLS_MODULES) if tls else [])
+    for name in get("apache_hardening_modules_enabled"):
+        if name not in enabled:
+            enabled.append(name)
+    return {
+        "errors": errors,
+        "packages": packages,
+        "present": "apache2" in packages,
+        "openssl": packages.get("libssl3t64", packages.get("libssl3", "")),
+        "self_signed_active": self_signed,
+        "user_cert": user_cert,
+        "cert": get("self_signed_cert") if self_signed else get("apache_hardening_tls_certificate"),
+        "key": get("self_signed_key") if self_signed else get("apache_hardening_tls_certificate_key"),
+        "wanted_packages": (["apache2"] if get("apache_hardening_install") else [])
+        + (["python3-cryptography"] if self_signed or user_cert else []),
+        "crypto_ready": "python3-cryptography" in packages or not get("check_mode"),
+        "modules_enabled": enabled,
+        "modules_disabled": [name for name in get("apache_hardening_modules_disabled") if name not in enabled],
+        "csp": csp,
+    }

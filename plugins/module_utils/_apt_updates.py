@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime
 import email.utils
 import fnmatch
+import json
 import re
 
 # Keys of an Origins-Pattern entry, with unattended-upgrades' short forms.
@@ -172,4 +173,107 @@ def summarise(pending: list, now: datetime.datetime) -> dict:
         "security_packages": sorted({p["name"] for p in security}),
         "security_pending_since": oldest.isoformat() if oldest else None,
         "security_pending_days": days_between(oldest, now) if oldest else None,
+    }
+
+
+# --------------------------------------------------------------------- the role's plan
+# Release file fields of Debian 12/13's archives (checked against their Release files), by the
+# switch that allows them (unattended_upgrades_origins_<name>).
+BUILTIN_ORIGINS = {
+    "security": "origin=Debian,codename=${distro_codename}-security,label=Debian-Security",
+    "point_release": "origin=Debian,codename=${distro_codename},label=Debian",
+    "updates": "origin=Debian,codename=${distro_codename}-updates,label=Debian",
+    "backports": "origin=Debian Backports,codename=${distro_codename}-backports,label=Debian Backports",
+}
+# One Origins-Pattern entry: key=value pairs joined by commas (a comma inside a value is "\,").
+_PAIR = r"(origin|o|label|l|archive|a|suite|codename|n|component|c|site)=([^\",\\]|\\,)*"
+_PATTERN_RE = re.compile(rf"^{_PAIR}(,{_PAIR})*$")
+_REBOOT_TIME_RE = re.compile(r"^(([01][0-9]|2[0-3]):[0-5][0-9]|now)$")
+_MAIL_RE = re.compile(r'^([^\s"@]+@[^\s"@]+|[A-Za-z0-9._-]+)?$')
+_UNIT_RE = re.compile(r"^[A-Za-z0-9@_.:-]+$")
+_CALENDAR_ERROR = re.compile(r"Failed to parse calendar specification '(.*)'")
+
+
+def _calendar_errors(settings):
+    """The schedules ``systemd-analyze calendar`` (the preflight's run: its exit code and stderr) refused."""
+    stderr = settings["calendar_stderr"]
+    if settings["calendar_rc"] == 0:
+        return []
+    bad = set(_CALENDAR_ERROR.findall(stderr))
+    named = []
+    for name in ("unattended_upgrades_update_schedule", "unattended_upgrades_upgrade_schedule"):
+        wrong = [str(item) for item in settings[name] if str(item) in bad]
+        if wrong:
+            named.append(f"{name}: {json.dumps(wrong)}")
+    return [f"{' '.join(named) or 'a schedule'} is not a systemd calendar expression ({stderr.strip()})."]
+
+
+def role_plan(settings):
+    """Check the unattended_upgrades role's variables and compute the origins and packages.
+
+    *settings* maps the role's variables (``unattended_upgrades_origins_security``,
+    ``_point_release``, ``_updates``, ``_backports``, ``_origins_extra``, ``_security_origins_extra``,
+    ``_package_blocklist``, ``_automatic_reboot_time``, ``_mail``, ``_mail_packages``,
+    ``_needrestart_enabled``, ``_needrestart_never_restart``, ``_update_schedule``,
+    ``_upgrade_schedule``) plus ``calendar_rc`` and ``calendar_stderr`` (what
+    ``systemd-analyze calendar`` said of the schedules in the preflight; 0 and '' before it ran).
+    Returns ``errors`` and ``builtin`` (the Debian origins allowed), ``origins`` (every
+    Origins-Pattern entry), ``security_origins``, ``packages`` (to install) and ``schedules``
+    (both schedules, for systemd-analyze).
+    """
+    errors = []
+    builtin = [pattern for name, pattern in BUILTIN_ORIGINS.items() if settings[f"unattended_upgrades_origins_{name}"]]
+    extra = list(settings["unattended_upgrades_origins_extra"])
+    security_extra = list(settings["unattended_upgrades_security_origins_extra"])
+    if not builtin and not extra:
+        errors.append(
+            "No origin is allowed: unattended_upgrades_origins_security, _point_release, _updates and _backports "
+            "are false and unattended_upgrades_origins_extra is empty, so unattended-upgrades would install nothing."
+        )
+    bad = [str(item) for item in extra + security_extra if not _PATTERN_RE.match(str(item))]
+    if bad:
+        errors.append(
+            f"unattended_upgrades_origins_extra / unattended_upgrades_security_origins_extra: {json.dumps(bad)} "
+            "is not key=value[,key=value...] with keys origin, label, archive, codename, component, site "
+            'and no double quote (e.g. "origin=deb.sury.org,codename=${distro_codename}").'
+        )
+    quoted = [str(item) for item in settings["unattended_upgrades_package_blocklist"] if '"' in str(item)]
+    if quoted:
+        errors.append(
+            f"unattended_upgrades_package_blocklist: {json.dumps(quoted)} holds a double quote, "
+            "which apt.conf cannot quote."
+        )
+    reboot = settings["unattended_upgrades_automatic_reboot_time"]
+    if not _REBOOT_TIME_RE.match(str(reboot)):
+        errors.append(
+            'unattended_upgrades_automatic_reboot_time must be "HH:MM" (quoted: YAML reads 02:00 as a number) '
+            f'or "now", not {json.dumps(reboot)}.'
+        )
+    mail = settings["unattended_upgrades_mail"]
+    if not _MAIL_RE.match(str(mail)):
+        errors.append(
+            f"unattended_upgrades_mail must be one address (user@host or a local user), not {json.dumps(mail)}."
+        )
+    units = [
+        str(unit) for unit in settings["unattended_upgrades_needrestart_never_restart"] if not _UNIT_RE.match(str(unit))
+    ]
+    if units:
+        errors.append(
+            f"unattended_upgrades_needrestart_never_restart: {json.dumps(units)} is not a systemd unit name "
+            "(e.g. ssh, apache2, php8.2-fpm)."
+        )
+    errors.extend(_calendar_errors(settings))
+    packages = ["unattended-upgrades"]
+    if settings["unattended_upgrades_needrestart_enabled"]:
+        packages.append("needrestart")
+    if settings["unattended_upgrades_mail"]:
+        packages.extend(settings["unattended_upgrades_mail_packages"])
+    return {
+        "errors": errors,
+        "builtin": builtin,
+        "origins": builtin + extra,
+        "security_origins": [BUILTIN_ORIGINS["security"], *security_extra],
+        "packages": packages,
+        "schedules": [str(item) for item in settings["unattended_upgrades_update_schedule"]]
+        + [str(item) for item in settings["unattended_upgrades_upgrade_schedule"]],
     }

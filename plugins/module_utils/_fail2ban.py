@@ -1,6 +1,6 @@
 # Copyright: (c) 2026, bulwark.hardening contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Pure helpers for the fail2ban role (filter ``fail2ban_plan``) and the module ``fail2ban_effective``.
+"""Pure helpers for the fail2ban role (filter ``role_plan('fail2ban')``) and the module ``fail2ban_effective``.
 
 ``role_plan`` checks the role's variables (one message per broken rule, naming the variable,
 the jail and the option) and renders the jails; ``find_overrides`` finds what a drop-in read

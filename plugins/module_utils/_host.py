@@ -3,7 +3,7 @@
 
 """The host model: what every role of the collection knows about the host, checked once.
 
-The common role computes it (filter ``bulwark.hardening.host_model``) and publishes it as the
+The common role computes it (filter ``bulwark.hardening.role_plan('host')``) and publishes it as the
 fact ``bulwark_host``; ssh_hardening, ufw, fail2ban, minimal_packages and apache_hardening read
 it and never each other's variables. It holds:
 

@@ -421,3 +421,48 @@ def parse_mode(value, name):
     if not 0 <= mode <= 0o7777:
         raise ValueError(f"{name} must be between 0000 and 7777, not {value!r}")
     return mode
+
+
+# --------------------------------------------------------------------- the role's plan
+def _normalised(path):
+    parts = path.split("/")
+    return path.startswith("/") and path == "/" + "/".join(p for p in parts if p) and not {".", ".."} & set(parts)
+
+
+def _needs_writable(path, forbidden):
+    """Is *path* /, one of *forbidden*, above one of them, or under one?"""
+    return path == "/" or any(
+        entry == path or entry.startswith(path + "/") or path.startswith(entry + "/") for entry in forbidden
+    )
+
+
+def role_plan(settings):
+    """Check the immutable role's variables and compute the paths it locks.
+
+    *settings*: ``immutable_trees``, ``immutable_paths`` and ``forbidden`` (the paths apt, dpkg and
+    the kernel need writable). Returns ``errors`` (one per bad path, each naming it) and ``paths``
+    (every locked path: the trees', then ``immutable_paths``).
+    """
+    errors = []
+    trees = settings["immutable_trees"]
+    paths = [str(tree["path"]) for tree in trees] + [str(path) for path in settings["immutable_paths"]]
+    where = "in immutable_trees (path) or immutable_paths"
+    bad = [path for path in paths if not _normalised(path)]
+    errors.extend(
+        f"'{path}' {where} must be an absolute, normalised path (no trailing slash, '.', '..' or '//')." for path in bad
+    )
+    forbidden = list(settings["forbidden"])
+    errors.extend(
+        f"'{path}' {where} is, contains or lies under a path that must stay writable ({', '.join(forbidden)}, or /)."
+        for path in paths
+        if path not in bad and _needs_writable(path, forbidden)
+    )
+    for tree in trees:
+        for entry in tree.get("writable") or []:
+            text = str(entry)
+            if text.startswith("/") or not text or ".." in text.split("/"):
+                errors.append(
+                    f"writable entry '{text}' of tree {tree['path']} (immutable_trees) must be "
+                    "a directory relative to the tree, without '..'."
+                )
+    return {"errors": errors, "paths": paths}

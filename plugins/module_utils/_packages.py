@@ -81,3 +81,47 @@ def pattern_refusals(patterns, protected=()):
         if pattern is not None:
             refused.append({"package": entry, "pattern": pattern, "why": "protected"})
     return refused
+
+
+# --------------------------------------------------------------------- the role's plan
+# Purged only when the host declares no NFS service (by the name nfs or the port 2049).
+NFS_PACKAGES = ("rpcbind", "nfs-kernel-server")
+NFS_PORT = 2049
+
+
+def unit_name(name):
+    """A unit as systemd writes it: a name without a suffix is a service (``rsync`` -> ``rsync.service``)."""
+    return name if "." in name else f"{name}.service"
+
+
+def _nfs_declared(services):
+    ports = []
+    for service in services.values():
+        if isinstance(service, dict):
+            ports.extend(service.get("ports") or [])
+    return "nfs" in services or NFS_PORT in [int(port) for port in ports]
+
+
+def role_plan(settings):
+    """Check the minimal_packages role's variables and compute what it purges and masks.
+
+    *settings*: ``minimal_packages_blocklist``, ``minimal_packages_blocklist_extra``,
+    ``minimal_packages_mask``, ``protected_units`` (the units the role never masks) and
+    ``services`` (the host's declared services). Returns ``errors`` and ``patterns`` (the
+    blocklist patterns to purge, NFS's left out when the host declares NFS) and ``units``
+    (the units to mask, as systemd names them).
+    """
+    errors = []
+    units = [unit_name(str(name)) for name in settings["minimal_packages_mask"]]
+    protected = [unit for unit in units if unit in settings["protected_units"]]
+    if protected:
+        errors.append(
+            f"minimal_packages_mask must not name {', '.join(protected)} "
+            "(remote access, the web server or another role's daemon); nothing was changed."
+        )
+    spared = NFS_PACKAGES if _nfs_declared(settings["services"]) else ()
+    patterns = []
+    for pattern in list(settings["minimal_packages_blocklist"]) + list(settings["minimal_packages_blocklist_extra"]):
+        if pattern not in spared and pattern not in patterns:
+            patterns.append(pattern)
+    return {"errors": errors, "patterns": patterns, "units": units}

@@ -13,6 +13,7 @@ Everything here is pure except :func:`scan`, which only reads directories and fi
 
 from __future__ import annotations
 
+import json
 import os
 import re
 
@@ -269,3 +270,110 @@ def scan(etc_dir="/etc/php", programs=None):
                 item["pools"] = pools
             found.append(item)
     return found
+
+
+# --------------------------------------------------------------------- the role's plan
+_INI_KEY_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.]*$")
+_SESSION_NAME_RE = re.compile(r"^[A-Za-z0-9]*[A-Za-z][A-Za-z0-9]*$")
+_BASEDIR_RE = re.compile(r"^/[^:]*$")
+# Settings PHP 8.4 deprecates; the role never writes them and refuses them in php_hardening_ini_extra.
+DEPRECATED = ("session.sid_length", "session.sid_bits_per_character")
+# Extensions always disabled, whatever php_hardening_disabled_extensions says.
+ALWAYS_DISABLED = ("xdebug",)
+# The role's variables written to the ini file as they are (the same rendering as hardening.ini.j2),
+# with the separator of a list.
+INI_VARIABLES = {
+    "php_hardening_allow_url_fopen": ",",
+    "php_hardening_disable_functions": ",",
+    "php_hardening_open_basedir": ":",
+    "php_hardening_file_uploads": ",",
+    "php_hardening_upload_max_filesize": ",",
+    "php_hardening_post_max_size": ",",
+    "php_hardening_memory_limit": ",",
+    "php_hardening_max_execution_time": ",",
+    "php_hardening_max_input_time": ",",
+    "php_hardening_max_input_vars": ",",
+    "php_hardening_session_name": ",",
+    "php_hardening_cookie_secure": ",",
+    "php_hardening_cookie_samesite": ",",
+}
+SIZES = ("php_hardening_upload_max_filesize", "php_hardening_post_max_size", "php_hardening_memory_limit")
+
+
+def _sizes(settings, errors):
+    """The three sizes in bytes, or None when one is no PHP size (its error added)."""
+    sizes = {}
+    for name in SIZES:
+        try:
+            sizes[name] = size_to_bytes(settings[name], name)
+        except PhpValueError as exc:
+            errors.append(str(exc))
+    return sizes if len(sizes) == len(SIZES) else None
+
+
+def _ini_errors(settings):
+    """Every value that would not fit into its PHP ini line, named as the ini file's template names it."""
+    errors = []
+    values = [(name, settings[name], separator) for name, separator in INI_VARIABLES.items()]
+    values += [
+        (f"php_hardening_ini_extra.{key}", value, ",") for key, value in settings["php_hardening_ini_extra"].items()
+    ]
+    for name, value, separator in values:
+        if name in SIZES or (name == "php_hardening_open_basedir" and not value):
+            continue  # sizes are checked as sizes; an empty open_basedir is left out of the file
+        try:
+            ini_literal(value, name, separator)
+        except PhpValueError as exc:
+            errors.append(str(exc))
+    return errors
+
+
+def role_plan(settings):
+    """Check the php_hardening role's variables and compute what it disables.
+
+    *settings* maps the role's variables (the ``INI_VARIABLES``, ``php_hardening_ini_extra`` and
+    ``php_hardening_disabled_extensions``). Returns ``errors`` and ``disabled_extensions`` (xdebug
+    and the declared ones, each once).
+    """
+    errors = []
+    functions = [str(name) for name in settings["php_hardening_disable_functions"] if not _FUNC_RE.match(str(name))]
+    if functions:
+        errors.append(
+            f"php_hardening_disable_functions holds names that are not PHP function names: {json.dumps(functions)}"
+        )
+    basedir = [str(path) for path in settings["php_hardening_open_basedir"] if not _BASEDIR_RE.match(str(path))]
+    if basedir:
+        errors.append(f"php_hardening_open_basedir entries must be absolute paths without ':': {json.dumps(basedir)}")
+    session = settings["php_hardening_session_name"]
+    if not _SESSION_NAME_RE.match(str(session)):
+        errors.append(
+            f"php_hardening_session_name must be letters and digits with at least one letter, not {json.dumps(session)}"
+        )
+    sizes = _sizes(settings, errors)
+    if sizes:
+        upload, post, memory = (sizes[name] for name in SIZES)
+        if post != 0 and upload > post:
+            errors.append(
+                f"php_hardening_upload_max_filesize ({settings[SIZES[0]]}) must not exceed "
+                f"php_hardening_post_max_size ({settings[SIZES[1]]}): an upload travels inside a POST request"
+            )
+        if memory != -1 and post > memory:
+            errors.append(
+                f"php_hardening_post_max_size ({settings[SIZES[1]]}) must not exceed "
+                f"php_hardening_memory_limit ({settings[SIZES[2]]})"
+            )
+    extra = [str(key) for key in settings["php_hardening_ini_extra"]]
+    bad_keys = [key for key in extra if not _INI_KEY_RE.match(key)]
+    if bad_keys:
+        errors.append(f"php_hardening_ini_extra keys must be ini setting names: {json.dumps(bad_keys)}")
+    deprecated = [key for key in extra if key in DEPRECATED]
+    if deprecated:
+        errors.append(
+            f"php_hardening_ini_extra sets {json.dumps(deprecated)}, which PHP 8.4 deprecates; leave them out"
+        )
+    errors.extend(_ini_errors(settings))
+    disabled = list(ALWAYS_DISABLED)
+    for name in settings["php_hardening_disabled_extensions"]:
+        if name not in disabled:
+            disabled.append(name)
+    return {"errors": errors, "disabled_extensions": disabled}

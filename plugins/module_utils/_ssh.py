@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import ipaddress
+import json
 import os.path
 import re
 
@@ -83,6 +84,75 @@ def parse_openssh_version(text):
     if match is None:
         return None
     return int(match.group("major")), int(match.group("minor"))
+
+
+# --------------------------------------------------------------------- algorithms
+# Algorithm, the OpenSSH version that brought it, the policies that offer it.
+OLDEST_SUPPORTED = (7, 4)
+
+# (algorithm, first OpenSSH release that knows it, policies that use it), strongest first.
+# Nothing here uses SHA-1, CBC, NIST P-curves, DSA or encrypt-and-MAC.
+_ALL = ("modern", "intermediate", "pq")
+_CLASSIC = ("modern", "intermediate")
+_INTERMEDIATE = ("intermediate",)
+# Hybrid post-quantum key exchange, the only KEX of the pq policy.
+PQ_KEX = ("mlkem768x25519-sha256", "sntrup761x25519-sha512", "sntrup761x25519-sha512@openssh.com")
+
+ALGORITHMS = {
+    "kex": (
+        ("mlkem768x25519-sha256", (9, 9), _ALL),
+        ("sntrup761x25519-sha512", (9, 9), _ALL),
+        ("sntrup761x25519-sha512@openssh.com", (8, 5), _ALL),
+        ("curve25519-sha256", (7, 4), _CLASSIC),
+        ("curve25519-sha256@libssh.org", (6, 5), _CLASSIC),
+        ("diffie-hellman-group18-sha512", (7, 3), _INTERMEDIATE),
+        ("diffie-hellman-group16-sha512", (7, 3), _INTERMEDIATE),
+        ("diffie-hellman-group-exchange-sha256", (4, 4), _INTERMEDIATE),
+    ),
+    "ciphers": (
+        ("chacha20-poly1305@openssh.com", (6, 5), _ALL),
+        ("aes256-gcm@openssh.com", (6, 2), _ALL),
+        ("aes128-gcm@openssh.com", (6, 2), _ALL),
+        ("aes256-ctr", (5, 2), _INTERMEDIATE),
+        ("aes192-ctr", (5, 2), _INTERMEDIATE),
+        ("aes128-ctr", (5, 2), _INTERMEDIATE),
+    ),
+    "macs": (
+        ("hmac-sha2-512-etm@openssh.com", (6, 2), _ALL),
+        ("hmac-sha2-256-etm@openssh.com", (6, 2), _ALL),
+        ("umac-128-etm@openssh.com", (6, 2), _ALL),
+    ),
+    "host_key_algorithms": (
+        ("ssh-ed25519-cert-v01@openssh.com", (6, 5), _ALL),
+        ("ssh-ed25519", (6, 5), _ALL),
+        ("rsa-sha2-512-cert-v01@openssh.com", (7, 8), _ALL),
+        ("rsa-sha2-512", (7, 2), _ALL),
+        ("rsa-sha2-256-cert-v01@openssh.com", (7, 8), _ALL),
+        ("rsa-sha2-256", (7, 2), _ALL),
+    ),
+    "pubkey_accepted_algorithms": (
+        ("ssh-ed25519-cert-v01@openssh.com", (6, 5), _ALL),
+        ("ssh-ed25519", (6, 5), _ALL),
+        ("sk-ssh-ed25519-cert-v01@openssh.com", (8, 2), _ALL),
+        ("sk-ssh-ed25519@openssh.com", (8, 2), _ALL),
+        ("rsa-sha2-512-cert-v01@openssh.com", (7, 8), _ALL),
+        ("rsa-sha2-512", (7, 2), _ALL),
+        ("rsa-sha2-256-cert-v01@openssh.com", (7, 8), _ALL),
+        ("rsa-sha2-256", (7, 2), _ALL),
+    ),
+}
+
+POLICIES = _ALL
+
+
+def algorithm_lists(version, policy):
+    """The algorithm lists (``kex``, ``ciphers``, ``macs``, ``host_key_algorithms``,
+    ``pubkey_accepted_algorithms``) of *policy* that OpenSSH *version*, a ``(major, minor)``
+    tuple, knows; an empty ``kex`` means the policy needs a newer OpenSSH."""
+    return {
+        kind: [name for name, since, policies in rows if version >= since and policy in policies]
+        for kind, rows in ALGORITHMS.items()
+    }
 
 
 # --------------------------------------------------------------------- sshd -T
@@ -735,3 +805,194 @@ def enforced_differences(settings, enforce):
         for keyword, wanted in enforce.items()
         if _normal(settings.get(keyword.lower(), "")) != _normal(wanted)
     ]
+
+
+# --------------------------------------------------------------------- the role's plan
+PERMIT_ROOT_LOGIN = ("no", "prohibit-password")
+_MAX_STARTUPS_RE = re.compile(r"^[0-9]+(:[0-9]{1,3}:[0-9]+)?$")
+_KEYWORD_RE = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
+
+# Keywords the role writes itself (lower case) -> the variable that controls them. Setting one in
+# ssh_hardening_extra_settings would be silently ignored by sshd (it keeps the first value).
+ROLE_KEYWORDS = {
+    "port": "bulwark_ssh_port",
+    "listenaddress": "ssh_hardening_listen_addresses",
+    "hostkey": "ssh_hardening_rsa_host_key_bits (the role's Ed25519 and RSA host keys)",
+    "kexalgorithms": "ssh_hardening_kex / ssh_hardening_crypto_policy",
+    "ciphers": "ssh_hardening_ciphers / ssh_hardening_crypto_policy",
+    "macs": "ssh_hardening_macs / ssh_hardening_crypto_policy",
+    "hostkeyalgorithms": "ssh_hardening_host_key_algorithms / ssh_hardening_crypto_policy",
+    "pubkeyacceptedalgorithms": "ssh_hardening_pubkey_accepted_algorithms / ssh_hardening_crypto_policy",
+    "pubkeyacceptedkeytypes": "ssh_hardening_pubkey_accepted_algorithms / ssh_hardening_crypto_policy",
+    "permitrootlogin": "ssh_hardening_permit_root_login",
+    "maxauthtries": "ssh_hardening_max_auth_tries",
+    "logingracetime": "ssh_hardening_login_grace_time",
+    "maxstartups": "ssh_hardening_max_startups",
+    "maxsessions": "ssh_hardening_max_sessions",
+    "clientaliveinterval": "ssh_hardening_client_alive_interval",
+    "clientalivecountmax": "ssh_hardening_client_alive_count_max",
+    "allowusers": "ssh_hardening_allow_users",
+    "allowgroups": "ssh_hardening_allow_groups",
+    "denyusers": "ssh_hardening_deny_users",
+    "denygroups": "ssh_hardening_deny_groups",
+    "allowagentforwarding": "ssh_hardening_allow_agent_forwarding",
+    "allowtcpforwarding": "ssh_hardening_allow_tcp_forwarding",
+    "x11forwarding": "ssh_hardening_x11_forwarding",
+    "permittunnel": "ssh_hardening_permit_tunnel",
+    "banner": "ssh_hardening_banner",
+    "subsystem": "ssh_hardening_sftp_enabled",
+    "loglevel": "none (always VERBOSE)",
+    "syslogfacility": "none (always AUTH)",
+    "pubkeyauthentication": "none (always yes)",
+    "passwordauthentication": "none (always no)",
+    "kbdinteractiveauthentication": "none (always no)",
+    "challengeresponseauthentication": "none (always no)",
+    "permitemptypasswords": "none (always no)",
+    "hostbasedauthentication": "none (always no)",
+    "ignorerhosts": "none (always yes)",
+    "usepam": "none (always yes)",
+    "exposeauthinfo": "none (always yes; the lockout guard reads it)",
+    "strictmodes": "none (always yes)",
+    "permituserenvironment": "none (always no)",
+    "usedns": "none (always no)",
+    "gatewayports": "none (always no)",
+    "printmotd": "none (always no)",
+    "acceptenv": "none (always LANG LC_*)",
+    "include": "none (the role includes sshd_config.d itself)",
+    "match": "ssh_hardening_match_blocks",
+}
+
+# sshd_config keyword -> (the variable that overrides the policy's list, the policy's list).
+ALGORITHM_VARIABLES = {
+    "KexAlgorithms": ("ssh_hardening_kex", "kex"),
+    "Ciphers": ("ssh_hardening_ciphers", "ciphers"),
+    "MACs": ("ssh_hardening_macs", "macs"),
+    "HostKeyAlgorithms": ("ssh_hardening_host_key_algorithms", "host_key_algorithms"),
+    "PubkeyAcceptedAlgorithms": ("ssh_hardening_pubkey_accepted_algorithms", "pubkey_accepted_algorithms"),
+}
+
+
+def _json(value):
+    """A value as the user wrote it in YAML/JSON, for messages."""
+    return json.dumps(value, default=str)
+
+
+def _match_block_errors(blocks):
+    errors = []
+    if any(not isinstance(block, dict) for block in blocks):
+        errors.append(
+            f"every item of ssh_hardening_match_blocks must be a dict with condition and settings, got {_json(blocks)}"
+        )
+    mappings = [block for block in blocks if isinstance(block, dict)]
+    if any(not str(block.get("condition") or "").strip() for block in mappings):
+        errors.append(
+            'every item of ssh_hardening_match_blocks needs a non-empty condition (e.g. "User backup"), '
+            f"got {_json(blocks)}"
+        )
+    if any(not isinstance(block.get("settings", {}), dict) for block in mappings):
+        errors.append(
+            "the settings of each ssh_hardening_match_blocks item must be a dict of keyword to value, "
+            f"got {_json(blocks)}"
+        )
+    return errors
+
+
+def _extra_settings_errors(extra):
+    if not isinstance(extra, dict) or any(not _KEYWORD_RE.match(str(key)) for key in extra):
+        return [
+            f"the keys of ssh_hardening_extra_settings must be sshd keywords (letters and digits), got {_json(extra)}"
+        ]
+    taken = [
+        f"{key} (the role sets it; controlled by {ROLE_KEYWORDS[str(key).lower()]})"
+        for key in extra
+        if str(key).lower() in ROLE_KEYWORDS
+    ]
+    if taken:
+        return [
+            f"ssh_hardening_extra_settings sets {'; '.join(taken)} - sshd would keep the role's value and ignore yours"
+        ]
+    return []
+
+
+def _guard(settings):
+    """The connection the lockout guard protects: the SSH session Ansible uses, else the declared admins."""
+    connection = settings["bulwark_host"]["connection"]
+    admins = list(settings["ssh_hardening_admin_users"])
+    is_ssh = bool(connection.get("is_ssh"))
+    return {
+        "guard_user": connection.get("user", "") if is_ssh else (admins[0] if admins else "root"),
+        "guard_others": [] if is_ssh else admins[1:],
+        "guard_active": bool(settings["ssh_hardening_lockout_guard"]) and (is_ssh or bool(admins)),
+    }
+
+
+def role_plan(settings):
+    """Check the ssh_hardening role's variables and compute what it writes.
+
+    *settings* maps the role's variables (``ssh_hardening_permit_root_login``, ``_max_startups``,
+    ``_rsa_host_key_bits``, ``_rsa_host_key_min_bits``, ``_sftp_enabled``, ``_sftp_chroot_group``,
+    ``_match_blocks``, ``_extra_settings``, ``_crypto_policy``, the five algorithm overrides
+    ``_kex``, ``_ciphers``, ``_macs``, ``_host_key_algorithms``, ``_pubkey_accepted_algorithms``,
+    ``_lockout_guard``, ``_admin_users``) plus ``bulwark_host`` (the common role's host model),
+    ``openssh_version`` (the release's ``OpenSSH_X.YpZ``) and ``controller_kex`` (the controller's
+    ``ssh -Q kex``, read only for the ``pq`` policy). Returns ``errors`` and ``permit_root_login``
+    (YAML's unquoted no is "no"), ``version`` ([major, minor]), ``algorithms`` (keyword -> list),
+    ``enforced`` (what every Match context must keep), ``guard_user``, ``guard_others``, ``guard_active``.
+    """
+    errors = []
+    root = settings["ssh_hardening_permit_root_login"]
+    permit_root_login = "no" if root is False else str(root)
+    if permit_root_login not in PERMIT_ROOT_LOGIN:
+        errors.append(
+            f"ssh_hardening_permit_root_login must be one of {', '.join(PERMIT_ROOT_LOGIN)}, got {_json(root)}"
+        )
+    startups = settings["ssh_hardening_max_startups"]
+    if not _MAX_STARTUPS_RE.match(str(startups)):
+        errors.append(
+            f"ssh_hardening_max_startups must be start or start:rate:full (e.g. 10:30:60), got {_json(startups)}"
+        )
+    bits, min_bits = settings["ssh_hardening_rsa_host_key_bits"], settings["ssh_hardening_rsa_host_key_min_bits"]
+    if int(bits) < int(min_bits):
+        errors.append(
+            f"ssh_hardening_rsa_host_key_bits ({bits}) must be at least "
+            f"ssh_hardening_rsa_host_key_min_bits ({min_bits})"
+        )
+    chroot = settings["ssh_hardening_sftp_chroot_group"]
+    if chroot and not settings["ssh_hardening_sftp_enabled"]:
+        errors.append(f"ssh_hardening_sftp_chroot_group ({chroot}) needs ssh_hardening_sftp_enabled=true")
+    errors.extend(_match_block_errors(settings["ssh_hardening_match_blocks"]))
+    errors.extend(_extra_settings_errors(settings["ssh_hardening_extra_settings"]))
+
+    policy = settings["ssh_hardening_crypto_policy"]
+    version_text = settings["openssh_version"]
+    version = parse_openssh_version(version_text)
+    lists = algorithm_lists(version, policy)
+    if not lists["kex"]:
+        errors.append(
+            f"ssh_hardening_crypto_policy={policy} needs hybrid post-quantum key exchange, which {version_text} "
+            "does not have (sntrup761x25519-sha512@openssh.com came with 8.5)"
+        )
+    if policy == "pq" and not set(settings["controller_kex"]) & set(PQ_KEX):
+        errors.append(
+            "ssh_hardening_crypto_policy=pq offers only hybrid post-quantum key exchange, and this controller's own "
+            f"ssh ('ssh -Q kex') has none of {' / '.join(PQ_KEX)}: Ansible could not connect again. "
+            "Use OpenSSH 8.5 or later on the controller, or policy modern."
+        )
+    algorithms = {
+        keyword: list(settings[variable] or lists[kind]) for keyword, (variable, kind) in ALGORITHM_VARIABLES.items()
+    }
+    plan = {
+        "errors": errors,
+        "permit_root_login": permit_root_login,
+        "version": list(version),
+        "algorithms": algorithms,
+        "enforced": {
+            "PasswordAuthentication": "no",
+            "KbdInteractiveAuthentication": "no",
+            "PermitEmptyPasswords": "no",
+            "HostbasedAuthentication": "no",
+            "PermitRootLogin": permit_root_login,
+        },
+    }
+    plan.update(_guard(settings))
+    return plan

@@ -40,7 +40,7 @@ options:
   jails:
     description:
       - The declared jails, name to C({enabled, options}) (the C(jails) of the filter
-        C(bulwark.hardening.fail2ban_plan)). Only C(enabled) and the names are used.
+        C(bulwark.hardening.role_plan('fail2ban'))). Only C(enabled) and the names are used.
     type: dict
     required: true
   conf_dir:
