@@ -24,20 +24,10 @@ description:
   - Reports whether a reboot is required (C(/run/reboot-required) and the packages in
     C(/run/reboot-required.pkgs)) and when unattended-upgrades last ran and last ran
     successfully, from its log.
-author:
-  - bulwark.hardening contributors (!UNKNOWN)
 requirements:
   - python3-apt on the managed host
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-    details: The module only reads; it behaves the same with and without check mode.
-  diff_mode:
-    support: none
-  platform:
-    platforms: debian
+  - bulwark.hardening.module.read_only
 options:
   security_origins:
     description:

@@ -19,16 +19,10 @@ description:
     M(bulwark.hardening.rollback)).
   - A symlink at O(dest) is followed; its target is written.
 version_added: 0.2.0
-author:
-  - bulwark.hardening contributors (!UNKNOWN)
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - bulwark.hardening.module
   - bulwark.hardening.rollback
 attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
   platform:
     platforms: posix
 options:

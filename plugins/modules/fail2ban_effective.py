@@ -21,21 +21,15 @@ description:
     C(restart_needed), so that a handler restarts fail2ban.
   - The module never restarts fail2ban itself; notify a handler that tests the configuration and
     restarts it.
-author:
-  - bulwark.hardening contributors (!UNKNOWN)
 requirements:
   - fail2ban
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - bulwark.hardening.module
 attributes:
   check_mode:
-    support: full
     details: Reports the overrides and a restart that is needed and changes nothing.
   diff_mode:
-    support: full
     details: Before and after list the overriding options and the daemon's state.
-  platform:
-    platforms: debian
 options:
   jails:
     description:

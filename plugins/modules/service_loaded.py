@@ -17,19 +17,13 @@ description:
     start it makes, and whenever it finds the daemon current, it records which content the daemon
     loaded in a stamp under O(stamp_dir); recording is bookkeeping and is not reported as a change.
   - With O(state=reloaded) or O(state=restarted) it always acts (a handler), then records.
-author:
-  - bulwark.hardening contributors (!UNKNOWN)
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - bulwark.hardening.module
 attributes:
   check_mode:
-    support: full
     details: Reports the start, enable, reload or restart it would make; records nothing.
   diff_mode:
-    support: full
     details: The stale files as the before, nothing as the after.
-  platform:
-    platforms: debian
 options:
   name:
     description: The systemd unit, e.g. V(apache2) or V(php8.2-fpm).

@@ -20,14 +20,10 @@ description:
     configuration than the files, and whether any C(Match) context weakens what a role enforces.
   - Never changes the configuration. Reports C(changed=true) only when it had to create the
     privilege separation directory C(/run/sshd) that C(sshd -T) needs.
-author:
-  - bulwark.hardening contributors (!UNKNOWN)
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - bulwark.hardening.module
 version_added: 0.2.0
 attributes:
-  check_mode:
-    support: full
   diff_mode:
     support: none
   platform:

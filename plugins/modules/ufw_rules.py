@@ -28,22 +28,16 @@ description:
     ufw is not active, and enables and starts C(ufw.service). All of it happens only when
     the guard passes.
   - The module never disables, resets or reloads ufw.
-author:
-  - bulwark.hardening contributors (!UNKNOWN)
 requirements:
   - ufw
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - bulwark.hardening.module
   - bulwark.hardening.rollback
 attributes:
   check_mode:
-    support: full
     details: Reports the rules that would be added and removed and runs no ufw command.
   diff_mode:
-    support: full
     details: Before and after list the rules one per line, in evaluation order.
-  platform:
-    platforms: debian
 options:
   rules:
     description:
