@@ -218,6 +218,7 @@ from ansible_collections.bulwark.hardening.plugins.module_utils._apt_updates imp
     release_candidates,
     summarise,
 )
+from ansible_collections.bulwark.hardening.plugins.module_utils._files import read_text
 
 try:
     import apt_pkg
@@ -234,11 +235,7 @@ ORIGIN_FIELDS = ("origin", "label", "archive", "codename", "component", "site")
 
 def _read(path):
     """Text of ``path``, or None when it does not exist."""
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            return handle.read()
-    except FileNotFoundError:
-        return None
+    return read_text(path, None, FileNotFoundError)
 
 
 def distribution(path=None):

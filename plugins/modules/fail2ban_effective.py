@@ -103,14 +103,10 @@ from ansible_collections.bulwark.hardening.plugins.module_utils._fail2ban import
     parse_jail_list,
     remove_options,
 )
+from ansible_collections.bulwark.hardening.plugins.module_utils._files import read_text
 from ansible_collections.bulwark.hardening.plugins.module_utils._loaded import inspect
 
 STATUS_ATTEMPTS = 10
-
-
-def _read(path):
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        return handle.read()
 
 
 def scan_overrides(conf_dir, own_file, jails):
@@ -123,7 +119,7 @@ def scan_overrides(conf_dir, own_file, jails):
         path = os.path.join(directory, name)
         if not os.path.isfile(path):
             continue
-        overrides = find_overrides(_read(path), jails)
+        overrides = find_overrides(read_text(path, tolerate=()), jails)
         if overrides:
             found[path] = overrides
     return found
@@ -207,7 +203,7 @@ def main():
 
     for path, items in sorted(found.items()):
         module.backup_local(path)
-        text = remove_options(_read(path), [item[0] for item in items])
+        text = remove_options(read_text(path, tolerate=()), [item[0] for item in items])
         tmp = f"{path}.bulwark-tmp"
         with open(tmp, "w", encoding="utf-8") as handle:
             handle.write(text)

@@ -153,6 +153,7 @@ import sys
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.bulwark.hardening.plugins.module_utils._files import read_text
 from ansible_collections.bulwark.hardening.plugins.module_utils._sockets import (
     ServiceError,
     audit,
@@ -174,14 +175,6 @@ from ansible_collections.bulwark.hardening.plugins.module_utils._sockets import 
 
 PROC_NET = (("tcp", "tcp"), ("tcp6", "tcp"), ("udp", "udp"), ("udp6", "udp"))
 DPKG_INFO = "/var/lib/dpkg/info"
-
-
-def read_text(path, default=""):
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            return handle.read()
-    except OSError:
-        return default
 
 
 def read_sockets(proc):

@@ -112,6 +112,7 @@ loaded_at:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.bulwark.hardening.plugins.module_utils._files import read_text
 from ansible_collections.bulwark.hardening.plugins.module_utils._loaded import (
     STAMP_DIR,
     inspect,
@@ -121,14 +122,6 @@ from ansible_collections.bulwark.hardening.plugins.module_utils._loaded import (
 
 VERBS = {"started": "start", "reloaded": "reload", "restarted": "restart"}
 UFW_FILES = ("/etc/default/ufw", "/etc/ufw/user.rules", "/etc/ufw/user6.rules")
-
-
-def read_text(path):
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            return handle.read()
-    except OSError:
-        return ""
 
 
 def live_rules(module, name):

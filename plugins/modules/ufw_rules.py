@@ -337,6 +337,7 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.bulwark.hardening.plugins.module_utils._files import read_text
 from ansible_collections.bulwark.hardening.plugins.module_utils._rollback import ROLLBACK_SPEC, arm_option
 from ansible_collections.bulwark.hardening.plugins.module_utils._ufw import (
     UfwRuleError,
@@ -357,11 +358,7 @@ from ansible_collections.bulwark.hardening.plugins.module_utils._ufw import (
 
 def _read(path):
     """Return the text of *path*, or None when it does not exist."""
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            return handle.read()
-    except FileNotFoundError:
-        return None
+    return read_text(path, None, FileNotFoundError)
 
 
 def read_current(module, rules_dir, with_v6):
