@@ -449,7 +449,7 @@ UCF_HASHFILE = "/var/lib/ucf/hashfile"
 
 
 def say(msg):
-    print(f"bulwark-immutable: {msg}", file=sys.stderr)
+    sys.stderr.write(f"bulwark-immutable: {msg}\n")
 
 
 def is_locked(path):
@@ -557,7 +557,7 @@ def post_dpkg(state, record=None):
 
 def status(state):
     for entry in state.get("paths", []):
-        print(f"{'locked  ' if is_locked(entry['path']) else 'unlocked'} {entry['path']}")
+        sys.stdout.write(f"{'locked  ' if is_locked(entry['path']) else 'unlocked'} {entry['path']}\n")
 
 
 def main(argv=None):
@@ -577,4 +577,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())
