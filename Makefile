@@ -85,12 +85,14 @@ bench: venv base-image tree
 bench-fleet: venv base-image tree
 	scripts/bench-fleet.sh
 
-build: venv
+# Only ansible-galaxy: from the venv when there is one, else the system's (Debian 12's own
+# `apt install ansible` does); no test toolchain.
+build:
 	ansible-galaxy collection build --force --output-path .tmp/dist
 	cp .tmp/dist/bulwark-hardening-$$(sed -n 's/^version: *//p' galaxy.yml).tar.gz .tmp/dist/bulwark-hardening.tar.gz
 
 # The AWX / Automation Platform execution environment's build context (the image needs a registry).
-ee: build
+ee: venv build
 	rm -rf .tmp/ee
 	ansible-builder create -f execution-environment.yml -c .tmp/ee --output-filename Containerfile -v 1
 	@scripts/check-ee.sh .tmp/ee

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import testinfra
+from playbook_run import run_playbook, scenario_file
 
 SSH_OPTIONS = [
     "-o", "StrictHostKeyChecking=no",
@@ -92,22 +92,7 @@ def check_run():
 
     def run(*extra: str) -> tuple[subprocess.CompletedProcess, dict]:
         report = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "verify-check.json"
-        argv = [
-            str(Path(sys.executable).parent / "ansible-playbook"),
-            "--inventory",
-            str(Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent),
-            "--check",
-            "--diff",
-            *extra,
-            str(Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"]) / "converge.yml"),
-        ]
-        env = {
-            **os.environ,
-            "BULWARK_DRIFT_REPORT": str(report),
-            "ANSIBLE_NOCOLOR": "true",
-            "ANSIBLE_FORCE_COLOR": "false",
-        }
-        result = subprocess.run(argv, capture_output=True, text=True, timeout=600, check=False, env=env)
+        result = run_playbook(scenario_file(), "--check", "--diff", *extra, env={"BULWARK_DRIFT_REPORT": str(report)})
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
         return result, json.loads(report.read_text())["hosts"]
 
@@ -119,14 +104,7 @@ def converge_run():
     """Run the scenario's converge playbook for real (not in check mode) against its own inventory."""
 
     def run() -> subprocess.CompletedProcess:
-        argv = [
-            str(Path(sys.executable).parent / "ansible-playbook"),
-            "--inventory",
-            str(Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent),
-            str(Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"]) / "converge.yml"),
-        ]
-        env = {**os.environ, "ANSIBLE_NOCOLOR": "true", "ANSIBLE_FORCE_COLOR": "false"}
-        result = subprocess.run(argv, capture_output=True, text=True, timeout=900, check=False, env=env)
+        result = run_playbook(scenario_file(), timeout=900)
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
         return result
 

@@ -11,6 +11,9 @@ The walk opens each entry relative to its parent directory's descriptor and list
 directory through that descriptor, so no path is resolved twice and nothing below the
 root can be swapped for a symlink between the listing and the open.  Symlinks, FIFOs,
 sockets and device nodes are skipped, never opened.
+
+The same file is the APT hook's helper (see "The APT hook" below): the immutable role copies it
+to the host as /usr/local/sbin/bulwark-immutable, so it imports the Python standard library only.
 """
 
 from __future__ import annotations
@@ -18,10 +21,13 @@ from __future__ import annotations
 import errno
 import fcntl
 import fnmatch
+import glob
+import json
 import os
 import re
 import stat
 import struct
+import sys
 
 FS_IMMUTABLE_FL = 0x00000010
 FS_APPEND_FL = 0x00000020
@@ -466,3 +472,154 @@ def role_plan(settings):
                     "a directory relative to the tree, without '..'."
                 )
     return {"errors": errors, "paths": paths}
+
+
+# The APT hook: unlock the locked paths that belong to packages before dpkg runs, and lock
+# them again after.
+#
+# APT runs ``python3 /usr/local/sbin/bulwark-immutable pre-dpkg STATE`` from DPkg::Pre-Invoke and
+# ``post-dpkg STATE`` from DPkg::Post-Invoke (/etc/apt/apt.conf.d/80bulwark-immutable). STATE is
+# the JSON the immutable role writes (also the local fact bulwark_immutable): the declared
+# ``paths`` (``{path, exclude}``) and the ``never_locked`` prefixes (apt's, dpkg's and the
+# kernel's own). A declared path "belongs to packages" when dpkg or ucf lists it, or a file below
+# it: then the whole declared path is unlocked for dpkg (it also renames files in their
+# directories) - but only when it is locked, so an update window opened with
+# playbooks/unlock.yml stays open. post-dpkg locks again exactly what pre-dpkg unlocked, recorded
+# in RECORD (kept until the relock succeeds, so a crash is healed by the next dpkg run).
+
+STATE = "/etc/ansible/facts.d/bulwark_immutable.fact"
+RECORD = "/var/lib/bulwark-immutable/dpkg-unlocked.json"
+DPKG_LISTS = "/var/lib/dpkg/info/*.list"
+UCF_HASHFILE = "/var/lib/ucf/hashfile"
+
+
+def say(msg):
+    sys.stderr.write(f"bulwark-immutable: {msg}\n")
+
+
+def is_locked(path):
+    """Whether ``path`` (never followed when it is a symlink) carries the immutable flag."""
+    try:
+        fd = os.open(path, OPEN_FLAGS)
+    except OSError:
+        return False
+    try:
+        return bool(get_flags(fd) & FS_IMMUTABLE_FL)
+    finally:
+        os.close(fd)
+
+
+def under_never_locked(path, never_locked):
+    """Whether ``path`` is, is below or holds one of the ``never_locked`` prefixes."""
+    return any(
+        path == item or path.startswith(item + "/") or item.startswith(path.rstrip("/") + "/") for item in never_locked
+    )
+
+
+def hook_apply(entry, lock, never_locked):
+    """Lock or unlock one declared path with everything below it (its excludes left mutable).
+
+    Returns the number of entries whose flag changed; 0 for a path under ``never_locked`` (said
+    and refused) or one that is neither a directory nor a regular file.
+    """
+    path = entry["path"]
+    if under_never_locked(path, never_locked):
+        say(f"refusing {path}: apt, dpkg or the kernel need it writable")
+        return 0
+    st = os.lstat(path)
+    if not (stat.S_ISDIR(st.st_mode) or stat.S_ISREG(st.st_mode)):
+        return 0
+    exclude = compile_patterns(relative_patterns(path, entry.get("exclude", [])))
+    walk = run(path, Plan(lock=lock, exclude=exclude))
+    return walk.counts["locked"] + walk.counts["unlocked"]
+
+
+def package_paths(lists=DPKG_LISTS, hashfile=UCF_HASHFILE):
+    """Every path dpkg (files and conffiles) or ucf (generated configuration) lists."""
+    paths = set()
+    for name in glob.glob(lists):
+        with open(name, encoding="utf-8", errors="surrogateescape") as handle:
+            paths.update(line.rstrip("\n") for line in handle)
+    try:
+        with open(hashfile, encoding="utf-8", errors="surrogateescape") as handle:
+            paths.update(line.split(None, 1)[1].strip() for line in handle if " " in line.strip())
+    except OSError:
+        pass
+    return paths
+
+
+def belongs_to_packages(path, paths):
+    if path in paths:
+        return True
+    prefix = path.rstrip("/") + "/"
+    return any(p.startswith(prefix) for p in paths)
+
+
+def load_json(name, default):
+    try:
+        with open(name, encoding="utf-8") as handle:
+            return json.load(handle)
+    except FileNotFoundError:
+        return default
+
+
+def save_record(entries, record=RECORD):
+    os.makedirs(os.path.dirname(record), mode=0o700, exist_ok=True)
+    tmp = record + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as handle:
+        json.dump(entries, handle)
+    os.replace(tmp, record)
+
+
+def pre_dpkg(state, record=None):
+    """Record, then unlock, every declared path that is locked and belongs to packages."""
+    declared = state.get("paths", [])
+    never_locked = state.get("never_locked", [])
+    record = record or RECORD
+    pending = load_json(record, [])
+    found = package_paths() if declared else set()
+    todo = [e for e in declared if is_locked(e["path"]) and belongs_to_packages(e["path"], found)]
+    known = {e["path"] for e in pending}
+    entries = pending + [e for e in todo if e["path"] not in known]
+    if entries:
+        save_record(entries, record)  # before unlocking: post-dpkg (or the next run) relocks even after a crash
+    for entry in todo:
+        count = hook_apply(entry, False, never_locked)
+        say(f"unlocked {entry['path']} for dpkg ({count} entries)")
+
+
+def post_dpkg(state, record=None):
+    """Lock again what pre_dpkg recorded, then forget the record."""
+    record = record or RECORD
+    never_locked = state.get("never_locked", [])
+    for entry in load_json(record, []):
+        if os.path.lexists(entry["path"]):
+            count = hook_apply(entry, True, never_locked)
+            say(f"locked {entry['path']} again ({count} entries)")
+    if os.path.exists(record):
+        os.unlink(record)
+
+
+def status(state):
+    for entry in state.get("paths", []):
+        sys.stdout.write(f"{'locked  ' if is_locked(entry['path']) else 'unlocked'} {entry['path']}\n")
+
+
+def main(argv=None):
+    """``bulwark-immutable pre-dpkg|post-dpkg|status [STATE]``; 0, 1 on a failure, 2 on a usage error."""
+    args = sys.argv[1:] if argv is None else argv
+    commands = {"pre-dpkg": pre_dpkg, "post-dpkg": post_dpkg, "status": status}
+    if not 1 <= len(args) <= 2 or args[0] not in commands:
+        say("usage: bulwark-immutable pre-dpkg|post-dpkg|status [STATE]")
+        return 2
+    action = args[0]
+    try:
+        commands[action](load_json(args[1] if len(args) == 2 else STATE, {}))
+    except (OSError, ImmutableError, ValueError) as exc:
+        say(f"{action} failed: {exc}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -13,6 +13,7 @@ import os
 import pwd
 import sys
 
+from ansible_collections.bulwark.hardening.plugins.module_utils._files import read_text
 from ansible_collections.bulwark.hardening.plugins.module_utils._sockets import (
     classify,
     guess_holder,
@@ -26,14 +27,6 @@ from ansible_collections.bulwark.hardening.plugins.module_utils._sockets import 
 )
 
 PROC_NET = (("tcp", "tcp"), ("tcp6", "tcp"), ("udp", "udp"), ("udp6", "udp"))
-
-
-def read_text(path, default=""):
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            return handle.read()
-    except OSError:
-        return default
 
 
 def read_sockets(proc):

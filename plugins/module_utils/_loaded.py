@@ -27,6 +27,8 @@ import os
 import tempfile
 import time
 
+from ansible_collections.bulwark.hardening.plugins.module_utils._files import read_text
+
 STAMP_DIR = "/var/lib/bulwark/loaded"
 BOOT_ID = "/proc/sys/kernel/random/boot_id"
 SHOW_PROPERTIES = ("ActiveState", "UnitFileState", "StateChangeTimestampMonotonic")
@@ -163,11 +165,8 @@ def write_stamp(path, stamp):
 
 
 def read_boot_id(path=BOOT_ID):
-    try:
-        with open(path, encoding="ascii") as handle:
-            return handle.read().strip()
-    except OSError:
-        return "unknown-boot"
+    text = read_text(path, None)
+    return "unknown-boot" if text is None else text.strip()
 
 
 def unit_show(module, unit):

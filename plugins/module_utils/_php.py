@@ -17,6 +17,8 @@ import json
 import os
 import re
 
+from ansible_collections.bulwark.hardening.plugins.module_utils._files import read_text
+
 SAPIS = ("apache2", "fpm", "cli")
 
 _VERSION_RE = re.compile(r"^\d+\.\d+$")
@@ -213,14 +215,6 @@ def _conf_entries(conf_d):
     return entries
 
 
-def _read(path):
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            return handle.read()
-    except OSError:
-        return ""
-
-
 def scan(etc_dir="/etc/php", programs=None):
     """Read what PHP the host has: one dict per installed version and SAPI.
 
@@ -242,7 +236,7 @@ def scan(etc_dir="/etc/php", programs=None):
         if os.path.isdir(mods_dir):
             for filename in sorted(os.listdir(mods_dir)):
                 if filename.endswith(".ini"):
-                    so_names[filename[:-4]] = parse_module_ini(_read(os.path.join(mods_dir, filename)))
+                    so_names[filename[:-4]] = parse_module_ini(read_text(os.path.join(mods_dir, filename)))
         cli = programs["cli"].format(version=version)
         for sapi in SAPIS:
             program = programs[sapi].format(version=version)
@@ -265,7 +259,7 @@ def scan(etc_dir="/etc/php", programs=None):
                     for filename in sorted(os.listdir(pool_d)):
                         if filename.endswith(".conf"):
                             path = os.path.join(pool_d, filename)
-                            for pool in pool_names(_read(path)):
+                            for pool in pool_names(read_text(path)):
                                 pools.setdefault(pool, path)
                 item["pools"] = pools
             found.append(item)

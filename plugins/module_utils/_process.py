@@ -8,14 +8,13 @@ from __future__ import annotations
 import json
 import os
 
+from ansible_collections.bulwark.hardening.plugins.module_utils._files import read_text
+
 
 def _stat_fields(pid):
     """The fields of /proc/PID/stat after the command name (field 3 onwards), or None."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
-            return handle.read().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
+    parts = read_text(f"/proc/{pid}/stat").rsplit(")", 1)
+    return parts[1].split() if len(parts) == 2 else None
 
 
 def parent_of(pid):

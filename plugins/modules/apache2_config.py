@@ -22,19 +22,13 @@ description:
   - Debian's "essential" modules (C(autoindex), C(alias), ...) are disabled with C(--force); any other
     module is disabled without it, and a module that a module staying enabled depends on (C(proxy) under
     C(proxy_fcgi)) is kept and reported in RV(kept) with a warning, not broken.
-author:
-  - bulwark.hardening contributors (!UNKNOWN)
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - bulwark.hardening.module
 attributes:
   check_mode:
-    support: full
     details: Reports the files and features that would change; runs no command (not even the configuration test).
   diff_mode:
-    support: full
     details: Before and after of every changed file, and of the list of enabled features.
-  platform:
-    platforms: debian
 options:
   files:
     description: Files to write, owned by root. Their directory must exist.

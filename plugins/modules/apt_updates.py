@@ -24,20 +24,10 @@ description:
   - Reports whether a reboot is required (C(/run/reboot-required) and the packages in
     C(/run/reboot-required.pkgs)) and when unattended-upgrades last ran and last ran
     successfully, from its log.
-author:
-  - bulwark.hardening contributors (!UNKNOWN)
 requirements:
   - python3-apt on the managed host
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-    details: The module only reads; it behaves the same with and without check mode.
-  diff_mode:
-    support: none
-  platform:
-    platforms: debian
+  - bulwark.hardening.module.read_only
 options:
   security_origins:
     description:
@@ -228,6 +218,7 @@ from ansible_collections.bulwark.hardening.plugins.module_utils._apt_updates imp
     release_candidates,
     summarise,
 )
+from ansible_collections.bulwark.hardening.plugins.module_utils._files import read_text
 
 try:
     import apt_pkg
@@ -244,11 +235,7 @@ ORIGIN_FIELDS = ("origin", "label", "archive", "codename", "component", "site")
 
 def _read(path):
     """Text of ``path``, or None when it does not exist."""
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            return handle.read()
-    except FileNotFoundError:
-        return None
+    return read_text(path, None, FileNotFoundError)
 
 
 def distribution(path=None):

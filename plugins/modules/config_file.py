@@ -19,16 +19,10 @@ description:
     M(bulwark.hardening.rollback)).
   - A symlink at O(dest) is followed; its target is written.
 version_added: 0.2.0
-author:
-  - bulwark.hardening contributors (!UNKNOWN)
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - bulwark.hardening.module
   - bulwark.hardening.rollback
 attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
   platform:
     platforms: posix
 options:
@@ -94,16 +88,14 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.bulwark.hardening.plugins.module_utils._files import read_text
 from ansible_collections.bulwark.hardening.plugins.module_utils._rollback import ROLLBACK_SPEC, arm_option
 
 
 def read_current(path):
     """``(text or None, stat or None)`` of the file at ``path`` (symlinks followed)."""
-    try:
-        with open(path, encoding="utf-8", errors="surrogateescape") as handle:
-            return handle.read(), os.stat(path)
-    except FileNotFoundError:
-        return None, None
+    text = read_text(path, None, FileNotFoundError, "surrogateescape")
+    return (None, None) if text is None else (text, os.stat(path))
 
 
 def wanted_ids(module, owner, group):

@@ -21,21 +21,15 @@ description:
     C(restart_needed), so that a handler restarts fail2ban.
   - The module never restarts fail2ban itself; notify a handler that tests the configuration and
     restarts it.
-author:
-  - bulwark.hardening contributors (!UNKNOWN)
 requirements:
   - fail2ban
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - bulwark.hardening.module
 attributes:
   check_mode:
-    support: full
     details: Reports the overrides and a restart that is needed and changes nothing.
   diff_mode:
-    support: full
     details: Before and after list the overriding options and the daemon's state.
-  platform:
-    platforms: debian
 options:
   jails:
     description:
@@ -109,14 +103,10 @@ from ansible_collections.bulwark.hardening.plugins.module_utils._fail2ban import
     parse_jail_list,
     remove_options,
 )
+from ansible_collections.bulwark.hardening.plugins.module_utils._files import read_text
 from ansible_collections.bulwark.hardening.plugins.module_utils._loaded import inspect
 
 STATUS_ATTEMPTS = 10
-
-
-def _read(path):
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        return handle.read()
 
 
 def scan_overrides(conf_dir, own_file, jails):
@@ -129,7 +119,7 @@ def scan_overrides(conf_dir, own_file, jails):
         path = os.path.join(directory, name)
         if not os.path.isfile(path):
             continue
-        overrides = find_overrides(_read(path), jails)
+        overrides = find_overrides(read_text(path, tolerate=()), jails)
         if overrides:
             found[path] = overrides
     return found
@@ -213,7 +203,7 @@ def main():
 
     for path, items in sorted(found.items()):
         module.backup_local(path)
-        text = remove_options(_read(path), [item[0] for item in items])
+        text = remove_options(read_text(path, tolerate=()), [item[0] for item in items])
         tmp = f"{path}.bulwark-tmp"
         with open(tmp, "w", encoding="utf-8") as handle:
             handle.write(text)

@@ -18,16 +18,12 @@ description:
     is locked is unlocked for the change and locked again.
   - A locked run leaves O(exclude) mutable, with everything below them; the flag is cleared on each
     excluded entry and nothing below it is looked at.
-author:
-  - bulwark.hardening contributors (!UNKNOWN)
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - bulwark.hardening.module
 attributes:
   check_mode:
-    support: full
     details: Counts what would change and changes nothing.
   diff_mode:
-    support: full
     details: The diff lists a bounded sample of the paths that change, one per line, with their state.
   platform:
     platforms: posix

@@ -21,15 +21,10 @@ description:
     declared in RV(undeclared), each with the reason.
   - Read-only; C(changed) is always false. With C(--diff), the undeclared listeners are returned as a
     diff, so a caller that marks the task changed in check mode shows them in a drift report.
-author:
-  - bulwark.hardening contributors (!UNKNOWN)
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - bulwark.hardening.module
 attributes:
-  check_mode:
-    support: full
   diff_mode:
-    support: full
     details: Before lists the undeclared listeners, after is empty.
   platform:
     platforms: linux
@@ -156,7 +151,8 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.bulwark.hardening.plugins.module_utils._listeners import read_listeners, read_text
+from ansible_collections.bulwark.hardening.plugins.module_utils._files import read_text
+from ansible_collections.bulwark.hardening.plugins.module_utils._listeners import read_listeners
 from ansible_collections.bulwark.hardening.plugins.module_utils._sockets import (
     ServiceError,
     audit,

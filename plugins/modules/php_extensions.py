@@ -17,21 +17,15 @@ description:
     another module staying enabled requires is not disabled; it is reported in RV(blocked) and
     as a warning, and disabling the requiring module too (listing both) lets both go.
   - Modules that are not installed or already disabled are ignored, so the module is idempotent.
-author:
-  - bulwark.hardening contributors (!UNKNOWN)
 requirements:
   - php-common (C(phpdismod)) and the PHP CLI of each version (a dependency of every Debian SAPI package)
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - bulwark.hardening.module
 attributes:
   check_mode:
-    support: full
     details: Reads the dependencies and reports what would be disabled; runs no phpdismod.
   diff_mode:
-    support: full
     details: Before and after list the enabled modules of each changed SAPI.
-  platform:
-    platforms: debian
 options:
   disabled:
     description: Module names as in C(mods-available) (V(xdebug), V(pdo_mysql)).

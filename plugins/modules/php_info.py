@@ -16,17 +16,8 @@ description:
     C(/usr/sbin/php-fpmX.Y), C(/usr/bin/phpX.Y)) and its C(conf.d) directory exists; a removed
     but not purged package leaves only the directory behind and is not reported.
   - Never changes anything.
-author:
-  - bulwark.hardening contributors (!UNKNOWN)
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  platform:
-    platforms: debian
+  - bulwark.hardening.module.read_only
 options:
   etc_dir:
     description: The directory holding one subdirectory per PHP version.

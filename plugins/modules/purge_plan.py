@@ -17,17 +17,8 @@ description:
   - Returns in RV(refused) every removal that matches O(protected) or O(keep), and every entry of
     O(patterns) that itself matches O(protected), so that a caller can stop before anything changes.
   - Read-only; C(changed) is always false.
-author:
-  - bulwark.hardening contributors (!UNKNOWN)
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  platform:
-    platforms: debian
+  - bulwark.hardening.module.read_only
 options:
   patterns:
     description: Packages to purge, names or shell-style patterns (C(cups*), C(xserver-xorg*)).

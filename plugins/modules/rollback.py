@@ -22,13 +22,10 @@ description:
   - The snapshot lives in C(/var/lib/bulwark/rollback/armed) (C(manifest.json), C(restore.sh), C(files/)).
     C(systemctl list-timers 'bulwark-rollback*') shows the timer, C(journalctl -t bulwark-rollback) what it did.
 version_added: 0.2.0
-author:
-  - bulwark.hardening contributors (!UNKNOWN)
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - bulwark.hardening.module
 attributes:
   check_mode:
-    support: full
     details: Nothing is armed or disarmed in check mode.
   diff_mode:
     support: none

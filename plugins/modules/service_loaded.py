@@ -17,19 +17,13 @@ description:
     start it makes, and whenever it finds the daemon current, it records which content the daemon
     loaded in a stamp under O(stamp_dir); recording is bookkeeping and is not reported as a change.
   - With O(state=reloaded) or O(state=restarted) it always acts (a handler), then records.
-author:
-  - bulwark.hardening contributors (!UNKNOWN)
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - bulwark.hardening.module
 attributes:
   check_mode:
-    support: full
     details: Reports the start, enable, reload or restart it would make; records nothing.
   diff_mode:
-    support: full
     details: The stale files as the before, nothing as the after.
-  platform:
-    platforms: debian
 options:
   name:
     description: The systemd unit, e.g. V(apache2) or V(php8.2-fpm).
@@ -118,6 +112,7 @@ loaded_at:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.bulwark.hardening.plugins.module_utils._files import read_text
 from ansible_collections.bulwark.hardening.plugins.module_utils._loaded import (
     STAMP_DIR,
     inspect,
@@ -127,14 +122,6 @@ from ansible_collections.bulwark.hardening.plugins.module_utils._loaded import (
 
 VERBS = {"started": "start", "reloaded": "reload", "restarted": "restart"}
 UFW_FILES = ("/etc/default/ufw", "/etc/ufw/user.rules", "/etc/ufw/user6.rules")
-
-
-def read_text(path):
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            return handle.read()
-    except OSError:
-        return ""
 
 
 def live_rules(module, name):

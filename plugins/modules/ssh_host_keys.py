@@ -16,16 +16,11 @@ description:
   - Reports C(changed) whenever a key was removed or generated, so a play can notify a reload of
     C(sshd), which reads its host keys only when it starts or reloads.
 version_added: 0.2.0
-author:
-  - bulwark.hardening contributors (!UNKNOWN)
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - bulwark.hardening.module
   - bulwark.hardening.rollback
 attributes:
-  check_mode:
-    support: full
   diff_mode:
-    support: full
     details: The diff lists the host keys (type, size, fingerprint) before and after.
   platform:
     platforms: posix

@@ -13,15 +13,10 @@ description:
   - Comments and blank lines are kept. The file is replaced atomically and keeps its mode and owner.
   - Refuses to write a file with no modulus left, because C(sshd) would then fall back to fixed groups.
 version_added: 0.2.0
-author:
-  - bulwark.hardening contributors (!UNKNOWN)
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - bulwark.hardening.module
 attributes:
-  check_mode:
-    support: full
   diff_mode:
-    support: full
     details: The diff is a summary (number of moduli per size), not the file itself.
   platform:
     platforms: posix

@@ -20,14 +20,10 @@ description:
     configuration than the files, and whether any C(Match) context weakens what a role enforces.
   - Never changes the configuration. Reports C(changed=true) only when it had to create the
     privilege separation directory C(/run/sshd) that C(sshd -T) needs.
-author:
-  - bulwark.hardening contributors (!UNKNOWN)
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - bulwark.hardening.module
 version_added: 0.2.0
 attributes:
-  check_mode:
-    support: full
   diff_mode:
     support: none
   platform:
@@ -302,6 +298,7 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.bulwark.hardening.plugins.module_utils._files import read_text
 from ansible_collections.bulwark.hardening.plugins.module_utils._loaded import inspect
 from ansible_collections.bulwark.hardening.plugins.module_utils._process import ancestor_pids, journal_by_pid
 from ansible_collections.bulwark.hardening.plugins.module_utils._ssh import (
@@ -394,18 +391,6 @@ def group_member(name):
         if entry.pw_gid == group.gr_gid:
             return entry.pw_name
     return None
-
-
-def read_text(path, limit=None):
-    """A file's text (its last ``limit`` bytes when given), or '' when it cannot be read."""
-    try:
-        with open(path, "rb") as handle:
-            if limit:
-                handle.seek(0, os.SEEK_END)
-                handle.seek(max(0, handle.tell() - limit))
-            return handle.read().decode("utf-8", "replace")
-    except OSError:
-        return ""
 
 
 def read_keys(paths):

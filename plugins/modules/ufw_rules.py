@@ -28,22 +28,16 @@ description:
     ufw is not active, and enables and starts C(ufw.service). All of it happens only when
     the guard passes.
   - The module never disables, resets or reloads ufw.
-author:
-  - bulwark.hardening contributors (!UNKNOWN)
 requirements:
   - ufw
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - bulwark.hardening.module
   - bulwark.hardening.rollback
 attributes:
   check_mode:
-    support: full
     details: Reports the rules that would be added and removed and runs no ufw command.
   diff_mode:
-    support: full
     details: Before and after list the rules one per line, in evaluation order.
-  platform:
-    platforms: debian
 options:
   rules:
     description:
@@ -371,6 +365,7 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.bulwark.hardening.plugins.module_utils._files import read_text
 from ansible_collections.bulwark.hardening.plugins.module_utils._listeners import read_listeners
 from ansible_collections.bulwark.hardening.plugins.module_utils._rollback import ROLLBACK_SPEC, arm_option
 from ansible_collections.bulwark.hardening.plugins.module_utils._sockets import describe
@@ -396,11 +391,7 @@ from ansible_collections.bulwark.hardening.plugins.module_utils._ufw import (
 
 def _read(path):
     """Return the text of *path*, or None when it does not exist."""
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            return handle.read()
-    except FileNotFoundError:
-        return None
+    return read_text(path, None, FileNotFoundError)
 
 
 def read_current(module, rules_dir, with_v6):

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import testinfra
+from playbook_run import run_playbook, scenario_file
 
 INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
 
@@ -52,13 +51,6 @@ def playbook():
     """Run a playbook of this scenario against the scenario's inventory; returns the completed process."""
 
     def run(name: str) -> subprocess.CompletedProcess:
-        argv = [
-            str(Path(sys.executable).parent / "ansible-playbook"),
-            "--inventory",
-            str(Path(INVENTORY).parent),
-            str(Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"]) / name),
-        ]
-        env = {**os.environ, "ANSIBLE_NOCOLOR": "true", "ANSIBLE_FORCE_COLOR": "false"}
-        return subprocess.run(argv, capture_output=True, text=True, timeout=900, check=False, env=env)
+        return run_playbook(scenario_file(name), timeout=900)
 
     return run

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from playbook_run import run_playbook, scenario_file
 
 REPO = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
 
@@ -18,19 +18,8 @@ def playbook(host):
     """Run a playbook (path relative to the repository) against this test's host only."""
 
     def run(path: str, *args: str, check_rc: bool = True) -> subprocess.CompletedProcess:
-        argv = [
-            str(Path(sys.executable).parent / "ansible-playbook"),
-            "--inventory",
-            str(Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent),
-            "--limit",
-            host.backend.get_hostname(),
-            "--extra-vars",
-            "@" + str(Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"]) / "vars" / "main.yml"),
-            *args,
-            str(REPO / path),
-        ]
-        env = {**os.environ, "ANSIBLE_NOCOLOR": "true", "ANSIBLE_FORCE_COLOR": "false"}
-        result = subprocess.run(argv, capture_output=True, text=True, timeout=600, check=False, env=env)
+        own_vars = "@" + str(scenario_file("vars/main.yml"))
+        result = run_playbook(REPO / path, "--limit", host.backend.get_hostname(), "--extra-vars", own_vars, *args)
         if check_rc:
             assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
         return result

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from playbook_run import run_playbook, scenario_file
 
 
 @pytest.fixture(scope="session")
@@ -24,22 +23,13 @@ def play():
         key = json.dumps(extra_vars, sort_keys=True) + " ".join(options)
         if key not in cache:
             report = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / f"play-{len(cache)}.json"
-            argv = [
-                str(Path(sys.executable).parent / "ansible-playbook"),
-                "--inventory",
-                str(Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent),
+            done = run_playbook(
+                scenario_file(),
                 "--extra-vars",
                 json.dumps(extra_vars),
                 *options,
-                str(Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"]) / "converge.yml"),
-            ]
-            env = {
-                **os.environ,
-                "BULWARK_DRIFT_REPORT": str(report),
-                "ANSIBLE_NOCOLOR": "true",
-                "ANSIBLE_FORCE_COLOR": "false",
-            }
-            done = subprocess.run(argv, capture_output=True, text=True, timeout=600, check=False, env=env)
+                env={"BULWARK_DRIFT_REPORT": str(report)},
+            )
             hosts = json.loads(report.read_text())["hosts"] if report.exists() else {}
             cache[key] = (done.returncode, done.stdout + done.stderr, hosts)
         return cache[key]

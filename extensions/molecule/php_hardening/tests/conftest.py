@@ -5,11 +5,9 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+from playbook_run import run_playbook, scenario_file
 
 INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
 
@@ -61,15 +59,7 @@ def playbook():
 
     def run(*args: str) -> tuple[int, str]:
         """Return the exit code and the whole output (stdout and stderr, whitespace collapsed)."""
-        argv = [
-            str(Path(sys.executable).parent / "ansible-playbook"),
-            "--inventory",
-            str(Path(INVENTORY).parent),
-            *args,
-            str(Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"]) / "converge.yml"),
-        ]
-        env = {**os.environ, "ANSIBLE_NOCOLOR": "true", "ANSIBLE_FORCE_COLOR": "false"}
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=600, check=False, env=env)
+        done = run_playbook(scenario_file(), *args)
         return done.returncode, " ".join((done.stdout + "\n" + done.stderr).split())
 
     return run

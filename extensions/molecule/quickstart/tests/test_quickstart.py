@@ -11,15 +11,14 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from playbook_run import run_playbook
 
 INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
 testinfra_hosts = [f"ansible://quickstart-web?ansible_inventory={INVENTORY}"]
-README = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"]) / "README.md"
+README = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"]) / "docs" / "README.md"
 BLOCK = re.compile(r"<!-- quickstart: (?P<path>\S+) -->\s*```yaml\n(?P<body>.*?)```", re.S)
 
 
@@ -62,10 +61,7 @@ def play(project):
     """Run the quick start's site.yml with extra arguments; returns (rc, output, recap of host web)."""
 
     def run(*extra: str) -> tuple[int, str, dict[str, int]]:
-        argv = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "inventory.ini", "site.yml", *extra]
-        env = {**os.environ, "ANSIBLE_NOCOLOR": "true", "ANSIBLE_FORCE_COLOR": "false"}
-        env.pop("ANSIBLE_INVENTORY", None)
-        done = subprocess.run(argv, cwd=project, capture_output=True, text=True, timeout=900, check=False, env=env)
+        done = run_playbook(project / "site.yml", *extra, inventory=project / "inventory.ini", timeout=900)
         output = done.stdout + done.stderr
         recap = re.search(r"^web\s+:\s+(.*)$", done.stdout, re.M)
         counts = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", recap.group(1))} if recap else {}

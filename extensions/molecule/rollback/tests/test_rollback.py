@@ -10,11 +10,11 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from playbook_run import playbook_command, run_command
 
 testinfra_hosts = ["all"]
 
@@ -36,19 +36,13 @@ def lockout(address, test_key, tmp_path):
             "ansible_ssh_common_args='-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "
             "-o IdentitiesOnly=yes'\n"
         )
-        argv = [
-            str(Path(sys.executable).parent / "ansible-playbook"),
-            *("-i", str(inventory), "-e", f"case={case}", *extra, str(PLAYBOOK)),
-        ]
-        env = {**os.environ, "ANSIBLE_NOCOLOR": "true", "ANSIBLE_FORCE_COLOR": "false"}
-        return argv, env
+        return playbook_command(PLAYBOOK, "-e", f"case={case}", *extra, inventory=inventory)
 
     return command
 
 
 def run(command) -> tuple[int, str]:
-    argv, env = command
-    result = subprocess.run(argv, capture_output=True, text=True, timeout=600, check=False, env=env)
+    result = run_command(command)
     return result.returncode, result.stdout + result.stderr
 
 

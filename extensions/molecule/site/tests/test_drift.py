@@ -12,12 +12,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
 import yaml
+from playbook_run import run_playbook
 
 INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
 TARGET = "site-bookworm"
@@ -57,24 +57,13 @@ EXPECTED = sorted({drift[1] for drift in DRIFTS})
 def playbook(name: str, run: str, *, check: bool) -> subprocess.CompletedProcess:
     """Run a playbook of the scenario against its inventory; the drift report goes to OUT/<run>.*"""
     OUT.mkdir(exist_ok=True)
-    argv = [
-        str(Path(sys.executable).parent / "ansible-playbook"),
-        "--inventory",
-        str(Path(INVENTORY).parent),
-        "--diff",
-        *(["--check"] if check else []),
-        str(SCENARIO / name),
-    ]
     env = {
-        **os.environ,
-        "ANSIBLE_NOCOLOR": "true",
-        "ANSIBLE_FORCE_COLOR": "false",
         "BULWARK_DRIFT_QUIET": "false",
         "BULWARK_DRIFT_REPORT": str(OUT / f"{run}.json"),
         "BULWARK_DRIFT_JUNIT": str(OUT / f"{run}.xml"),
         "BULWARK_DRIFT_MARKDOWN": str(OUT / f"{run}.md"),
     }
-    result = subprocess.run(argv, capture_output=True, text=True, timeout=900, check=False, env=env)
+    result = run_playbook(SCENARIO / name, "--diff", *(["--check"] if check else []), env=env, timeout=900)
     (OUT / f"{run}.log").write_text(result.stdout + result.stderr)
     return result
 

@@ -8,10 +8,10 @@ import json
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from playbook_run import run_playbook
 
 INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
 TARGET = "site_existing-bookworm"
@@ -57,22 +57,9 @@ def values(headers: list[tuple[str, str]], name: str) -> list[str]:
 def playbook_check(*args: str, name: str) -> tuple[subprocess.CompletedProcess, dict]:
     """converge.yml with --check --diff and extra arguments; returns the run and the target's drift record."""
     report = EPHEMERAL / f"{name}.json"
-    argv = [
-        str(Path(sys.executable).parent / "ansible-playbook"),
-        "--inventory",
-        str(Path(INVENTORY).parent),
-        "--check",
-        "--diff",
-        *args,
-        str(SCENARIO / "converge.yml"),
-    ]
-    env = {
-        **os.environ,
-        "BULWARK_DRIFT_REPORT": str(report),
-        "ANSIBLE_NOCOLOR": "true",
-        "ANSIBLE_FORCE_COLOR": "false",
-    }
-    result = subprocess.run(argv, capture_output=True, text=True, timeout=900, check=False, env=env)
+    result = run_playbook(
+        SCENARIO / "converge.yml", "--check", "--diff", *args, env={"BULWARK_DRIFT_REPORT": str(report)}, timeout=900
+    )
     (EPHEMERAL / f"{name}.log").write_text(result.stdout + result.stderr)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     return result, json.loads(report.read_text())["hosts"][TARGET]

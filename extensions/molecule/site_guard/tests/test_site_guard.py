@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from playbook_run import run_playbook
 
 testinfra_hosts = ["all"]
 
@@ -27,9 +27,7 @@ def site_over_ssh(address, test_key, tmp_path):
             "ansible_ssh_common_args='-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null'\n"
         )
         playbook = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"]) / "playbooks" / "site.yml"
-        argv = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory), str(playbook), *extra]
-        env = {**os.environ, "ANSIBLE_NOCOLOR": "true", "ANSIBLE_FORCE_COLOR": "false"}
-        return subprocess.run(argv, capture_output=True, text=True, timeout=900, check=False, env=env)
+        return run_playbook(playbook, *extra, inventory=inventory, timeout=900)
 
     return run
 

@@ -47,6 +47,19 @@ def test_every_role_declares_options():
         assert name in OPTIONS
 
 
+def test_options_are_declared_once_under_main_and_checked_for_every_entry_point():
+    # ansible-doc -t role lists each option once: only the main entry point declares options.
+    # The other entry points (tasks_from: preflight, lock, unlock) validate nothing themselves;
+    # the input check, which runs first for each of them, reads main's options.
+    for spec in load_specs():
+        entry_points = spec["argument_specs"]
+        assert entry_points["main"]["options"]
+        assert {name for name, entry in entry_points.items() if entry.get("options")} == {"main"}
+    assert input_errors({"ufw_default_incoming": "drop"}, OPTIONS) == [
+        "ufw_default_incoming must be one of allow, deny, reject, got 'drop'"
+    ]
+
+
 def test_the_defaults_pass():
     assert errors_with() == []
 

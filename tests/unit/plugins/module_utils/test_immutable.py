@@ -4,9 +4,13 @@
 from __future__ import annotations
 
 import errno
+import json
 import os
 import stat
 import struct
+import subprocess
+import sys
+import types
 
 import pytest
 
@@ -347,3 +351,110 @@ def test_an_entry_swapped_for_a_symlink_after_the_listing_is_passed_over(tree, k
     assert walk.passed == 3
     assert f"{tree}/index.php" not in walk.samples["locked"]
     assert walk.counts["locked"] == 12
+
+
+# --- The APT hook (the same file, installed as /usr/local/sbin/bulwark-immutable) -----------------
+
+
+@pytest.fixture
+def hook(tmp_path, tree, kernel, monkeypatch):
+    """A host for the hook: the tree locked except log/ and upload/, dpkg owning app/lib/a.php."""
+    im.run(str(tree), im.Plan(lock=True, exclude=im.compile_patterns(["log", "upload"])))
+    state = {
+        "paths": [{"path": str(tree), "exclude": ["log", f"{tree}/upload"]}],
+        "never_locked": ["/var/lib/dpkg"],
+    }
+    (tmp_path / "state.json").write_text(json.dumps(state))
+    record = str(tmp_path / "record" / "dpkg-unlocked.json")
+    owned = {str(tree / "lib" / "a.php")}
+    monkeypatch.setattr(im, "RECORD", record)
+    monkeypatch.setattr(im, "package_paths", lambda: owned)
+    return types.SimpleNamespace(state=str(tmp_path / "state.json"), record=record, tree=tree, owned=owned)
+
+
+def flags_of(kernel, path):
+    st = os.lstat(path)
+    return kernel.get((st.st_dev, st.st_ino), EXTENTS)
+
+
+def locked_entries(tree, kernel):
+    entries = [tree, *tree.rglob("*")]
+    return sorted(str(p.relative_to(tree)) for p in entries if flags_of(kernel, p) & im.FS_IMMUTABLE_FL)
+
+
+def test_hook_unlocks_a_package_tree_for_dpkg_and_relocks_exactly_it(hook, kernel, capsys):
+    before = locked_entries(hook.tree, kernel)
+    assert "lib/a.php" in before and not any(p.startswith(("log", "upload")) for p in before)
+    assert im.main(["pre-dpkg", hook.state]) == 0
+    assert locked_entries(hook.tree, kernel) == []
+    assert json.loads(open(hook.record).read()) == json.loads(open(hook.state).read())["paths"]
+    assert f"unlocked {hook.tree} for dpkg ({len(before)} entries)" in capsys.readouterr().err
+    assert im.main(["post-dpkg", hook.state]) == 0
+    assert locked_entries(hook.tree, kernel) == before
+    assert not os.path.exists(hook.record)
+
+
+def test_hook_leaves_an_open_update_window_and_foreign_trees_alone(hook, kernel):
+    im.run(str(hook.tree), im.Plan(lock=False))  # playbooks/unlock.yml opened a window
+    assert im.main(["pre-dpkg", hook.state]) == 0
+    assert not os.path.exists(hook.record)  # nothing to relock: the window stays open
+    im.run(str(hook.tree), im.Plan(lock=True))
+    hook.owned.clear()  # the tree belongs to no package
+    assert im.main(["pre-dpkg", hook.state]) == 0
+    assert flags_of(kernel, hook.tree / "lib" / "a.php") & im.FS_IMMUTABLE_FL
+
+
+def test_hook_record_survives_a_crash_and_post_dpkg_relocks(hook, kernel, monkeypatch):
+    def crash(*_args):
+        raise OSError(errno.EIO, "I/O error")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(im, "hook_apply", crash)
+        assert im.main(["pre-dpkg", hook.state]) == 1
+    assert os.path.exists(hook.record)  # written before the unlock that failed
+    im.run(str(hook.tree), im.Plan(lock=False))  # as if the crash had unlocked it
+    assert im.main(["post-dpkg", hook.state]) == 0
+    assert flags_of(kernel, hook.tree / "lib" / "a.php") & im.FS_IMMUTABLE_FL
+
+
+def test_hook_refuses_a_path_apt_or_dpkg_needs(tmp_path, kernel, capsys):
+    entry = {"path": "/var/lib/dpkg/info", "exclude": []}
+    assert im.hook_apply(entry, False, ["/var/lib/dpkg"]) == 0
+    assert "refusing /var/lib/dpkg/info" in capsys.readouterr().err
+    assert im.under_never_locked("/var", ["/var/lib/dpkg"])  # holds one
+    assert not im.under_never_locked("/var/lib/dpkgx", ["/var/lib/dpkg"])
+
+
+def test_package_paths_reads_dpkg_lists_and_ucf(tmp_path):
+    (tmp_path / "info").mkdir()
+    (tmp_path / "info" / "apache2.list").write_text("/.\n/etc/apache2\n/etc/apache2/apache2.conf\n")
+    (tmp_path / "hashfile").write_text("d41d8cd98f00b204e9800998ecf8427e  /etc/php/8.2/apache2/php.ini\n\n")
+    paths = im.package_paths(str(tmp_path / "info" / "*.list"), str(tmp_path / "hashfile"))
+    assert paths == {"/.", "/etc/apache2", "/etc/apache2/apache2.conf", "/etc/php/8.2/apache2/php.ini"}
+    assert im.belongs_to_packages("/etc/apache2/", paths)
+    assert im.belongs_to_packages("/etc/php", paths)
+    assert not im.belongs_to_packages("/var/www/app", paths)
+
+
+@pytest.mark.parametrize("argv", [[], ["lock"], ["status", "a", "b"]])
+def test_hook_usage_errors_are_2(argv, capsys):
+    assert im.main(argv) == 2
+    assert "usage: bulwark-immutable" in capsys.readouterr().err
+
+
+def test_hook_status_lists_each_declared_path(hook, kernel, capsys):
+    assert im.main(["status", hook.state]) == 0
+    assert capsys.readouterr().out == f"locked   {hook.tree}\n"
+
+
+def test_hook_runs_as_a_script_with_the_standard_library_only(tmp_path):
+    # As APT runs it: a copy of the file, no collection on sys.path, a missing state file is no work.
+    script = tmp_path / "bulwark-immutable"
+    script.write_bytes(open(im.__file__, "rb").read())
+    done = subprocess.run(
+        [sys.executable, "-I", str(script), "status", str(tmp_path / "missing.json")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")

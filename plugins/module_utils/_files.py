@@ -1,0 +1,20 @@
+# Copyright: (c) 2026, bulwark.hardening contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Reading a file the one way the modules read one: UTF-8 text, a bad byte replaced, and a
+missing or unreadable file an answer rather than an exception."""
+
+from __future__ import annotations
+
+
+def read_text(path, default="", tolerate=OSError, errors="replace"):
+    """The text of ``path``, decoded as UTF-8 (``errors`` says what a bad byte becomes).
+
+    ``default`` when opening or reading it raises ``tolerate``: ``OSError`` (the default) for a
+    file that is missing or unreadable, ``FileNotFoundError`` for a missing one only (any other
+    error propagates), ``()`` for none.
+    """
+    try:
+        with open(path, encoding="utf-8", errors=errors) as handle:
+            return handle.read()
+    except tolerate:
+        return default
