@@ -18,6 +18,8 @@ description:
   - One run, several outputs. The console summary per host (in compliance, or the drifted controls
     with a short diff) and per control across the fleet; optionally JSON, JUnit XML (one test case per
     host and control that ran) and Markdown files.
+  - The warnings of a control's tasks (e.g. the ufw rules C(ufw_exclusive) removes, each with the
+    ways to keep it) are listed under the host, drifted or not.
   - The report holds no file contents beyond the few diff lines of a control, and nothing of a task
     with C(no_log).
   - The JSON also counts, per host and role, the tasks that ran on the host (skipped ones not
@@ -136,6 +138,15 @@ def found(result: dict) -> list[str]:
     return ["-" + (line if len(line) <= 200 else line[:197] + "...")]
 
 
+def warnings_of(result) -> list[str]:
+    """The warnings a task gave, one line each (ansible-core 2.19 and later hand them to callbacks
+    beside the result; older releases inside it)."""
+    items = getattr(result, "warnings", None)
+    if items is None:
+        items = result._result.get("warnings") or []
+    return [" ".join(str(getattr(getattr(item, "event", None), "msg", None) or item).split()) for item in items]
+
+
 def control_of(task_vars, title: str) -> dict:
     """The control a task declares in its vars (a task without one is known by its title)."""
     declared = task_vars.get(CONTROL_VAR) if isinstance(task_vars, dict) else None
@@ -153,8 +164,10 @@ def new_host() -> dict:
     return {"ok": 0, "failed": 0, "unreachable": 0, "drift": [], "controls": {}, "tasks": {}}
 
 
-def record(host: dict, control: dict, role: str, task: str, *, changed: bool, diff: list[str]) -> None:
-    """Add one task result to a host: the control it checked and, if changed, the drift."""
+def record(
+    host: dict, control: dict, role: str, task: str, *, changed: bool, diff: list[str], warnings: list[str] = ()
+) -> None:
+    """Add one task result to a host: the control it checked, its warnings and, if changed, the drift."""
     if not control["id"] and not changed:
         # A task that declares no control (an assert, a read, a task of the user's own) is only
         # counted; it becomes an entry of the report when it changed something.
@@ -162,10 +175,12 @@ def record(host: dict, control: dict, role: str, task: str, *, changed: bool, di
         return
     key = control["id"] or "task: %s" % task
     entry = host["controls"].setdefault(
-        key, {**control, "role": role, "status": "compliant", "expected": [], "found": [], "tasks": []}
+        key, {**control, "role": role, "status": "compliant", "expected": [], "found": [], "tasks": [], "warnings": []}
     )
     if task not in entry["tasks"]:
         entry["tasks"].append(task)
+    if control["id"]:  # a task of the user's own shows its warnings in the run only
+        entry["warnings"].extend(warning for warning in warnings if warning not in entry["warnings"])
     if not changed:
         host["ok"] += 1
         return
@@ -252,6 +267,8 @@ def render(report: dict) -> str:
         for entry in drifted(host):
             out.append("    - %s [%s]" % (_label(entry), entry["role"] or "play"))
             out.extend("        %s" % line for line in _diff_lines(entry))
+        for key, entry in host["controls"].items():
+            out.extend("    ! %s: %s" % (key, warning) for warning in entry.get("warnings", []))
     summary = report["summary"]
     if summary["hosts"] > 1:
         out.append(
@@ -291,6 +308,9 @@ def markdown(report: dict) -> str:
             out.append("Role `%s`. Measure: %s." % (entry["role"] or "play", _measure(entry) or "-"))
             if _diff_lines(entry):
                 out += ["", "```diff", *_diff_lines(entry), "```"]
+        warnings = [(key, w) for key, entry in host["controls"].items() for w in entry.get("warnings", [])]
+        if warnings:
+            out += ["", "Warnings:", ""] + ["- `%s`: %s" % (key, warning) for key, warning in warnings]
     return "\n".join(out) + "\n"
 
 
@@ -385,7 +405,10 @@ class CallbackModule(CallbackBase):
         hidden = task.no_log or result._result.get("censored")
         diff = [] if hidden or not changed else summarise_diff(diff_of(result._result)) or found(result._result)
         title = task.name or task.action
-        record(host, control_of(task_vars, title), self._role(task), title, changed=changed, diff=diff)
+        warnings = [] if hidden else warnings_of(result)
+        record(
+            host, control_of(task_vars, title), self._role(task), title, changed=changed, diff=diff, warnings=warnings
+        )
 
     def v2_runner_on_failed(self, result, ignore_errors=False):
         if self._vars(result._task).get(GATE_VAR):

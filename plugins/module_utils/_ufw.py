@@ -17,6 +17,7 @@ from __future__ import annotations
 import binascii
 import ipaddress
 import re
+import shlex
 
 ACTIONS = ("allow", "deny", "reject", "limit")
 PROTOS = ("tcp", "udp", "any")
@@ -548,6 +549,50 @@ def format_rule(entry):
 
 def format_rules(entries):
     return "".join(format_rule(e) + "\n" for e in entries)
+
+
+def undeclared_removals(to_delete, desired, ufw="ufw"):
+    """The rules *to_delete* removes for good, each as the ufw command that would add it back.
+
+    A rule deleted only to be appended again in the declared order is not one of them; an
+    any-to-any rule and its IPv6 twin are one, as the user typed them. Each item is
+    ``{"rule": "ufw allow ...", "replaced_by": None}``, or with ``replaced_by`` the declared rule
+    that takes its place (ufw keeps one rule per port, protocol, addresses and interface).
+    """
+    gone = [entry for entry in to_delete if entry not in desired]
+    declared = {match_key(entry): entry for entry in desired}
+    removals = []
+    done = []
+    for entry in gone:
+        if entry in done:
+            continue
+        both = entry["from"] == "any" and entry["to"] == "any" and not entry["ipv6"] and _twin(entry) in gone
+        done.extend([entry, _twin(entry)] if both else [entry])
+        replacement = declared.get(match_key(entry))
+        removals.append(
+            {
+                "rule": shlex.join(rule_args(entry, ufw=ufw, both=both)),
+                "replaced_by": format_rule(replacement) if replacement else None,
+            }
+        )
+    return removals
+
+
+def removal_warning(removal):
+    """The run's warning for one item of :func:`undeclared_removals`: the rule, and how to keep it
+    (the module's option, and the ufw role's variable in parentheses). The same words in check mode
+    and in a real run, so that Ansible shows the warning of a dry-run and of the run once."""
+    if removal["replaced_by"]:
+        return (
+            f"ufw: `{removal['rule']}` is replaced by the declared rule '{removal['replaced_by']}' "
+            "(ufw keeps one rule per port, protocol and addresses). To keep yours, declare it instead "
+            "(option rules; the ufw role: ufw_rules)."
+        )
+    return (
+        f"ufw: `{removal['rule']}` is not declared, so exclusive removes it. To keep it, declare it "
+        "(option rules; the ufw role: ufw_rules or bulwark_services), give it a comment that "
+        "keep_comments matches (ufw_keep_comments), or set exclusive to false (ufw_exclusive: false)."
+    )
 
 
 # --------------------------------------------------------------------------- #

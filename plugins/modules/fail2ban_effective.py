@@ -49,6 +49,14 @@ options:
     description: The systemd unit of the daemon.
     type: str
     default: fail2ban.service
+  restart_pending:
+    description:
+      - V(true) when the caller restarts fail2ban after this task anyway (it changed the configuration
+        in this run). The running daemon is then not asked - it runs the configuration the caller just
+        replaced, which is no news - and only the overrides are reported and removed.
+    type: bool
+    default: false
+    version_added: 0.3.0
 notes:
   - The daemon's start is C(ExecMainStartTimestampMonotonic) of the unit; configuration files are
     the C(*.conf) and C(*.local) files below O(conf_dir).
@@ -169,6 +177,7 @@ def main():
             "conf_dir": {"type": "path", "default": "/etc/fail2ban"},
             "own_file": {"type": "str", "default": "jail.d/bulwark.local"},
             "service": {"type": "str", "default": "fail2ban.service"},
+            "restart_pending": {"type": "bool", "default": False},
         },
         supports_check_mode=True,
     )
@@ -180,7 +189,10 @@ def main():
         for path, items in sorted(found.items())
         for line, jail, option, value in items
     ]
-    running, reasons = daemon_state(module, params["service"], params["conf_dir"], jails)
+    if params["restart_pending"]:
+        running, reasons = [], []
+    else:
+        running, reasons = daemon_state(module, params["service"], params["conf_dir"], jails)
     reasons = [
         f"{o['file']} line {o['line']} sets {o['option']} = {o['value']} in jail {o['jail']}, overriding "
         f"{params['own_file']}" + ("" if module.check_mode else " (removed)")

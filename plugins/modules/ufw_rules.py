@@ -94,7 +94,8 @@ options:
         type: str
   exclusive:
     description:
-      - When V(true), rules that are not declared are removed.
+      - When V(true), rules that are not declared are removed, each named in a warning (with the
+        ways to keep it) and in RV(removed_undeclared).
       - When V(false), undeclared rules are left where they are; declared rules are
         added after them. An undeclared rule that differs from a declared one only
         in action or comment is still replaced, because ufw cannot hold both.
@@ -316,6 +317,17 @@ removed:
   type: list
   elements: str
   sample: ["allow 8080/tcp from any", "allow 8080/tcp from any (v6)"]
+removed_undeclared:
+  description:
+    - The rules deleted (or that would be deleted) that are not declared, each as the ufw command
+      that adds it back; the run also warns about each one and says how to keep it.
+    - A rule deleted only to be appended again in order is not listed; an undeclared rule that a
+      declared one replaces (same port, protocol and addresses) is.
+  returned: always
+  type: list
+  elements: str
+  sample: ["ufw allow in proto tcp from any to any port 8080 comment 'my app'"]
+  version_added: 0.3.0
 commands:
   description: The ufw commands run (or that would be run), in order.
   returned: always
@@ -385,7 +397,9 @@ from ansible_collections.bulwark.hardening.plugins.module_utils._ufw import (
     parse_app_profiles,
     parse_defaults,
     parse_rules_file,
+    removal_warning,
     split_foreign,
+    undeclared_removals,
 )
 
 
@@ -744,10 +758,14 @@ def main():
     ufw = ufw or "ufw"
     commands = build_commands(to_delete, to_add, ufw=ufw) + settings_commands(changes, ufw, systemctl)
 
+    removals = undeclared_removals(to_delete, desired, ufw="ufw")
+    for removal in removals:
+        module.warn(removal_warning(removal))
     result = {
         "changed": changed,
         "added": [format_rule(e) for e in to_add],
         "removed": [format_rule(e) for e in to_delete],
+        "removed_undeclared": [removal["rule"] for removal in removals],
         "commands": commands,
         "rules": predicted,
         "settings": changes,

@@ -31,10 +31,12 @@ def name_of(host):
 @pytest.mark.parametrize("scheme", ["http", "https"])
 @pytest.mark.parametrize("path", ["/", "/no-such-page", "/app.php"])
 def test_every_header_exactly_once_on_200_404_and_app_pages(host, fetch, scheme, path):
+    """Our value, once, although the HTTP vhost says "Header set X-Frame-Options SAMEORIGIN", a
+    <Location "/"> says "Header always set Referrer-Policy ..." (prepare.yml) and /app.php sends
+    its own X-Frame-Options and X-Content-Type-Options."""
     response = fetch(f"{scheme}://{name_of(host)}{path}")
     assert response.status == (404 if path == "/no-such-page" else 200)
     for name, value in HEADERS.items():
-        # The page /app.php sends its own X-Frame-Options and X-Content-Type-Options: replaced, not doubled.
         assert response.all(name) == [value], name
     assert len(response.all("Content-Security-Policy")) == 1
     assert response.all("Content-Security-Policy")[0].startswith("default-src 'self'; ")
@@ -43,6 +45,15 @@ def test_every_header_exactly_once_on_200_404_and_app_pages(host, fetch, scheme,
     assert response.all("ETag") == []
     # HSTS only over HTTPS.
     assert len(response.all("Strict-Transport-Security")) == (1 if scheme == "https" else 0)
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_the_users_own_header_lines_are_in_effect(host, fetch, scheme):
+    """The fixture's lines are live (so the test above sees them lose): their headers of other
+    names are served. The vhost's lines are in the HTTP vhost only."""
+    response = fetch(f"{scheme}://{name_of(host)}/")
+    assert response.all("X-Fixture-Location") == ["yes"]
+    assert response.all("X-Fixture-Vhost") == (["yes"] if scheme == "http" else [])
 
 
 def test_php_runs_through_the_expected_sapi(host, fetch):
@@ -56,10 +67,14 @@ def test_error_pages_carry_no_signature(host, fetch):
     assert "Debian" not in response.body
 
 
-def test_a_location_overrides_a_header_with_always_set(host, fetch):
-    response = fetch(f"https://{name_of(host)}/override/")
-    assert response.status == 200
+@pytest.mark.parametrize("scheme", ["http", "https"])
+@pytest.mark.parametrize("path", ["/override/", "/override/no-such-page"])
+def test_an_if_section_after_ours_changes_a_header_for_some_paths(host, fetch, scheme, path):
+    # converge.yml's apache_hardening_extra_directives: <If "%{REQUEST_URI} =~ m#^/override/#">.
+    response = fetch(f"{scheme}://{name_of(host)}{path}")
+    assert response.status == (404 if path.endswith("no-such-page") else 200)
     assert response.all("X-Frame-Options") == ["SAMEORIGIN"]
+    assert response.all("Referrer-Policy") == [HEADERS["Referrer-Policy"]]
 
 
 @pytest.mark.parametrize("scheme", ["http", "https"])

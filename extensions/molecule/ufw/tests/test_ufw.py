@@ -142,8 +142,24 @@ def stray_rule():
         h.run("ufw delete allow 7777/tcp")
 
 
+def test_the_users_handler_runs_when_their_play_runs_it_not_inside_the_role(host):
+    # converge.yml: their task notified their handler before the role; the role changed the
+    # firewall (first converge); their handler ran at the end of their tasks, after the role.
+    order = host.file("/var/lib/fixture/order").content_string.split()
+    assert order[:2] == ["role-done", "user-handler"]
+    assert order.count("user-handler") == 1
+
+
 def test_check_mode_reports_a_stray_rule_and_leaves_it(stray_rule, check_run):
-    run, _report = check_run()
+    run, report = check_run()
+    # Named, with the ways to keep it: in the run (a warning, once for both hosts) and in the report.
+    output = " ".join((run.stdout + run.stderr).split())
+    assert "`ufw allow in proto tcp from any to any port 7777` is not declared, so exclusive removes it" in output
+    assert "ufw_exclusive: false" in output
+    for name in TARGETS:
+        warnings = report[name]["controls"]["UFW-RULESET"]["warnings"]
+        assert [w for w in warnings if "port 7777" in w] == [w for w in warnings if "is not declared" in w]
+        assert len(warnings) == 1, warnings
     assert run.stdout.count("-allow 7777/tcp from any\n") == len(TARGETS)
     assert run.stdout.count("-allow 7777/tcp from any (v6)\n") == len(TARGETS)
     for h in stray_rule:

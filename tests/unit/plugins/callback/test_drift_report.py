@@ -238,3 +238,42 @@ def test_a_loop_reports_the_diffs_of_its_changed_items():
     callback.v2_runner_on_ok(_Result(ini, True, results=items, msg="All items completed"))
     entry = build(callback._hosts, True)["hosts"]["web1"]["controls"]["PHP-INI"]
     assert (entry["found"], entry["expected"]) == (["allow_url_fopen = On"], ["allow_url_fopen = Off"])
+
+
+class _Summary:
+    """A warning as ansible-core 2.19 and later hand it to callbacks (WarningSummary.event.msg)."""
+
+    def __init__(self, msg):
+        self.event = type("Event", (), {"msg": msg})()
+
+
+REMOVED = "ufw: `ufw allow in proto tcp from any to any port 8080` is not declared, so exclusive removes it."
+
+
+@pytest.mark.parametrize("modern", [False, True])
+def test_warnings_of_controlled_tasks_are_listed_under_the_host(modern):
+    callback = CallbackModule()
+    ufw = _task(Task, "Apply the ufw rules", UFW)
+    mine = _task(Task, "My own task")
+    for task in (ufw, mine):
+        result = _Result(task, True, diff={"before": "allow 8080/tcp\n", "after": ""})
+        if modern:
+            result.warnings = [_Summary(REMOVED)]
+        else:
+            result._result["warnings"] = [REMOVED]
+        callback.v2_runner_on_ok(result)
+    report = build(callback._hosts, True)
+    assert report["hosts"]["web1"]["controls"]["UFW-RULESET"]["warnings"] == [REMOVED]
+    # A task of the user's own is theirs to read in the run; the report lists our controls' warnings.
+    assert report["hosts"]["web1"]["controls"]["task: My own task"]["warnings"] == []
+    assert f"    ! UFW-RULESET: {REMOVED}" in render(report)
+    assert f"- `UFW-RULESET`: {REMOVED}" in markdown(report)
+
+
+def test_warnings_are_listed_on_a_compliant_host_too():
+    callback = CallbackModule()
+    result = _Result(_task(Task, "Apply the ufw rules", UFW), False, warnings=[REMOVED])
+    callback.v2_runner_on_ok(result)
+    report = build(callback._hosts, True)
+    assert report["hosts"]["web1"]["status"] == "compliant"
+    assert REMOVED in render(report)

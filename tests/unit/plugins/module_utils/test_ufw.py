@@ -25,8 +25,10 @@ from ansible_collections.bulwark.hardening.plugins.module_utils._ufw import (
     parse_defaults,
     parse_rules_file,
     parse_tuple,
+    removal_warning,
     role_plan,
     split_foreign,
+    undeclared_removals,
 )
 from ansible_collections.bulwark.hardening.tests.unit.plugins.role_settings import host, role_defaults
 
@@ -1268,3 +1270,157 @@ def test_a_port_move_keeps_the_sessions_port_while_sshd_listens_there():
 def test_the_plan_hands_the_host_models_declared_ports_to_the_listener_guard():
     result = plan(bulwark_services={"http": {"ports": [80], "unit": "apache2"}})
     assert result["declared"] == ["22/tcp", "80/tcp"]
+
+
+# --------------------------------------------------------------------------- #
+# Rules exclusive removes: named, and the ways out
+# --------------------------------------------------------------------------- #
+# What `ufw allow 8080/tcp` (a user's own task) writes.
+MINE_V4 = "### tuple ### allow tcp 8080 0.0.0.0/0 any 0.0.0.0/0 in"
+MINE_V6 = "### tuple ### allow tcp 8080 ::/0 any ::/0 in"
+MINE_COMMAND = "ufw allow in proto tcp from any to any port 8080"
+
+
+def one_run(desired, current, exclusive=True, keep=()):
+    """What one run of the module decides: (removals it names, rules after it)."""
+    _foreign, managed = split_foreign(current, keep, desired)
+    to_delete, to_add = compute_diff(desired, managed, exclusive=exclusive)
+    return undeclared_removals(to_delete, desired), apply_diff(current, to_delete, to_add), to_delete + to_add
+
+
+def test_a_users_own_rule_is_undone_on_every_run_and_named_each_time():
+    """The ping-pong: a user's task adds 8080/tcp, our run removes it, the user's task adds it
+    again. Each of our runs changes both families, and each names the rule it removes."""
+    desired = declared(SSH)
+    state = parsed([SSH_LIMIT_V4], [SSH_LIMIT_V6])
+    for _run in range(2):
+        state = state[:1] + parsed([MINE_V4])[:1] + state[1:] + parsed((), [MINE_V6])  # the user's task
+        removals, state, changes = one_run(desired, state)
+        assert len(changes) == 2
+        assert removals == [{"rule": MINE_COMMAND, "replaced_by": None}]
+        assert state == desired
+    warning = removal_warning(removals[0])
+    assert f"`{MINE_COMMAND}` is not declared" in warning
+    for way_out in ("ufw_rules or bulwark_services", "ufw_keep_comments", "ufw_exclusive: false"):
+        assert way_out in warning
+
+
+@pytest.mark.parametrize(
+    "way_out",
+    [
+        {"desired": declared(SSH, {"rule": "allow", "port": 8080, "proto": "tcp"})},
+        {"exclusive": False},
+        {"keep": ["^mine$"], "comment": "mine"},
+    ],
+    ids=["declared", "not-exclusive", "kept-by-comment"],
+)
+def test_each_way_out_ends_the_ping_pong(way_out):
+    comment = f" comment={hex_encode(way_out['comment'])}" if "comment" in way_out else ""
+    desired = way_out.get("desired", declared(SSH))
+    state = parsed([SSH_LIMIT_V4, MINE_V4 + comment], [SSH_LIMIT_V6, MINE_V6 + comment])
+    removals, after, changes = one_run(desired, state, way_out.get("exclusive", True), way_out.get("keep", ()))
+    assert (removals, changes, after) == ([], [], state)
+
+
+def test_removals_name_rules_as_typed_not_the_reordered_ones():
+    # The declared 443 comes first: 80 is deleted and appended again, which is no removal.
+    desired = declared(HTTPS, HTTP)
+    current = parsed(
+        [HTTP_V4, "### tuple ### allow tcp 3306 0.0.0.0/0 any 10.0.0.0/8 in comment=646220c3bc626572"],
+        [HTTP_V6, DENY_NET_V6],
+    )
+    to_delete, _to_add = compute_diff(desired, current)
+    assert len(to_delete) == 4
+    assert undeclared_removals(to_delete, desired) == [
+        {"rule": "ufw allow in proto tcp from 10.0.0.0/8 to any port 3306 comment 'db über'", "replaced_by": None},
+        {"rule": "ufw deny in from 2001:db8::/32 to any", "replaced_by": None},
+    ]
+
+
+def test_a_rule_a_declared_one_replaces_is_named_with_its_replacement():
+    desired = declared(SSH)
+    current = parsed(
+        ["### tuple ### allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in"], ["### tuple ### allow tcp 22 ::/0 any ::/0 in"]
+    )
+    to_delete, _to_add = compute_diff(desired, current, exclusive=False)
+    removals = undeclared_removals(to_delete, desired)
+    assert removals == [
+        {"rule": "ufw allow in proto tcp from any to any port 22", "replaced_by": "limit 22/tcp from any # ssh"}
+    ]
+    assert "is replaced by the declared rule 'limit 22/tcp from any # ssh'" in removal_warning(removals[0])
+
+
+# The shapes users write in ufw_rules, with the tuples ufw 0.36 writes for them.
+@pytest.mark.parametrize(
+    "rule, v4, v6",
+    [
+        (
+            {"rule": "allow", "port": "8000:8010", "proto": "tcp"},
+            ["### tuple ### allow tcp 8000:8010 0.0.0.0/0 any 0.0.0.0/0 in"],
+            ["### tuple ### allow tcp 8000:8010 ::/0 any ::/0 in"],
+        ),
+        (
+            {"rule": "allow", "port": 5432, "proto": "tcp", "from": "10.0.0.0/8", "comment": "db"},
+            ["### tuple ### allow tcp 5432 0.0.0.0/0 any 10.0.0.0/8 in comment=6462"],
+            [],
+        ),
+        (
+            {"rule": "allow", "port": 443, "proto": "tcp", "to": "192.0.2.10"},
+            ["### tuple ### allow tcp 443 192.0.2.10 any 0.0.0.0/0 in"],
+            [],
+        ),
+        (
+            {"rule": "allow", "port": 9100, "proto": "tcp", "from": "2001:db8::/32", "comment": "node exporter"},
+            [],
+            ["### tuple ### allow tcp 9100 ::/0 any 2001:db8::/32 in comment=6e6f6465206578706f72746572"],
+        ),
+        (
+            {"rule": "allow", "app": "Apache Full"},
+            [
+                "### tuple ### allow tcp 80,443 0.0.0.0/0 any 0.0.0.0/0 Apache%20Full - in",
+            ],
+            ["### tuple ### allow tcp 80,443 ::/0 any ::/0 Apache%20Full - in"],
+        ),
+        (
+            {"rule": "allow", "port": "9000"},
+            ["### tuple ### allow any 9000 0.0.0.0/0 any 0.0.0.0/0 in"],
+            ["### tuple ### allow any 9000 ::/0 any ::/0 in"],
+        ),
+        (
+            {"rule": "deny", "port": 23, "proto": "tcp", "comment": "no telnet"},
+            ["### tuple ### deny tcp 23 0.0.0.0/0 any 0.0.0.0/0 in comment=6e6f2074656c6e6574"],
+            ["### tuple ### deny tcp 23 ::/0 any ::/0 in comment=6e6f2074656c6e6574"],
+        ),
+    ],
+    ids=["range", "from-net-comment", "to-address", "ipv6-source", "app-profile", "proto-any", "deny-comment"],
+)
+def test_a_rule_declared_in_ufw_rules_is_stable(rule, v4, v6):
+    """Declared through the role (its plan, then the module's normalisation), the rule compares
+    equal to what ufw wrote for it: the next run changes nothing and removes nothing."""
+    result = plan(ufw_rules=[rule])
+    assert result["errors"] == []
+    desired = normalise_rules(result["rules"], label="ufw_rules")
+    current = parsed([SSH_LIMIT_V4, *v4], [SSH_LIMIT_V6, *v6])
+    removals, after, changes = one_run(desired, current)
+    assert (removals, changes, after) == ([], [], current)
+
+
+def test_a_service_declared_in_bulwark_services_is_stable():
+    result = plan(
+        bulwark_services={
+            "http": {"ports": [80, 443], "unit": "apache2.service"},
+            "dns": {"ports": [53], "proto": "udp"},
+        }
+    )
+    assert result["errors"] == []
+    desired = normalise_rules(result["rules"], label="ufw_rules")
+    http, dns = hex_encode("service http"), hex_encode("service dns")
+    v4 = [
+        SSH_LIMIT_V4,
+        f"### tuple ### allow tcp 80 0.0.0.0/0 any 0.0.0.0/0 in comment={http}",
+        f"### tuple ### allow tcp 443 0.0.0.0/0 any 0.0.0.0/0 in comment={http}",
+        f"### tuple ### allow udp 53 0.0.0.0/0 any 0.0.0.0/0 in comment={dns}",
+    ]
+    current = parsed(v4, [line.replace("0.0.0.0/0", "::/0") for line in v4])
+    removals, after, changes = one_run(desired, current)
+    assert (removals, changes, after) == ([], [], current)

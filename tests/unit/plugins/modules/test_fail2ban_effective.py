@@ -120,6 +120,30 @@ def test_config_changed_after_the_daemon_loaded_is_a_lost_restart(monkeypatch, c
     assert f"{ours} changed after the daemon last (re)loaded: fail2ban runs an older configuration" in result["reasons"]
 
 
+@pytest.mark.parametrize("check_mode", [True, False])
+def test_a_restart_the_role_makes_anyway_is_no_warning(monkeypatch, conf, check_mode):
+    """The role wrote our file one task earlier and restarts fail2ban next: the daemon running the
+    replaced file is no news (no warning, no reason), but an override is still found."""
+    ours = conf / "jail.d" / "bulwark.local"
+    ours.write_text(OURS.replace("5", "3"))
+    zz = conf / "jail.d" / "zz-local.local"
+    zz.write_text(ZZ)
+    warnings = []
+    monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, text: warnings.append(text))
+    fake = FakeSystem(started_ago=60.0, jails="recidive")
+    args = {"jails": JAILS, "conf_dir": str(conf), "restart_pending": True, "_ansible_check_mode": check_mode}
+    result = run(monkeypatch, args, fake)
+    # Neither systemctl nor fail2ban-client was asked (outside check mode the backup runs lsattr).
+    assert [call for call in fake.calls if call[0] in ("/bin/systemctl", "/bin/fail2ban-client")] == []
+    assert [o["file"] for o in result["overrides"]] == [str(zz)]
+    assert len(result["reasons"]) == 1 and "overriding jail.d/bulwark.local" in result["reasons"][0]
+    assert warnings == result["reasons"]
+    # Without restart_pending the same host warns that the daemon runs an older configuration.
+    warnings.clear()
+    result = run(monkeypatch, dict(args, restart_pending=False), FakeSystem(started_ago=60.0, jails="recidive"))
+    assert any("runs an older configuration" in text for text in warnings)
+
+
 def test_content_the_daemon_loaded_is_current_whatever_its_ctime(monkeypatch, conf):
     """A stamp for the daemon's load holds the file's content: a later chattr/touch changes nothing."""
     ours = conf / "jail.d" / "bulwark.local"

@@ -201,6 +201,35 @@ def test_exclusive_false_keeps_undeclared(monkeypatch, ufw_dir):
     ]
 
 
+@pytest.fixture
+def warnings(monkeypatch):
+    """The warnings the module gives, in order."""
+    given = []
+    monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, text: given.append(text))
+    return given
+
+
+@pytest.mark.parametrize("check_mode", [True, False])
+def test_exclusive_names_each_rule_it_removes(monkeypatch, ufw_dir, warnings, check_mode):
+    # 8080 is a rule of the user's own (both families: one rule as typed); 80 is declared but
+    # out of place, so it is deleted and appended again: moved, not removed.
+    args = ufw_dir([HTTP_V4, OLD_V4, SSH_V4], [HTTP_V6, OLD_V6, SSH_V6])
+    result, _calls = run(monkeypatch, dict(args, rules=[SSH, HTTP], _ansible_check_mode=check_mode))
+    assert result["changed"] is True
+    assert len(result["removed"]) == 4
+    assert result["removed_undeclared"] == ["ufw allow in proto tcp from any to any port 8080 comment old"]
+    # (The fake ufw writes nothing, so a real run also warns that ufw stored other rules.)
+    named = [text for text in warnings if "8080" in text]
+    assert named == [warnings[0]]
+    assert named[0].startswith("ufw: `ufw allow in proto tcp from any to any port 8080 comment old` is not declared")
+
+
+def test_no_warning_when_nothing_undeclared_goes(monkeypatch, ufw_dir, warnings):
+    args = ufw_dir([HTTP_V4, OLD_V4], [HTTP_V6, OLD_V6])
+    result, _calls = run(monkeypatch, dict(args, rules=[HTTP], exclusive=False))
+    assert result["removed_undeclared"] == [] and warnings == []
+
+
 def test_ipv6_false_removes_v6_rules(monkeypatch, ufw_dir):
     args = ufw_dir([SSH_V4], [SSH_V6, HTTP_V6])
     result, calls = run(monkeypatch, dict(args, rules=[SSH], ipv6=False))
