@@ -67,6 +67,18 @@ def ipv4():
     return lambda host: json.loads(host.check_output("ip -j -4 addr show dev eth0"))[0]["addr_info"][0]["local"]
 
 
+@pytest.fixture(scope="module")
+def client(inventory_host):
+    """The scenario's second container, ``<scenario>-client``, which asks the target from outside."""
+    return inventory_host(f"{os.environ['MOLECULE_SCENARIO_NAME']}-client")
+
+
+@pytest.fixture(scope="module")
+def target_ip(host, ipv4):
+    """The tested host's IPv4 address on the scenario network."""
+    return ipv4(host)
+
+
 @pytest.fixture(scope="session")
 def wait_for():
     """Poll a predicate once a step until it holds or the time is up; bounded, never endless."""

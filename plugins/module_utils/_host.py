@@ -95,6 +95,14 @@ def connection(settings):
     }
 
 
+def declaration_errors(values):
+    """The host model's errors for the declaration in *values* (the play's variables), for the input
+    check that runs first of all; the model published later is built from the same values."""
+    if any(name not in values for name in HOST_VARIABLES) or any(values[name] is None for name in HOST_VARIABLES):
+        return []
+    return host_model({name: values[name] for name in HOST_VARIABLES})["errors"]
+
+
 def stale_errors(values):
     """Messages for a host-model variable whose value differs from the one the published model was
     built from (``values`` as the play sees them now, ``bulwark_host`` among them)."""

@@ -23,7 +23,11 @@ import difflib
 import fnmatch
 import re
 
-from ansible_collections.bulwark.hardening.plugins.module_utils._host import stale_errors
+from ansible_collections.bulwark.hardening.plugins.module_utils._host import (
+    HOST_VARIABLES,
+    declaration_errors,
+    stale_errors,
+)
 from ansible_collections.bulwark.hardening.plugins.module_utils._immutable import parse_mode
 from ansible_collections.bulwark.hardening.plugins.module_utils._php import PhpValueError, ini_literal, size_to_bytes
 
@@ -476,4 +480,8 @@ def input_errors(values, options):
         errors.extend(_forbidden_errors(name, value))
         errors.extend(_php_errors(name, value))
         errors.extend(_mode_errors(name, value))
+    if not any(error.startswith(HOST_VARIABLES) for error in errors):
+        # The host model's own rules (a service's ports, proto, unit; the closed ports), checked by the
+        # code that builds it, once each variable has the right type.
+        errors.extend(declaration_errors(values))
     return errors

@@ -31,3 +31,12 @@ def host(connection=None, **declared):
     if connection is not None:
         model["connection"] = dict(connection)
     return model
+
+
+def refuses_then_takes(plan, bad, good, message, *, only=True):
+    """A plan rule: *bad* gives an error holding *message* (the only one, unless *only* is false),
+    and *good* gives none."""
+    errors = plan(**bad)["errors"]
+    assert errors and (len(errors) == 1 or not only), errors
+    assert message in errors[0]
+    assert plan(**good)["errors"] == []

@@ -30,25 +30,16 @@ def quick_start() -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def client(inventory_host):
-    return inventory_host("quickstart-client")
-
-
-@pytest.fixture(scope="module")
-def web_ip(host, ipv4):
-    return ipv4(host)
-
-
-@pytest.fixture(scope="module")
-def project(tmp_path_factory, web_ip, test_key):
+def project(tmp_path_factory, target_ip):
     """A user's project: the README's files plus an inventory that logs in over SSH as deploy."""
     root = tmp_path_factory.mktemp("quickstart")
+    test_key = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "id_test"  # the ssh fixture's key
     for path, text in quick_start().items():
         (root / path).parent.mkdir(parents=True, exist_ok=True)
         (root / path).write_text(text, encoding="utf-8")
     (root / "inventory.ini").write_text(
         "[web]\n"
-        f"web ansible_host={web_ip} ansible_user=deploy ansible_ssh_private_key_file={test_key} "
+        f"web ansible_host={target_ip} ansible_user=deploy ansible_ssh_private_key_file={test_key} "
         "ansible_python_interpreter=/usr/bin/python3 "
         "ansible_ssh_common_args='-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null'\n",
         encoding="utf-8",
@@ -70,17 +61,17 @@ def play(project):
     return run
 
 
-def http_status(client, web_ip, port=80) -> str:
-    return client.run(f"curl -s -o /dev/null -w '%{{http_code}}' --max-time 5 http://{web_ip}:{port}/").stdout
+def http_status(client, target_ip, port=80) -> str:
+    return client.run(f"curl -s -o /dev/null -w '%{{http_code}}' --max-time 5 http://{target_ip}:{port}/").stdout
 
 
-def tcp_open(client, web_ip, port) -> bool:
+def tcp_open(client, target_ip, port) -> bool:
     """Does a TCP connection from the client to the web host's port succeed within 5 s?"""
-    return client.run(f"timeout 5 bash -c 'exec 3<>/dev/tcp/{web_ip}/{port}'").rc == 0
+    return client.run(f"timeout 5 bash -c 'exec 3<>/dev/tcp/{target_ip}/{port}'").rc == 0
 
 
-def test_an_undeclared_website_is_refused_before_the_firewall_changes(play, host, client, web_ip):
-    assert http_status(client, web_ip) == "200", "the fixture's website is down"
+def test_an_undeclared_website_is_refused_before_the_firewall_changes(play, host, client, target_ip):
+    assert http_status(client, target_ip) == "200", "the fixture's website is down"
     rc, output, _recap = play("-e", json.dumps({"bulwark_services": {}}))
     assert rc != 0, output[-3000:]
     message = output[output.find("refusing to change ufw") :][:1500]
@@ -88,19 +79,19 @@ def test_an_undeclared_website_is_refused_before_the_firewall_changes(play, host
         assert expected in message, output[-3000:]
     # The ufw role's guard refused before it installed anything; the website is still up.
     assert not host.package("ufw").is_installed
-    assert http_status(client, web_ip) == "200"
+    assert http_status(client, target_ip) == "200"
 
 
-def test_the_quick_start_keeps_the_website_up(play, host, client, web_ip, ssh):
+def test_the_quick_start_keeps_the_website_up(play, host, client, target_ip, ssh):
     rc, output, recap = play()
     assert rc == 0 and recap.get("failed", 1) == 0, output[-4000:]
     assert "Status: active" in host.check_output("ufw status")
-    assert http_status(client, web_ip) == "200"
-    assert tcp_open(client, web_ip, 22)
+    assert http_status(client, target_ip) == "200"
+    assert tcp_open(client, target_ip, 22)
     # Closed to the world: a port nothing declared (the firewall's default deny, seen from outside).
     host.run("systemd-run --unit bulwark-qs-stray python3 -m http.server 8081")
     try:
-        assert not tcp_open(client, web_ip, 8081)
+        assert not tcp_open(client, target_ip, 8081)
     finally:
         host.run("systemctl stop bulwark-qs-stray")
     login = ssh("deploy")
@@ -112,27 +103,27 @@ def test_a_second_run_changes_nothing(play):
     assert rc == 0 and recap.get("changed") == 0, output[-4000:]
 
 
-def test_ssh_before_ufw_moves_the_port_safely(play, host, client, web_ip, ssh):
+def test_ssh_before_ufw_moves_the_port_safely(play, host, client, target_ip, ssh):
     rc, output, recap = play("-e", "bulwark_ssh_port=2222")
     assert rc == 0 and recap.get("failed", 1) == 0, output[-4000:]
     assert host.socket("tcp://0.0.0.0:2222").is_listening
     assert not host.socket("tcp://0.0.0.0:22").is_listening
     assert ssh("deploy", "-p", "2222").returncode == 0
-    assert tcp_open(client, web_ip, 2222)
-    assert not tcp_open(client, web_ip, 22)
-    assert http_status(client, web_ip) == "200"
+    assert tcp_open(client, target_ip, 2222)
+    assert not tcp_open(client, target_ip, 22)
+    assert http_status(client, target_ip) == "200"
     # The move was confirmed by a fresh login: no rollback is armed any more.
     assert not host.file("/var/lib/bulwark/rollback/armed").exists
     rc, output, recap = play("-e", "bulwark_ssh_port=2222", "-e", "ansible_port=2222")
     assert rc == 0 and recap.get("changed") == 0, output[-4000:]
 
 
-def test_fail2ban_follows_the_moved_port(host, client, web_ip, wait_for):
+def test_fail2ban_follows_the_moved_port(host, client, target_ip, wait_for):
     action = host.check_output("fail2ban-client get sshd actions").split()[-1]
     assert host.check_output(f"fail2ban-client get sshd action {action} port").strip() == "2222"
     guess = (
         "ssh -p 2222 -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "
-        f"-o ConnectTimeout=5 -o PreferredAuthentications=publickey nosuchuser@{web_ip} true"
+        f"-o ConnectTimeout=5 -o PreferredAuthentications=publickey nosuchuser@{target_ip} true"
     )
     client_ip = client.check_output("hostname -I").split()[0]
     try:
@@ -141,6 +132,6 @@ def test_fail2ban_follows_the_moved_port(host, client, web_ip, wait_for):
             if client_ip in host.run("fail2ban-client status sshd").stdout:
                 break
         assert wait_for(lambda: client_ip in host.run("fail2ban-client status sshd").stdout, 20)
-        assert wait_for(lambda: not tcp_open(client, web_ip, 2222), 10), "a banned client still reaches sshd"
+        assert wait_for(lambda: not tcp_open(client, target_ip, 2222), 10), "a banned client still reaches sshd"
     finally:
         host.run(f"fail2ban-client set sshd unbanip {client_ip}")

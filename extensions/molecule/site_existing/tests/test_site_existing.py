@@ -21,16 +21,6 @@ EPHEMERAL = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
 CURL = "curl -sS -i --max-time 5 {url}"
 
 
-@pytest.fixture(scope="module")
-def client(inventory_host):
-    return inventory_host("site_existing-client")
-
-
-@pytest.fixture(scope="module")
-def target_ip(host, ipv4):
-    return ipv4(host)
-
-
 def sshd_effective(host) -> dict[str, list[str]]:
     """`sshd -T`: keyword -> values (a keyword sshd prints once per value, like allowusers, is a list)."""
     conf: dict[str, list[str]] = {}

@@ -391,3 +391,15 @@ def test_a_value_that_would_break_the_php_ini_line_is_refused_by_name():
     assert errors_with(php_hardening_disable_functions=["exec", "a,b"]) == [
         "php_hardening_disable_functions[1]: 'a,b' must be non-empty and must not contain ','"
     ]
+
+
+def test_the_host_declaration_is_refused_first_of_all_by_the_host_models_own_rules():
+    # The same code that builds the host model, run by the input check before anything else.
+    assert errors_with(bulwark_services={"web": {"ports": "80"}}) == [
+        "bulwark_services.web.ports must be a non-empty list of port numbers, got '80'"
+    ]
+    assert errors_with(bulwark_closed_ports=["8080/sctp"]) == [
+        "bulwark_closed_ports[0] must be a port number 1-65535, optionally with /tcp or /udp, got '8080/sctp'"
+    ]
+    # A wrong type is reported once, by the type check.
+    assert errors_with(bulwark_services="http") == ["bulwark_services must be a mapping, got the string 'http'"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.bulwark.hardening.plugins.module_utils._apache import installed_packages, role_plan
+from ansible_collections.bulwark.hardening.tests.unit.plugins.role_settings import refuses_then_takes
 
 SELF_CERT = "/etc/ssl/certs/bulwark-apache-selfsigned.pem"
 SELF_KEY = "/etc/ssl/private/bulwark-apache-selfsigned.key"
@@ -136,10 +137,7 @@ def test_the_defaults_pass():
     ],
 )
 def test_each_rule_refuses_naming_the_variable_and_takes_a_good_value(bad, good, message):
-    errors = plan(**bad)["errors"]
-    assert len(errors) == 1, errors
-    assert message in errors[0]
-    assert plan(**good)["errors"] == []
+    refuses_then_takes(plan, bad, good, message)
 
 
 def test_installed_packages_from_dpkg_query():

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.bulwark.hardening.plugins.module_utils._apt_updates import BUILTIN_ORIGINS, role_plan
+from ansible_collections.bulwark.hardening.tests.unit.plugins.role_settings import refuses_then_takes
 
 # The role's defaults (defaults/main.yml), as vars/main.yml passes them.
 DEFAULTS = {
@@ -111,10 +112,7 @@ def test_the_defaults_pass():
     ],
 )
 def test_each_rule_refuses_naming_the_variable_and_takes_a_good_value(bad, good, message):
-    errors = plan(**bad)["errors"]
-    assert len(errors) == 1, errors
-    assert message in errors[0]
-    assert plan(**good)["errors"] == []
+    refuses_then_takes(plan, bad, good, message)
 
 
 def test_both_schedules_named_when_both_hold_a_bad_one():

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.bulwark.hardening.plugins.module_utils._ssh import PQ_KEX, role_plan
+from ansible_collections.bulwark.hardening.tests.unit.plugins.role_settings import refuses_then_takes
 
 SESSION = {"is_ssh": True, "user": "deploy", "client_addr": "198.51.100.7"}
 # The role's defaults (defaults/main.yml), as vars/main.yml passes them.
@@ -129,10 +130,7 @@ def test_the_defaults_pass():
     ],
 )
 def test_each_rule_refuses_naming_the_variable_and_takes_a_good_value(bad, good, message):
-    errors = plan(**bad)["errors"]
-    assert len(errors) == 1, errors
-    assert message in errors[0]
-    assert plan(**good)["errors"] == []
+    refuses_then_takes(plan, bad, good, message)
 
 
 def test_every_broken_rule_is_reported_at_once():
