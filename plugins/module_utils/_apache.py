@@ -315,12 +315,28 @@ def _content_errors(get):
     return errors
 
 
+def _declared_port_errors(get):
+    """HTTPS the role serves on 443 must be declared where the host declares Apache (the host model):
+    the ufw role opens only declared ports and would close it."""
+    if not get("apache_hardening_tls_enabled"):
+        return []
+    apache = [s for s in get("bulwark_host")["services"] if s["unit"] == "apache2.service" and s["proto"] == "tcp"]
+    if not apache or any(443 in service["ports"] for service in apache):
+        return []
+    names = ", ".join(f"bulwark_services.{service['name']}.ports" for service in apache)
+    return [
+        f"apache_hardening_tls_enabled serves HTTPS on port 443, which {names} (unit apache2) does not list: "
+        "the firewall would close it; add 443 there"
+    ]
+
+
 def role_plan(settings):
     """Check the apache_hardening role's variables and compute what it installs and writes.
 
     *settings* maps the role's variables (``apache_hardening_install``, ``_tls_enabled``,
     ``_tls_self_signed``, ``_tls_certificate``, ``_tls_certificate_key``, ``_tls_certificate_chain``,
-    ``_document_roots``, ``_headers``, ``_csp``, ``_modules_enabled``, ``_modules_disabled``) plus
+    ``_document_roots``, ``_headers``, ``_csp``, ``_modules_enabled``, ``_modules_disabled``), the host
+    model ``bulwark_host`` (a declared Apache service must list 443 when the role serves HTTPS), plus
     ``self_signed_cert`` and ``self_signed_key`` (the role's paths), ``dpkg_output`` (the preflight's
     dpkg-query, '' before it ran) and ``check_mode``. Returns ``errors`` and ``packages`` ({name:
     version} installed), ``present`` (apache2 installed), ``openssl`` (libssl's version),
@@ -329,7 +345,7 @@ def role_plan(settings):
     ``modules_disabled`` and ``csp`` (the header's value, '' for none).
     """
     get = settings.__getitem__
-    errors = _tls_errors(get) + _content_errors(get)
+    errors = _tls_errors(get) + _content_errors(get) + _declared_port_errors(get)
     csp = ""
     if get("apache_hardening_csp"):
         try:

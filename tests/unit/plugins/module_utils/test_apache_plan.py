@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.bulwark.hardening.plugins.module_utils._apache import installed_packages, role_plan
-from ansible_collections.bulwark.hardening.tests.unit.plugins.role_settings import refuses_then_takes
+from ansible_collections.bulwark.hardening.tests.unit.plugins.role_settings import host, refuses_then_takes
 
 SELF_CERT = "/etc/ssl/certs/bulwark-apache-selfsigned.pem"
 SELF_KEY = "/etc/ssl/private/bulwark-apache-selfsigned.key"
@@ -34,6 +34,7 @@ DEFAULTS = {
     "self_signed_key": SELF_KEY,
     "dpkg_output": DPKG,
     "check_mode": False,
+    "bulwark_host": host(),
 }
 CERT = {
     "apache_hardening_tls_certificate": "/etc/ssl/site.pem",
@@ -192,3 +193,18 @@ def test_modules_enabled_once_and_never_disabled_too():
 def test_the_csp_header_value():
     assert plan()["csp"] == "default-src 'self'; object-src 'none'; upgrade-insecure-requests"
     assert plan(apache_hardening_csp={})["csp"] == ""
+
+
+def test_https_must_be_declared_where_the_host_declares_apache():
+    web = host(bulwark_services={"http": {"ports": [80], "unit": "apache2"}})
+    tls = {"apache_hardening_tls_enabled": True, "apache_hardening_tls_self_signed": True}
+    assert plan(bulwark_host=web, **tls)["errors"] == [
+        "apache_hardening_tls_enabled serves HTTPS on port 443, which bulwark_services.http.ports (unit apache2) "
+        "does not list: the firewall would close it; add 443 there"
+    ]
+    both = host(bulwark_services={"http": {"ports": [80, 443], "unit": "apache2"}})
+    assert plan(bulwark_host=both, **tls)["errors"] == []
+    # Nothing declared for Apache (the role used without the host's services): no rule to break.
+    assert plan(bulwark_host=host(), **tls)["errors"] == []
+    # Plain HTTP: 80 is enough.
+    assert plan(bulwark_host=web)["errors"] == []
