@@ -27,7 +27,7 @@ run_one() {
 }
 
 # Longest first (measured), so the last to finish is a short one; the rest in the given order.
-slow="site site_existing controller immutable ssh_hardening php_hardening fail2ban apache_hardening minimal_packages unattended_upgrades ufw rollback ssh_guard"
+slow="site site_existing controller immutable ssh_hardening php_hardening fail2ban apache_hardening minimal_packages unattended_upgrades ufw rollback quickstart ssh_guard"
 ordered=()
 for scenario in $slow; do
   for given in "$@"; do [ "$given" = "$scenario" ] && ordered+=("$scenario"); done

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -126,12 +127,22 @@ def test_fail2ban_follows_the_moved_port(host, client, target_ip, wait_for):
         f"-o ConnectTimeout=5 -o PreferredAuthentications=publickey nosuchuser@{target_ip} true"
     )
     client_ip = client.check_output("hostname -I").split()[0]
+
+    def banned() -> bool:
+        return client_ip in host.run("fail2ban-client status sshd").stdout
+
     try:
+        # One guess every 7 s: ufw's rate limit on the SSH port (6 connections in 30 s) would stop a
+        # faster guesser before fail2ban's maxretry (5), and this test is about fail2ban.
         for _attempt in range(8):
             client.run(guess)
-            if client_ip in host.run("fail2ban-client status sshd").stdout:
+            if banned():
                 break
-        assert wait_for(lambda: client_ip in host.run("fail2ban-client status sshd").stdout, 20)
+            time.sleep(7)
+        why = host.run(
+            "fail2ban-client status sshd; journalctl -u ssh -n 15 --no-pager; journalctl -u fail2ban -n 15 --no-pager"
+        ).stdout
+        assert wait_for(banned, 20), why
         assert wait_for(lambda: not tcp_open(client, target_ip, 2222), 10), "a banned client still reaches sshd"
     finally:
         host.run(f"fail2ban-client set sshd unbanip {client_ip}")
