@@ -8,10 +8,11 @@ name: drift_report
 type: aggregate
 short_description: Report which hardening controls differ from the declared state, per host and across the fleet
 description:
-  - Every task of the collection that can change a host names the control it implements by its ID
-    in its own vars (C(bulwark_control: SSH-CONFIG)); C(make lint) refuses a task without one, and an
-    ID that is not in the collection's catalogue of controls. The report shows each control's title,
-    measure and CIS Debian 12 reference from that catalogue (C(plugins/module_utils/_controls.py)).
+  - Every task of the collection that can change a host names the control it implements in its own
+    vars (C(bulwark_control) set to an ID such as C(SSH-CONFIG)); C(make lint) refuses a task without
+    one, and an ID that is not in the collection's catalogue of controls. The report shows each
+    control's title, measure and CIS Debian 12 reference from that catalogue
+    (C(plugins/module_utils/_controls.py)).
   - A task of your own may name a control of your own the same way; an ID the catalogue does not
     hold is reported under that ID with the task's name as its title.
   - A control has drifted on a host when one of its tasks reported C(changed) (in a C(--check --diff)
