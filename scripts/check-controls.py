@@ -1,22 +1,29 @@
-"""Check that every role task that can change a host declares its drift control.
+"""Check that every role task that can change a host names its drift control, and the catalogue.
 
 The drift report (plugins/callback/drift_report.py) reports controls, not tasks: each task that
-can report ``changed`` carries ``bulwark_control: {id, measure, cis}`` in its ``vars`` (its own,
-or inherited from an enclosing ``block``; the task's own declaration wins). This script reads
-every ``roles/*/tasks/*.yml`` and prints one line per defect, ``path: task name: reason``, and
-exits 1; otherwise it prints how many controls cover how many tasks.
+can report ``changed`` names its control by ID in its ``vars`` (``bulwark_control: SSH-CONFIG``;
+its own, or inherited from an enclosing ``block``; the task's own wins). Each control's title,
+measure and CIS reference are written once, in the catalogue (plugins/module_utils/_controls.py).
+
+This script reads the catalogue and every ``roles/*/tasks/*.yml`` and prints one line per defect,
+``path: task name: reason``, and exits 1: a task that can change a host and names no control; an
+ID the catalogue does not hold, or holds for another role; a ``bulwark_control`` that is more than
+an ID; a catalogue entry that is malformed or that no task names; a measure restated anywhere under
+roles/ or playbooks/. Otherwise it prints how many controls cover how many tasks.
 
 ``--self-test`` runs the checker on a few inline snippets and asserts its verdicts.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import pathlib
 import re
 import sys
 
 import yaml
 
+CATALOGUE = "plugins/module_utils/_controls.py"
 # The first segment of a control ID names the role it belongs to.
 PREFIXES = {
     "ssh_hardening": ("SSH",),
@@ -30,7 +37,9 @@ PREFIXES = {
     "common": ("COMMON",),
 }
 ID_RE = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$")
-CONTROL_KEYS = {"id", "measure", "cis"}
+ENTRY_KEYS = {"role", "title", "measure", "cis"}
+# Measures shorter than this are not searched for as restated text (none is, today).
+MIN_RESTATED = 20
 
 # Actions that cannot change the host, so cannot report drift: no control needed, and none may
 # be declared on them. A task with a changed_when other than false still needs one (it then
@@ -97,33 +106,57 @@ def is_false(value) -> bool:
     return value is False or (isinstance(value, str) and value.strip().lower() == "false")
 
 
-def control_problems(control, role: str) -> list[str]:
-    """What is wrong with one bulwark_control declaration (empty when it is valid)."""
-    if not isinstance(control, dict):
-        return [f"bulwark_control must be a mapping with id, measure and optional cis, not {control!r}"]
-    problems = []
-    unknown = sorted(str(key) for key in control if key not in CONTROL_KEYS)
-    if unknown:
-        problems.append(f"bulwark_control has unknown keys {', '.join(unknown)} (allowed: id, measure, cis)")
-    ident = control.get("id")
-    if not isinstance(ident, str) or not ID_RE.match(ident):
-        problems.append(f"bulwark_control id {ident!r} does not match {ID_RE.pattern}")
-    else:
-        allowed = PREFIXES.get(role)
+def load_catalogue(path: pathlib.Path) -> dict:
+    """The catalogue's CONTROLS, read from its file (no Ansible, no collection path needed)."""
+    spec = importlib.util.spec_from_file_location("_bulwark_controls", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.CONTROLS
+
+
+def catalogue_problems(catalogue: dict) -> list[str]:
+    """Defects of the catalogue's entries, one line each, named by the catalogue's path and the ID."""
+    defects = []
+    for ident, entry in catalogue.items():
+        where = f"{CATALOGUE}: {ident}"
+        if not isinstance(ident, str) or not ID_RE.match(ident):
+            defects.append(f"{where}: the ID does not match {ID_RE.pattern}")
+            continue
+        if not isinstance(entry, dict):
+            defects.append(f"{where}: an entry must be a mapping with role, title, measure and optional cis")
+            continue
+        unknown = sorted(str(key) for key in entry if key not in ENTRY_KEYS)
+        if unknown:
+            defects.append(f"{where}: unknown keys {', '.join(unknown)} (allowed: {', '.join(sorted(ENTRY_KEYS))})")
+        for key in ("title", "measure", "cis"):
+            value = entry.get(key)
+            if (key in entry or key != "cis") and (not isinstance(value, str) or not value.strip()):
+                defects.append(f"{where}: {key} must be a non-empty string, not {value!r}")
+        allowed = PREFIXES.get(entry.get("role"))
         if allowed is None:
-            problems.append(f"role {role} has no control prefix in scripts/check-controls.py")
+            defects.append(f"{where}: role {entry.get('role')!r} is none of {', '.join(sorted(PREFIXES))}")
         elif ident.split("-", 1)[0] not in allowed:
             wanted = " or ".join(f"{prefix}-" for prefix in allowed)
-            problems.append(f"bulwark_control id {ident} does not start with {wanted} (role {role})")
-    measure = control.get("measure")
-    if not isinstance(measure, str) or not measure.strip():
-        problems.append(f"bulwark_control measure must be a non-empty string, not {measure!r}")
-    if "cis" in control and (not isinstance(control["cis"], str) or not control["cis"].strip()):
-        problems.append(f"bulwark_control cis must be a non-empty string when given, not {control['cis']!r}")
-    return problems
+            defects.append(f"{where}: a control of role {entry['role']} starts with {wanted}")
+    return defects
 
 
-def check_tasks(path: str, role: str, tasks, inherited=None, found=None) -> list[str]:
+def control_problems(control, role: str, catalogue: dict) -> list[str]:
+    """What is wrong with one task's bulwark_control (empty when it names a control of its role)."""
+    if not isinstance(control, str):
+        return [
+            f"bulwark_control names a control by its ID only (its title, measure and CIS are in {CATALOGUE}), "
+            f"not {control!r}"
+        ]
+    entry = catalogue.get(control)
+    if entry is None:
+        return [f"bulwark_control {control} is not in the catalogue ({CATALOGUE})"]
+    if entry.get("role") != role:
+        return [f"bulwark_control {control} is a control of role {entry.get('role')}, not of {role}"]
+    return []
+
+
+def check_tasks(path: str, role: str, tasks, catalogue: dict, *, inherited=None, found=None) -> list[str]:
     """Defects of a task list; appends (control, task name) of each task that needs a control to ``found``."""
     defects: list[str] = []
     if found is None:
@@ -139,10 +172,10 @@ def check_tasks(path: str, role: str, tasks, inherited=None, found=None) -> list
         own = "bulwark_control" in task_vars if isinstance(task_vars, dict) else False
         control = task_vars["bulwark_control"] if own else inherited
         if own:
-            defects.extend(f"{path}: {name}: {problem}" for problem in control_problems(control, role))
+            defects.extend(f"{path}: {name}: {problem}" for problem in control_problems(control, role, catalogue))
         if any(key in task for key in BLOCK_KEYS):
             for key in BLOCK_KEYS:
-                defects.extend(check_tasks(path, role, task.get(key) or [], control, found))
+                defects.extend(check_tasks(path, role, task.get(key) or [], catalogue, inherited=control, found=found))
             continue
         action = action_of(task)
         if action is None:
@@ -163,22 +196,25 @@ def check_tasks(path: str, role: str, tasks, inherited=None, found=None) -> list
     return defects
 
 
-def consistency(found: list) -> list[str]:
-    """One ID, one control: tasks that share an ID must declare the same measure and cis."""
-    defects, first = [], {}
-    for path, control, name in found:
-        if not isinstance(control, dict) or not isinstance(control.get("id"), str):
-            continue
-        seen = first.setdefault(control["id"], (path, control, name))
-        for key in ("measure", "cis"):
-            if control.get(key) != seen[1].get(key):
-                defects.append(
-                    f"{path}: {name}: bulwark_control {control['id']} has another {key} than in {seen[0]} ({seen[2]})"
-                )
-    return defects
+def unused(catalogue: dict, found: list) -> list[str]:
+    """Catalogue entries that no task names."""
+    named = {control for _path, control, _name in found}
+    return [f"{CATALOGUE}: {ident}: no task names this control" for ident in catalogue if ident not in named]
 
 
-def check_files(paths) -> tuple[list[str], list]:
+def restated(path: str, text: str, catalogue: dict) -> list[str]:
+    """A catalogue measure copied into a file that should name the control by its ID only."""
+    return [
+        f"{path}: restates the measure of {ident} (name the control by its ID; the text is in {CATALOGUE})"
+        for ident, entry in catalogue.items()
+        if isinstance(entry, dict)
+        and isinstance(entry.get("measure"), str)
+        and len(entry["measure"]) >= MIN_RESTATED
+        and entry["measure"] in text
+    ]
+
+
+def check_files(paths, catalogue: dict) -> tuple[list[str], list]:
     defects, found = [], []
     for path in paths:
         role = pathlib.Path(path).parts[-3]
@@ -188,16 +224,22 @@ def check_files(paths) -> tuple[list[str], list]:
             defects.append(f"{path}: (file): not YAML: {exc}")
             continue
         in_file: list = []
-        defects.extend(check_tasks(str(path), role, tasks, None, in_file))
+        defects.extend(check_tasks(str(path), role, tasks, catalogue, found=in_file))
         found.extend((str(path), control, name) for control, name in in_file)
-    return defects + consistency(found), found
+    return defects, found
 
 
+# The catalogue the snippets below are checked against.
+SAMPLE = {
+    "SSH-CONFIG": {"role": "ssh_hardening", "title": "Hardened sshd_config", "measure": "No root login (i-doit)"},
+    "SSH-SERVICE": {"role": "ssh_hardening", "title": "sshd running", "measure": "sshd enabled and running"},
+    "UFW-PACKAGE": {"role": "ufw", "title": "ufw installed", "measure": "ufw, the host firewall", "cis": "4.2.1"},
+}
 GOOD = """
 - name: Install the hardened sshd_config
   ansible.builtin.template: {src: sshd_config.j2, dest: /etc/ssh/sshd_config}
   vars:
-    bulwark_control: {id: SSH-CONFIG, measure: "i-doit guide: Securing SSH", cis: "5.1.20"}
+    bulwark_control: SSH-CONFIG
 """
 MISSING = """
 - name: Write the login banner
@@ -207,27 +249,27 @@ BAD_ID = """
 - name: Write the login banner
   ansible.builtin.copy: {dest: /etc/issue.net, content: hello}
   vars:
-    bulwark_control: {id: ssh-banner, measure: banner}
+    bulwark_control: SSH-BANNER
 - name: Install ufw
   ansible.builtin.apt: {name: ufw}
   vars:
-    bulwark_control: {id: UFW-PACKAGE, measure: firewall}
+    bulwark_control: UFW-PACKAGE
 - name: Write the moduli
   bulwark.hardening.ssh_moduli: {min_bits: 3072}
   vars:
-    bulwark_control: {id: SSH-MODULI, measure: "", level: 1}
+    bulwark_control: {id: SSH-CONFIG, measure: "No root login (i-doit)"}
 """
 INHERITED = """
 - name: Configure
   vars:
-    bulwark_control: {id: SSH-CONFIG, measure: "i-doit guide: Securing SSH"}
+    bulwark_control: SSH-CONFIG
   block:
     - name: Write the file
       ansible.builtin.copy: {dest: /etc/ssh/x, content: x}
     - name: Keep the service running
       ansible.builtin.systemd_service: {name: ssh, state: started}
       vars:
-        bulwark_control: {id: SSH-SERVICE, measure: "i-doit guide: Securing SSH"}
+        bulwark_control: SSH-SERVICE
   rescue:
     - name: Restore the file
       ansible.builtin.copy: {dest: /etc/ssh/x, content: y}
@@ -243,33 +285,22 @@ EXEMPT = """
 - name: Say hello again
   ansible.builtin.debug: {msg: hello}
   vars:
-    bulwark_control: {id: SSH-HELLO, measure: greeting}
+    bulwark_control: SSH-CONFIG
 - name: Report that sshd would be installed
   ansible.builtin.debug: {msg: would install}
   changed_when: true
 """
-SHARED = """
-- name: Install the file
-  ansible.builtin.copy: {dest: /x, content: x}
-  vars:
-    bulwark_control: {id: SSH-CONFIG, measure: one}
-- name: Install the other file
-  ansible.builtin.copy: {dest: /y, content: y}
-  vars:
-    bulwark_control: {id: SSH-CONFIG, measure: two}
-"""
 
-# snippet, expected number of defects, a fragment each defect line must contain (in order)
+# snippet, a fragment each defect line must contain (in order; as many defects as fragments)
 CASES = [
     (GOOD, []),
     (MISSING, ["Write the login banner: can report changed (ansible.builtin.copy) but declares no bulwark_control"]),
     (
         BAD_ID,
         [
-            "Write the login banner: bulwark_control id 'ssh-banner' does not match",
-            "Install ufw: bulwark_control id UFW-PACKAGE does not start with SSH- (role ssh_hardening)",
-            "Write the moduli: bulwark_control has unknown keys level",
-            "Write the moduli: bulwark_control measure must be a non-empty string",
+            f"Write the login banner: bulwark_control SSH-BANNER is not in the catalogue ({CATALOGUE})",
+            "Install ufw: bulwark_control UFW-PACKAGE is a control of role ufw, not of ssh_hardening",
+            "Write the moduli: bulwark_control names a control by its ID only",
         ],
     ),
     (INHERITED, []),
@@ -280,41 +311,72 @@ CASES = [
             "Report that sshd would be installed: can report changed (ansible.builtin.debug) but declares no",
         ],
     ),
-    (SHARED, ["Install the other file: bulwark_control SSH-CONFIG has another measure than in"]),
 ]
+
+# A catalogue with a defect in each entry, and the fragment its line must contain.
+BAD_CATALOGUE = {
+    "ssh-lower": {"role": "ssh_hardening", "title": "t", "measure": "m"},
+    "SSH-LEVEL": {"role": "ssh_hardening", "title": "t", "measure": "m", "level": 1},
+    "SSH-EMPTY": {"role": "ssh_hardening", "title": "t", "measure": " "},
+    "SSH-NO-TITLE": {"role": "ssh_hardening", "measure": "m"},
+    "SSH-CIS": {"role": "ssh_hardening", "title": "t", "measure": "m", "cis": ""},
+    "UFW-IN-SSH": {"role": "ssh_hardening", "title": "t", "measure": "m"},
+    "WEB-ROLE": {"role": "web", "title": "t", "measure": "m"},
+}
+BAD_CATALOGUE_LINES = [
+    "ssh-lower: the ID does not match",
+    "SSH-LEVEL: unknown keys level",
+    "SSH-EMPTY: measure must be a non-empty string",
+    "SSH-NO-TITLE: title must be a non-empty string, not None",
+    "SSH-CIS: cis must be a non-empty string",
+    "UFW-IN-SSH: a control of role ssh_hardening starts with SSH-",
+    "WEB-ROLE: role 'web' is none of",
+]
+
+
+def expect(defects: list[str], fragments: list[str], what: str) -> None:
+    assert len(defects) == len(fragments), f"{what}: {defects}"
+    for line, fragment in zip(defects, fragments):
+        assert fragment in line, f"{what}: {line!r} lacks {fragment!r}"
 
 
 def self_test() -> int:
     path = "roles/ssh_hardening/tasks/main.yml"
     for number, (snippet, expected) in enumerate(CASES, 1):
-        found: list = []
-        defects = check_tasks(path, "ssh_hardening", yaml.safe_load(snippet), None, found)
-        defects += consistency([(path, control, name) for control, name in found])
-        assert len(defects) == len(expected), f"case {number}: {defects}"
-        for line, fragment in zip(defects, expected):
-            assert line.startswith(f"{path}: ") and fragment in line, f"case {number}: {line!r} lacks {fragment!r}"
+        defects = check_tasks(path, "ssh_hardening", yaml.safe_load(snippet), SAMPLE)
+        assert all(line.startswith(f"{path}: ") for line in defects), defects
+        expect(defects, expected, f"case {number}")
     inherited: list = []
-    check_tasks(path, "ssh_hardening", yaml.safe_load(INHERITED), None, inherited)
-    ids = [(control["id"], name) for control, name in inherited]
-    assert ids == [
+    check_tasks(path, "ssh_hardening", yaml.safe_load(INHERITED), SAMPLE, found=inherited)
+    assert inherited == [
         ("SSH-CONFIG", "Write the file"),
         ("SSH-SERVICE", "Keep the service running"),
         ("SSH-CONFIG", "Restore the file"),
-    ], ids
-    print(f"check-controls self-test: {len(CASES)} cases passed")
+    ], inherited
+    expect(catalogue_problems(SAMPLE), [], "the sample catalogue")
+    expect(catalogue_problems(BAD_CATALOGUE), BAD_CATALOGUE_LINES, "the bad catalogue")
+    found = [(path, control, name) for control, name in inherited]
+    expect(unused(SAMPLE, found), [f"{CATALOGUE}: UFW-PACKAGE: no task names this control"], "unused")
+    copied = "- name: x\n  vars:\n    note: ufw, the host firewall\n"
+    expect(restated(path, copied, SAMPLE), [f"{path}: restates the measure of UFW-PACKAGE"], "restated")
+    print(f"check-controls self-test: {len(CASES) + 4} cases passed")
     return 0
 
 
 def main(argv: list[str]) -> int:
     if "--self-test" in argv:
         return self_test()
-    paths = sorted(pathlib.Path("roles").glob("*/tasks/*.yml"))
-    defects, found = check_files(paths)
+    catalogue = load_catalogue(pathlib.Path(CATALOGUE))
+    defects = catalogue_problems(catalogue)
+    tasks, found = check_files(sorted(pathlib.Path("roles").glob("*/tasks/*.yml")), catalogue)
+    defects += tasks + unused(catalogue, found)
+    for pattern in ("roles/**/*.yml", "roles/**/*.j2", "playbooks/**/*.yml"):
+        for path in sorted(pathlib.Path(".").glob(pattern)):
+            defects += restated(str(path), path.read_text(encoding="utf-8"), catalogue)
     if defects:
         print("\n".join(defects), file=sys.stderr)
         return 1
-    ids = {control["id"] for _path, control, _name in found}
-    print(f"check-controls: {len(ids)} controls over {len(found)} tasks that can change a host")
+    print(f"check-controls: {len(catalogue)} controls over {len(found)} tasks that can change a host")
     return 0
 
 

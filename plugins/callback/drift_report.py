@@ -8,9 +8,13 @@ name: drift_report
 type: aggregate
 short_description: Report which hardening controls differ from the declared state, per host and across the fleet
 description:
-  - Every task of the collection that can change a host declares the control it implements in its
-    own vars (C(bulwark_control) with C(id), C(measure) and optionally C(cis)); C(make lint) refuses a
-    task without one. The task's name is the control's title.
+  - Every task of the collection that can change a host names the control it implements in its own
+    vars (C(bulwark_control) set to an ID such as C(SSH-CONFIG)); C(make lint) refuses a task without
+    one, and an ID that is not in the collection's catalogue of controls. The report shows each
+    control's title, measure and CIS Debian 12 reference from that catalogue
+    (C(plugins/module_utils/_controls.py)).
+  - A task of your own may name a control of your own the same way; an ID the catalogue does not
+    hold is reported under that ID with the task's name as its title.
   - A control has drifted on a host when one of its tasks reported C(changed) (in a C(--check --diff)
     run, would change). A changed task without a control (a task of your own playbook) is reported
     under its task name. A handler that runs (a reload after a change) is never drift; the change
@@ -78,6 +82,8 @@ from xml.etree import ElementTree
 from ansible import context
 from ansible.playbook.handler import Handler
 from ansible.plugins.callback import CallbackBase
+
+from ansible_collections.bulwark.hardening.plugins.module_utils._controls import control
 
 _DIFF_LINES = 6
 # The controller process publishes where the report so far is kept; the drift lookup reads it.
@@ -147,17 +153,16 @@ def warnings_of(result) -> list[str]:
     return [" ".join(str(getattr(getattr(item, "event", None), "msg", None) or item).split()) for item in items]
 
 
-def control_of(task_vars, title: str) -> dict:
-    """The control a task declares in its vars (a task without one is known by its title)."""
-    declared = task_vars.get(CONTROL_VAR) if isinstance(task_vars, dict) else None
-    if not isinstance(declared, dict) or not declared.get("id"):
-        return {"id": "", "title": title, "measure": "", "cis": ""}
-    return {
-        "id": str(declared["id"]),
-        "title": title,
-        "measure": str(declared.get("measure", "")),
-        "cis": str(declared.get("cis", "")),
-    }
+def control_of(task_vars, task: str) -> dict:
+    """The control a task names by ID in its vars, as the catalogue describes it.
+
+    An ID the catalogue does not hold (a control of the user's own) keeps its ID and takes the
+    task's name as its title; a task that names no control is known by its name alone.
+    """
+    ident = task_vars.get(CONTROL_VAR) if isinstance(task_vars, dict) else None
+    if not isinstance(ident, str) or not ident.strip():
+        return {"id": "", "title": task, "measure": "", "cis": ""}
+    return control(ident.strip()) or {"id": ident.strip(), "title": task, "measure": "", "cis": ""}
 
 
 def new_host() -> dict:

@@ -54,7 +54,7 @@ INTERNAL = frozenset(
         "bulwark_preflight_done",  # playbooks/site.yml, stage 2
         "bulwark_inputs_checked",  # playbooks/site.yml, stage 1 (after this check)
         "bulwark_hosts",  # playbooks/site.yml and drift.yml: -e bulwark_hosts=GROUP
-        "bulwark_control",  # task vars naming a control (drift_report callback)
+        "bulwark_control",  # task vars: a control ID of module_utils/_controls.py (drift_report callback)
         "bulwark_drift_gate",  # playbooks/drift.yml
         "bulwark_confirm_deferred",  # playbooks/site.yml: one commit-confirmation after ssh and ufw
         "bulwark_rollback",  # fact left by the modules that arm the host's rollback

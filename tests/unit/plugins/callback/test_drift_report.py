@@ -21,6 +21,7 @@ from ansible_collections.bulwark.hardening.plugins.callback.drift_report import 
     summarise_diff,
 )
 from ansible_collections.bulwark.hardening.plugins.lookup.drift import host_state
+from ansible_collections.bulwark.hardening.plugins.module_utils._controls import CONTROLS
 
 
 @pytest.mark.parametrize(
@@ -44,8 +45,10 @@ def test_summarise_diff_is_bounded():
     assert lines[-1] == "... (14 more lines)"
 
 
-SSH = {"id": "SSH-CONFIG", "measure": "i-doit SSH", "cis": "5.1.8"}
-UFW = {"id": "UFW-RULESET", "measure": "i-doit ufw"}
+# Tasks name their control by its ID; the report describes it from the catalogue.
+SSH = "SSH-CONFIG"
+UFW = "UFW-RULESET"
+SSH_TITLE = CONTROLS[SSH]["title"]
 
 
 class _Host:
@@ -105,10 +108,10 @@ def test_tasks_of_one_control_make_one_control_with_expected_and_found():
     ssh = host["controls"]["SSH-CONFIG"]
     assert ssh["status"] == "drift"
     assert ssh["tasks"] == ["Write sshd_config", "Write the sshd drop-in"]
-    assert ssh["title"] == "Write sshd_config"
+    assert ssh["title"] == SSH_TITLE
     assert ssh["found"] == ["PasswordAuthentication yes"]
     assert ssh["expected"] == ["PasswordAuthentication no", "Banner /etc/issue.net"]
-    assert (ssh["measure"], ssh["cis"]) == ("i-doit SSH", "5.1.8")
+    assert (ssh["measure"], ssh["cis"]) == (CONTROLS[SSH]["measure"], CONTROLS[SSH]["cis"])
     assert host["controls"]["UFW-RULESET"]["status"] == "compliant"
     assert host["status"] == "drift"
 
@@ -118,7 +121,7 @@ def test_fleet_summary_counts_hosts_per_control():
     assert summary["compliant"] == ["web2"]
     assert summary["drifted"] == ["web1"]
     assert summary["controls"]["SSH-CONFIG"] == {
-        "title": "Write sshd_config",
+        "title": SSH_TITLE,
         "role": "",
         "checked": 2,
         "drifted": ["web1"],
@@ -130,7 +133,7 @@ def test_console_summary():
     text = render(_run())
     assert "check mode (nothing was changed)" in text
     assert "web1: 2 of 3 control(s) drifted" in text
-    assert "- SSH-CONFIG Write sshd_config [play]" in text
+    assert "- SSH-CONFIG %s [play]" % SSH_TITLE in text
     assert "-PasswordAuthentication yes" in text
     assert "- (no control) My own motd [play]" in text
     assert "web2: in compliance (2 controls checked)" in text
@@ -170,17 +173,17 @@ def test_junit_has_a_case_per_host_and_control():
     assert (suites["web1"].get("tests"), suites["web1"].get("failures")) == ("3", "2")
     assert (suites["web2"].get("tests"), suites["web2"].get("failures")) == ("2", "0")
     failed = [case.get("name") for case in suites["web1"] if case.find("failure") is not None]
-    assert failed == ["SSH-CONFIG Write sshd_config", "task: My own motd"]
+    assert failed == ["SSH-CONFIG %s" % SSH_TITLE, "task: My own motd"]
     assert "-PasswordAuthentication yes" in suites["web1"][0].find("failure").text
 
 
 def test_markdown_has_the_fleet_table_and_the_diff():
     text = markdown(_run())
-    assert "| `SSH-CONFIG` | Write sshd_config | 1 of 2: web1 |" in text
+    assert "| `SSH-CONFIG` | %s | 1 of 2: web1 |" % SSH_TITLE in text
     assert "## web1: drift" in text
     assert "## web2: compliant" in text
     assert "```diff\n-PasswordAuthentication yes\n+PasswordAuthentication no" in text
-    assert "CIS Debian 12 5.1.8" in text
+    assert "CIS Debian 12 %s" % CONTROLS[SSH]["cis"] in text
 
 
 @pytest.mark.parametrize(
@@ -222,7 +225,7 @@ def test_the_report_so_far_is_published_for_the_gate(tmp_path, monkeypatch):
 
 def test_a_drift_without_diff_reports_the_tasks_message():
     callback = CallbackModule()
-    pending = _task(Task, "Report pending upgrades", {"id": "UPDATES-SECURITY-PENDING", "measure": "m"})
+    pending = _task(Task, "Report pending upgrades", "UPDATES-SECURITY-PENDING")
     callback.v2_runner_on_ok(_Result(pending, True, msg="2 security upgrade(s) pending for\n 9 day(s)"))
     entry = build(callback._hosts, True)["hosts"]["web1"]["controls"]["UPDATES-SECURITY-PENDING"]
     assert entry["found"] == ["2 security upgrade(s) pending for 9 day(s)"]
@@ -230,7 +233,7 @@ def test_a_drift_without_diff_reports_the_tasks_message():
 
 def test_a_loop_reports_the_diffs_of_its_changed_items():
     callback = CallbackModule()
-    ini = _task(Task, "Write the ini of each SAPI", {"id": "PHP-INI", "measure": "m"})
+    ini = _task(Task, "Write the ini of each SAPI", "PHP-INI")
     items = [
         {"changed": True, "diff": [{"before": "allow_url_fopen = On\n", "after": "allow_url_fopen = Off\n"}]},
         {"changed": False, "diff": [{"before": "x\n", "after": "y\n"}]},
@@ -277,3 +280,48 @@ def test_warnings_are_listed_on_a_compliant_host_too():
     report = build(callback._hosts, True)
     assert report["hosts"]["web1"]["status"] == "compliant"
     assert REMOVED in render(report)
+
+
+def _drifted(*tasks):
+    """The report of one host on which each (task name, control) given reported a change."""
+    callback = CallbackModule()
+    for name, control in tasks:
+        callback.v2_runner_on_ok(_Result(_task(Task, name, control), True, diff=SSHD_DIFF))
+    return build(callback._hosts, True)
+
+
+def test_a_catalogued_control_is_reported_with_its_title_measure_and_cis():
+    report = _drifted(("Install the hardened sshd_config", "SSH-CONFIG"))
+    assert "    - SSH-CONFIG Hardened sshd_config [play]" in render(report).splitlines()
+    measure = (
+        "Role `play`. Measure: No root login, keys only, strong algorithms, login limits, no forwarding"
+        " (i-doit guide: Securing SSH; server checklist #5); CIS Debian 12 5.1.4-5.1.7, 5.1.10-5.1.22."
+    )
+    assert measure in markdown(report).splitlines()
+    failure = ElementTree.fromstring(junit(report)).find("testsuite/testcase/failure")
+    assert failure.text.splitlines()[0] == measure[len("Role `play`. Measure: ") : -1]
+
+
+def test_a_control_without_a_cis_reference_shows_its_measure_alone():
+    text = markdown(_drifted(("Install the OpenSSH server", "SSH-PACKAGE")))
+    assert "Measure: %s." % CONTROLS["SSH-PACKAGE"]["measure"] in text
+    assert "CIS Debian 12" not in text
+
+
+def test_the_title_is_the_catalogues_whichever_task_of_the_control_ran_first():
+    report = _drifted(("Report that sshd would be installed", SSH), ("Install the hardened sshd_config", SSH))
+    entry = report["hosts"]["web1"]["controls"][SSH]
+    assert entry["title"] == SSH_TITLE
+    assert entry["tasks"] == ["Report that sshd would be installed", "Install the hardened sshd_config"]
+
+
+def test_an_id_the_catalogue_does_not_hold_is_reported_under_it_with_the_tasks_name():
+    report = _drifted(("Rotate the backup key", "MYORG-BACKUP-KEY"))
+    entry = report["hosts"]["web1"]["controls"]["MYORG-BACKUP-KEY"]
+    assert (entry["id"], entry["title"], entry["measure"], entry["cis"]) == (
+        "MYORG-BACKUP-KEY",
+        "Rotate the backup key",
+        "",
+        "",
+    )
+    assert "- MYORG-BACKUP-KEY Rotate the backup key [play]" in render(report)
