@@ -40,3 +40,8 @@ def refuses_then_takes(plan, bad, good, message, *, only=True):
     assert errors and (len(errors) == 1 or not only), errors
     assert message in errors[0]
     assert plan(**good)["errors"] == []
+
+
+def planner(role_plan, defaults):
+    """``plan(**changes)``: *role_plan* of *defaults* with *changes* over them."""
+    return lambda **changes: role_plan({**defaults, **changes})

@@ -8,37 +8,26 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.bulwark.hardening.plugins.filter.role_plan import PLANS, FilterModule, role_plan
-from ansible_collections.bulwark.hardening.plugins.module_utils import (
-    _apache,
-    _apt_updates,
-    _common,
-    _fail2ban,
-    _host,
-    _immutable,
-    _packages,
-    _php,
-    _ssh,
-    _ufw,
-)
+
+# Each role's plan lives in its module_utils file (host: the common role's host model).
+MODULES = {
+    "apache_hardening": "_apache",
+    "common": "_common",
+    "fail2ban": "_fail2ban",
+    "host": "_host",
+    "immutable": "_immutable",
+    "minimal_packages": "_packages",
+    "php_hardening": "_php",
+    "ssh_hardening": "_ssh",
+    "ufw": "_ufw",
+    "unattended_upgrades": "_apt_updates",
+}
 
 
-@pytest.mark.parametrize(
-    ("role", "plan"),
-    [
-        ("apache_hardening", _apache.role_plan),
-        ("common", _common.role_plan),
-        ("fail2ban", _fail2ban.role_plan),
-        ("host", _host.host_model),
-        ("immutable", _immutable.role_plan),
-        ("minimal_packages", _packages.role_plan),
-        ("php_hardening", _php.role_plan),
-        ("ssh_hardening", _ssh.role_plan),
-        ("ufw", _ufw.role_plan),
-        ("unattended_upgrades", _apt_updates.role_plan),
-    ],
-)
-def test_each_role_has_its_plan(role, plan):
-    assert PLANS[role] is plan
+def test_each_role_has_its_plan_in_its_module():
+    assert sorted(PLANS) == sorted(MODULES)
+    for role, module in MODULES.items():
+        assert PLANS[role].__module__ == f"ansible_collections.bulwark.hardening.plugins.module_utils.{module}"
 
 
 def test_the_filter_returns_the_roles_plan():

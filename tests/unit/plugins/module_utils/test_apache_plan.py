@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.bulwark.hardening.plugins.module_utils._apache import installed_packages, role_plan
-from ansible_collections.bulwark.hardening.tests.unit.plugins.role_settings import host, refuses_then_takes
+from ansible_collections.bulwark.hardening.tests.unit.plugins.role_settings import host, planner, refuses_then_takes
 
 SELF_CERT = "/etc/ssl/certs/bulwark-apache-selfsigned.pem"
 SELF_KEY = "/etc/ssl/private/bulwark-apache-selfsigned.key"
@@ -42,12 +42,11 @@ CERT = {
 }
 
 
-def plan(**changes):
-    return role_plan({**DEFAULTS, **changes})
+plan = planner(role_plan, DEFAULTS)
 
 
 def test_the_defaults_pass():
-    assert plan()["errors"] == []
+    assert plan()["errors"] == [], "the role's defaults must pass its own plan"
 
 
 @pytest.mark.parametrize(

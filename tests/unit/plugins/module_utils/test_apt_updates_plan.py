@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.bulwark.hardening.plugins.module_utils._apt_updates import BUILTIN_ORIGINS, role_plan
-from ansible_collections.bulwark.hardening.tests.unit.plugins.role_settings import refuses_then_takes
+from ansible_collections.bulwark.hardening.tests.unit.plugins.role_settings import planner, refuses_then_takes
 
 # The role's defaults (defaults/main.yml), as vars/main.yml passes them.
 DEFAULTS = {
@@ -36,8 +36,7 @@ BAD_CALENDAR = {
 }
 
 
-def plan(**changes):
-    return role_plan({**DEFAULTS, **changes})
+plan = planner(role_plan, DEFAULTS)
 
 
 def test_the_defaults_pass():

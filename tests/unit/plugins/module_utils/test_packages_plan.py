@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.bulwark.hardening.plugins.module_utils._packages import role_plan, unit_name
+from ansible_collections.bulwark.hardening.tests.unit.plugins.role_settings import planner
 
 PROTECTED_UNITS = ["ssh.service", "ssh.socket", "apache2.service", "ufw.service"]
 DEFAULTS = {
@@ -18,8 +19,7 @@ DEFAULTS = {
 }
 
 
-def plan(**changes):
-    return role_plan({**DEFAULTS, **changes})
+plan = planner(role_plan, DEFAULTS)
 
 
 def test_the_defaults_pass():

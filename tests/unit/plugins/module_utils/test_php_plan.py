@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.bulwark.hardening.plugins.module_utils._php import role_plan
-from ansible_collections.bulwark.hardening.tests.unit.plugins.role_settings import refuses_then_takes
+from ansible_collections.bulwark.hardening.tests.unit.plugins.role_settings import planner, refuses_then_takes
 
 # The role's defaults (defaults/main.yml), converted as vars/main.yml passes them.
 DEFAULTS = {
@@ -29,8 +29,7 @@ DEFAULTS = {
 }
 
 
-def plan(**changes):
-    return role_plan({**DEFAULTS, **changes})
+plan = planner(role_plan, DEFAULTS)
 
 
 def test_the_defaults_pass():

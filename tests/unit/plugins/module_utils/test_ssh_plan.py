@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.bulwark.hardening.plugins.module_utils._ssh import PQ_KEX, role_plan
-from ansible_collections.bulwark.hardening.tests.unit.plugins.role_settings import refuses_then_takes
+from ansible_collections.bulwark.hardening.tests.unit.plugins.role_settings import planner, refuses_then_takes
 
 SESSION = {"is_ssh": True, "user": "deploy", "client_addr": "198.51.100.7"}
 # The role's defaults (defaults/main.yml), as vars/main.yml passes them.
@@ -34,12 +34,11 @@ DEFAULTS = {
 }
 
 
-def plan(**changes):
-    return role_plan({**DEFAULTS, **changes})
+plan = planner(role_plan, DEFAULTS)
 
 
 def test_the_defaults_pass():
-    assert plan()["errors"] == []
+    assert plan()["errors"] == [], "the role's defaults must pass its own plan"
 
 
 # Each rule: a value it refuses (the message names the variable and the value) and one it takes.
