@@ -168,28 +168,26 @@ def _check_jails(errors, jails):
 
 
 def _check_scalars(errors, get):
-    bantime = _check_time(errors, "fail2ban_bantime", get("fail2ban_bantime", "1h"), allow_forever=True)
-    _check_time(errors, "fail2ban_findtime", get("fail2ban_findtime", "10m"))
-    maxtime = _check_time(errors, "fail2ban_bantime_maxtime", get("fail2ban_bantime_maxtime", "4w"))
-    _check_time(errors, "fail2ban_dbpurgeage", get("fail2ban_dbpurgeage", "30d"))
-    _check_number(errors, "fail2ban_maxretry", get("fail2ban_maxretry", 5), 1, True)
-    _check_number(errors, "fail2ban_bantime_factor", get("fail2ban_bantime_factor", 1), 0, False)
-    increment = bool(get("fail2ban_bantime_increment", True))
+    bantime = _check_time(errors, "fail2ban_bantime", get("fail2ban_bantime"), allow_forever=True)
+    _check_time(errors, "fail2ban_findtime", get("fail2ban_findtime"))
+    maxtime = _check_time(errors, "fail2ban_bantime_maxtime", get("fail2ban_bantime_maxtime"))
+    _check_time(errors, "fail2ban_dbpurgeage", get("fail2ban_dbpurgeage"))
+    _check_number(errors, "fail2ban_maxretry", get("fail2ban_maxretry"), 1, True)
+    _check_number(errors, "fail2ban_bantime_factor", get("fail2ban_bantime_factor"), 0, False)
+    increment = bool(get("fail2ban_bantime_increment"))
     if increment and bantime not in (None, -1) and maxtime is not None and bantime > maxtime:
         errors.append(
             f"fail2ban_bantime ({get('fail2ban_bantime')!r}, {bantime} s) must not exceed "
             f"fail2ban_bantime_maxtime ({get('fail2ban_bantime_maxtime')!r}, {maxtime} s)"
         )
-    _check_choice(
-        errors, "fail2ban_apache_jails", get("fail2ban_apache_jails", "auto"), ("auto", "enabled", "disabled")
-    )
-    _check_choice(errors, "fail2ban_banaction", get("fail2ban_banaction", "auto"), ("auto", "ufw", "nftables"))
-    _check_choice(errors, "fail2ban_loglevel", get("fail2ban_loglevel", "INFO"), ("NOTICE", "INFO", "DEBUG"))
+    _check_choice(errors, "fail2ban_apache_jails", get("fail2ban_apache_jails"), ("auto", "enabled", "disabled"))
+    _check_choice(errors, "fail2ban_banaction", get("fail2ban_banaction"), ("auto", "ufw", "nftables"))
+    _check_choice(errors, "fail2ban_loglevel", get("fail2ban_loglevel"), ("NOTICE", "INFO", "DEBUG"))
 
 
 def _controller(get):
     connection = get("bulwark_host").get("connection") or {}
-    if not get("fail2ban_ignore_controller", True) or not isinstance(connection, dict):
+    if not get("fail2ban_ignore_controller") or not isinstance(connection, dict):
         return None
     if not connection.get("is_ssh"):
         return None
@@ -213,7 +211,7 @@ def role_plan(settings):
     ``banaction`` (``ufw`` or ``nftables``) and ``packages``.
     """
     errors = []
-    get = settings.get
+    get = settings.__getitem__
     plan = {"errors": errors, "defaults": {}, "jails": {}, "banaction": None, "packages": []}
 
     jails = get("fail2ban_jails") or {}
@@ -229,9 +227,9 @@ def role_plan(settings):
     user_jails = _check_jails(errors, jails)
 
     have = set(get("have") or [])
-    ufw_managed = bool(get("ufw_managed", False))
-    banaction = get("fail2ban_banaction", "auto")
-    use_ufw = banaction == "ufw" or (banaction == "auto" and (ufw_managed or bool(get("ufw_active", False))))
+    ufw_managed = bool(get("ufw_managed"))
+    banaction = get("fail2ban_banaction")
+    use_ufw = banaction == "ufw" or (banaction == "auto" and (ufw_managed or bool(get("ufw_active"))))
     if use_ufw and "ufw" not in have and not ufw_managed:
         errors.append(
             "fail2ban_banaction is ufw but ufw is not installed and the ufw role is not in the play; "
@@ -240,8 +238,8 @@ def role_plan(settings):
     host = get("bulwark_host")
     services = host.get("services") or []
     web = [entry for entry in services if entry["public"] and entry["unit"] == "apache2.service"]
-    apache = get("fail2ban_apache_jails", "auto")
-    if apache == "enabled" and "apache2" not in have and not get("check_mode", False):
+    apache = get("fail2ban_apache_jails")
+    if apache == "enabled" and "apache2" not in have and not get("check_mode"):
         errors.append("fail2ban_apache_jails is enabled but Apache is not installed (/usr/sbin/apache2)")
     if errors:
         return plan
@@ -252,12 +250,12 @@ def role_plan(settings):
             ignoreip.append(entry)
     policy = {
         "ignoreip": " ".join(ignoreip),
-        "bantime": option_text(get("fail2ban_bantime", "1h")),
-        "findtime": option_text(get("fail2ban_findtime", "10m")),
-        "maxretry": option_text(get("fail2ban_maxretry", 5)),
-        "bantime.increment": option_text(bool(get("fail2ban_bantime_increment", True))),
-        "bantime.factor": option_text(get("fail2ban_bantime_factor", 1)),
-        "bantime.maxtime": option_text(get("fail2ban_bantime_maxtime", "4w")),
+        "bantime": option_text(get("fail2ban_bantime")),
+        "findtime": option_text(get("fail2ban_findtime")),
+        "maxretry": option_text(get("fail2ban_maxretry")),
+        "bantime.increment": option_text(bool(get("fail2ban_bantime_increment"))),
+        "bantime.factor": option_text(get("fail2ban_bantime_factor")),
+        "bantime.maxtime": option_text(get("fail2ban_bantime_maxtime")),
     }
     plan["banaction"] = "ufw" if use_ufw else "nftables"
     plan["defaults"] = dict(

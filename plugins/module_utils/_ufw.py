@@ -985,7 +985,7 @@ def role_plan(settings):
     that the listener guard accepts as declared or closed on purpose).
     """
     errors = []
-    get = settings.get
+    get = settings.__getitem__
     plan = {
         "errors": errors,
         "rules": [],
@@ -999,9 +999,9 @@ def role_plan(settings):
     }
 
     for name in ("ufw_rules", "ufw_ssh_from", "ufw_keep_comments"):
-        if not _is_list(get(name, [])):
+        if not _is_list(get(name)):
             errors.append(f"{name} must be a list, got the {kind(get(name))} {get(name)!r}")
-    if not all(isinstance(r, dict) for r in get("ufw_rules") or []) and _is_list(get("ufw_rules", [])):
+    if not all(isinstance(r, dict) for r in get("ufw_rules") or []) and _is_list(get("ufw_rules")):
         errors.extend(
             f"ufw_rules[{i}] must be a mapping (rule, port, proto, ...), got {r!r}"
             for i, r in enumerate(get("ufw_rules"))

@@ -15,7 +15,7 @@ from ansible_collections.bulwark.hardening.plugins.module_utils._fail2ban import
     role_plan,
     time_seconds,
 )
-from ansible_collections.bulwark.hardening.tests.unit.plugins.role_settings import host
+from ansible_collections.bulwark.hardening.tests.unit.plugins.role_settings import host, role_defaults
 
 SESSION = {"type": "ssh", "is_ssh": True, "client_addr": "198.51.100.7", "server_port": "22"}
 
@@ -53,7 +53,14 @@ def test_option_text(value, text):
 
 def plan(connection=None, bulwark_ssh_port=22, bulwark_services=None, **settings):
     """The role's plan for *settings* (``have``: fail2ban installed), on a host declared as given."""
-    settings.setdefault("have", ["fail2ban-client"])
+    settings = {
+        "have": ["fail2ban-client"],
+        "ufw_managed": False,
+        "ufw_active": False,
+        "check_mode": False,
+        **role_defaults("fail2ban"),
+        **settings,
+    }
     settings["bulwark_host"] = host(
         connection, bulwark_ssh_port=bulwark_ssh_port, bulwark_services=bulwark_services or {}
     )
