@@ -44,7 +44,7 @@ def _closed_ports(errors, closed):
     result = []
     for index, entry in enumerate(closed):
         text = str(entry).strip().lower()
-        number, _, proto = text.partition("/")
+        number, _sep, proto = text.partition("/")
         proto = proto or "tcp"
         port = _port(number)
         if isinstance(entry, bool) or port is None or proto not in ("tcp", "udp"):
@@ -66,7 +66,7 @@ def _rule_ports(rule):
     protos = ("tcp", "udp") if str(rule.get("proto", "any")) == "any" else (str(rule.get("proto")),)
     ports = []
     for part in str(rule["port"]).split(","):
-        low, _, high = part.strip().partition(":")
+        low, _sep, high = part.strip().partition(":")
         first, last = _port(low), _port(high or low)
         if first is None or last is None or last < first or last - first >= _MAX_RANGE:
             continue

@@ -1032,11 +1032,12 @@ DOCKER = {"type": "docker", "is_ssh": False, "client_addr": "", "server_port": "
 SESSION = {"type": "ssh", "is_ssh": True, "client_addr": "198.51.100.7", "server_port": "22"}
 
 
-def plan(connection=DOCKER, bulwark_ssh_port=22, bulwark_services=None, **settings):
-    """The role's plan for its defaults with *settings* over them, on a host declared as given."""
+def plan(connection=None, bulwark_ssh_port=22, bulwark_services=None, **settings):
+    """The role's plan for its defaults with *settings* over them, on a host declared as given
+    (reached over *connection*, by default a docker connection)."""
     values = dict(role_defaults("ufw"), **settings)
     values["bulwark_host"] = host(
-        connection,
+        DOCKER if connection is None else connection,
         bulwark_ssh_port=bulwark_ssh_port,
         bulwark_services=bulwark_services or {},
         ufw_rules=values["ufw_rules"] if isinstance(values["ufw_rules"], list) else [],
