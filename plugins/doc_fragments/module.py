@@ -4,33 +4,41 @@
 from __future__ import annotations
 
 
-def _shared(check_details, diff_support, diff_details):
-    # One text for both variants, so that they cannot drift apart.
-    return rf"""
+class ModuleDocFragment:
+    # What every module of the collection shares: its authors, full check mode, diff mode and Debian.
+    # A module states only what differs (a details line, C(platforms: posix)); its own values win.
+    # (Literal strings: ansible-test reads doc fragments without running them.)
+    DOCUMENTATION = r"""
 author:
   - bulwark.hardening contributors (!UNKNOWN)
 attributes:
   check_mode:
     description: Can run in check mode and report what would change without changing the host.
-    support: full{check_details}
+    support: full
   diff_mode:
     description: Returns the before and after of what changes (or would change in check mode) in diff mode.
-    support: {diff_support}{diff_details}
+    support: full
   platform:
     description: Target operating systems or families.
     support: N/A
     platforms: debian
 """
 
-
-class ModuleDocFragment:
-    # What every module of the collection shares: its authors, full check mode, diff mode and Debian.
-    # A module states only what differs (a details line, C(platforms: posix)); its own values win.
-    DOCUMENTATION = _shared("", "full", "")
-
     # A module that only reads: extend bulwark.hardening.module.read_only instead of bulwark.hardening.module.
-    READ_ONLY = _shared(
-        "\n    details: The module only reads; it behaves the same with and without check mode.",
-        "N/A",
-        "\n    details: The module changes nothing, so there is nothing to diff.",
-    )
+    READ_ONLY = r"""
+author:
+  - bulwark.hardening contributors (!UNKNOWN)
+attributes:
+  check_mode:
+    description: Can run in check mode and report what would change without changing the host.
+    support: full
+    details: The module only reads; it behaves the same with and without check mode.
+  diff_mode:
+    description: Returns the before and after of what changes (or would change in check mode) in diff mode.
+    support: N/A
+    details: The module changes nothing, so there is nothing to diff.
+  platform:
+    description: Target operating systems or families.
+    support: N/A
+    platforms: debian
+"""
