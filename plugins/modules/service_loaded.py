@@ -66,8 +66,9 @@ options:
       - V(ufw) asks the kernel instead (ufw is no daemon, and C(ufw reload) bypasses systemd); the
         live policies, IPv6 filtering and user chains (C(iptables -S), C(ip6tables -S)) are compared
         with C(/etc/default/ufw), C(user.rules) and C(user6.rules), and C(ufw reload) is run when they
-        differ. O(files), O(enabled) and the O(state) values other than V(current) do not apply
-        (enabling ufw is M(bulwark.hardening.ufw_rules)' business); nothing is recorded.
+        differ, or always with O(state=reloaded) (a change to C(/etc/default/ufw) that the comparison
+        cannot see). O(files), O(enabled) and the O(state) values V(started) and V(restarted) do not
+        apply (enabling ufw is M(bulwark.hardening.ufw_rules)' business); nothing is recorded.
     type: str
     choices: [stamp, ufw]
     default: stamp
@@ -137,7 +138,8 @@ def ufw_main(module):
     """O(evidence=ufw): the kernel's rule set against ufw's files; ``ufw reload`` when they differ."""
     defaults, rules, rules6 = (read_text(path) for path in UFW_FILES)
     stale = ufw_differences(defaults, rules, live_rules(module, "iptables"), rules6, live_rules(module, "ip6tables"))
-    action = "reloaded" if stale and module.params["stale_action"] != "none" else None
+    wanted = module.params["state"] == "reloaded" or (stale and module.params["stale_action"] != "none")
+    action = "reloaded" if wanted else None
     result = {"changed": bool(action), "action": action, "stale": stale, "loaded_at": None}
     if module._diff and stale:
         result["diff"] = {"before": "".join(f"{reason}\n" for reason in stale), "after": ""}

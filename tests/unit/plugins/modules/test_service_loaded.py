@@ -165,3 +165,16 @@ def test_ufw_evidence_reloads_a_weaker_live_firewall(monkeypatch, tmp_path, chec
     assert fake.calls == (["-S", "-S"] if check_mode else ["-S", "-S", "reload"])
     fake.live = "-P INPUT DROP\n-N ufw-user-input\n"
     assert run(monkeypatch, fake, name="ufw", evidence="ufw", state="current")["changed"] is False
+
+
+def test_ufw_evidence_reloads_when_told_even_if_the_live_rules_match(monkeypatch):
+    files = {
+        "/etc/default/ufw": 'IPV6=no\nDEFAULT_INPUT_POLICY="DROP"\n',
+        "/etc/ufw/user.rules": "",
+        "/etc/ufw/user6.rules": "",
+    }
+    monkeypatch.setattr(service_loaded, "read_text", lambda path: files[path])
+    fake = FakeUfw("-P INPUT DROP\n-N ufw-user-input\n")
+    result = run(monkeypatch, fake, name="ufw", evidence="ufw", state="reloaded")
+    assert result["changed"] is True and result["action"] == "reloaded" and result["stale"] == []
+    assert fake.calls == ["-S", "-S", "reload"]
