@@ -72,7 +72,6 @@ EXEMPT_ACTIONS = {
     "bulwark.hardening.apt_updates",
     "bulwark.hardening.listening_sockets",
     "bulwark.hardening.php_info",
-    "bulwark.hardening.purge_plan",
 }
 
 # Playbook keywords a task may carry besides its action (with_<lookup> is matched by prefix).

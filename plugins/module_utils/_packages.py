@@ -1,6 +1,14 @@
 # Copyright: (c) 2026, bulwark.hardening contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Pure helpers for the purge_plan module: dpkg's status file, patterns, apt's simulation."""
+"""Pure helpers for the package_purge module and the minimal_packages role's plan.
+
+The purge list, end to end: the role's variables (``minimal_packages_blocklist`` and ``_extra``,
+``minimal_packages_keep``, ...) go unchanged to the module ``package_purge``, which turns them into
+patterns here (``purge_patterns``: NFS's packages left out when the host declares NFS), matches them
+against dpkg's status file (``select``), asks apt what the purge would really remove
+(``apt_argv``, ``simulation_removals``), refuses removals of ``PROTECTED`` or kept packages
+(``refusals``, ``refusal_message``) and runs the same apt command for real.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +21,50 @@ INSTALLED_STATES = frozenset(
 )
 RESIDUAL_STATE = "config-files"
 _ACTION_RE = re.compile(r"^(?:Purg|Remv) (\S+)", re.MULTILINE)
+# apt-get's answer when another apt or dpkg holds a lock it needs (dpkg's, or the archive directory's).
+LOCK_RE = re.compile(r"Could not get lock|Unable to lock|Unable to acquire the dpkg frontend lock")
+
+# Never removed, whatever the blocklist says or apt would take along: the web stack, remote access,
+# the collection's own tooling and what the other roles install. The role adds
+# minimal_packages_protected_extra (the module's option protected).
+PROTECTED = (
+    "apache2*",
+    "libapache2-mod-*",
+    "php*",
+    "openssh-server",
+    "openssh-sftp-server",
+    "openssh-client",
+    "ssh",
+    "rsync",
+    "sudo",
+    "python3",
+    "python3-*",
+    "python3.*",
+    "libpython3*",
+    "ufw",
+    "nftables",
+    "iptables",
+    "fail2ban",
+    "unattended-upgrades",
+    "apt-listchanges",
+    "needrestart",
+    "systemd",
+    "systemd-*",
+    "libsystemd*",
+    "libpam-systemd",
+    "init",
+    "dbus",
+    "apt",
+    "apt-*",
+    "libapt-*",
+    "dpkg",
+    "debconf",
+    "ca-certificates",
+    "openssl",
+    "iproute2",
+    "procps",
+    "e2fsprogs",
+)
 
 
 def parse_dpkg_status(text):
@@ -59,6 +111,21 @@ def simulation_removals(stdout):
     return sorted({match.split(":", 1)[0] for match in _ACTION_RE.findall(stdout)})
 
 
+def apt_argv(apt_get, names, *, autoremove, simulate, lock_timeout=0):
+    """apt-get's arguments to purge *names* (and, with *autoremove*, what nothing needs any more).
+
+    The simulation and the purge are the same command, ``--simulate`` aside, so that what was
+    checked is what runs. Without names, only the autoremoval (``--purge autoremove``).
+    """
+    argv = [apt_get, "--simulate" if simulate else "--yes", "-q"]
+    if not simulate:
+        # apt waits this long for dpkg's lock instead of failing at once (apt >= 1.9.11).
+        argv += ["-o", f"DPkg::Lock::Timeout={int(lock_timeout)}"]
+    if not names:
+        return [*argv, "--purge", "autoremove"]
+    return [*argv, *(["--autoremove"] if autoremove else []), "purge", *names]
+
+
 def refusals(removals, protected=(), keep=()):
     """Removals that must not happen: each ``{package, pattern, why}``."""
     refused = []
@@ -83,6 +150,24 @@ def pattern_refusals(patterns, protected=()):
     return refused
 
 
+def refusal_message(refused, patterns, purge):
+    """The one message of a refused purge: each package, what it matched, and why it would go."""
+    reasons = []
+    for item in refused:
+        matched = "the protected pattern" if item["why"] == "protected" else "the minimal_packages_keep entry"
+        if item["package"] in patterns:
+            how = "named by minimal_packages_blocklist(_extra)"
+        else:
+            how = "apt would remove it along with " + ", ".join(purge)
+        reasons.append(f"{item['package']} matches {matched} '{item['pattern']}' ({how}); ")
+    return (
+        "minimal_packages refuses to purge, nothing was changed: "
+        + "".join(reasons)
+        + "take it out of minimal_packages_blocklist(_extra), add what apt would take along to minimal_packages_keep, "
+        "or mark it manually installed (apt-mark manual)."
+    )
+
+
 # --------------------------------------------------------------------- the role's plan
 # Purged only when the host declares no NFS service (by the name nfs or the port 2049).
 NFS_PACKAGES = ("rpcbind", "nfs-kernel-server")
@@ -102,14 +187,42 @@ def _nfs_declared(services):
     return "nfs" in services or NFS_PORT in [int(port) for port in ports]
 
 
-def role_plan(settings):
-    """Check the minimal_packages role's variables and compute what it purges and masks.
+def purge_patterns(blocklist, blocklist_extra, services):
+    """The patterns to purge: *blocklist* then *blocklist_extra*, each once, NFS's packages left out
+    when *services* (the host's declared services, in the shape of ``bulwark_services``) declare NFS."""
+    spared = NFS_PACKAGES if _nfs_declared(services or {}) else ()
+    patterns = []
+    for pattern in list(blocklist) + list(blocklist_extra):
+        if pattern not in spared and pattern not in patterns:
+            patterns.append(pattern)
+    return patterns
 
-    *settings*: ``minimal_packages_blocklist``, ``minimal_packages_blocklist_extra``,
-    ``minimal_packages_mask``, ``protected_units`` (the units the role never masks) and
-    ``services`` (the host's declared services). Returns ``errors`` and ``patterns`` (the
-    blocklist patterns to purge, NFS's left out when the host declares NFS) and ``units``
-    (the units to mask, as systemd names them).
+
+def purge_list(states, *, blocklist, blocklist_extra=(), keep=(), services=None, residual=False):
+    """What to hand apt, from the user's lists and dpkg's *states* (``parse_dpkg_status``).
+
+    Returns ``patterns`` (``purge_patterns``), ``installed`` (installed matches not kept),
+    ``residual`` (matches in dpkg state ``rc``, or every package in it with *residual*) and
+    ``purge`` (both, sorted: the names apt purges).
+    """
+    patterns = purge_patterns(blocklist, blocklist_extra, services)
+    installed, leftovers = select(states, patterns, keep)
+    if residual:
+        leftovers = sorted(name for name, state in states.items() if state == RESIDUAL_STATE)
+    return {
+        "patterns": patterns,
+        "installed": installed,
+        "residual": leftovers,
+        "purge": sorted(set(installed) | set(leftovers)),
+    }
+
+
+def role_plan(settings):
+    """Check the minimal_packages role's mask against the units it never masks.
+
+    *settings*: ``minimal_packages_mask`` and ``protected_units`` (the units the role never masks).
+    Returns ``errors`` and ``units`` (the units to mask, as systemd names them). What the role
+    purges is the module package_purge's to work out (``purge_patterns``).
     """
     errors = []
     units = [unit_name(str(name)) for name in settings["minimal_packages_mask"]]
@@ -119,9 +232,4 @@ def role_plan(settings):
             f"minimal_packages_mask must not name {', '.join(protected)} "
             "(remote access, the web server or another role's daemon); nothing was changed."
         )
-    spared = NFS_PACKAGES if _nfs_declared(settings["services"]) else ()
-    patterns = []
-    for pattern in list(settings["minimal_packages_blocklist"]) + list(settings["minimal_packages_blocklist_extra"]):
-        if pattern not in spared and pattern not in patterns:
-            patterns.append(pattern)
-    return {"errors": errors, "patterns": patterns, "units": units}
+    return {"errors": errors, "units": units}

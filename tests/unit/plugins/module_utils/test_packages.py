@@ -110,3 +110,61 @@ def test_refusals_name_pattern_and_reason():
 def test_pattern_refusals(patterns, refused):
     result = p.pattern_refusals(patterns, protected=["php*", "rsync"])
     assert [r["package"] for r in result] == refused
+
+
+def test_purge_list_from_the_users_lists():
+    states = p.parse_dpkg_status(STATUS + "\nPackage: rpcbind\nStatus: install ok installed\n")
+    result = p.purge_list(
+        states,
+        blocklist=["telnet", "rpcbind", "cups*"],
+        blocklist_extra=["logrotate", "telnet"],
+        keep=["cups-daemon"],
+        services={"nfs": {"ports": [2049]}},
+    )
+    assert result == {
+        "patterns": ["telnet", "cups*", "logrotate"],
+        "installed": ["cups-bsd", "telnet"],
+        "residual": ["logrotate"],
+        "purge": ["cups-bsd", "logrotate", "telnet"],
+    }
+    everything = p.purge_list(states, blocklist=["telnet"], residual=True)
+    assert (everything["residual"], everything["purge"]) == (["logrotate"], ["logrotate", "telnet"])
+    assert p.purge_list(states, blocklist=["cups*"], keep=["cups-*"])["purge"] == []
+
+
+@pytest.mark.parametrize(
+    ("names", "autoremove", "simulate", "argv"),
+    [
+        (["telnet"], True, True, ["apt-get", "--simulate", "-q", "--autoremove", "purge", "telnet"]),
+        (["telnet"], False, True, ["apt-get", "--simulate", "-q", "purge", "telnet"]),
+        ([], True, True, ["apt-get", "--simulate", "-q", "--purge", "autoremove"]),
+        (
+            ["a", "b"],
+            True,
+            False,
+            ["apt-get", "--yes", "-q", "-o", "DPkg::Lock::Timeout=60", "--autoremove", "purge", "a", "b"],
+        ),
+        ([], True, False, ["apt-get", "--yes", "-q", "-o", "DPkg::Lock::Timeout=60", "--purge", "autoremove"]),
+    ],
+)
+def test_apt_argv_purges_what_was_simulated(names, autoremove, simulate, argv):
+    assert p.apt_argv("apt-get", names, autoremove=autoremove, simulate=simulate, lock_timeout=60) == argv
+
+
+def test_the_built_in_protected_list_keeps_the_web_stack_and_remote_access():
+    removals = ["apache2-bin", "libapache2-mod-php8.2", "php8.2-fpm", "openssh-server", "python3.11", "telnet"]
+    assert [r["package"] for r in p.refusals(removals, p.PROTECTED)] == removals[:-1]
+
+
+def test_refusal_message_names_the_variables_and_why():
+    refused = [
+        {"package": "php8.2-fpm", "pattern": "php*", "why": "protected"},
+        {"package": "libpopt0", "pattern": "libpopt*", "why": "kept"},
+    ]
+    assert p.refusal_message(refused, ["telnet", "php8.2-fpm"], ["rsync", "telnet"]) == (
+        "minimal_packages refuses to purge, nothing was changed: "
+        "php8.2-fpm matches the protected pattern 'php*' (named by minimal_packages_blocklist(_extra)); "
+        "libpopt0 matches the minimal_packages_keep entry 'libpopt*' (apt would remove it along with rsync, telnet); "
+        "take it out of minimal_packages_blocklist(_extra), add what apt would take along to minimal_packages_keep, "
+        "or mark it manually installed (apt-mark manual)."
+    )

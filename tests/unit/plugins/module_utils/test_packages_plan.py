@@ -1,22 +1,17 @@
 # Copyright: (c) 2026, bulwark.hardening contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The minimal_packages role's plan: the masks against the protected units, the patterns and unit names."""
+"""The minimal_packages role's plan (the masks against the protected units, unit names) and the purge patterns."""
 
 from __future__ import annotations
 
 import pytest
 
-from ansible_collections.bulwark.hardening.plugins.module_utils._packages import role_plan, unit_name
+from ansible_collections.bulwark.hardening.plugins.module_utils._packages import purge_patterns, role_plan, unit_name
 from ansible_collections.bulwark.hardening.tests.unit.plugins.role_settings import planner
 
 PROTECTED_UNITS = ["ssh.service", "ssh.socket", "apache2.service", "ufw.service"]
-DEFAULTS = {
-    "minimal_packages_blocklist": ["telnet", "rpcbind", "nfs-kernel-server", "cups*"],
-    "minimal_packages_blocklist_extra": [],
-    "minimal_packages_mask": ["rsync.service"],
-    "protected_units": PROTECTED_UNITS,
-    "services": {},
-}
+DEFAULTS = {"minimal_packages_mask": ["rsync.service"], "protected_units": PROTECTED_UNITS}
+BLOCKLIST = ["telnet", "rpcbind", "nfs-kernel-server", "cups*"]
 
 
 plan = planner(role_plan, DEFAULTS)
@@ -24,11 +19,7 @@ plan = planner(role_plan, DEFAULTS)
 
 def test_the_defaults_pass():
     result = plan()
-    assert result == {
-        "errors": [],
-        "patterns": ["telnet", "rpcbind", "nfs-kernel-server", "cups*"],
-        "units": ["rsync.service"],
-    }
+    assert result == {"errors": [], "units": ["rsync.service"]}
 
 
 @pytest.mark.parametrize(
@@ -59,9 +50,10 @@ def test_unit_names_as_systemd_writes_them(name, unit):
     [{"nfs": {"ports": [2049]}}, {"files": {"ports": [111, "2049"], "proto": "udp"}}, {"nfs": {"ports": [20490]}}],
 )
 def test_nfs_packages_stay_when_the_host_declares_nfs(services):
-    assert plan(services=services)["patterns"] == ["telnet", "cups*"]
+    assert purge_patterns(BLOCKLIST, [], services) == ["telnet", "cups*"]
 
 
-def test_nfs_packages_go_when_nothing_declares_nfs():
-    result = plan(services={"http": {"ports": [80, 443]}}, minimal_packages_blocklist_extra=["telnet", "xinetd"])
-    assert result["patterns"] == ["telnet", "rpcbind", "nfs-kernel-server", "cups*", "xinetd"]
+@pytest.mark.parametrize("services", [{"http": {"ports": [80, 443]}}, {}, None])
+def test_nfs_packages_go_when_nothing_declares_nfs(services):
+    result = purge_patterns(BLOCKLIST, ["telnet", "xinetd"], services)
+    assert result == ["telnet", "rpcbind", "nfs-kernel-server", "cups*", "xinetd"]
