@@ -36,8 +36,16 @@ options:
     type: path
   content:
     description:
-      - The whole content of the file. Required with O(dest) and O(state=present); not used with O(state=absent).
+      - The whole content of the file. With O(dest) and O(state=present), O(content) or O(data) is required; not
+        used with O(state=absent).
     type: str
+  data:
+    description:
+      - Instead of O(content) - data written as JSON, indented by 4 with sorted keys and a final newline (the
+        layout of C(to_nice_json)). ansible-core before 2.19 turns a templated text that looks like JSON into data;
+        data given as data stays exactly as written.
+    type: raw
+    version_added: 0.3.0
   state:
     description:
       - V(present) writes O(dest); V(absent) removes it (a missing O(dest) is already absent).
@@ -69,8 +77,8 @@ options:
     description:
       - Several files to write in one call, each with its own O(files[].dest), O(files[].content), O(files[].owner),
         O(files[].group) and O(files[].mode); written in the order given.
-      - Not with O(dest), O(content), O(state), O(owner), O(group), O(mode), O(validate), O(backup) or O(rollback):
-        those stay single-file options.
+      - Not with O(dest), O(content), O(data), O(state), O(owner), O(group), O(mode), O(validate), O(backup) or
+        O(rollback) - those stay single-file options.
     type: list
     elements: dict
     version_added: 0.3.0
@@ -80,9 +88,11 @@ options:
         type: path
         required: true
       content:
-        description: The whole content of the file.
+        description: The whole content of the file. O(files[].content) or O(files[].data) is required.
         type: str
-        required: true
+      data:
+        description: Instead of O(files[].content) - data written as JSON, as O(data) is.
+        type: raw
       owner:
         description: Owner of the file.
         type: str
@@ -159,6 +169,7 @@ rollback:
 """
 
 import grp
+import json
 import os
 import pwd
 import shlex
@@ -168,6 +179,9 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.bulwark.hardening.plugins.module_utils._files import read_text
 from ansible_collections.bulwark.hardening.plugins.module_utils._rollback import ROLLBACK_SPEC, arm_option
+
+# Options of the one file O(dest) that O(files) refuses.
+SINGLE_FILE_OPTIONS = ("dest", "content", "data", "state", "owner", "group", "mode", "validate", "backup", "rollback")
 
 
 def read_current(path):
@@ -207,10 +221,15 @@ def differences(text, info, content, ids, mode):
     return found
 
 
+def json_text(data):
+    """``data`` as JSON text, laid out as ansible's to_nice_json lays it out, with a final newline."""
+    return json.dumps(data, indent=4, sort_keys=True, separators=(",", ": ")) + "\n"
+
+
 def single_form_errors(params):
     """What the single-file form (O(dest)) refuses, each naming the option."""
-    if params["state"] == "present" and params["content"] is None:
-        return ["content is required with dest and state=present"]
+    if params["state"] == "present" and params["content"] is None and params["data"] is None:
+        return ["content or data is required with dest and state=present"]
     if params["state"] == "absent" and params["rollback"]:
         return ["rollback is not supported with state=absent"]
     return []
@@ -245,9 +264,8 @@ def plan_file(module, entry, state, where):
     except ValueError as exc:
         module.fail_json(msg=f"{where}{exc}")
     ids = wanted_ids(module, entry["owner"], entry["group"], where)
-    item.update(
-        after=entry["content"], ids=ids, mode=mode, changes=differences(text, info, entry["content"], ids, mode)
-    )
+    content = entry["content"] if entry["data"] is None else json_text(entry["data"])
+    item.update(after=content, ids=ids, mode=mode, changes=differences(text, info, content, ids, mode))
     return item
 
 
@@ -297,6 +315,7 @@ def main():
         argument_spec={
             "dest": {"type": "path"},
             "content": {"type": "str"},
+            "data": {"type": "raw"},
             "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
             "owner": {"type": "str", "default": "root"},
             "group": {"type": "str", "default": "root"},
@@ -309,19 +328,19 @@ def main():
                 "elements": "dict",
                 "options": {
                     "dest": {"type": "path", "required": True},
-                    "content": {"type": "str", "required": True},
+                    "content": {"type": "str"},
+                    "data": {"type": "raw"},
                     "owner": {"type": "str", "default": "root"},
                     "group": {"type": "str", "default": "root"},
                     "mode": {"type": "str", "default": "0644"},
                 },
+                "mutually_exclusive": [["content", "data"]],
+                "required_one_of": [["content", "data"]],
             },
         },
         required_one_of=[["dest", "files"]],
         # validate, backup and rollback act on one file; with files, each file has its own owner, group, mode.
-        mutually_exclusive=[
-            ["files", option]
-            for option in ("dest", "content", "state", "owner", "group", "mode", "validate", "backup", "rollback")
-        ],
+        mutually_exclusive=[["content", "data"]] + [["files", option] for option in SINGLE_FILE_OPTIONS],
         supports_check_mode=True,
     )
     params = module.params

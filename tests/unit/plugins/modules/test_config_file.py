@@ -230,7 +230,7 @@ def test_missing_directory_is_named(host):
 
 def test_content_is_required_to_write(host):
     result = run({"dest": str(host.dest)}, FailJson)
-    assert result["msg"] == "content is required with dest and state=present"
+    assert result["msg"] == "content or data is required with dest and state=present"
     assert host.dest.read_text() == OLD
 
 
@@ -415,3 +415,35 @@ def test_files_refuse_the_single_file_options(host, extra):
 def test_dest_or_files_is_required(host):
     result = run({"content": NEW}, FailJson)
     assert result["msg"] == "one of the following is required: dest, files"
+
+
+# --- data: JSON written by the module
+
+
+def test_data_is_written_as_to_nice_json_lays_it_out(host):
+    dest = host.etc / "state.fact"
+    data = {"paths": [{"path": "/srv/app", "exclude": []}], "managed_by": "x"}
+    result = run({"dest": str(dest), "data": data, "owner": str(UID), "group": str(GID)})
+    assert result["changes"] == ["missing"]
+    expected = '{\n    "managed_by": "x",\n    "paths": [\n        {\n            "exclude": [],\n'
+    expected += '            "path": "/srv/app"\n        }\n    ]\n}\n'
+    assert dest.read_text() == expected
+    assert run({"dest": str(dest), "data": data, "owner": str(UID), "group": str(GID)})["changed"] is False
+
+
+def test_files_take_data_and_refuse_it_beside_content(host):
+    files = three(host)
+    files[1] = {"dest": files[1]["dest"], "data": {"paths": []}, "owner": str(UID), "group": str(GID)}
+    run({"files": files})
+    assert json.loads(open(files[1]["dest"], encoding="utf-8").read()) == {"paths": []}
+    files[1]["content"] = "{}\n"
+    result = run({"files": files}, FailJson)
+    assert result["msg"].startswith("parameters are mutually exclusive: content|data")
+    del files[1]["content"], files[1]["data"]
+    result = run({"files": files}, FailJson)
+    assert result["msg"].startswith("one of the following is required: content, data")
+
+
+def test_data_or_content_is_required_to_write(host):
+    result = run({"dest": str(host.dest), "content": NEW, "data": {}}, FailJson)
+    assert result["msg"] == "parameters are mutually exclusive: content|data"
