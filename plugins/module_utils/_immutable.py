@@ -446,8 +446,9 @@ def role_plan(settings):
     """Check the immutable role's variables and compute the paths it locks.
 
     *settings*: ``immutable_trees``, ``immutable_paths`` and ``forbidden`` (the paths apt, dpkg and
-    the kernel need writable). Returns ``errors`` (one per bad path, each naming it) and ``paths``
-    (every locked path: the trees', then ``immutable_paths``).
+    the kernel need writable). Returns ``errors`` (one per bad path, each naming it), ``paths``
+    (every locked path: the trees', then ``immutable_paths``) and ``hook_state``, the STATE document
+    the APT hook reads (below): each locked path with what stays mutable in it, and ``forbidden``.
     """
     errors = []
     trees = settings["immutable_trees"]
@@ -471,7 +472,12 @@ def role_plan(settings):
                     f"writable entry '{text}' of tree {tree['path']} (immutable_trees) must be "
                     "a directory relative to the tree, without '..'."
                 )
-    return {"errors": errors, "paths": paths}
+    entries = [
+        {"path": str(tree["path"]), "exclude": list(tree.get("writable") or []) + list(tree.get("exclude") or [])}
+        for tree in trees
+    ] + [{"path": str(path), "exclude": []} for path in settings["immutable_paths"]]
+    hook_state = {"managed_by": "bulwark.hardening.immutable", "paths": entries, "never_locked": forbidden}
+    return {"errors": errors, "paths": paths, "hook_state": hook_state}
 
 
 # The APT hook: unlock the locked paths that belong to packages before dpkg runs, and lock

@@ -9,7 +9,8 @@ DOCUMENTATION = r"""
 module: config_file
 short_description: Write a configuration file that its daemon validated, with the host's rollback armed first
 description:
-  - Writes O(content) to O(dest) when the file differs (content, owner, group or mode), in one call.
+  - Writes O(content) to O(dest) when the file differs (content, owner, group or mode), in one call; with
+    O(state=absent) removes O(dest).
   - The new file is written next to O(dest), checked with O(validate) (the daemon's own test, e.g.
     C(/usr/sbin/sshd -t -f %s)) and only then moved over the old one, atomically. A file the daemon refuses
     never replaces the old one.
@@ -17,6 +18,9 @@ description:
     before the new file goes live, the old file is saved and a timer armed on the host that puts it back and
     runs O(rollback.actions) when O(rollback.window) ends, unless a fresh login confirmed the change first (see
     M(bulwark.hardening.rollback)).
+  - With O(files) instead of O(dest), writes several files in one call (the files that together make one
+    setting, such as a helper, its data and the hook that runs it); the result says which of them changed.
+    Every file's directory is checked before the first one is written.
   - A symlink at O(dest) is followed; its target is written.
 version_added: 0.2.0
 extends_documentation_fragment:
@@ -27,13 +31,29 @@ attributes:
     platforms: posix
 options:
   dest:
-    description: The file to write.
+    description:
+      - The file to write (or remove). Required unless O(files) is given; not with O(files).
     type: path
-    required: true
   content:
-    description: The whole content of the file.
+    description:
+      - The whole content of the file. With O(dest) and O(state=present), O(content) or O(data) is required; not
+        used with O(state=absent).
     type: str
-    required: true
+  data:
+    description:
+      - Instead of O(content) - data written as JSON, indented by 4 with sorted keys and a final newline (the
+        layout of C(to_nice_json)). ansible-core before 2.19 turns a templated text that looks like JSON into data;
+        data given as data stays exactly as written.
+    type: raw
+    version_added: 0.3.0
+  state:
+    description:
+      - V(present) writes O(dest); V(absent) removes it (a missing O(dest) is already absent).
+      - O(content), O(validate) and O(backup) are for the file written; V(absent) does not use them. It
+        refuses O(rollback).
+    type: str
+    choices: [present, absent]
+    default: present
   owner:
     description: Owner of the file.
     type: str
@@ -53,6 +73,38 @@ options:
     description: Keep a timestamped copy of the old file next to it.
     type: bool
     default: false
+  files:
+    description:
+      - Several files to write in one call, each with its own O(files[].dest), O(files[].content), O(files[].owner),
+        O(files[].group) and O(files[].mode); written in the order given.
+      - Not with O(dest), O(content), O(data), O(state), O(owner), O(group), O(mode), O(validate), O(backup) or
+        O(rollback) - those stay single-file options.
+    type: list
+    elements: dict
+    version_added: 0.3.0
+    suboptions:
+      dest:
+        description: The file to write.
+        type: path
+        required: true
+      content:
+        description: The whole content of the file. O(files[].content) or O(files[].data) is required.
+        type: str
+      data:
+        description: Instead of O(files[].content) - data written as JSON, as O(data) is.
+        type: raw
+      owner:
+        description: Owner of the file.
+        type: str
+        default: root
+      group:
+        description: Group of the file.
+        type: str
+        default: root
+      mode:
+        description: Mode of the file, as an octal string.
+        type: str
+        default: "0644"
 seealso:
   - module: bulwark.hardening.rollback
 """
@@ -67,9 +119,45 @@ EXAMPLES = r"""
     rollback:
       what: sshd configuration
       actions: ["systemctl reload ssh.service"]
+
+- name: Write the needrestart settings, or remove them when needrestart is not wanted
+  bulwark.hardening.config_file:
+    dest: /etc/needrestart/conf.d/local.conf
+    state: "{{ 'present' if needrestart_wanted else 'absent' }}"
+    content: "$nrconf{restart} = 'l';\n"
+    validate: perl -c %s
+
+- name: Install a helper, its data and the APT hook that runs it
+  bulwark.hardening.config_file:
+    files:
+      - dest: /usr/local/sbin/helper
+        content: "{{ lookup('ansible.builtin.file', 'helper.py', rstrip=false) }}"
+        mode: "0755"
+      - dest: /etc/helper.json
+        content: "{{ helper_data | to_nice_json }}"
+      - dest: /etc/apt/apt.conf.d/80helper
+        content: "{{ lookup('ansible.builtin.template', 'apt-hook.j2') }}"
 """
 
 RETURN = r"""
+dest:
+  description: The file written or removed (a symlink's target).
+  returned: with O(dest)
+  type: str
+changes:
+  description:
+    - What differed - V(missing), V(content), V(owner), V(mode); V(present) for a file that O(state=absent)
+      removes. Empty when nothing did.
+  returned: with O(dest)
+  type: list
+  elements: str
+files:
+  description: Each file of O(files), in the order given, with its RV(dest), RV(changes) and C(changed).
+  returned: with O(files)
+  type: list
+  elements: dict
+  sample: [{dest: /usr/local/sbin/helper, changed: false, changes: []},
+           {dest: /etc/helper.json, changed: true, changes: [content]}]
 backup_file:
   description: The copy of the old file.
   returned: when a backup was made
@@ -81,6 +169,7 @@ rollback:
 """
 
 import grp
+import json
 import os
 import pwd
 import shlex
@@ -91,6 +180,9 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.bulwark.hardening.plugins.module_utils._files import read_text
 from ansible_collections.bulwark.hardening.plugins.module_utils._rollback import ROLLBACK_SPEC, arm_option
 
+# Options of the one file O(dest) that O(files) refuses.
+SINGLE_FILE_OPTIONS = ("dest", "content", "data", "state", "owner", "group", "mode", "validate", "backup", "rollback")
+
 
 def read_current(path):
     """``(text or None, stat or None)`` of the file at ``path`` (symlinks followed)."""
@@ -98,13 +190,21 @@ def read_current(path):
     return (None, None) if text is None else (text, os.stat(path))
 
 
-def wanted_ids(module, owner, group):
+def wanted_ids(module, owner, group, where=""):
     try:
         uid = int(owner) if owner.isdigit() else pwd.getpwnam(owner).pw_uid
         gid = int(group) if group.isdigit() else grp.getgrnam(group).gr_gid
     except KeyError as exc:
-        module.fail_json(msg=f"unknown owner or group: {exc}")
+        module.fail_json(msg=f"{where}unknown owner or group: {exc}")
     return uid, gid
+
+
+def parse_mode(value):
+    """The octal string ``value`` as a number; ValueError names it."""
+    try:
+        return int(value, 8)
+    except ValueError:
+        raise ValueError(f"mode must be an octal string such as 0644, got {value!r}") from None
 
 
 def differences(text, info, content, ids, mode):
@@ -121,45 +221,73 @@ def differences(text, info, content, ids, mode):
     return found
 
 
-def main():
-    module = AnsibleModule(
-        argument_spec={
-            "dest": {"type": "path", "required": True},
-            "content": {"type": "str", "required": True},
-            "owner": {"type": "str", "default": "root"},
-            "group": {"type": "str", "default": "root"},
-            "mode": {"type": "str", "default": "0644"},
-            "validate": {"type": "str"},
-            "backup": {"type": "bool", "default": False},
-            "rollback": ROLLBACK_SPEC,
-        },
-        supports_check_mode=True,
-    )
-    params = module.params
-    dest = os.path.realpath(params["dest"])
-    try:
-        mode = int(params["mode"], 8)
-    except ValueError:
-        module.fail_json(msg=f"mode must be an octal string such as 0644, got {params['mode']!r}")
-    content = params["content"]
-    text, info = read_current(dest)
-    uid, gid = wanted_ids(module, params["owner"], params["group"])
-    changes = differences(text, info, content, (uid, gid), mode)
-    result = {"changed": bool(changes), "dest": dest, "changes": changes}
-    if module._diff and ("content" in changes or "missing" in changes):
-        result["diff"] = {"before": text or "", "after": content, "before_header": dest, "after_header": dest}
-    if not changes or module.check_mode:
-        module.exit_json(**result)
+def json_text(data):
+    """``data`` as JSON text, laid out as ansible's to_nice_json lays it out, with a final newline."""
+    return json.dumps(data, indent=4, sort_keys=True, separators=(",", ": ")) + "\n"
 
+
+def single_form_errors(params):
+    """What the single-file form (O(dest)) refuses, each naming the option."""
+    if params["state"] == "present" and params["content"] is None and params["data"] is None:
+        return ["content or data is required with dest and state=present"]
+    if params["state"] == "absent" and params["rollback"]:
+        return ["rollback is not supported with state=absent"]
+    return []
+
+
+def duplicate_errors(dests):
+    """``files[i]: D is also files[j]`` for each file listed twice (after symlinks are followed)."""
+    seen, errors = {}, []
+    for index, dest in enumerate(dests):
+        if dest in seen:
+            errors.append(f"files[{index}]: {dest} is also files[{seen[dest]}]")
+        seen.setdefault(dest, index)
+    return errors
+
+
+def plan_file(module, entry, state, where):
+    """The file as it is, as it should be, and what differs: a dict the rest of the call acts on."""
+    if state == "absent":
+        # The link itself, not its target, as ansible.builtin.file removes it.
+        dest = os.path.abspath(entry["dest"])
+        if os.path.isdir(dest) and not os.path.islink(dest):
+            module.fail_json(msg=f"{where}{dest} is a directory; state=absent removes a file")
+        present = os.path.lexists(dest)
+        text = read_text(dest, None, OSError, "surrogateescape") if present else None
+        changes = ["present"] if present else []
+        return {"dest": dest, "state": state, "before": text, "after": None, "changes": changes, "where": where}
+    dest = os.path.realpath(entry["dest"])
+    text, info = read_current(dest)
+    item = {"dest": dest, "state": state, "before": text, "exists": info is not None, "where": where}
+    try:
+        mode = parse_mode(entry["mode"])
+    except ValueError as exc:
+        module.fail_json(msg=f"{where}{exc}")
+    ids = wanted_ids(module, entry["owner"], entry["group"], where)
+    content = entry["content"] if entry["data"] is None else json_text(entry["data"])
+    item.update(after=content, ids=ids, mode=mode, changes=differences(text, info, content, ids, mode))
+    return item
+
+
+def diff_of(item):
+    return {
+        "before": item["before"] or "",
+        "after": item["after"] or "",
+        "before_header": item["dest"],
+        "after_header": item["dest"],
+    }
+
+
+def write(module, item, params, result):
+    """Write one planned file: a temporary file beside it, validated, then moved over it."""
+    dest = item["dest"]
     directory = os.path.dirname(dest)
-    if not os.path.isdir(directory):
-        module.fail_json(msg=f"the directory of {dest} does not exist")
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(dest)}.", dir=directory)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as handle:
-            handle.write(content)
-        os.chown(tmp, uid, gid)
-        os.chmod(tmp, mode)
+            handle.write(item["after"])
+        os.chown(tmp, *item["ids"])
+        os.chmod(tmp, item["mode"])
         if params["validate"]:
             if "%s" not in params["validate"]:
                 module.fail_json(msg=f"validate must contain %s, got {params['validate']!r}")
@@ -173,13 +301,89 @@ def main():
                     stderr=err,
                     cmd=argv,
                 )
-        if info is not None and params["backup"]:
+        if item["exists"] and params["backup"]:
             result["backup_file"] = module.backup_local(dest)
         arm_option(module, params["rollback"], [dest], dest, result)
         os.replace(tmp, dest)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "dest": {"type": "path"},
+            "content": {"type": "str"},
+            "data": {"type": "raw"},
+            "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+            "owner": {"type": "str", "default": "root"},
+            "group": {"type": "str", "default": "root"},
+            "mode": {"type": "str", "default": "0644"},
+            "validate": {"type": "str"},
+            "backup": {"type": "bool", "default": False},
+            "rollback": ROLLBACK_SPEC,
+            "files": {
+                "type": "list",
+                "elements": "dict",
+                "options": {
+                    "dest": {"type": "path", "required": True},
+                    "content": {"type": "str"},
+                    "data": {"type": "raw"},
+                    "owner": {"type": "str", "default": "root"},
+                    "group": {"type": "str", "default": "root"},
+                    "mode": {"type": "str", "default": "0644"},
+                },
+                "mutually_exclusive": [["content", "data"]],
+                "required_one_of": [["content", "data"]],
+            },
+        },
+        required_one_of=[["dest", "files"]],
+        # validate, backup and rollback act on one file; with files, each file has its own owner, group, mode.
+        mutually_exclusive=[["content", "data"]] + [["files", option] for option in SINGLE_FILE_OPTIONS],
+        supports_check_mode=True,
+    )
+    params = module.params
+    if params["files"] is None:
+        errors = single_form_errors(params)
+        if errors:
+            module.fail_json(msg="; ".join(errors))
+        items = [plan_file(module, params, params["state"], "")]
+    else:
+        items = [
+            plan_file(module, entry, "present", f"files[{index}]: ") for index, entry in enumerate(params["files"])
+        ]
+        errors = duplicate_errors([item["dest"] for item in items])
+        if errors:
+            module.fail_json(msg="; ".join(errors))
+
+    changed = [item for item in items if item["changes"]]
+    diffs = [diff_of(item) for item in changed if set(item["changes"]) & {"missing", "content", "present"}]
+    if params["files"] is None:
+        result = {"changed": bool(changed), "dest": items[0]["dest"], "changes": items[0]["changes"]}
+        if module._diff and diffs:
+            result["diff"] = diffs[0]
+    else:
+        result = {
+            "changed": bool(changed),
+            "files": [
+                {"dest": item["dest"], "changed": bool(item["changes"]), "changes": item["changes"]} for item in items
+            ],
+        }
+        if module._diff and diffs:
+            result["diff"] = diffs
+    if not changed or module.check_mode:
+        module.exit_json(**result)
+
+    # Every directory first: a call that cannot write its last file writes none.
+    for item in changed:
+        if item["state"] == "present" and not os.path.isdir(os.path.dirname(item["dest"])):
+            module.fail_json(msg=f"{item['where']}the directory of {item['dest']} does not exist")
+    for item in changed:
+        if item["state"] == "absent":
+            os.unlink(item["dest"])
+        else:
+            write(module, item, params, result)
     module.exit_json(**result)
 
 

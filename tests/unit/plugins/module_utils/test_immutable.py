@@ -360,11 +360,11 @@ def test_an_entry_swapped_for_a_symlink_after_the_listing_is_passed_over(tree, k
 def hook(tmp_path, tree, kernel, monkeypatch):
     """A host for the hook: the tree locked except log/ and upload/, dpkg owning app/lib/a.php."""
     im.run(str(tree), im.Plan(lock=True, exclude=im.compile_patterns(["log", "upload"])))
-    state = {
-        "paths": [{"path": str(tree), "exclude": ["log", f"{tree}/upload"]}],
-        "never_locked": ["/var/lib/dpkg"],
-    }
-    (tmp_path / "state.json").write_text(json.dumps(state))
+    # The state file as the role writes it: the plan's hook_state.
+    declared = {"path": str(tree), "writable": ["log"], "exclude": [f"{tree}/upload"]}
+    plan = im.role_plan({"immutable_trees": [declared], "immutable_paths": [], "forbidden": ["/var/lib/dpkg"]})
+    assert plan["errors"] == []
+    (tmp_path / "state.json").write_text(json.dumps(plan["hook_state"]))
     record = str(tmp_path / "record" / "dpkg-unlocked.json")
     owned = {str(tree / "lib" / "a.php")}
     monkeypatch.setattr(im, "RECORD", record)

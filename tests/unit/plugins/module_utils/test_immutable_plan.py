@@ -19,7 +19,21 @@ def plan(trees=(), paths=()):
 
 def test_trees_then_paths_are_locked():
     result = plan([{"path": "/var/www/html", "writable": ["uploads", "cache/img"]}], ["/usr/local/bin/app"])
-    assert result == {"errors": [], "paths": ["/var/www/html", "/usr/local/bin/app"]}
+    assert result["errors"] == []
+    assert result["paths"] == ["/var/www/html", "/usr/local/bin/app"]
+
+
+def test_the_hook_state_names_each_locked_path_with_what_stays_mutable():
+    trees = [{"path": "/var/www/html", "writable": ["uploads"], "exclude": ["*.log"]}, {"path": "/srv/app"}]
+    assert plan(trees, ["/usr/local/bin/app"])["hook_state"] == {
+        "managed_by": "bulwark.hardening.immutable",
+        "paths": [
+            {"path": "/var/www/html", "exclude": ["uploads", "*.log"]},
+            {"path": "/srv/app", "exclude": []},
+            {"path": "/usr/local/bin/app", "exclude": []},
+        ],
+        "never_locked": FORBIDDEN,
+    }
 
 
 @pytest.mark.parametrize("path", ["var/www", "/var/www/", "/var//www", "/var/./www", "/var/www/..", "/var/www/."])

@@ -226,3 +226,224 @@ def test_missing_directory_is_named(host):
     dest = host.etc / "nowhere" / "file"
     result = run(args(host, dest=str(dest)), FailJson)
     assert result["msg"] == f"the directory of {dest} does not exist"
+
+
+def test_content_is_required_to_write(host):
+    result = run({"dest": str(host.dest)}, FailJson)
+    assert result["msg"] == "content or data is required with dest and state=present"
+    assert host.dest.read_text() == OLD
+
+
+# --- state=absent
+
+
+def test_absent_removes_the_file_without_validating_it(host):
+    result = run(args(host, state="absent", validate="/usr/sbin/sshd -t -f %s", backup=True, _ansible_diff=True))
+    assert result["changed"] is True
+    assert result["changes"] == ["present"]
+    assert result["diff"] == {
+        "before": OLD,
+        "after": "",
+        "before_header": str(host.dest),
+        "after_header": str(host.dest),
+    }
+    assert not host.dest.exists()
+    assert os.listdir(host.etc) == []  # no backup, no candidate
+    assert host.calls == []
+
+
+def test_absent_in_check_mode_reports_and_keeps_the_file(host):
+    result = run({"dest": str(host.dest), "state": "absent", "_ansible_check_mode": True})
+    assert result["changed"] is True
+    assert result["changes"] == ["present"]
+    assert host.dest.read_text() == OLD
+
+
+def test_absent_file_or_directory_is_already_absent(host):
+    dest = host.etc / "conf.d" / "bulwark.conf"
+    result = run({"dest": str(dest), "state": "absent", "_ansible_diff": True})
+    assert result == {"changed": False, "dest": str(dest), "changes": []}
+
+
+def test_absent_removes_a_symlink_not_its_target(host):
+    link = host.etc / "link"
+    link.symlink_to(host.dest)
+    result = run({"dest": str(link), "state": "absent"})
+    assert result["dest"] == str(link)
+    assert not os.path.lexists(link)
+    assert host.dest.read_text() == OLD
+
+
+def test_absent_removes_a_dangling_symlink(host):
+    link = host.etc / "dangling"
+    link.symlink_to(host.etc / "gone")
+    result = run({"dest": str(link), "state": "absent", "_ansible_diff": True})
+    assert result["changes"] == ["present"]
+    assert result["diff"]["before"] == ""
+    assert not os.path.lexists(link)
+
+
+def test_absent_refuses_a_directory(host):
+    result = run({"dest": str(host.etc), "state": "absent"}, FailJson)
+    assert result["msg"] == f"{host.etc} is a directory; state=absent removes a file"
+    assert host.dest.read_text() == OLD
+
+
+def test_absent_refuses_a_rollback(host):
+    result = run({"dest": str(host.dest), "state": "absent", "rollback": ROLLBACK}, FailJson)
+    assert result["msg"] == "rollback is not supported with state=absent"
+    assert host.dest.read_text() == OLD
+    assert not host.state.exists()
+
+
+# --- files: several files in one call
+
+
+def three(host, **first):
+    """A helper, its data and its hook (the immutable role's APT hook has this shape)."""
+    sbin = host.etc.parent / "sbin"
+    sbin.mkdir(exist_ok=True)
+    return [
+        {
+            "dest": str(sbin / "helper"),
+            "content": "#!/usr/bin/python3\n",
+            "owner": str(UID),
+            "group": str(GID),
+            **first,
+        },
+        {"dest": str(host.etc / "state.json"), "content": '{"paths": []}\n', "owner": str(UID), "group": str(GID)},
+        {"dest": str(host.dest), "content": NEW, "owner": str(UID), "group": str(GID)},
+    ]
+
+
+def test_files_are_written_and_each_reports_its_change(host):
+    files = three(host, mode="0755")
+    result = run({"files": files, "_ansible_diff": True})
+    assert result["changed"] is True
+    assert result["files"] == [
+        {"dest": files[0]["dest"], "changed": True, "changes": ["missing"]},
+        {"dest": files[1]["dest"], "changed": True, "changes": ["missing"]},
+        {"dest": files[2]["dest"], "changed": True, "changes": ["content"]},
+    ]
+    assert [d["after_header"] for d in result["diff"]] == [f["dest"] for f in files]
+    assert result["diff"][2]["before"] == OLD
+    for wanted in files:
+        assert open(wanted["dest"], encoding="utf-8").read() == wanted["content"]
+    assert stat.S_IMODE(os.stat(files[0]["dest"]).st_mode) == 0o755
+    assert stat.S_IMODE(os.stat(files[1]["dest"]).st_mode) == 0o644
+    assert "dest" not in result and "backup_file" not in result
+    assert host.calls == []
+
+    again = run({"files": files, "_ansible_diff": True})
+    assert again["changed"] is False
+    assert [entry["changes"] for entry in again["files"]] == [[], [], []]
+    assert "diff" not in again
+
+
+def test_files_only_the_changed_one_is_touched_and_diffed(host):
+    files = three(host)
+    run({"files": files})
+    os.chmod(files[1]["dest"], 0o600)
+    before = os.stat(files[0]["dest"]).st_ino, os.stat(files[2]["dest"]).st_ino
+    result = run({"files": files, "_ansible_diff": True})
+    assert [entry["changed"] for entry in result["files"]] == [False, True, False]
+    assert result["files"][1]["changes"] == ["mode"]
+    assert "diff" not in result  # a mode is no content to diff
+    assert stat.S_IMODE(os.stat(files[1]["dest"]).st_mode) == 0o644
+    assert (os.stat(files[0]["dest"]).st_ino, os.stat(files[2]["dest"]).st_ino) == before
+
+
+def test_files_in_check_mode_report_and_write_nothing(host):
+    files = three(host)
+    result = run({"files": files, "_ansible_check_mode": True, "_ansible_diff": True})
+    assert result["changed"] is True
+    assert [entry["changes"] for entry in result["files"]] == [["missing"], ["missing"], ["content"]]
+    assert len(result["diff"]) == 3
+    assert os.listdir(host.etc.parent / "sbin") == []
+    assert os.listdir(host.etc) == ["sshd_config"]
+    assert host.dest.read_text() == OLD
+
+
+def test_files_in_check_mode_on_a_fresh_host_do_not_need_the_directories(host):
+    files = three(host)
+    files[1]["dest"] = str(host.etc / "facts.d" / "state.json")
+    result = run({"files": files, "_ansible_check_mode": True})
+    assert result["files"][1] == {"dest": files[1]["dest"], "changed": True, "changes": ["missing"]}
+
+
+def test_files_a_missing_directory_stops_the_call_before_any_write(host):
+    files = three(host)
+    files[2]["dest"] = str(host.etc / "nowhere" / "file")
+    result = run({"files": files}, FailJson)
+    assert result["msg"] == f"files[2]: the directory of {files[2]['dest']} does not exist"
+    assert os.listdir(host.etc.parent / "sbin") == []
+    assert sorted(os.listdir(host.etc)) == ["sshd_config"]
+
+
+def test_files_name_the_entry_in_their_errors(host):
+    files = three(host, mode="rwxr-xr-x")
+    result = run({"files": files}, FailJson)
+    assert result["msg"] == "files[0]: mode must be an octal string such as 0644, got 'rwxr-xr-x'"
+    files = three(host, owner="no-such-user-bulwark")
+    assert run({"files": files}, FailJson)["msg"].startswith("files[0]: unknown owner or group: ")
+    files = three(host)
+    files[1]["dest"] = str(host.etc / "link")
+    (host.etc / "link").symlink_to(host.dest)
+    result = run({"files": files}, FailJson)
+    assert result["msg"] == f"files[2]: {host.dest} is also files[1]"
+    assert host.dest.read_text() == OLD
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"dest": "/etc/x"},
+        {"content": "x"},
+        {"state": "absent"},
+        {"mode": "0600"},
+        {"validate": "/usr/sbin/sshd -t -f %s"},
+        {"backup": True},
+        {"rollback": ROLLBACK},
+    ],
+)
+def test_files_refuse_the_single_file_options(host, extra):
+    result = run({"files": three(host), **extra}, FailJson)
+    assert result["msg"] == f"parameters are mutually exclusive: files|{next(iter(extra))}"
+    assert host.dest.read_text() == OLD
+
+
+def test_dest_or_files_is_required(host):
+    result = run({"content": NEW}, FailJson)
+    assert result["msg"] == "one of the following is required: dest, files"
+
+
+# --- data: JSON written by the module
+
+
+def test_data_is_written_as_to_nice_json_lays_it_out(host):
+    dest = host.etc / "state.fact"
+    data = {"paths": [{"path": "/srv/app", "exclude": []}], "managed_by": "x"}
+    result = run({"dest": str(dest), "data": data, "owner": str(UID), "group": str(GID)})
+    assert result["changes"] == ["missing"]
+    expected = '{\n    "managed_by": "x",\n    "paths": [\n        {\n            "exclude": [],\n'
+    expected += '            "path": "/srv/app"\n        }\n    ]\n}\n'
+    assert dest.read_text() == expected
+    assert run({"dest": str(dest), "data": data, "owner": str(UID), "group": str(GID)})["changed"] is False
+
+
+def test_files_take_data_and_refuse_it_beside_content(host):
+    files = three(host)
+    files[1] = {"dest": files[1]["dest"], "data": {"paths": []}, "owner": str(UID), "group": str(GID)}
+    run({"files": files})
+    assert json.loads(open(files[1]["dest"], encoding="utf-8").read()) == {"paths": []}
+    files[1]["content"] = "{}\n"
+    result = run({"files": files}, FailJson)
+    assert result["msg"].startswith("parameters are mutually exclusive: content|data")
+    del files[1]["content"], files[1]["data"]
+    result = run({"files": files}, FailJson)
+    assert result["msg"].startswith("one of the following is required: content, data")
+
+
+def test_data_or_content_is_required_to_write(host):
+    result = run({"dest": str(host.dest), "content": NEW, "data": {}}, FailJson)
+    assert result["msg"] == "parameters are mutually exclusive: content|data"
