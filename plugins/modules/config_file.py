@@ -73,10 +73,17 @@ options:
     description: Keep a timestamped copy of the old file next to it.
     type: bool
     default: false
+  parents:
+    description:
+      - Create the missing directories above each file written (owner root, group root, mode 0755), as
+        C(mkdir -p) does. Without it, a missing directory fails the call before any file is written.
+    type: bool
+    default: false
+    version_added: 0.3.0
   files:
     description:
-      - Several files to write in one call, each with its own O(files[].dest), O(files[].content), O(files[].owner),
-        O(files[].group) and O(files[].mode); written in the order given.
+      - Several files to write or remove in one call, each with its own O(files[].dest), O(files[].state),
+        O(files[].content), O(files[].owner), O(files[].group) and O(files[].mode); in the order given.
       - Not with O(dest), O(content), O(data), O(state), O(owner), O(group), O(mode), O(validate), O(backup) or
         O(rollback) - those stay single-file options.
     type: list
@@ -87,8 +94,13 @@ options:
         description: The file to write.
         type: path
         required: true
+      state:
+        description: V(present) writes the file; V(absent) removes it, as O(state) does.
+        type: str
+        choices: [present, absent]
+        default: present
       content:
-        description: The whole content of the file. O(files[].content) or O(files[].data) is required.
+        description: The whole content of the file. With V(present), O(files[].content) or O(files[].data) is required.
         type: str
       data:
         description: Instead of O(files[].content) - data written as JSON, as O(data) is.
@@ -235,6 +247,28 @@ def single_form_errors(params):
     return []
 
 
+def entry_errors(entries):
+    """What the files form refuses in its entries, each naming the entry."""
+    return [
+        f"files[{index}]: content or data is required with state=present"
+        for index, entry in enumerate(entries)
+        if entry["state"] == "present" and entry["content"] is None and entry["data"] is None
+    ]
+
+
+def make_parents(directory):
+    """Create ``directory`` and the missing ones above it: root-owned, mode 0755 whatever the umask."""
+    missing = []
+    while directory and not os.path.isdir(directory):
+        missing.append(directory)
+        directory = os.path.dirname(directory)
+    for path in reversed(missing):
+        os.mkdir(path)
+        if os.geteuid() == 0:
+            os.chown(path, 0, 0)
+        os.chmod(path, 0o755)
+
+
 def duplicate_errors(dests):
     """``files[i]: D is also files[j]`` for each file listed twice (after symlinks are followed)."""
     seen, errors = {}, []
@@ -322,12 +356,14 @@ def main():
             "mode": {"type": "str", "default": "0644"},
             "validate": {"type": "str"},
             "backup": {"type": "bool", "default": False},
+            "parents": {"type": "bool", "default": False},
             "rollback": ROLLBACK_SPEC,
             "files": {
                 "type": "list",
                 "elements": "dict",
                 "options": {
                     "dest": {"type": "path", "required": True},
+                    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
                     "content": {"type": "str"},
                     "data": {"type": "raw"},
                     "owner": {"type": "str", "default": "root"},
@@ -335,7 +371,6 @@ def main():
                     "mode": {"type": "str", "default": "0644"},
                 },
                 "mutually_exclusive": [["content", "data"]],
-                "required_one_of": [["content", "data"]],
             },
         },
         required_one_of=[["dest", "files"]],
@@ -350,8 +385,11 @@ def main():
             module.fail_json(msg="; ".join(errors))
         items = [plan_file(module, params, params["state"], "")]
     else:
+        errors = entry_errors(params["files"])
+        if errors:
+            module.fail_json(msg="; ".join(errors))
         items = [
-            plan_file(module, entry, "present", f"files[{index}]: ") for index, entry in enumerate(params["files"])
+            plan_file(module, entry, entry["state"], f"files[{index}]: ") for index, entry in enumerate(params["files"])
         ]
         errors = duplicate_errors([item["dest"] for item in items])
         if errors:
@@ -377,8 +415,13 @@ def main():
 
     # Every directory first: a call that cannot write its last file writes none.
     for item in changed:
-        if item["state"] == "present" and not os.path.isdir(os.path.dirname(item["dest"])):
-            module.fail_json(msg=f"{item['where']}the directory of {item['dest']} does not exist")
+        directory = os.path.dirname(item["dest"])
+        if item["state"] == "present" and not os.path.isdir(directory):
+            if not params["parents"]:
+                module.fail_json(
+                    msg=f"{item['where']}the directory of {item['dest']} does not exist (parents=true creates it)"
+                )
+            make_parents(directory)
     for item in changed:
         if item["state"] == "absent":
             os.unlink(item["dest"])

@@ -225,7 +225,7 @@ def test_bad_arguments_are_named(host, extra, message):
 def test_missing_directory_is_named(host):
     dest = host.etc / "nowhere" / "file"
     result = run(args(host, dest=str(dest)), FailJson)
-    assert result["msg"] == f"the directory of {dest} does not exist"
+    assert result["msg"] == f"the directory of {dest} does not exist (parents=true creates it)"
 
 
 def test_content_is_required_to_write(host):
@@ -375,7 +375,7 @@ def test_files_a_missing_directory_stops_the_call_before_any_write(host):
     files = three(host)
     files[2]["dest"] = str(host.etc / "nowhere" / "file")
     result = run({"files": files}, FailJson)
-    assert result["msg"] == f"files[2]: the directory of {files[2]['dest']} does not exist"
+    assert result["msg"] == f"files[2]: the directory of {files[2]['dest']} does not exist (parents=true creates it)"
     assert os.listdir(host.etc.parent / "sbin") == []
     assert sorted(os.listdir(host.etc)) == ["sshd_config"]
 
@@ -441,9 +441,47 @@ def test_files_take_data_and_refuse_it_beside_content(host):
     assert result["msg"].startswith("parameters are mutually exclusive: content|data")
     del files[1]["content"], files[1]["data"]
     result = run({"files": files}, FailJson)
-    assert result["msg"].startswith("one of the following is required: content, data")
+    assert result["msg"] == "files[1]: content or data is required with state=present"
 
 
 def test_data_or_content_is_required_to_write(host):
     result = run({"dest": str(host.dest), "content": NEW, "data": {}}, FailJson)
     assert result["msg"] == "parameters are mutually exclusive: content|data"
+
+
+def test_files_with_parents_create_the_missing_directories_first(host):
+    files = three(host)
+    files[1]["dest"] = str(host.etc / "a" / "b" / "state.json")
+    result = run({"files": files, "parents": True})
+    assert result["files"][1] == {"dest": files[1]["dest"], "changed": True, "changes": ["missing"]}
+    assert open(files[1]["dest"], encoding="utf-8").read() == files[1]["content"]
+    for directory in (host.etc / "a", host.etc / "a" / "b"):
+        assert stat.S_IMODE(os.stat(directory).st_mode) == 0o755
+    assert run({"files": files, "parents": True})["changed"] is False
+
+
+def test_files_with_parents_in_check_mode_create_nothing(host):
+    files = three(host)
+    files[1]["dest"] = str(host.etc / "a" / "state.json")
+    result = run({"files": files, "parents": True, "_ansible_check_mode": True})
+    assert result["files"][1]["changes"] == ["missing"]
+    assert not (host.etc / "a").exists()
+
+
+def test_single_file_with_parents(host):
+    dest = host.etc / "facts.d" / "bulwark.fact"
+    result = run(
+        {"dest": str(dest), "data": {"managed_by": "x"}, "owner": str(UID), "group": str(GID), "parents": True}
+    )
+    assert result["changes"] == ["missing"] and json.loads(dest.read_text()) == {"managed_by": "x"}
+
+
+def test_files_remove_the_entries_marked_absent(host):
+    files = three(host)
+    run({"files": files})
+    files[1] = {"dest": files[1]["dest"], "state": "absent"}
+    result = run({"files": files, "_ansible_diff": True})
+    assert result["files"][1] == {"dest": files[1]["dest"], "changed": True, "changes": ["present"]}
+    assert not os.path.exists(files[1]["dest"])
+    assert [entry["changed"] for entry in result["files"]] == [False, True, False]
+    assert run({"files": files})["changed"] is False
