@@ -456,7 +456,12 @@ class CallbackModule(CallbackBase):
         try:
             playbook, labels = _ara.attach(client, self._play_uuid, report)
         except Exception as error:  # pylint: disable=broad-except  # the report stands without ARA
-            self._display.warning("drift_report: the drift verdict was not attached to ARA's record of this run: %s" % error)
+            self._display.warning(
+                "drift_report: the drift verdict was not attached to ARA's record of this run: %s" % error
+            )
             return
         if not self.get_option("quiet"):
-            self._display.display("  ARA: playbook %d labelled %s, verdict in its record '%s'" % (playbook, ", ".join(labels), _ara.RECORD_KEY))
+            self._display.display(
+                "  ARA: playbook %d labelled %s, verdict in its record '%s'"
+                % (playbook, ", ".join(labels), _ara.RECORD_KEY)
+            )

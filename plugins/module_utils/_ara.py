@@ -24,6 +24,7 @@ RECORD_KEY = "drift"
 LABEL_PREFIX = "drift:"
 # ARA refuses a label of 255 characters or more.
 _LABEL_MAX = 254
+FAILED = ("failed", "unreachable")
 
 
 class AraError(Exception):
@@ -54,7 +55,7 @@ def verdict(report: dict) -> dict:
         for name in sorted(hosts)
         if hosts[name]["status"] == "drift"
     }
-    failed = {name: hosts[name]["status"] for name in sorted(hosts) if hosts[name]["status"] in ("failed", "unreachable")}
+    failed = {name: hosts[name]["status"] for name in sorted(hosts) if hosts[name]["status"] in FAILED}
     compliant = sorted(name for name, host in hosts.items() if host["status"] == "compliant")
     if failed:
         outcome = "failed"

@@ -1,7 +1,7 @@
 # Copyright: (c) 2026, bulwark.hardening contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """ARA's callback beside ours, for real: ARA's default offline client and embedded SQLite database,
-a check run of the fixture playbook, then ARA's database read back with ARA's own CLI."""
+a check run of the fixture playbook, then ARA's database read back with ARA's own API client."""
 
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import FIXTURE
 
-ara_setup = pytest.importorskip("ara.setup", reason="ARA is in requirements-dev.txt: make venv installs it")
+try:
+    import ara.setup  # noqa: F401  # pylint: disable=unused-import
+except ImportError:
+    pytest.fail("ARA is missing: it is in requirements-dev.txt (make venv installs it)", pytrace=False)
 
 
 @pytest.fixture
@@ -99,7 +101,13 @@ def test_both_callbacks_record_and_the_verdict_is_on_aras_playbook(project, ara_
     # Our label beside ARA's own (check mode and tags, by default).
     assert [label for label in _labels(first) if label.startswith("drift:")] == ["drift:compliant"]
     assert "check:True" in _labels(first)
-    assert first["drift"] == {"verdict": "compliant", "hosts": 2, "compliant": ["web1", "web2"], "drifted": {}, "failed": {}}
+    assert first["drift"] == {
+        "verdict": "compliant",
+        "hosts": 2,
+        "compliant": ["web1", "web2"],
+        "drifted": {},
+        "failed": {},
+    }
 
     # ARA marks a playbook failed when a task failed: the gate of the drifted host.
     assert second["status"] == "failed"

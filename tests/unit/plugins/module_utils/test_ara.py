@@ -35,7 +35,9 @@ class FakeAra:
         if url.startswith("/api/v1/playbooks/"):
             return self.playbooks.get(int(url.rsplit("/", 1)[1]), {"detail": "Not found."})
         if url == "/api/v1/records":
-            results = [r for r in self.records.values() if r["playbook"] == params["playbook"] and r["key"] == params["key"]]
+            results = [
+                r for r in self.records.values() if r["playbook"] == params["playbook"] and r["key"] == params["key"]
+            ]
             return {"count": len(results), "results": results}
         raise AssertionError(url)
 
