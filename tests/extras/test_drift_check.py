@@ -7,9 +7,13 @@ stand-in for sendmail that writes what it would send into a file."""
 from __future__ import annotations
 
 import importlib.util
+import re
+import shlex
 import shutil
 import socket
 import subprocess
+import tarfile
+import textwrap
 from email import policy
 from email.parser import BytesParser
 from pathlib import Path
@@ -195,3 +199,96 @@ def test_no_ansible_playbook_beside_the_python_is_refused_by_name(recipe, tmp_pa
     )
     assert run.returncode == 2
     assert "--ansible-playbook ansible-playbook is not an executable file given by its absolute path" in run.stderr
+
+
+# --- The README's recipes, as written: the cron line and the systemd units, with the paths of
+# this test in place of /srv/ansible, a sendmail stand-in and the fixture playbook added. ---
+
+README = REPO / "docs" / "README.md"
+RECIPE = re.compile(r"<!-- recipe: (?P<name>\S+) -->\s*```\w*\n(?P<body>.*?)```", re.S)
+VENV_PYTHON = "/srv/ansible/.venv/bin/python"
+INSTALLED = "/srv/ansible/collections/ansible_collections/bulwark/hardening/extras/drift_check.py"
+
+
+def _recipes() -> dict[str, str]:
+    found = {m["name"]: textwrap.dedent(m["body"]) for m in RECIPE.finditer(README.read_text())}
+    assert set(found) == {"cron", "systemd"}
+    return found
+
+
+def _as_here(command: str, recipe) -> str:
+    """The README's command with this test's paths, mail stand-in and fixture playbook."""
+    assert command.startswith(VENV_PYTHON + " " + INSTALLED + " ")
+    assert " -- " in command
+    command = command.replace(VENV_PYTHON, recipe.python).replace(INSTALLED, str(SCRIPT))
+    command = command.replace("/srv/ansible", str(recipe.dir))
+    return command.replace(
+        " -- ", " --reports %s --sendmail %s --playbook %s -- " % (recipe.reports, recipe.sendmail, FIXTURE), 1
+    )
+
+
+def test_the_readmes_cron_line_works_from_crons_bare_environment(recipe):
+    lines = [line for line in _recipes()["cron"].splitlines() if line and not line.startswith("#")]
+    assert len(lines) == 1
+    minute, hour, day, month, weekday, user, command = lines[0].split(None, 6)
+    assert (minute, hour, day, month, weekday, user) == ("15", "6", "*", "*", "*", "ansible")
+    recipe.set("web2", "setting = weakened\n")
+    # What cron gives a job: /bin/sh -c, and SHELL, PATH, HOME and LOGNAME only.
+    cron = ["/usr/bin/env", "-i", "SHELL=/bin/sh", "PATH=/usr/bin:/bin", "HOME=%s" % recipe.root, "LOGNAME=ansible"]
+    run = subprocess.run(
+        [*cron, "/bin/sh", "-c", _as_here(command, recipe)], capture_output=True, text=True, check=False
+    )
+    assert run.returncode != 0
+    assert (run.stdout, run.stderr) == ("", "")
+    mail = _mail(recipe)
+    assert mail["To"] == "ops@example.org"
+    assert mail["Subject"] == "[bulwark drift] web2 drifted (FIXTURE-FILE)"
+    assert (recipe.reports / "drift.md").read_text() in mail.get_content()
+
+
+def _units(text: str) -> dict[str, str]:
+    units = {}
+    for part in re.split(r"^# /etc/systemd/system/", text, flags=re.M)[1:]:
+        name, _, body = part.partition("\n")
+        units[name] = body
+    assert set(units) == {"bulwark-drift.service", "bulwark-drift.timer"}
+    return units
+
+
+def test_the_readmes_systemd_units_verify_and_their_command_works(recipe):
+    units = _units(_recipes()["systemd"])
+    service = units["bulwark-drift.service"]
+    (command,) = [line.split("=", 1)[1] for line in service.splitlines() if line.startswith("ExecStart=")]
+    here = _as_here(command, recipe)
+    unit_dir = recipe.root / "units"
+    unit_dir.mkdir()
+    (unit_dir / "bulwark-drift.service").write_text(service.replace(command, here))
+    (unit_dir / "bulwark-drift.timer").write_text(units["bulwark-drift.timer"])
+    analyze = shutil.which("systemd-analyze")
+    if analyze:  # Debian's systemd package: the units parse, the calendar too, the command exists
+        verify = subprocess.run(
+            [analyze, "verify", *sorted(str(path) for path in unit_dir.iterdir())],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert verify.returncode == 0, verify.stderr
+    # What systemd gives a service of User=: no shell, its own PATH, and the user's HOME.
+    systemd = ["/usr/bin/env", "-i", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin", "HOME=%s" % recipe.root]
+    run = subprocess.run([*systemd, *shlex.split(here)], capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stderr + (recipe.reports / "drift.log").read_text()
+    assert not recipe.mail.exists()
+
+
+def test_the_script_is_in_the_built_collection(tmp_path):
+    """galaxy.yml's build_ignore keeps extras/ in the tarball that users install."""
+    build = subprocess.run(
+        ["ansible-galaxy", "collection", "build", "--output-path", str(tmp_path), str(REPO)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert build.returncode == 0, build.stderr
+    (tarball,) = tmp_path.glob("bulwark-hardening-*.tar.gz")
+    with tarfile.open(tarball) as archive:
+        assert "extras/drift_check.py" in archive.getnames()
