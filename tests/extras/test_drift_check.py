@@ -131,7 +131,7 @@ def _run(recipe, *options, playbook=FIXTURE):
 
 
 def _mail(recipe):
-    argv, _, raw = recipe.mail.read_bytes().partition(b"\n")
+    argv, raw = recipe.mail.read_bytes().split(b"\n", 1)
     assert argv == b"argv: -t -oi"
     return BytesParser(policy=policy.default).parsebytes(raw)
 
@@ -249,7 +249,7 @@ def test_the_readmes_cron_line_works_from_crons_bare_environment(recipe):
 def _units(text: str) -> dict[str, str]:
     units = {}
     for part in re.split(r"^# /etc/systemd/system/", text, flags=re.M)[1:]:
-        name, _, body = part.partition("\n")
+        name, body = part.split("\n", 1)
         units[name] = body
     assert set(units) == {"bulwark-drift.service", "bulwark-drift.timer"}
     return units
