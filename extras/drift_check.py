@@ -107,11 +107,13 @@ def body(report_md: str | None, log_tail: list[str], *, command: list[str], rc: 
     return "\n".join(out) + "\n"
 
 
-def needs_log(report: dict | None) -> bool:
-    """Whether the log's end belongs in the mail: no report, or a host that failed or was unreachable."""
-    if report is None:
-        return True
-    return any(status not in ("compliant", "drift") for status in by_status(report)) or not report.get("hosts")
+def needs_log(report: dict | None, rc: int) -> bool:
+    """Whether the log's end belongs in the mail of a failed run: the report does not say why it failed
+    (there is none, no host in it, or no host drifted), or a host failed or was unreachable."""
+    if not rc:
+        return False
+    groups = by_status(report or {})
+    return not groups.get("drift") or any(status not in ("compliant", "drift") for status in groups)
 
 
 def message(subject_line: str, text: str, recipients: list[str], sender: str | None) -> EmailMessage:
@@ -215,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     except OSError:
         report_md = None
     tail = []
-    if rc and needs_log(report):
+    if needs_log(report, rc):
         tail = (reports / LOG).read_text(encoding="utf-8", errors="replace").splitlines()[-LOG_TAIL:]
     where = "in %s on %s at %s" % (args.project, socket.getfqdn(), started.strftime("%Y-%m-%d %H:%M UTC"))
     line = subject(report, rc, args.subject_prefix)

@@ -67,6 +67,21 @@ def test_the_subject_names_the_hosts(report, rc, expected):
     assert drift_check.subject(report, rc, P) == expected
 
 
+@pytest.mark.parametrize(
+    ("report", "rc", "expected"),
+    [
+        ({"hosts": {"web1": _host("compliant")}}, 0, False),
+        ({"hosts": {"web1": _host("drift", "SSH-CONFIG")}}, 2, False),  # the report says it all
+        (None, 1, True),
+        ({"hosts": {}}, 2, True),
+        ({"hosts": {"web1": _host("compliant")}}, 4, True),  # failed, and the report does not say why
+        ({"hosts": {"web1": _host("drift", "SSH-CONFIG"), "db1": _host("unreachable")}}, 4, True),
+    ],
+)
+def test_the_logs_end_is_mailed_when_the_report_does_not_explain_the_status(report, rc, expected):
+    assert drift_check.needs_log(report, rc) is expected
+
+
 def test_the_environment_is_complete_whatever_the_caller_gave(tmp_path):
     env = drift_check.environment({}, Path("/srv/venv/bin/ansible-playbook"), tmp_path)
     assert env["PATH"].split(":")[:2] == ["/srv/venv/bin", "/usr/local/sbin"]
