@@ -48,16 +48,17 @@ REPORTS = {
     "drift.md": "BULWARK_DRIFT_MARKDOWN",
 }
 LOG = "drift.log"
-# Host names in a subject before "and N more".
+# Host names, and a single drifted host's controls, in a subject before "and N more".
 SUBJECT_HOSTS = 5
+SUBJECT_CONTROLS = 3
 LOG_TAIL = 40
 EX_TEMPFAIL = 75  # another run holds the lock
 
 
-def names(hosts: list[str]) -> str:
-    """'web1, web2 and 3 more' - a subject stays readable for a fleet."""
-    shown = ", ".join(hosts[:SUBJECT_HOSTS])
-    return shown if len(hosts) <= SUBJECT_HOSTS else "%s and %d more" % (shown, len(hosts) - SUBJECT_HOSTS)
+def names(items: list[str], most: int = SUBJECT_HOSTS) -> str:
+    """'web1, web2 and 3 more' - a subject stays readable for a fleet, or a host that drifted a lot."""
+    shown = ", ".join(items[:most])
+    return shown if len(items) <= most else "%s and %d more" % (shown, len(items) - most)
 
 
 def by_status(report: dict) -> dict[str, list[str]]:
@@ -80,7 +81,11 @@ def subject(report: dict | None, rc: int, prefix: str) -> str:
     if len(drifted) == 1:
         host = report["hosts"][drifted[0]]
         controls = [key for key, entry in host.get("controls", {}).items() if entry.get("status") == "drift"]
-        parts.append("%s drifted (%s)" % (drifted[0], ", ".join(controls)) if controls else "%s drifted" % drifted[0])
+        parts.append(
+            "%s drifted (%s)" % (drifted[0], names(controls, SUBJECT_CONTROLS))
+            if controls
+            else "%s drifted" % drifted[0]
+        )
     elif drifted:
         parts.append("%s drifted" % names(drifted))
     compliant = groups.pop("compliant", [])

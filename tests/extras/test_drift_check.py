@@ -47,6 +47,11 @@ def _host(status, *drifted):
             P + " web2 drifted (SSH-CONFIG, UFW-RULESET)",
         ),
         (
+            {"hosts": {"web1": _host("drift", "SSH-CONFIG", "UFW-RULESET", "FAIL2BAN-JAILS", "APACHE-CONFIG")}},
+            2,
+            P + " web1 drifted (SSH-CONFIG, UFW-RULESET, FAIL2BAN-JAILS and 1 more)",
+        ),
+        (
             {"hosts": {"web2": _host("drift", "SSH-CONFIG"), "web1": _host("drift", "UFW-RULESET")}},
             2,
             P + " web1, web2 drifted",
