@@ -9,8 +9,8 @@ cd "$(dirname "$0")/.."
 run() { echo "+ $*"; "$@"; }
 run yamllint -s .
 run ansible-lint --profile production
-run ruff check plugins tests extensions scripts
-run ruff format --check plugins tests extensions scripts
+run ruff check plugins tests extensions scripts extras
+run ruff format --check plugins tests extensions scripts extras
 scripts/check-version.sh
 run python scripts/role-docs.py --check
 run python scripts/check-controls.py

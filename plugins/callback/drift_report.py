@@ -83,6 +83,7 @@ from ansible import context
 from ansible.playbook.handler import Handler
 from ansible.plugins.callback import CallbackBase
 
+from ansible_collections.bulwark.hardening.plugins.module_utils import _ara
 from ansible_collections.bulwark.hardening.plugins.module_utils._controls import control
 
 _DIFF_LINES = 6
@@ -359,6 +360,8 @@ class CallbackModule(CallbackBase):
         self._hosts: dict[str, dict] = {}
         self._check_mode = False
         self._state = ""
+        # A play of this run, by which ARA's record of the run is found.
+        self._play_uuid = ""
 
     def _host(self, name: str) -> dict:
         return self._hosts.setdefault(name, new_host())
@@ -395,6 +398,7 @@ class CallbackModule(CallbackBase):
         os.environ[STATE_ENV] = self._state
 
     def v2_playbook_on_play_start(self, play):
+        self._play_uuid = self._play_uuid or getattr(play, "_uuid", "")
         self._publish()
 
     def v2_runner_on_ok(self, result):
@@ -438,7 +442,26 @@ class CallbackModule(CallbackBase):
             path = self.get_option(option)
             if path:
                 write(path, text())
+        self._attach_to_ara(report)
         if self._state:
             os.unlink(self._state)
             os.environ.pop(STATE_ENV, None)
             self._state = ""
+
+    def _attach_to_ara(self, report: dict) -> None:
+        """The verdict of a check run on ARA's record of it, when ARA records the run."""
+        client = _ara.active_client()
+        if client is None or not report["check_mode"] or not self._play_uuid:
+            return
+        try:
+            playbook, labels = _ara.attach(client, self._play_uuid, report)
+        except Exception as error:  # pylint: disable=broad-except  # the report stands without ARA
+            self._display.warning(
+                "drift_report: the drift verdict was not attached to ARA's record of this run: %s" % error
+            )
+            return
+        if not self.get_option("quiet"):
+            self._display.display(
+                "  ARA: playbook %d labelled %s, verdict in its record '%s'"
+                % (playbook, ", ".join(labels), _ara.RECORD_KEY)
+            )
