@@ -135,9 +135,9 @@ options:
         and the host keys), judged by content and by the daemon's last (re)load as systemd saw it,
         never by a modification time - see M(bulwark.hardening.service_loaded), which records what
         the daemon loaded. RV(running) gives the reasons.
-      - And by what it offers: the host's own C(ssh -vv) connects to the daemon where its files say it
+      - And by what it offers. The host's own C(ssh -vv) connects to the daemon where its files say it
         listens (a wildcard address through the loopback), as O(connection.user) (else C(root)), with
-        "none" authentication only. The authentication methods it offers and its key exchange, cipher,
+        C(none) authentication only. The authentication methods it offers and its key exchange, cipher,
         MAC and host key algorithms are compared with C(sshd -T -C) of the installed files for that
         connection; a daemon reloaded on a file that was then put back, or started with C(-o) options,
         differs there. sshd logs a closed preauthentication connection from the loopback.
