@@ -71,6 +71,12 @@ def test_parse_reads_the_servers_proposal_not_the_clients(release):
         assert offered["kexalgorithms"] == KEX_12.split(",")
 
 
+def test_parse_reads_carriage_returns_as_ssh_prints_them():
+    """ssh ends its debug lines with "\\r\\n" once it has put the terminal in raw mode."""
+    text = (FIXTURES / "ssh-probe-bookworm.txt").read_text().replace("\n", "\r\n")
+    assert parse_ssh_probe(text) == probe("bookworm")
+
+
 def test_parse_of_a_refused_connection_is_none():
     refused = (
         "debug1: connect to address 127.0.0.1 port 2299: Connection refused\n"
