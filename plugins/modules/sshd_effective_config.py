@@ -487,7 +487,10 @@ def live_offer(module, sshd, config, settings, user):
     if not ssh:
         return None, []
     addr, port = probe_target(settings)
-    spec = connection_spec({"user": user, "addr": addr, "laddr": addr, "lport": port})
+    try:
+        spec = connection_spec({"user": user, "addr": addr, "laddr": addr, "lport": port})
+    except ValueError:
+        return None, []  # connection.user was refused by the module's own check already
     _command, rc, out, _err = sshd_test(module, sshd, config, spec)
     if rc != 0:
         return None, []  # an invalid file is reported by the evaluation itself
