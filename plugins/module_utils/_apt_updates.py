@@ -243,7 +243,7 @@ def apt_literal(name, value) -> str:
     if value is None:
         return f"// {name} is not set"
     if isinstance(value, list):
-        return f"{name} {{ {' '.join(f'{json.dumps(str(item))};' for item in value)} }};"
+        return f"{name} {{ {''.join(f'{json.dumps(str(item))}; ' for item in value)}}};"
     return f"{name} {json.dumps(str(value))};"
 
 

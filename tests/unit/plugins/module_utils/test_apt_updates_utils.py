@@ -274,6 +274,7 @@ def test_winning_file_is_the_last_that_changed_the_value(history, winner):
     [
         ("APT::Periodic::Unattended-Upgrade", "1", 'APT::Periodic::Unattended-Upgrade "1";'),
         ("U::Package-Blacklist", ["a", "b"], 'U::Package-Blacklist { "a"; "b"; };'),
+        ("U::Package-Blacklist", [], "U::Package-Blacklist { };"),
         ("U::Mail", None, "// U::Mail is not set"),
     ],
 )
