@@ -176,6 +176,115 @@ def summarise(pending: list, now: datetime.datetime) -> dict:
     }
 
 
+# --------------------------------------------------------------------- effective settings
+# apt reads Dir::Etc::parts (/etc/apt/apt.conf.d) in name order, then Dir::Etc::main
+# (/etc/apt/apt.conf). A part counts when its name holds only letters, digits, "_", "-" and ".",
+# does not start with a dot, and has no extension or ".conf" (apt's GetListOfFilesInDir).
+_PART_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+_TRUE = ("1", "yes", "true", "with", "on", "enable")
+_FALSE = ("0", "no", "false", "without", "off", "disable")
+
+
+def apt_conf_parts(names) -> list:
+    """The names of a configuration directory that apt reads, in the order it reads them."""
+    kept = []
+    for name in names:
+        if name.startswith(".") or not _PART_NAME.match(name):
+            continue
+        if "." in name and not name.endswith(".conf"):
+            continue
+        kept.append(name)
+    return sorted(kept)
+
+
+def _bool(value):
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    return None
+
+
+def same_setting(expected, found) -> bool:
+    """Whether an effective apt setting holds the expected value, as apt reads it.
+
+    Lists compare as lists; booleans as apt's StringToBool reads them ("yes" is "true");
+    integers as integers ("01" is "1"); anything else as text. An unset value (None) holds nothing.
+    """
+    if found is None:
+        return False
+    if isinstance(expected, list):
+        return isinstance(found, list) and [str(item) for item in expected] == [str(item) for item in found]
+    if isinstance(found, list):
+        return False
+    if _bool(expected) is not None and not str(expected).strip().isdigit():
+        return _bool(expected) == _bool(found)
+    try:
+        return int(str(expected).strip()) == int(str(found).strip())
+    except ValueError:
+        return str(expected) == str(found)
+
+
+def winning_file(history):
+    """The file that set a setting's value last: ``history`` is ``[(path, value after reading it)]``
+    in apt's reading order (None or [] while unset). None when no file set it."""
+    winner = None
+    before = None
+    for path, value in history:
+        if value != before and not (value in (None, []) and before in (None, [])):
+            winner = path  # a file that emptied a list (#clear) sets it too
+        before = value
+    return winner
+
+
+def apt_literal(name, value) -> str:
+    """A setting as an apt.conf line, for a diff: ``Key "value";`` or ``Key { "a"; "b"; };``; unset as a comment."""
+    if value is None:
+        return f"// {name} is not set"
+    if isinstance(value, list):
+        return f"{name} {{ {''.join(f'{json.dumps(str(item))}; ' for item in value)}}};"
+    return f"{name} {json.dumps(str(value))};"
+
+
+def settings_drift(settings, effective, history, managed):
+    """The declared settings apt's merged configuration does not hold.
+
+    ``settings`` is ``[{"name", "value", "variable"}]`` (what the role writes, and the variable each
+    value comes from); ``effective`` maps each name to apt's merged value (None when unset, a list
+    for a list); ``history`` maps each name to ``[(path, value)]`` as each file was read in apt's
+    order; ``managed`` is the role's own file. One entry per differing setting: ``name``,
+    ``variable``, ``expected``, ``found``, ``file`` (the file that set the value in force, or None
+    when none did or the files read in apt's order do not give apt's merged value) and ``sentence``.
+    """
+    drift = []
+    for setting in settings:
+        name, expected = setting["name"], setting["value"]
+        found = effective.get(name)
+        if same_setting(expected, found):
+            continue
+        steps = history.get(name, [])
+        source = winning_file(steps) if steps and steps[-1][1] == found else None
+        where = f"set by {source}" if source else "set by no file" if found is None else "from an unknown source"
+        if source and source != managed:
+            where += f", read after {managed}"
+        variable = f" ({setting['variable']})" if setting.get("variable") else ""
+        drift.append(
+            {
+                "name": name,
+                "variable": setting.get("variable") or "",
+                "expected": expected,
+                "found": found,
+                "file": source,
+                "sentence": (
+                    f"apt's effective {name} is {json.dumps(found)} ({where}), "
+                    f"not the declared {json.dumps(expected)}{variable}"
+                ),
+            }
+        )
+    return drift
+
+
 # --------------------------------------------------------------------- the role's plan
 # Release file fields of Debian 12/13's archives (checked against their Release files), by the
 # switch that allows them (unattended_upgrades_origins_<name>).

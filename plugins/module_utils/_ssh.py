@@ -719,6 +719,139 @@ def usable_key_reasons(who, settings, keys):
 
 
 # --------------------------------------------------------------------- Match contexts
+# --------------------------------------------------------------------- the live daemon's offer
+# What a running sshd offers a client, read with the host's own ssh client (``ssh -vv``, "none"
+# authentication only), against what ``sshd -T`` says its files give. A daemon reloaded with another
+# file that was then put back, or started with ``-o`` options, offers what no file says.
+_PROBE_KEYS = {
+    "KEX algorithms": "kexalgorithms",
+    "host key algorithms": "hostkeyalgorithms",
+    "ciphers ctos": "ciphers",
+    "MACs ctos": "macs",
+}
+# Pseudo-algorithms sshd appends to its KEX proposal (extension negotiation, strict KEX).
+_KEX_SIGNALS = ("ext-info-s", "ext-info-c", "kex-strict-s-v00@openssh.com", "kex-strict-c-v00@openssh.com")
+# sshd -T keyword of each authentication method sshd can offer.
+AUTH_METHOD_KEYWORDS = {
+    "publickey": "pubkeyauthentication",
+    "password": "passwordauthentication",
+    "keyboard-interactive": "kbdinteractiveauthentication",
+    "hostbased": "hostbasedauthentication",
+    "gssapi-with-mic": "gssapiauthentication",
+}
+
+
+def probe_target(settings):
+    """``(address, port)`` where the host's own client reaches the sshd of ``settings`` (``sshd -T``).
+
+    The first IPv4 listen address, else the first one; a wildcard becomes the loopback address.
+    """
+    listen = settings.get("listenaddress") or []
+    ordered = sorted(listen, key=lambda value: value.startswith("["))
+    for value in ordered:
+        text = value.split()[0]
+        port = text.rsplit(":", 1)[1] if ":" in text and not text.endswith("]") else None
+        host = _listen_host(value)
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            continue
+        if address.is_unspecified:
+            host = "127.0.0.1" if address.version == 4 else "::1"
+        ports = settings.get("port") or ["22"]
+        return host, int(port) if port and port.isdigit() else int(ports[0])
+    ports = settings.get("port") or ["22"]
+    return "127.0.0.1", int(ports[0])
+
+
+def parse_ssh_probe(text):
+    """What the server offered in an ``ssh -vv`` run: its KEXINIT proposal and its authentication methods.
+
+    Returns ``{"kexalgorithms", "hostkeyalgorithms", "ciphers", "macs", "methods"}`` (lists), or None when
+    the output holds no server proposal (nothing answered).
+    """
+    offered = {}
+    in_server = False
+    for raw in (text or "").splitlines():
+        line = raw.rstrip("\r")
+        if line.startswith("debug2: peer server KEXINIT proposal"):
+            in_server = True
+            continue
+        if in_server:
+            key, sep, value = line[len("debug2: ") :].partition(": ") if line.startswith("debug2: ") else ("", "", "")
+            if sep and key in _PROBE_KEYS and _PROBE_KEYS[key] not in offered:
+                offered[_PROBE_KEYS[key]] = [item for item in value.strip().split(",") if item]
+            elif line.startswith(("debug2: first_kex_follows", "debug1: kex: algorithm")):
+                in_server = False
+        if line.startswith("debug1: Authentications that can continue:") and "methods" not in offered:
+            offered["methods"] = [item for item in line.split(":", 2)[2].strip().split(",") if item]
+    if "kexalgorithms" not in offered:
+        return None
+    offered["kexalgorithms"] = [name for name in offered["kexalgorithms"] if name not in _KEX_SIGNALS]
+    return offered
+
+
+def expected_auth_methods(settings):
+    """The methods an sshd with ``settings`` (``sshd -T -C`` for the probe's connection) offers first."""
+    enabled = [method for method, keyword in AUTH_METHOD_KEYWORDS.items() if _is_yes(settings, keyword)]
+    chains = settings.get("authenticationmethods", "any")
+    if chains == "any":
+        return enabled
+    first = {chain.split(",")[0].split(":")[0] for chain in chains.split()}
+    return [method for method in enabled if method in first]
+
+
+def host_key_offer(configured, key_types):
+    """The host key algorithms sshd offers: those of ``configured`` (HostKeyAlgorithms) its keys can sign."""
+    usable = {name for key_type in key_types for name in key_algorithms(key_type)}
+    return [name for name in configured.split(",") if name in usable]
+
+
+def _words(items):
+    return ", ".join(items) if items else "none"
+
+
+def offer_differences(offered, settings, key_types=None):
+    """Why the running daemon's offer is not what its files give, one sentence per difference.
+
+    ``offered`` is parse_ssh_probe's result, ``settings`` ``sshd -T -C`` for the same connection,
+    ``key_types`` the types of the host keys the files name (None when unknown: host key algorithms
+    are then not compared). Lists compare as sets: the client's order decides what is used. A list
+    ``sshd -T`` did not print is not compared.
+    """
+    reasons = []
+    wanted = {"methods": expected_auth_methods(settings)}
+    for key in ("kexalgorithms", "ciphers", "macs"):
+        if settings.get(key):
+            wanted[key] = settings[key].split(",")
+    if key_types is not None and settings.get("hostkeyalgorithms"):
+        wanted["hostkeyalgorithms"] = host_key_offer(settings.get("hostkeyalgorithms", ""), key_types)
+    labels = {
+        "methods": "authentication methods",
+        "kexalgorithms": "KexAlgorithms",
+        "ciphers": "Ciphers",
+        "macs": "MACs",
+        "hostkeyalgorithms": "host key algorithms",
+    }
+    for key, label in labels.items():
+        if key not in wanted or key not in offered:
+            continue
+        expected = [item for item in wanted[key] if item]
+        extra = [item for item in offered[key] if item not in expected]
+        missing = [item for item in expected if item not in offered[key]]
+        if extra or missing:
+            parts = []
+            if extra:
+                parts.append(f"offers {_words(extra)} that its files do not")
+            if missing:
+                parts.append(f"lacks {_words(missing)} that its files give")
+            reasons.append(
+                f"the running sshd {' and '.join(parts)} ({label}: {_words(offered[key])} live, "
+                f"{_words(expected)} from sshd -T)"
+            )
+    return reasons
+
+
 _MATCH_CRITERIA = {"user", "group", "host", "address", "localaddress", "localport", "rdomain", "all"}
 
 

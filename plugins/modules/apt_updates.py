@@ -21,6 +21,8 @@ description:
     candidate comes from an origin that the effective C(Unattended-Upgrade::Origins-Pattern)
     (or legacy C(Allowed-Origins)) list of apt's configuration matches, that is when
     unattended-upgrades would install it.
+  - Compares O(settings) with apt's merged configuration and names, for each that differs, the file
+    that set the value in force (RV(settings_drift)).
   - Reports whether a reboot is required (C(/run/reboot-required) and the packages in
     C(/run/reboot-required.pkgs)) and when unattended-upgrades last ran and last ran
     successfully, from its log.
@@ -28,6 +30,12 @@ requirements:
   - python3-apt on the managed host
 extends_documentation_fragment:
   - bulwark.hardening.module.read_only
+attributes:
+  diff_mode:
+    support: full
+    details:
+      - Nothing is changed; the O(settings) that apt's merged configuration does not hold are returned
+        as a diff (values in force before, declared values after).
 options:
   security_origins:
     description:
@@ -52,6 +60,33 @@ options:
       - The packages that asked for it are read from this path plus C(.pkgs).
     type: path
     default: /run/reboot-required
+  settings:
+    description:
+      - apt configuration settings to compare with apt's merged configuration (every file in
+        C(Dir::Etc::parts), then C(Dir::Etc::main), as apt reads them); each one that differs is
+        returned in RV(settings_drift) with the file that set the value in force.
+      - Booleans compare as apt reads them (C(yes) is C(true)), integers as integers, lists as lists.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: The setting, e.g. C(APT::Periodic::Unattended-Upgrade).
+        type: str
+        required: true
+      value:
+        description:
+          - The declared value, a string or a list of strings (a list option such as
+            C(Unattended-Upgrade::Package-Blacklist)).
+        type: raw
+        required: true
+      variable:
+        description: The variable the value comes from, named in RV(settings_drift).
+        type: str
+  settings_file:
+    description:
+      - The file that writes O(settings); a drifted setting set by another file is said to be read after it.
+    type: path
 notes:
   - The age of pending security upgrades (RV(security_pending_days)) is a lower bound. apt
     keeps no record of when a version first appeared, so the module uses the C(Date) field of
@@ -194,6 +229,24 @@ last_success_days:
   returned: always
   type: int
   sample: 0
+settings_drift:
+  description:
+    - The O(settings) apt's merged configuration does not hold, in the order given, each with the
+      file that set the value in force (V(null) when no file sets it, or when the files read in apt's
+      order do not give apt's merged value, e.g. with C(APT_CONFIG) set).
+    - With C(--diff), the same as a diff (the values in force as the before, the declared ones as the after).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - name: APT::Periodic::Unattended-Upgrade
+      variable: unattended_upgrades_upgrade_interval
+      expected: "1"
+      found: "0"
+      file: /etc/apt/apt.conf.d/99zz-local
+      sentence: >-
+        apt's effective APT::Periodic::Unattended-Upgrade is "0" (set by /etc/apt/apt.conf.d/99zz-local, read after
+        /etc/apt/apt.conf.d/90bulwark-unattended-upgrades), not the declared "1" (unattended_upgrades_upgrade_interval)
 distribution:
   description: C(distro_id) and C(distro_codename) as substituted into the patterns.
   returned: always
@@ -208,6 +261,8 @@ import traceback
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.bulwark.hardening.plugins.module_utils._apt_updates import (
+    apt_conf_parts,
+    apt_literal,
     days_between,
     last_runs,
     matches_any,
@@ -216,6 +271,7 @@ from ansible_collections.bulwark.hardening.plugins.module_utils._apt_updates imp
     parse_reboot_pkgs,
     parse_release_date,
     release_candidates,
+    settings_drift,
     summarise,
 )
 from ansible_collections.bulwark.hardening.plugins.module_utils._files import read_text
@@ -314,6 +370,55 @@ def read_pending(apt, security, allowed, release_date):
     return sorted(pending, key=lambda p: (p["name"], p["arch"]))
 
 
+def config_files(apt):
+    """apt's configuration files in the order apt reads them: the parts directory, then the main file."""
+    parts = apt.config.find_dir("Dir::Etc::parts")
+    try:
+        names = [name for name in os.listdir(parts) if os.path.isfile(os.path.join(parts, name))]
+    except OSError:
+        names = []
+    files = [os.path.join(parts, name) for name in apt_conf_parts(names)]
+    main_file = apt.config.find_file("Dir::Etc::main")
+    if main_file and os.path.isfile(main_file):
+        files.append(main_file)
+    return files
+
+
+def _value(config, name, is_list):
+    if is_list:
+        return list(config.value_list(name))
+    return config.find(name) if config.exists(name) else None
+
+
+def read_settings(module, apt, settings):
+    """``(effective, history)`` of each setting: apt's merged value, and its value after each file in turn."""
+    lists = {setting["name"]: isinstance(setting["value"], list) for setting in settings}
+    effective = {name: _value(apt.config, name, is_list) for name, is_list in lists.items()}
+    history = {name: [] for name in lists}
+    partial = apt.Configuration()
+    for path in config_files(apt):
+        try:
+            apt.read_config_file(partial, path)
+        except SystemError as exc:
+            module.warn(f"cannot read apt configuration file {path}: {exc}")
+            continue
+        for name, is_list in lists.items():
+            history[name].append((path, _value(partial, name, is_list)))
+    return effective, history
+
+
+def settings_diff(drift, managed):
+    """The drifted settings as a diff: the values in force (with their file) before, the declared ones after."""
+
+    def line(name, value, path):
+        return apt_literal(name, value) + (f"  // {path}" if path else "") + "\n"
+
+    return {
+        "before": "".join(line(d["name"], d["found"], d["file"]) for d in drift),
+        "after": "".join(line(d["name"], d["expected"], managed) for d in drift),
+    }
+
+
 def read_log(path):
     """Runs from the log and its first rotation, oldest first."""
     text = "".join(_read(name) or "" for name in (path + ".1", path))
@@ -330,6 +435,17 @@ def main():
             },
             "log": {"type": "path", "default": "/var/log/unattended-upgrades/unattended-upgrades.log"},
             "reboot_required_file": {"type": "path", "default": "/run/reboot-required"},
+            "settings": {
+                "type": "list",
+                "elements": "dict",
+                "default": [],
+                "options": {
+                    "name": {"type": "str", "required": True},
+                    "value": {"type": "raw", "required": True},
+                    "variable": {"type": "str"},
+                },
+            },
+            "settings_file": {"type": "path"},
         },
         supports_check_mode=True,
     )
@@ -356,6 +472,10 @@ def main():
         # Legacy "origin:archive" entries.
         origin, _sep, archive = entry.partition(":")
         allowed.append(parse_pattern(f"origin={origin},archive={archive}", distro_id, codename))
+
+    managed = module.params["settings_file"]
+    effective, history = read_settings(module, apt_pkg, module.params["settings"])
+    drift = settings_drift(module.params["settings"], effective, history, managed)
 
     try:
         pending = read_pending(apt_pkg, security, allowed, ReleaseDates())
@@ -386,7 +506,10 @@ def main():
         last_success=good["start"].isoformat() if good else None,
         last_success_days=days_between(good["start"], local_now) if good else None,
         distribution={"distro_id": distro_id, "distro_codename": codename},
+        settings_drift=drift,
     )
+    if drift and module._diff:
+        result["diff"] = settings_diff(drift, managed)
     module.exit_json(**result)
 
 

@@ -56,6 +56,15 @@ options:
     type: str
     choices: [reloaded, restarted, none]
     default: reloaded
+  reasons:
+    description:
+      - What the caller found the running daemon to differ in, beyond its files' content and load time,
+        e.g. RV(bulwark.hardening.sshd_effective_config#module:running.reasons) (what the live daemon
+        offers). They count as stale (RV(stale)) and are shown, like the module's own findings, as
+        warnings and as the diff whenever this call acts.
+    type: list
+    elements: str
+    default: []
   stamp_dir:
     description: Directory of the stamps (one JSON file per unit).
     type: path
@@ -175,6 +184,7 @@ def main():
                 "default": "started",
             },
             "stale_action": {"type": "str", "choices": ["reloaded", "restarted", "none"], "default": "reloaded"},
+            "reasons": {"type": "list", "elements": "str", "default": []},
             "stamp_dir": {"type": "path", "default": STAMP_DIR},
             "evidence": {"type": "str", "choices": ["stamp", "ufw"], "default": "stamp"},
         },
@@ -191,14 +201,18 @@ def main():
     show = state["show"]
     if not show:
         module.fail_json(msg=f"systemctl show {unit} failed: is systemd running and the unit installed?")
-    action = plan(params["state"], params["stale_action"], show.get("ActiveState") == "active", state["stale"])
+    stale = state["stale"] + [reason for reason in params["reasons"] if reason not in state["stale"]]
+    action = plan(params["state"], params["stale_action"], show.get("ActiveState") == "active", stale)
     enable = params["enabled"] is not None and (show.get("UnitFileState") == "enabled") != params["enabled"]
-    result = {"changed": bool(action or enable), "action": action, "stale": state["stale"]}
-    # Said only when this call acts on it: a handler reloads anyway, and stale_action=none leaves it to one.
-    if action == params["stale_action"] and params["state"] in ("started", "current"):
+    result = {"changed": bool(action or enable), "action": action, "stale": stale}
+    # Said only when this call acts on it: a handler reloads anyway, and stale_action=none leaves it to
+    # one - unless the caller gave its reasons for the action.
+    if (action == params["stale_action"] and params["state"] in ("started", "current")) or (
+        action and params["reasons"]
+    ):
         if module._diff:
-            result["diff"] = {"before": "".join(f"{reason}\n" for reason in state["stale"]), "after": ""}
-        for reason in state["stale"]:
+            result["diff"] = {"before": "".join(f"{reason}\n" for reason in stale), "after": ""}
+        for reason in stale:
             module.warn(f"{unit}: {reason}")
     if module.check_mode:
         result["loaded_at"] = state["load"]["at"] if state["load"] else None

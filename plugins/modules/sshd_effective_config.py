@@ -135,6 +135,12 @@ options:
         and the host keys), judged by content and by the daemon's last (re)load as systemd saw it,
         never by a modification time - see M(bulwark.hardening.service_loaded), which records what
         the daemon loaded. RV(running) gives the reasons.
+      - And by what it offers. The host's own C(ssh -vv) connects to the daemon where its files say it
+        listens (a wildcard address through the loopback), as O(connection.user) (else C(root)), with
+        C(none) authentication only. The authentication methods it offers and its key exchange, cipher,
+        MAC and host key algorithms are compared with C(sshd -T -C) of the installed files for that
+        connection; a daemon reloaded on a file that was then put back, or started with C(-o) options,
+        differs there. sshd logs a closed preauthentication connection from the loopback.
     type: bool
     default: false
   unit:
@@ -277,10 +283,24 @@ firewall:
 running:
   description:
     - When the running daemon last (re)loaded (epoch seconds, V(null) when it does not run), whether
-      it runs an older configuration than the files (C(stale)) and one reason per such file.
+      it runs another configuration than the files (C(stale)), one reason per such file or difference
+      in what it offers, and what it offered (C(offered) - methods, kexalgorithms, hostkeyalgorithms,
+      ciphers, macs; V(null) when it was not asked or did not answer).
   returned: when O(running) is true
   type: dict
-  sample: {loaded_at: 1767225600.5, stale: true, reasons: ["/etc/ssh/sshd_config differs from what the daemon loaded"]}
+  sample:
+    loaded_at: 1767225600.5
+    stale: true
+    reasons:
+      - >-
+        the running sshd offers password that its files do not (authentication methods: publickey, password live,
+        publickey from sshd -T)
+    offered:
+      methods: [publickey, password]
+      kexalgorithms: [sntrup761x25519-sha512@openssh.com, curve25519-sha256]
+      hostkeyalgorithms: [ssh-ed25519]
+      ciphers: [chacha20-poly1305@openssh.com]
+      macs: [hmac-sha2-512-etm@openssh.com]
 command:
   description: The C(sshd -T) command that was run.
   returned: success
@@ -309,11 +329,14 @@ from ansible_collections.bulwark.hardening.plugins.module_utils._ssh import (
     find_session_auth,
     listen_reasons,
     match_context,
+    offer_differences,
     parse_auth_info,
     parse_authorized_keys,
     parse_match_lines,
     parse_openssh_version,
+    parse_ssh_probe,
     parse_sshd_config_dump,
+    probe_target,
     session_reasons,
     usable_key_reasons,
 )
@@ -326,6 +349,17 @@ from ansible_collections.bulwark.hardening.plugins.module_utils._ufw import (
 )
 
 PRIVSEP_DIR = "/run/sshd"
+# The live probe: no configuration, agent, key or password of the host's own; "none" authentication only.
+PROBE_OPTIONS = (
+    "-o", "BatchMode=yes",
+    "-o", "PreferredAuthentications=none",
+    "-o", "IdentityAgent=none",
+    "-o", "StrictHostKeyChecking=no",
+    "-o", "UserKnownHostsFile=/dev/null",
+    "-o", "GlobalKnownHostsFile=/dev/null",
+    "-o", "ConnectTimeout=10",
+    "-o", "ConnectionAttempts=1",
+)  # fmt: skip
 UFW_FILES = ("/etc/ufw/ufw.conf", "/etc/ufw/user.rules", "/etc/ufw/user6.rules", "/etc/default/ufw")
 ETC_SSH = "/etc/ssh"
 
@@ -431,13 +465,61 @@ def included_files(text, base=ETC_SSH):
     return files
 
 
-def running_state(module, unit, config, config_text, settings):
-    """RV(running): whether the daemon runs the configuration on disk (the C(_loaded) engine)."""
+def host_key_types(settings):
+    """Types of the host keys ``settings`` name, from their ``.pub`` files; None when one is unreadable
+    or a host certificate is configured (the offer cannot be predicted then)."""
+    if settings.get("hostcertificate"):
+        return None
+    types = []
+    for path in settings.get("hostkey", []):
+        words = (read_text(path + ".pub") or "").split()
+        if not words:
+            return None
+        types.append(words[0])
+    return types
+
+
+def live_offer(module, sshd, config, settings, user):
+    """``(offered, reasons)``: what the running daemon offers a client on this host, and how that differs
+    from ``sshd -T`` of the files for the same connection. One ``ssh -vv`` that stops after "none"
+    authentication (nothing is logged in; sshd logs a closed preauth connection from the loopback)."""
+    ssh = module.get_bin_path("ssh")
+    if not ssh:
+        return None, []
+    addr, port = probe_target(settings)
+    try:
+        spec = connection_spec({"user": user, "addr": addr, "laddr": addr, "lport": port})
+    except ValueError:
+        return None, []  # connection.user was refused by the module's own check already
+    _command, rc, out, _err = sshd_test(module, sshd, config, spec)
+    if rc != 0:
+        return None, []  # an invalid file is reported by the evaluation itself
+    expected = parse_sshd_config_dump(out)
+    argv = [ssh, "-vv", "-F", "/dev/null", "-p", str(port), "-l", user, *PROBE_OPTIONS, addr, "true"]
+    timeout = module.get_bin_path("timeout")
+    _rc, out, err = module.run_command([timeout, "20", *argv] if timeout else argv, environ_update={"LC_ALL": "C"})
+    offered = parse_ssh_probe(err + out)
+    if offered is None:
+        return None, [
+            f"the running sshd does not answer on {addr} port {port}, where its files say it listens "
+            f"({(err or out).strip().splitlines()[-1] if (err or out).strip() else 'no output'})"
+        ]
+    return offered, offer_differences(offered, expected, host_key_types(expected))
+
+
+def running_state(module, unit, config, config_text, settings, *, user):
+    """RV(running): whether the daemon runs the configuration on disk - by content and load time (the
+    C(_loaded) engine), and by what the running daemon offers (live_offer)."""
     drop_ins = included_files(config_text)
     paths = [config, *drop_ins, *{os.path.dirname(path) for path in drop_ins}, *settings.get("hostkey", [])]
     state = inspect(module, unit, paths)
     loaded_at = state["load"]["at"] if state["load"] else None
-    return {"loaded_at": loaded_at, "stale": bool(state["stale"]), "reasons": state["stale"]}
+    reasons = list(state["stale"])
+    offered = None
+    if state["load"] is not None:
+        offered, differences = live_offer(module, module.params["sshd"], config, settings, user)
+        reasons.extend(differences)
+    return {"loaded_at": loaded_at, "stale": bool(reasons), "reasons": reasons, "offered": offered}
 
 
 def firewall_state(port, current_ports, client_addr):
@@ -628,7 +710,8 @@ def host_state(module, settings, result):
         result["firewall"] = firewall_state(params["firewall_port"], current.get("port", []), client)
     if params["running"]:
         config = params["config"]
-        result["running"] = running_state(module, params["unit"], config, read_text(config), current)
+        user = (params["connection"] or {}).get("user") or "root"
+        result["running"] = running_state(module, params["unit"], config, read_text(config), current, user=user)
 
 
 def main():

@@ -229,6 +229,38 @@ def test_lost_reload_with_the_old_mtime_put_back_is_noticed_and_repaired(host, s
     assert "Permission denied (publickey)." in fresh.stderr, fresh.stderr
 
 
+def test_a_daemon_offering_what_its_files_do_not_is_drift_and_reloaded(host, ssh, play):
+    # sshd made to reload a weak file behind systemd's back (SIGHUP to the daemon, not systemctl
+    # reload: on Debian 12 systemd sees no reload), then the hardened file put back with its old
+    # mtime: the files and the record of what sshd loaded agree, only the running daemon differs.
+    # The drift check asks the daemon itself what it offers.
+    with host.sudo():
+        host.check_output(f"cp -p /etc/ssh/sshd_config {HARDENED_COPY}")
+        host.check_output(
+            "printf 'Include /etc/ssh/sshd_config.d/*.conf\\nPasswordAuthentication yes\\n"
+            "KbdInteractiveAuthentication no\\nUsePAM yes\\nCiphers aes256-gcm@openssh.com,aes128-ctr\\n'"
+            " > /etc/ssh/sshd_config && kill -HUP $(systemctl show -p MainPID --value ssh) && sleep 2"
+        )
+        host.check_output(f"cp -p {HARDENED_COPY} /etc/ssh/sshd_config")
+    stale = ssh("deploy", "-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password")
+    assert "Permission denied (publickey,password)." in stale.stderr, "fixture: the daemon should offer passwords"
+
+    result, drift = play(check=True)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert sorted(key for key, entry in drift["controls"].items() if entry["status"] == "drift") == ["SSH-SERVICE"]
+    found = " ".join(drift["controls"]["SSH-SERVICE"]["found"])
+    assert "the running sshd offers password that its files do not" in found, found
+    assert "offers aes128-ctr that its files do not" in found, found
+
+    result, _drift = play(check=False)
+    assert result.returncode == 0, result.stdout[-3000:]
+    fresh = ssh("deploy", "-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password")
+    assert "Permission denied (publickey)." in fresh.stderr, fresh.stderr
+    result, drift = play(check=True)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert drift["drift"] == [], drift["drift"]
+
+
 def test_match_all_drop_in_reopening_passwords_is_drift_and_refused(host, play):
     # A drop-in whose "Match all" turns passwords back on beats every global setting: check mode
     # must flag it, and a run must refuse (naming the Match line, its file and the keyword).

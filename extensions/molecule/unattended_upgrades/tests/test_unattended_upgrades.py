@@ -11,8 +11,10 @@ import json
 import os
 import re
 import shlex
+from pathlib import Path
 
 import pytest
+from playbook_run import run_playbook, scenario_file
 
 INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
 TARGETS = ["unattended_upgrades-bookworm", "unattended_upgrades-trixie"]
@@ -182,6 +184,70 @@ def test_needrestart_restarts_a_service_on_a_replaced_library_but_not_a_kept_one
         assert "systemctl restart fixture-kept.service" in run.stdout.split("deferred:", 1)[-1], run.stdout
     finally:
         host.run("systemctl stop fixture-stale fixture-kept")
+
+
+def converge_on(host, *, check):
+    """The scenario's converge on this host only; ``(completed process, its drift report entry)``."""
+    name = host.backend.get_hostname()
+    report = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / f"uu-{name}.json"
+    report.unlink(missing_ok=True)
+    args = ["--limit", name, "--diff", *(["--check"] if check else [])]
+    result = run_playbook(scenario_file(), *args, env={"BULWARK_DRIFT_REPORT": str(report)}, timeout=900)
+    return result, json.loads(report.read_text())["hosts"].get(name, {})
+
+
+def drifted(entry):
+    return sorted(key for key, control in entry["controls"].items() if control["status"] == "drift")
+
+
+LATER = "/etc/apt/apt.conf.d/99zz-local"
+OURS = "/etc/apt/apt.conf.d/90bulwark-unattended-upgrades"
+
+
+def test_settings_overridden_where_apt_reads_later_are_drift_and_refused(host):
+    """A later apt.conf.d file switching periodic updates off, and /etc/apt/apt.conf (read after every
+    part) holding a package back: apt's merged configuration is judged, not our file."""
+    with host.sudo():
+        host.check_output(
+            f"printf '%s\\n' 'APT::Periodic::Unattended-Upgrade \"0\";' 'APT::Periodic::Update-Package-Lists \"0\";'"
+            f" > {LATER}"
+        )
+        host.check_output(
+            """printf '%s\\n' 'Unattended-Upgrade::Package-Blacklist { "openssl"; };' >> /etc/apt/apt.conf"""
+        )
+    try:
+        assert 'APT::Periodic::Unattended-Upgrade "0";' in host.check_output("apt-config dump APT::Periodic")
+        checked, entry = converge_on(host, check=True)
+        assert checked.returncode == 0, checked.stdout[-3000:]
+        assert drifted(entry) == ["UPDATES-CONFIG"]
+        found = entry["controls"]["UPDATES-CONFIG"]["found"]
+        expected = entry["controls"]["UPDATES-CONFIG"]["expected"]
+        assert f'APT::Periodic::Unattended-Upgrade "0";  // {LATER}' in found, found
+        assert f'APT::Periodic::Update-Package-Lists "0";  // {LATER}' in found, found
+        assert (
+            'Unattended-Upgrade::Package-Blacklist { "bulwark-fixture-held"; "openssl"; };  // /etc/apt/apt.conf'
+            in found
+        )
+        assert f'APT::Periodic::Unattended-Upgrade "1";  // {OURS}' in expected, expected
+
+        # The repair run does not edit or remove a file it does not own: it refuses, naming it.
+        repaired, _entry = converge_on(host, check=False)
+        assert repaired.returncode != 0
+        output = repaired.stdout + repaired.stderr
+        for text in (
+            f'APT::Periodic::Unattended-Upgrade is "0" (set by {LATER}, read after {OURS})',
+            "unattended_upgrades_upgrade_interval",
+            "set by /etc/apt/apt.conf",
+        ):
+            assert text in output, (text, output[-3000:])
+        assert host.file(LATER).exists
+    finally:
+        with host.sudo():
+            host.check_output(f"rm -f {LATER} && sed -i '/openssl/d' /etc/apt/apt.conf")
+    # The files removed as the refusal said, the host is clean again.
+    checked, entry = converge_on(host, check=True)
+    assert checked.returncode == 0, checked.stdout[-3000:]
+    assert drifted(entry) == []
 
 
 # Last: a real run changes the host.

@@ -8,6 +8,8 @@ import datetime
 import pytest
 
 from ansible_collections.bulwark.hardening.plugins.module_utils._apt_updates import (
+    apt_conf_parts,
+    apt_literal,
     days_between,
     last_runs,
     matches_any,
@@ -17,7 +19,10 @@ from ansible_collections.bulwark.hardening.plugins.module_utils._apt_updates imp
     parse_reboot_pkgs,
     parse_release_date,
     release_candidates,
+    same_setting,
+    settings_drift,
     summarise,
+    winning_file,
 )
 
 SECURITY_12 = {
@@ -212,3 +217,112 @@ def test_summarise_without_pending_security_updates():
     assert result["security_pending"] == 0
     assert result["security_pending_since"] is None
     assert result["security_pending_days"] is None
+
+
+# ----------------------------------------------------------------- effective settings
+
+
+def test_apt_conf_parts_keeps_what_apt_reads_in_its_order():
+    names = ["99zz-local", "20auto-upgrades", "50x.conf", "60x.dpkg-old", ".hidden", "70 space", "10a~", "05b.bak"]
+    assert apt_conf_parts(names) == ["20auto-upgrades", "50x.conf", "99zz-local"]
+
+
+@pytest.mark.parametrize(
+    ("expected", "found", "same"),
+    [
+        ("true", "true", True),
+        ("true", "yes", True),
+        ("false", "0", True),
+        ("true", "false", False),
+        ("1", "1", True),
+        ("1", "01", True),
+        ("1", "0", False),
+        ("7", "true", False),
+        ("02:00", "02:00", True),
+        ("02:00", "03:00", False),
+        ("", "", True),
+        ("", None, False),
+        (["a"], ["a"], True),
+        (["a"], ["a", "openssl"], False),
+        ([], [], True),
+        ([], "x", False),
+        ("1", ["1"], False),
+    ],
+)
+def test_same_setting_compares_as_apt_reads(expected, found, same):
+    assert same_setting(expected, found) is same
+
+
+@pytest.mark.parametrize(
+    ("history", "winner"),
+    [
+        ([], None),
+        ([("/a/20", None), ("/a/90", None)], None),
+        ([("/a/20", "1"), ("/a/90", "1"), ("/a/99", "0")], "/a/99"),
+        ([("/a/20", "1"), ("/a/90", "0"), ("/a/99", "0")], "/a/90"),
+        ([("/a/50", ["x"]), ("/a/90", ["y"]), ("/a/99", ["y", "z"])], "/a/99"),
+        ([("/a/50", []), ("/a/90", ["y"]), ("/a/99", [])], "/a/99"),  # a #clear empties it
+        ([("/a/50", []), ("/a/90", [])], None),
+    ],
+)
+def test_winning_file_is_the_last_that_changed_the_value(history, winner):
+    assert winning_file(history) == winner
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "line"),
+    [
+        ("APT::Periodic::Unattended-Upgrade", "1", 'APT::Periodic::Unattended-Upgrade "1";'),
+        ("U::Package-Blacklist", ["a", "b"], 'U::Package-Blacklist { "a"; "b"; };'),
+        ("U::Package-Blacklist", [], "U::Package-Blacklist { };"),
+        ("U::Mail", None, "// U::Mail is not set"),
+    ],
+)
+def test_apt_literal(name, value, line):
+    assert apt_literal(name, value) == line
+
+
+OURS = "/etc/apt/apt.conf.d/90bulwark-unattended-upgrades"
+LATER = "/etc/apt/apt.conf.d/99zz-local"
+PERIODIC = "APT::Periodic::Unattended-Upgrade"
+SETTINGS = [
+    {"name": PERIODIC, "value": "1", "variable": "unattended_upgrades_upgrade_interval"},
+    {"name": "Unattended-Upgrade::MinimalSteps", "value": "true", "variable": "unattended_upgrades_minimal_steps"},
+]
+
+
+def test_settings_drift_names_the_later_file_the_setting_and_the_variable():
+    effective = {PERIODIC: "0", "Unattended-Upgrade::MinimalSteps": "yes"}
+    history = {
+        PERIODIC: [("/etc/apt/apt.conf.d/20auto-upgrades", "1"), (OURS, "1"), (LATER, "0")],
+        "Unattended-Upgrade::MinimalSteps": [(OURS, "true"), (LATER, "yes")],
+    }
+    drift = settings_drift(SETTINGS, effective, history, OURS)
+    assert [d["name"] for d in drift] == [PERIODIC]  # "yes" is apt's "true"
+    entry = drift[0]
+    assert (entry["expected"], entry["found"], entry["file"]) == ("1", "0", LATER)
+    assert entry["variable"] == "unattended_upgrades_upgrade_interval"
+    assert entry["sentence"] == (
+        f'apt\'s effective {PERIODIC} is "0" (set by {LATER}, read after {OURS}), '
+        'not the declared "1" (unattended_upgrades_upgrade_interval)'
+    )
+
+
+def test_settings_drift_of_an_unset_value_and_an_unknown_source():
+    effective = {PERIODIC: None, "Unattended-Upgrade::MinimalSteps": "false"}
+    # The files read in order end on "true", apt says "false": APT_CONFIG or a reader apt does not share.
+    history = {PERIODIC: [(OURS, None)], "Unattended-Upgrade::MinimalSteps": [(OURS, "true")]}
+    drift = settings_drift(SETTINGS, effective, history, OURS)
+    assert [(d["file"], d["found"]) for d in drift] == [(None, None), (None, "false")]
+    assert "(set by no file)" in drift[0]["sentence"]
+    assert "(from an unknown source)" in drift[1]["sentence"]
+
+
+def test_settings_drift_of_our_own_file_does_not_say_read_after_it():
+    drift = settings_drift(SETTINGS[:1], {PERIODIC: "0"}, {PERIODIC: [(OURS, "0")]}, OURS)
+    assert f"(set by {OURS})" in drift[0]["sentence"]
+
+
+def test_no_drift_when_apt_holds_the_declared_values():
+    effective = {PERIODIC: "1", "Unattended-Upgrade::MinimalSteps": "true"}
+    assert settings_drift(SETTINGS, effective, {}, OURS) == []

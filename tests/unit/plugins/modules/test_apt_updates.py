@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import types
 
 import pytest
@@ -45,12 +46,56 @@ def compare(a, b):
     return (a > b) - (a < b)
 
 
+class FakeConfig:
+    """apt_pkg.Configuration for scalar and list options; reads one ``Key "value";`` or ``Key { "a"; };`` a line."""
+
+    def __init__(self, values=None, parts="", main=""):
+        self.values = values if values is not None else {}
+        self.parts, self.main = parts, main
+
+    def value_list(self, key):
+        value = self.values.get(key, [])
+        return value if isinstance(value, list) else []
+
+    def exists(self, key):
+        return key in self.values
+
+    def find(self, key):
+        value = self.values.get(key, "")
+        return value if isinstance(value, str) else ""
+
+    def find_dir(self, key):
+        assert key == "Dir::Etc::parts"
+        return self.parts
+
+    def find_file(self, key):
+        assert key == "Dir::Etc::main"
+        return self.main
+
+    def read(self, path):
+        for line in open(path, encoding="utf-8"):
+            key, _sep, rest = line.strip().partition(" ")
+            if rest.startswith("{"):
+                self.values.setdefault(key, []).extend(re.findall(r'"([^"]*)"', rest))
+            elif rest:
+                self.values[key] = rest.strip('";')
+
+
 class FakeApt:
     """Stands in for apt_pkg: a cache of packages, a config, plain string version ordering."""
 
     def __init__(self, lists, packages, config):
         self.packages = packages(lists)
-        self.config = types.SimpleNamespace(value_list=lambda key: config.get(key, []))
+        self.config = FakeConfig(config)
+        self.unreadable = set()
+
+    def Configuration(self):
+        return FakeConfig()
+
+    def read_config_file(self, config, path):
+        if path in self.unreadable:
+            raise SystemError("E:Syntax error")
+        config.read(path)
 
     def init_config(self):
         pass
@@ -233,3 +278,95 @@ def test_distribution(tmp_path, text, expected):
     path = tmp_path / "os-release"
     path.write_text(text)
     assert mod.distribution(str(path)) == expected
+
+
+# ----------------------------------------------------------------- effective settings
+OURS = "90bulwark-unattended-upgrades"
+DECLARED_SETTINGS = [
+    {"name": "APT::Periodic::Unattended-Upgrade", "value": "1", "variable": "unattended_upgrades_upgrade_interval"},
+    {"name": "APT::Periodic::Update-Package-Lists", "value": "1", "variable": "unattended_upgrades_update_interval"},
+    {
+        "name": "Unattended-Upgrade::Package-Blacklist",
+        "value": ["held"],
+        "variable": "unattended_upgrades_package_blocklist",
+    },
+]
+
+
+@pytest.fixture
+def apt_dir(env):
+    """An apt.conf.d with Debian's 20auto-upgrades and our file; the fake apt's merged config follows the files."""
+    parts = env.tmp / "apt.conf.d"
+    parts.mkdir()
+    (parts / "20auto-upgrades").write_text(
+        'APT::Periodic::Update-Package-Lists "1";\nAPT::Periodic::Unattended-Upgrade "1";\n'
+    )
+    (parts / OURS).write_text(
+        'APT::Periodic::Unattended-Upgrade "1";\nAPT::Periodic::Update-Package-Lists "1";\n'
+        'Unattended-Upgrade::Package-Blacklist { "held"; };\n'
+    )
+    main_file = env.tmp / "apt.conf"
+    config = mod.apt_pkg.config
+    config.parts, config.main = str(parts), str(main_file)
+
+    def merge():
+        merged = FakeConfig()
+        for path in mod.config_files(mod.apt_pkg):
+            merged.read(path)
+        config.values.update(merged.values)
+
+    return types.SimpleNamespace(parts=parts, main=main_file, merge=merge)
+
+
+def run_settings(env, apt_dir, diff=False):
+    apt_dir.merge()
+    args = {"settings": DECLARED_SETTINGS, "settings_file": str(apt_dir.parts / OURS)}
+    if diff:
+        args["_ansible_diff"] = True
+    return run(env, **args)
+
+
+def test_declared_settings_in_force_are_no_drift(env, apt_dir):
+    result, failed = run_settings(env, apt_dir, diff=True)
+    assert not failed
+    assert result["settings_drift"] == []
+    assert "diff" not in result
+
+
+def test_a_later_apt_conf_d_file_switching_updates_off_is_named(env, apt_dir):
+    later = apt_dir.parts / "99zz-local"
+    later.write_text('APT::Periodic::Unattended-Upgrade "0";\nAPT::Periodic::Update-Package-Lists "0";\n')
+    result, failed = run_settings(env, apt_dir, diff=True)
+    assert not failed and result["changed"] is False
+    drift = {d["name"]: d for d in result["settings_drift"]}
+    assert sorted(drift) == ["APT::Periodic::Unattended-Upgrade", "APT::Periodic::Update-Package-Lists"]
+    entry = drift["APT::Periodic::Unattended-Upgrade"]
+    assert (entry["found"], entry["expected"], entry["file"]) == ("0", "1", str(later))
+    assert entry["variable"] == "unattended_upgrades_upgrade_interval"
+    assert result["diff"]["before"].splitlines()[0] == f'APT::Periodic::Unattended-Upgrade "0";  // {later}'
+    assert result["diff"]["after"].splitlines()[0] == (
+        f'APT::Periodic::Unattended-Upgrade "1";  // {apt_dir.parts / OURS}'
+    )
+
+
+def test_apt_conf_is_read_after_every_part_and_appends_to_the_blocklist(env, apt_dir):
+    apt_dir.main.write_text('Unattended-Upgrade::Package-Blacklist { "openssl"; };\n')
+    result = run_settings(env, apt_dir)[0]
+    [entry] = result["settings_drift"]
+    assert (entry["found"], entry["file"]) == (["held", "openssl"], str(apt_dir.main))
+    assert "diff" not in result  # only with --diff
+
+
+def test_a_part_apt_does_not_read_is_not_blamed(env, apt_dir):
+    (apt_dir.parts / "99zz-local.dpkg-old").write_text('APT::Periodic::Unattended-Upgrade "0";\n')
+    assert run_settings(env, apt_dir)[0]["settings_drift"] == []
+
+
+def test_an_unreadable_file_is_a_warning(env, apt_dir, monkeypatch):
+    warnings = []
+    monkeypatch.setattr(mod.AnsibleModule, "warn", lambda self, msg: warnings.append(msg))
+    mod.apt_pkg.unreadable.add(str(apt_dir.parts / "20auto-upgrades"))
+    result, failed = run_settings(env, apt_dir)
+    assert not failed
+    assert result["settings_drift"] == []
+    assert warnings == [f"cannot read apt configuration file {apt_dir.parts / '20auto-upgrades'}: E:Syntax error"]

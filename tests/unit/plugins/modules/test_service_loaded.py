@@ -133,6 +133,35 @@ def test_stale_action_none_only_reports(monkeypatch, conf):
     assert result["changed"] is False and result["stale"] and fake.calls == ["show"]
 
 
+LIVE = "the running sshd offers password that its files do not (authentication methods: publickey, password live)"
+
+
+@pytest.mark.parametrize("check_mode", [True, False])
+def test_the_callers_reasons_count_as_stale_and_are_shown(monkeypatch, conf, check_mode):
+    """What another module found the live daemon to offer: reloaded, and said in the diff."""
+    fake = FakeSystemd()
+    run(monkeypatch, fake, files=[str(conf)], state="reloaded")  # the files are current
+    fake.calls.clear()
+    result = run(
+        monkeypatch, fake, files=[str(conf)], reasons=[LIVE], _ansible_check_mode=check_mode, _ansible_diff=True
+    )
+    assert result["changed"] is True and result["action"] == "reloaded"
+    assert result["stale"] == [LIVE]
+    assert result["diff"] == {"before": LIVE + "\n", "after": ""}
+    assert fake.calls == (["show"] if check_mode else ["show", "reload", "show"])
+
+
+def test_a_reload_asked_for_with_reasons_shows_them(monkeypatch, conf):
+    fake = FakeSystemd()
+    run(monkeypatch, fake, files=[str(conf)], state="reloaded")
+    result = run(
+        monkeypatch, fake, files=[str(conf)], state="reloaded", stale_action="none", reasons=[LIVE], _ansible_diff=True
+    )
+    assert result["diff"]["before"] == LIVE + "\n"
+    without = run(monkeypatch, fake, files=[str(conf)], state="reloaded", stale_action="none", _ansible_diff=True)
+    assert "diff" not in without  # a handler's reload says nothing
+
+
 def test_unknown_unit_fails_with_its_name(monkeypatch, conf):
     result = run(monkeypatch, lambda cmd: (1, "", "no such unit"), files=[str(conf)], name="nope")
     assert result["msg"].startswith("systemctl show nope failed")

@@ -42,6 +42,20 @@ kexalgorithms sntrup761x25519-sha512@openssh.com,curve25519-sha256
 VERSION_STDERR = "OpenSSH_9.2p1 Debian-2+deb12u3, OpenSSL 3.0.15 3 Sep 2024\n"
 
 
+def probe_output(methods="publickey", kex="sntrup761x25519-sha512@openssh.com,curve25519-sha256"):
+    """What ``ssh -vv`` prints of a server's offer (the lines the probe reads), as Debian's client does."""
+    return (
+        "debug2: local client KEXINIT proposal\n"
+        "debug2: KEX algorithms: curve25519-sha256,diffie-hellman-group14-sha256,ext-info-c\n"
+        "debug2: peer server KEXINIT proposal\n"
+        f"debug2: KEX algorithms: {kex},kex-strict-s-v00@openssh.com\n"
+        "debug2: host key algorithms: ssh-ed25519\n"
+        "debug2: first_kex_follows 0 \n"
+        f"debug1: Authentications that can continue: {methods}\n"
+        f"deploy@127.0.0.1: Permission denied ({methods}).\n"
+    )
+
+
 class FakeCommands:
     """Stands in for AnsibleModule.run_command; answers by the command's first two words."""
 
@@ -50,6 +64,8 @@ class FakeCommands:
         self.answers = {
             "-T": (0, DUMP, ""),
             "-V": (1, "", VERSION_STDERR),
+            # the live probe, run as "timeout 20 ssh -vv ..."
+            "20": (255, "", probe_output()),
         }
 
     def __call__(self, args):
@@ -449,3 +465,70 @@ def test_firewall_state_asks_the_ufw_engine(ufw_files, texts, port, client, expe
         path.write_text(text)
     state = mod.firewall_state(port, [], client)
     assert (state["active"], state["allowed"]) == expected
+
+
+@pytest.fixture
+def running_daemon(env, tmp_path, monkeypatch):
+    """A daemon that loaded its configuration a minute after the file was last written (not stale by content)."""
+    config = tmp_path / "sshd_config"
+    config.write_text("Port 22\n")
+    monkeypatch.setattr(_loaded, "STAMP_DIR", str(tmp_path / "stamps"))
+    env.commands.answers["show"] = (
+        0,
+        f"ActiveState=active\nStateChangeTimestampMonotonic={int(time.monotonic() * 1e6)}\n",
+        "",
+    )
+    return str(config)
+
+
+def probes(env):
+    return [call for call in env.commands.calls if call[:2] == ["/usr/bin/timeout", "20"]]
+
+
+def test_the_running_daemon_is_asked_what_it_offers(env, running_daemon):
+    result = run({"sshd": env.sshd, "config": running_daemon, "running": True, "connection": {"user": "deploy"}})
+    assert result["running"]["stale"] is False
+    assert result["running"]["offered"]["methods"] == ["publickey"]
+    [argv] = probes(env)
+    assert argv[2:5] == ["/usr/bin/ssh", "-vv", "-F"]
+    assert "PreferredAuthentications=none" in argv and "BatchMode=yes" in argv
+    assert argv[argv.index("-p") + 1] == "22" and argv[argv.index("-l") + 1] == "deploy"
+    assert argv[-2:] == ["127.0.0.1", "true"]
+    # sshd -T of the installed file for the probe's own connection (Match blocks for it applied).
+    assert [
+        env.sshd,
+        "-T",
+        "-f",
+        running_daemon,
+        "-C",
+        "user=deploy,host=127.0.0.1,addr=127.0.0.1,laddr=127.0.0.1,lport=22",
+    ] in env.commands.calls
+
+
+def test_a_daemon_offering_passwords_its_file_turns_off_is_stale(env, running_daemon):
+    """The file was put back (content and mtime) after a reload: only the live offer shows it."""
+    env.commands.answers["20"] = (255, "", probe_output(methods="publickey,password"))
+    result = run({"sshd": env.sshd, "config": running_daemon, "running": True})
+    assert result["running"]["stale"] is True
+    assert result["running"]["reasons"] == [
+        "the running sshd offers password that its files do not (authentication methods: publickey, password live, "
+        "publickey from sshd -T)"
+    ]
+    assert probes(env)[0][probes(env)[0].index("-l") + 1] == "root"  # no connection: root
+
+
+def test_a_daemon_that_does_not_answer_where_its_files_listen_is_stale(env, running_daemon):
+    env.commands.answers["20"] = (255, "", "ssh: connect to host 127.0.0.1 port 22: Connection refused\n")
+    result = run({"sshd": env.sshd, "config": running_daemon, "running": True})
+    assert result["running"]["reasons"] == [
+        "the running sshd does not answer on 127.0.0.1 port 22, where its files say it listens "
+        "(ssh: connect to host 127.0.0.1 port 22: Connection refused)"
+    ]
+    assert result["running"]["offered"] is None
+
+
+def test_a_stopped_daemon_is_not_probed(env, running_daemon):
+    env.commands.answers["show"] = (0, "ActiveState=inactive\nStateChangeTimestampMonotonic=0\n", "")
+    result = run({"sshd": env.sshd, "config": running_daemon, "running": True})
+    assert result["running"] == {"loaded_at": None, "stale": False, "reasons": [], "offered": None}
+    assert probes(env) == []
