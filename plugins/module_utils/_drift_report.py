@@ -11,6 +11,7 @@ runs on a managed host.
 from __future__ import annotations
 
 import base64
+import difflib
 import hashlib
 import html
 import json
@@ -103,18 +104,38 @@ def path_of(header) -> str:
     return header.split(" (")[0].strip()
 
 
+def _changed_settings(lines: list[str], indexes) -> list[tuple[str, str]]:
+    """(name, value) of the setting lines at indexes; a setting under an ini section ([sshd],
+    [PHP]) is named with it, as fail2ban and PHP read it."""
+    out = []
+    for index in indexes:
+        pair = setting_of(lines[index])
+        if pair is None:
+            continue
+        section = next(
+            (_SECTION.match(line.strip()) for line in reversed(lines[:index]) if _SECTION.match(line.strip())), None
+        )
+        out.append(("[%s] %s" % (section.group(1), pair[0]) if section else pair[0], pair[1]))
+    return out
+
+
+_SECTION = re.compile(r"^\[([^\]]+)\]$")
+
+
 def settings_of(item: dict, path: str) -> list[dict]:
     """The settings a file diff changes: per key, the value expected and the value found (None: absent).
 
-    A key on one line each side pairs its values; a key on several lines (Apache's Header) is
-    named line by line, its other side absent.
+    The changed lines are those of a line diff (a value repeated elsewhere in the file is still
+    seen changing). A key on one changed line each side pairs its values; a key on several
+    (Apache's Header) is named line by line, its other side absent.
     """
     before, after = item.get("before", ""), item.get("after", "")
     if not isinstance(before, str) or not isinstance(after, str):
         return []
     old, new = before.splitlines(), after.splitlines()
-    gone = [pair for pair in map(setting_of, (line for line in old if line not in new)) if pair]
-    come = [pair for pair in map(setting_of, (line for line in new if line not in old)) if pair]
+    blocks = [op for op in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes() if op[0] != "equal"]
+    gone = _changed_settings(old, [i for _, i1, i2, _, _ in blocks for i in range(i1, i2)])
+    come = _changed_settings(new, [j for _, _, _, j1, j2 in blocks for j in range(j1, j2)])
     once_gone = {key for key, _ in gone if [k for k, _ in gone].count(key) == 1}
     once_come = {key for key, _ in come if [k for k, _ in come].count(key) == 1}
     paired = once_gone & once_come
@@ -165,9 +186,13 @@ def evidence(result: dict) -> dict:
     return {"files": files, "settings": settings[:_SETTINGS], "subjects": subjects[:_SUBJECTS]}
 
 
+_APT = {"Inst": "install", "Remv": "remove", "Purg": "purge"}
+_APT_LINE = re.compile(r"^(Inst|Remv|Purg) (\S+)")
+
+
 def _subjects(result: dict) -> list[str]:
     out = ["listener %s" % line for line in result.get("undeclared_summary") or [] if isinstance(line, str)]
-    out += ["package %s" % name for name in result.get("purge") or [] if isinstance(name, str)]
+    out += ["package %s: purge" % name for name in result.get("purge") or [] if isinstance(name, str)]
     out += ["security update pending: %s" % name for name in result.get("security_packages") or []]
     paths = result.get("paths")
     if isinstance(paths, dict):
@@ -180,12 +205,11 @@ def _subjects(result: dict) -> list[str]:
                 "%s:%s sets [%s] %s = %s"
                 % tuple(override.get(k, "") for k in ("file", "line", "jail", "option", "value"))
             )
-    args = (result.get("invocation") or {}).get("module_args") or {}
-    if isinstance(args, dict) and args.get("name") and ("daemon_reload" in args or "runlevel" in args):
-        out.append("unit %s" % args["name"])  # systemd / service
-    elif isinstance(args, dict) and args.get("name") and ("install_recommends" in args or "purge" in args):
-        names = args["name"] if isinstance(args["name"], list) else [args["name"]]
-        out += ["package %s" % name for name in names]  # apt / package
+    # apt's simulation (check mode) names each package it would install, remove or purge
+    lines = result.get("stdout_lines") or str(result.get("stdout") or "").splitlines()
+    out += ["package %s: %s" % (match.group(2), _APT[match.group(1)]) for match in map(_APT_LINE.match, lines) if match]
+    if isinstance(result.get("status"), dict) and isinstance(result.get("name"), str):
+        out.append("unit %s" % result["name"])  # systemd / service
     for key, label in (("unit", "unit"), ("dest", "path"), ("path", "path")):
         if isinstance(result.get(key), str) and not out:
             out.append("%s %s" % (label, result[key]))

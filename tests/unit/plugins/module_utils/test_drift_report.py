@@ -106,6 +106,14 @@ def test_settings_pair_a_key_changed_in_place_and_name_a_line_added_or_removed()
     ]
 
 
+def test_a_value_repeated_elsewhere_in_the_file_is_seen_changing_under_its_section():
+    jails = "[sshd]\nmaxretry = %s\n[apache-auth]\nmaxretry = 3\n"
+    item = {"before": jails % "10", "after": jails % "3"}
+    assert settings_of(item, "/etc/fail2ban/jail.d/bulwark.local") == [
+        {"file": "/etc/fail2ban/jail.d/bulwark.local", "setting": "[sshd] maxretry", "expected": "3", "found": "10"}
+    ]
+
+
 def test_a_file_diff_names_its_file_and_settings():
     found = evidence({"changed": True, "diff": SSHD_DIFF})
     assert found["files"] == [SSHD]
@@ -119,7 +127,7 @@ def test_a_new_file_names_its_path_not_only_its_lines():
     found = evidence({"changed": True, "diff": diff})
     assert found["files"] == ["/etc/fail2ban/jail.d/b.local (new file)"]
     assert found["settings"] == [
-        {"file": "/etc/fail2ban/jail.d/b.local", "setting": "maxretry", "expected": "3", "found": None}
+        {"file": "/etc/fail2ban/jail.d/b.local", "setting": "[sshd] maxretry", "expected": "3", "found": None}
     ]
 
 
@@ -143,15 +151,16 @@ def test_a_loop_names_the_files_of_its_changed_items_only():
             {"undeclared_summary": ["tcp 0.0.0.0:8081 python3 (pid 42), unit x.service, user nobody"]},
             ["listener tcp 0.0.0.0:8081 python3 (pid 42), unit x.service, user nobody"],
         ),
-        ({"purge": ["telnet"], "installed": ["telnet"]}, ["package telnet"]),
+        ({"purge": ["telnet"], "installed": ["telnet"]}, ["package telnet: purge"]),
         (
-            {"invocation": {"module_args": {"name": ["nftables", "ufw"], "install_recommends": None, "purge": False}}},
-            ["package nftables", "package ufw"],
+            {"stdout_lines": ["Reading package lists...", "The following NEW packages will be installed:",
+                              "  inetutils-telnet telnet", "Inst inetutils-telnet (2:2.4-2 Debian:12 [amd64])",
+                              "Inst telnet (0.17 Debian:12 [all])", "Conf telnet (0.17 Debian:12 [all])"]},
+            ["package inetutils-telnet: install", "package telnet: install"],
         ),
-        (
-            {"name": "ssh", "invocation": {"module_args": {"name": "ssh", "daemon_reload": False, "state": "started"}}},
-            ["unit ssh"],
-        ),
+        ({"stdout": "Remv ufw [0.36.2-1]\nPurg nftables [1.0.6-2]\n"},
+         ["package ufw: remove", "package nftables: purge"]),
+        ({"name": "ssh.service", "state": "started", "status": {"ActiveState": "inactive"}}, ["unit ssh.service"]),
         ({"paths": {"locked": ["/var/www/html/index.php"], "unlocked": []}}, ["locked: /var/www/html/index.php"]),
         (
             {"overrides": [{"file": "/etc/fail2ban/jail.d/zz.local", "line": 2, "jail": "sshd", "option": "enabled",
