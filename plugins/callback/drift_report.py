@@ -19,13 +19,25 @@ description:
     run, would change). A changed task without a control (a task of your own playbook) is reported
     under its task name. A handler that runs (a reload after a change) is never drift; the change
     that notified it is.
-  - One run, several outputs. The console summary per host (in compliance, or the drifted controls
-    with a short diff) and per control across the fleet; optionally JSON, JUnit XML (one test case per
-    host and control that ran) and Markdown files.
+  - One run, several outputs from the same data. The console summary per host (in compliance with
+    the controls checked, or the drifted controls) and per control across the fleet; optionally
+    JSON, JUnit XML, Markdown and HTML files.
+  - A drifted control names what drifted - each file (from the diff's header; a new file says so)
+    with each changed setting, the value expected and the value found - or, without a file diff,
+    the package, unit, listener or path the task's result names, else its message.
+  - JUnit has the same test case on every host (every control that ran on any host), skipped with
+    the reason where it did not run on the host (its tasks skipped, its role not run, the host
+    failed or unreachable), each case timed by its control's tasks, each suite stamped with the
+    run's start (UTC). A failed or unreachable host's reason is the first failing task and its
+    message.
+  - The HTML page is one self-contained file (inline style and script, allowed by hash in its
+    Content-Security-Policy, nothing fetched) with the hosts x controls matrix, filters (drifted only,
+    role, host), each drifted control's files, settings, expected and found values, diff, measure and
+    CIS reference, the controls each host checked, the run's times and the collection's version.
   - The warnings of a control's tasks (e.g. the ufw rules C(ufw_exclusive) removes, each with the
     ways to keep it) are listed under the host, drifted or not.
-  - The report holds no file contents beyond the few diff lines of a control, and nothing of a task
-    with C(no_log).
+  - The report holds no file contents beyond the few diff lines and changed settings of a control,
+    and nothing of a task with C(no_log).
   - The JSON also counts, per host and role, the tasks that ran on the host (skipped ones not
     counted), which C(make bench) prints.
   - The exit status is set by the play that C(playbooks/drift.yml) ends with (a failed gate task per
@@ -47,7 +59,7 @@ options:
         key: report_path
   junit_path:
     description:
-      - Write the report as JUnit XML to this file (one test case per host and control).
+      - Write the report as JUnit XML to this file (a test suite per host, a test case per control).
     type: path
     env:
       - name: BULWARK_DRIFT_JUNIT
