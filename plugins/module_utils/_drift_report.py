@@ -134,10 +134,12 @@ def settings_of(item: dict, path: str) -> list[dict]:
         return []
     old, new = before.splitlines(), after.splitlines()
     blocks = [op for op in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes() if op[0] != "equal"]
-    gone = _changed_settings(old, [i for _, i1, i2, _, _ in blocks for i in range(i1, i2)])
-    come = _changed_settings(new, [j for _, _, _, j1, j2 in blocks for j in range(j1, j2)])
-    once_gone = {key for key, _ in gone if [k for k, _ in gone].count(key) == 1}
-    once_come = {key for key, _ in come if [k for k, _ in come].count(key) == 1}
+    gone = _changed_settings(old, [i for block in blocks for i in range(block[1], block[2])])
+    come = _changed_settings(new, [j for block in blocks for j in range(block[3], block[4])])
+    keys_gone = [pair[0] for pair in gone]
+    keys_come = [pair[0] for pair in come]
+    once_gone = {key for key in keys_gone if keys_gone.count(key) == 1}
+    once_come = {key for key in keys_come if keys_come.count(key) == 1}
     paired = once_gone & once_come
     values_found = dict(gone)
     out = [
