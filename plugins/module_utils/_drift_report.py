@@ -528,8 +528,8 @@ def markdown(report: dict) -> str:
             out.append("Role `%s`. Measure: %s." % (entry["role"] or "play", _measure(entry) or "-"))
             settings = entry.get("settings", [])
             for path in entry.get("files", []):
-                out += ["", "- file %s" % _code(path)]
                 bare = path.split(" (")[0]
+                out += ["", "- file %s%s" % (_code(bare), path[len(bare) :])]
                 out.extend(
                     "  - %s: expected %s, found %s"
                     % (_code(item["setting"]), _mdvalue(item["expected"]), _mdvalue(item["found"]))

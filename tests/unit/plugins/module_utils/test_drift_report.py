@@ -131,6 +131,15 @@ def test_a_new_file_names_its_path_not_only_its_lines():
     ]
 
 
+def test_markdown_marks_a_new_file_outside_its_path():
+    diff = {"before": "", "after": "maxretry = 3\n", "before_header": "/etc/fail2ban/jail.d/b.local"}
+    host = new_host()
+    record(host, control("FAIL2BAN-JAILS"), "fail2ban", "Write", changed=True, diff=summarise_diff(diff),
+           detail=evidence({"changed": True, "diff": diff}))  # fmt: skip
+    text = markdown(build({"web1": host}, True))
+    assert "- file `/etc/fail2ban/jail.d/b.local` (new file)\n  - `maxretry`: expected `3`, found (absent)" in text
+
+
 def test_a_file_modules_state_diff_names_its_path():
     diff = {"before": {"path": "/var/www/x", "state": "absent"}, "after": {"path": "/var/www/x", "state": "directory"}}
     assert evidence({"changed": True, "diff": diff})["files"] == ["/var/www/x"]
