@@ -266,3 +266,19 @@ def test_the_host_filter_shows_one_host(page):
     assert (shown["drift"], shown["counter"]) == (0, "4 control(s) shown, 0 drifted result(s)")
     page.click("#f-drifted")
     assert page.shown()["rows"] == []
+
+
+def test_the_role_filter_shows_one_roles_controls(page):
+    page.click("#f-drifted")  # drifted only off again
+    page.js("document.getElementById('f-host').focus()")
+    for _ in range(3):  # the host filter back to "all hosts"
+        page.key("ArrowUp", 38)
+    assert page.js("document.getElementById('f-host').value") == ""
+    page.js("document.getElementById('f-role').focus()")
+    page.key("ArrowDown", 40)
+    assert page.js("document.getElementById('f-role').value") == "apache_hardening"
+    shown = page.shown()
+    assert (shown["rows"], shown["hosts"]) == (["APACHE-CONFIG"], ["db1", "web1", "web2"])
+    assert shown["counter"] == "1 control(s) shown, 1 drifted result(s)"
+    details = "[...document.querySelectorAll('details.control')].filter(e => e.offsetParent).map(e => e.id).length"
+    assert page.js(details) == 1
