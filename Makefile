@@ -16,12 +16,12 @@ IMAGE_VARIANTS ?= web modphp
 # Older ansible-core releases that sanity and units also run against (requirements-matrix.txt).
 CORES     ?= $(shell sed -n 's/^ansible-core==\([0-9]*[.][0-9]*\)[.].*/\1/p' requirements-matrix.txt)
 
-.PHONY: help demo test venv docker images base-image tree lint sanity units extras molecule bench bench-fleet build ee clean
+.PHONY: help demo test venv docker images base-image tree lint sanity units extras browser molecule bench bench-fleet build ee clean
 
 help:
 	@echo "make demo  - harden a throw-away Debian 12 container and print the drift report"
-	@echo "make test  - lint, sanity, unit tests and every Molecule scenario"
-	@echo "steps: venv docker images lint ee sanity units extras molecule bench bench-fleet build clean"
+	@echo "make test  - lint, sanity, unit tests, extras, the HTML report in chromium and every Molecule scenario"
+	@echo "steps: venv docker images lint ee sanity units extras browser molecule bench bench-fleet build clean"
 
 # Byte-compiled, except the ansible package's collections (13,600 files): ansible-core's collection
 # loader compiles their source at each import and never reads a .pyc, so compiling them in the
@@ -68,6 +68,10 @@ units: tree
 # ours, on the controller only: check runs of a fixture playbook through the local connection.
 extras: tree
 	scripts/extras.sh
+
+# The HTML drift report in headless chromium (installed when missing); page and screenshot in .tmp/.
+browser: tree
+	scripts/browser-test.sh
 
 molecule: venv images tree
 	scripts/molecule.sh $(SCENARIOS)

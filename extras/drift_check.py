@@ -46,6 +46,7 @@ REPORTS = {
     "drift.json": "BULWARK_DRIFT_REPORT",
     "drift.xml": "BULWARK_DRIFT_JUNIT",
     "drift.md": "BULWARK_DRIFT_MARKDOWN",
+    "drift.html": "BULWARK_DRIFT_HTML",
 }
 LOG = "drift.log"
 # Host names, and a single drifted host's controls, in a subject before "and N more".

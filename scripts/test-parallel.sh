@@ -4,7 +4,8 @@
 #     cached by recipe), which need neither the venv nor the collection;
 #   - meanwhile the venv, the collection tree and the EE build context (`make tree ee`), then the
 #     static checks (scripts/lint.sh) and ansible-test sanity and units on the newest ansible-core
-#     and on every version of requirements-matrix.txt (CORES), then the tests of extras/ (scripts/extras.sh);
+#     and on every version of requirements-matrix.txt (CORES), then the tests of extras/ (scripts/extras.sh)
+#     and the HTML drift report in headless chromium (scripts/browser-test.sh, which installs it when missing);
 #   - the Molecule scenarios (scripts/molecule.sh) once the images and the tree are there.
 # Lint only reads, and ansible-test works in trees of its own, so neither touches the collection
 # tree the scenarios run from. The output of the checks goes to .tmp/sanity-units.log, that of the
@@ -38,6 +39,8 @@ fi
   done
   echo "=== extras"
   scripts/extras.sh
+  echo "=== browser: the HTML drift report in headless chromium"
+  scripts/browser-test.sh
 ) >"$log" 2>&1 &
 checks=$!
 # How busy the machine was (vmstat every 10 s), to tune MOLECULE_JOBS by.
@@ -58,9 +61,9 @@ checked=$?
 kill "$sampler" 2>/dev/null
 awk 'NR > 2 && $15 ~ /^[0-9]+$/ {n++; idle += $15} END {if (n) printf "=== the machine was %d%% idle on average (.tmp/cpu.log)\n", idle / n}' .tmp/cpu.log
 if [ "$checked" -eq 0 ]; then
-  echo "=== lint, sanity and units (${CORES:-} and the newest ansible-core), extras: passed"
+  echo "=== lint, sanity and units (${CORES:-} and the newest ansible-core), extras, browser: passed"
 else
-  echo "=== lint/sanity/units/extras FAILED - last lines of $log"
+  echo "=== lint/sanity/units/extras/browser FAILED - last lines of $log"
   tail -n 80 "$log"
 fi
 echo "=== molecule, lint, sanity, units and extras took $(( $(date +%s) - start ))s"

@@ -19,13 +19,25 @@ description:
     run, would change). A changed task without a control (a task of your own playbook) is reported
     under its task name. A handler that runs (a reload after a change) is never drift; the change
     that notified it is.
-  - One run, several outputs. The console summary per host (in compliance, or the drifted controls
-    with a short diff) and per control across the fleet; optionally JSON, JUnit XML (one test case per
-    host and control that ran) and Markdown files.
+  - One run, several outputs from the same data. The console summary per host (in compliance with
+    the controls checked, or the drifted controls) and per control across the fleet; optionally
+    JSON, JUnit XML, Markdown and HTML files.
+  - A drifted control names what drifted - each file (from the diff's header; a new file says so)
+    with each changed setting, the value expected and the value found - or, without a file diff,
+    the package, unit, listener or path the task's result names, else its message.
+  - JUnit has the same test case on every host (every control that ran on any host), skipped with
+    the reason where it did not run on the host (its tasks skipped, its role not run, the host
+    failed or unreachable), each case timed by its control's tasks, each suite stamped with the
+    run's start (UTC). A failed or unreachable host's reason is the first failing task and its
+    message.
+  - The HTML page is one self-contained file (inline style and script, allowed by hash in its
+    Content-Security-Policy, nothing fetched) with the hosts x controls matrix, filters (drifted only,
+    role, host), each drifted control's files, settings, expected and found values, diff, measure and
+    CIS reference, the controls each host checked, the run's times and the collection's version.
   - The warnings of a control's tasks (e.g. the ufw rules C(ufw_exclusive) removes, each with the
     ways to keep it) are listed under the host, drifted or not.
-  - The report holds no file contents beyond the few diff lines of a control, and nothing of a task
-    with C(no_log).
+  - The report holds no file contents beyond the few diff lines and changed settings of a control,
+    and nothing of a task with C(no_log).
   - The JSON also counts, per host and role, the tasks that ran on the host (skipped ones not
     counted), which C(make bench) prints.
   - The exit status is set by the play that C(playbooks/drift.yml) ends with (a failed gate task per
@@ -47,7 +59,7 @@ options:
         key: report_path
   junit_path:
     description:
-      - Write the report as JUnit XML to this file (one test case per host and control).
+      - Write the report as JUnit XML to this file (a test suite per host, a test case per control).
     type: path
     env:
       - name: BULWARK_DRIFT_JUNIT
@@ -63,6 +75,16 @@ options:
     ini:
       - section: bulwark_drift_report
         key: markdown_path
+  html_path:
+    description:
+      - Write the report as one self-contained HTML page to this file (the hosts x controls matrix,
+        filters by drift, role and host, each drifted control in detail); it fetches nothing.
+    type: path
+    env:
+      - name: BULWARK_DRIFT_HTML
+    ini:
+      - section: bulwark_drift_report
+        key: html_path
   quiet:
     description: Do not print the summary (the files are still written).
     type: bool
@@ -77,7 +99,8 @@ options:
 import json
 import os
 import tempfile
-from xml.etree import ElementTree
+import time
+from datetime import datetime, timezone
 
 from ansible import context
 from ansible.playbook.handler import Handler
@@ -85,73 +108,31 @@ from ansible.plugins.callback import CallbackBase
 
 from ansible_collections.bulwark.hardening.plugins.module_utils import _ara
 from ansible_collections.bulwark.hardening.plugins.module_utils._controls import control
+from ansible_collections.bulwark.hardening.plugins.module_utils._drift_report import (
+    build,
+    collection_version,
+    diff_of,
+    evidence,
+    fail,
+    found,
+    html_report,
+    junit,
+    markdown,
+    new_host,
+    record,
+    render,
+    skip,
+    summarise_diff,
+    warnings_of,
+)
 
-_DIFF_LINES = 6
 # The controller process publishes where the report so far is kept; the drift lookup reads it.
 STATE_ENV = "BULWARK_DRIFT_STATE"
 # Task vars: the control a task implements, and the gate task of playbooks/drift.yml.
 CONTROL_VAR = "bulwark_control"
 GATE_VAR = "bulwark_drift_gate"
-
-
-def summarise_diff(diff) -> list[str]:
-    """Return at most a few '+'/'-' lines of an Ansible diff (a dict or a list of dicts)."""
-    if not diff:
-        return []
-    diffs = diff if isinstance(diff, list) else [diff]
-    lines: list[str] = []
-    for item in diffs:
-        if not isinstance(item, dict):
-            continue
-        if "prepared" in item and isinstance(item["prepared"], str):
-            lines.extend(line for line in item["prepared"].splitlines() if line.strip())
-            continue
-        before = item.get("before", "")
-        after = item.get("after", "")
-        if isinstance(before, str) and isinstance(after, str):
-            old = before.splitlines()
-            new = after.splitlines()
-            lines.extend("-" + line for line in old if line not in new)
-            lines.extend("+" + line for line in new if line not in old)
-        elif before != after:
-            lines.append("-%s" % json.dumps(before, sort_keys=True, default=str))
-            lines.append("+%s" % json.dumps(after, sort_keys=True, default=str))
-    if len(lines) > _DIFF_LINES:
-        lines = [*lines[:_DIFF_LINES], "... (%d more lines)" % (len(lines) - _DIFF_LINES)]
-    return lines
-
-
-def diff_of(result: dict):
-    """The diff of a result; of a loop, the diffs of its changed items."""
-    if "results" in result and isinstance(result["results"], list):
-        return [
-            part
-            for item in result["results"]
-            if isinstance(item, dict) and item.get("changed")
-            for part in (item.get("diff") if isinstance(item.get("diff"), list) else [item.get("diff")])
-            if part
-        ]
-    return result.get("diff")
-
-
-def found(result: dict) -> list[str]:
-    """For a drift without a diff (a state a task reports, e.g. updates pending too long): its message."""
-    if "results" in result:
-        return []
-    message = result.get("msg")
-    if not isinstance(message, str) or not message.strip():
-        return []
-    line = " ".join(message.split())
-    return ["-" + (line if len(line) <= 200 else line[:197] + "...")]
-
-
-def warnings_of(result) -> list[str]:
-    """The warnings a task gave, one line each (ansible-core 2.19 and later hand them to callbacks
-    beside the result; older releases inside it)."""
-    items = getattr(result, "warnings", None)
-    if items is None:
-        items = result._result.get("warnings") or []
-    return [" ".join(str(getattr(getattr(item, "event", None), "msg", None) or item).split()) for item in items]
+# The collection's root (plugins/callback/../..), for its version.
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def control_of(task_vars, task: str) -> dict:
@@ -166,180 +147,9 @@ def control_of(task_vars, task: str) -> dict:
     return control(ident.strip()) or {"id": ident.strip(), "title": task, "measure": "", "cis": ""}
 
 
-def new_host() -> dict:
-    return {"ok": 0, "failed": 0, "unreachable": 0, "drift": [], "controls": {}, "tasks": {}}
-
-
-def record(
-    host: dict, control: dict, role: str, task: str, *, changed: bool, diff: list[str], warnings: list[str] = ()
-) -> None:
-    """Add one task result to a host: the control it checked, its warnings and, if changed, the drift."""
-    if not control["id"] and not changed:
-        # A task that declares no control (an assert, a read, a task of the user's own) is only
-        # counted; it becomes an entry of the report when it changed something.
-        host["ok"] += 1
-        return
-    key = control["id"] or "task: %s" % task
-    entry = host["controls"].setdefault(
-        key, {**control, "role": role, "status": "compliant", "expected": [], "found": [], "tasks": [], "warnings": []}
-    )
-    if task not in entry["tasks"]:
-        entry["tasks"].append(task)
-    if control["id"]:  # a task of the user's own shows its warnings in the run only
-        entry["warnings"].extend(warning for warning in warnings if warning not in entry["warnings"])
-    if not changed:
-        host["ok"] += 1
-        return
-    entry["status"] = "drift"
-    entry["expected"].extend(line[1:] for line in diff if line.startswith("+"))
-    entry["found"].extend(line[1:] for line in diff if line.startswith("-"))
-    host["drift"].append({"task": task, "role": role, "control": control["id"], "diff": diff})
-
-
-def host_status(host: dict) -> str:
-    if host["unreachable"]:
-        return "unreachable"
-    if host["failed"]:
-        return "failed"
-    return "drift" if drifted(host) else "compliant"
-
-
-def drifted(host: dict) -> list[dict]:
-    """The host's drifted controls, in the order they were found."""
-    return [dict(entry, key=key) for key, entry in host["controls"].items() if entry["status"] == "drift"]
-
-
-def fleet(hosts: dict) -> dict:
-    """Per control: on which hosts it drifted, out of how many it was checked on."""
-    summary: dict[str, dict] = {}
-    for name in sorted(hosts):
-        for key, entry in hosts[name]["controls"].items():
-            item = summary.setdefault(
-                key, {"title": entry["title"], "role": entry["role"], "checked": 0, "drifted": []}
-            )
-            item["checked"] += 1
-            if entry["status"] == "drift":
-                item["drifted"].append(name)
-    return {key: item for key, item in summary.items() if item["drifted"]}
-
-
-def build(hosts: dict, check_mode: bool) -> dict:
-    """The report: per host its status and controls, and the fleet summary."""
-    for host in hosts.values():
-        host["status"] = host_status(host)
-    return {
-        "check_mode": check_mode,
-        "hosts": hosts,
-        "summary": {
-            "hosts": len(hosts),
-            "compliant": sorted(name for name, host in hosts.items() if host["status"] == "compliant"),
-            "drifted": sorted(name for name, host in hosts.items() if host["status"] == "drift"),
-            "failed": sorted(name for name, host in hosts.items() if host["status"] in ("failed", "unreachable")),
-            "controls": fleet(hosts),
-        },
-    }
-
-
-def _label(entry: dict) -> str:
-    return "%s %s" % (entry["id"], entry["title"]) if entry["id"] else "(no control) %s" % entry["title"]
-
-
-def _measure(entry: dict) -> str:
-    parts = [entry["measure"]] if entry["measure"] else []
-    if entry["cis"]:
-        parts.append("CIS Debian 12 %s" % entry["cis"])
-    return "; ".join(parts)
-
-
-def _diff_lines(entry: dict) -> list[str]:
-    return ["-" + line for line in entry["found"]] + ["+" + line for line in entry["expected"]]
-
-
-def render(report: dict) -> str:
-    """Console summary: one block per host, then the drifted controls across the fleet."""
-    mode = "check mode (nothing was changed)" if report["check_mode"] else "apply mode"
-    out = ["", "BULWARK DRIFT REPORT - %s" % mode]
-    for name in sorted(report["hosts"]):
-        host = report["hosts"][name]
-        status = host["status"]
-        checked = len(host["controls"])
-        if status in ("failed", "unreachable"):
-            state = "FAILED (%d failed, %d unreachable)" % (host["failed"], host["unreachable"])
-        elif status == "drift":
-            state = "%d of %d control(s) drifted" % (len(drifted(host)), checked)
-        else:
-            state = "in compliance (%d controls checked)" % checked
-        out.append("  %s: %s" % (name, state))
-        for entry in drifted(host):
-            out.append("    - %s [%s]" % (_label(entry), entry["role"] or "play"))
-            out.extend("        %s" % line for line in _diff_lines(entry))
-        for key, entry in host["controls"].items():
-            out.extend("    ! %s: %s" % (key, warning) for warning in entry.get("warnings", []))
-    summary = report["summary"]
-    if summary["hosts"] > 1:
-        out.append(
-            "  fleet: %d host(s), %d in compliance, %d drifted, %d failed"
-            % (summary["hosts"], len(summary["compliant"]), len(summary["drifted"]), len(summary["failed"]))
-        )
-        for key, item in sorted(summary["controls"].items()):
-            out.append(
-                "    %s drifted on %d of %d host(s): %s"
-                % (key, len(item["drifted"]), item["checked"], ", ".join(item["drifted"]))
-            )
-    return "\n".join(out)
-
-
-def markdown(report: dict) -> str:
-    """The report for a ticket or a mail."""
-    summary = report["summary"]
-    mode = "check mode, nothing was changed" if report["check_mode"] else "apply mode"
-    out = [
-        "# Drift report (%s)" % mode,
-        "",
-        "%d host(s): %d in compliance, %d drifted, %d failed or unreachable."
-        % (summary["hosts"], len(summary["compliant"]), len(summary["drifted"]), len(summary["failed"])),
-    ]
-    if summary["controls"]:
-        out += ["", "| Control | Title | Drifted on |", "|---|---|---|"]
-        for key, item in sorted(summary["controls"].items()):
-            out.append(
-                "| `%s` | %s | %d of %d: %s |"
-                % (key, item["title"], len(item["drifted"]), item["checked"], ", ".join(item["drifted"]))
-            )
-    for name in sorted(report["hosts"]):
-        host = report["hosts"][name]
-        out += ["", "## %s: %s" % (name, host["status"])]
-        for entry in drifted(host):
-            out += ["", "### %s" % _label(entry), ""]
-            out.append("Role `%s`. Measure: %s." % (entry["role"] or "play", _measure(entry) or "-"))
-            if _diff_lines(entry):
-                out += ["", "```diff", *_diff_lines(entry), "```"]
-        warnings = [(key, w) for key, entry in host["controls"].items() for w in entry.get("warnings", [])]
-        if warnings:
-            out += ["", "Warnings:", ""] + ["- `%s`: %s" % (key, warning) for key, warning in warnings]
-    return "\n".join(out) + "\n"
-
-
-def junit(report: dict) -> str:
-    """JUnit XML: a test suite per host, a test case per control that ran there."""
-    suites = ElementTree.Element("testsuites", name="bulwark drift report")
-    for name in sorted(report["hosts"]):
-        host = report["hosts"][name]
-        cases = list(host["controls"].items())
-        failures = sum(1 for entry in host["controls"].values() if entry["status"] == "drift")
-        errors = 1 if host["status"] in ("failed", "unreachable") else 0
-        suite = ElementTree.SubElement(
-            suites, "testsuite", name=name, tests=str(len(cases) + errors), failures=str(failures), errors=str(errors)
-        )
-        for key, entry in cases:
-            case = ElementTree.SubElement(suite, "testcase", classname=name, name=_label(entry) if entry["id"] else key)
-            if entry["status"] == "drift":
-                failure = ElementTree.SubElement(case, "failure", message="%s drifted on %s" % (key, name))
-                failure.text = "\n".join([_measure(entry), *_diff_lines(entry)]).strip()
-        if errors:
-            case = ElementTree.SubElement(suite, "testcase", classname=name, name="run")
-            ElementTree.SubElement(case, "error", message="host %s" % host["status"])
-    return ElementTree.tostring(suites, encoding="unicode") + "\n"
+def now() -> str:
+    """The time of day in UTC, to the second."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def write(path: str, text: str) -> None:
@@ -362,6 +172,10 @@ class CallbackModule(CallbackBase):
         self._state = ""
         # A play of this run, by which ARA's record of the run is found.
         self._play_uuid = ""
+        self._run: dict[str, str] = {}
+        # When each task started: per task, and per host and task (the time of a control's tasks).
+        self._task_started = 0.0
+        self._started: dict[tuple[str, str], float] = {}
 
     def _host(self, name: str) -> dict:
         return self._hosts.setdefault(name, new_host())
@@ -377,6 +191,11 @@ class CallbackModule(CallbackBase):
         except Exception:  # pylint: disable=broad-except  # a bare Task (unit tests) has no parent
             return task.vars or {}
 
+    def _seconds(self, result) -> float:
+        """How long the task ran on the result's host."""
+        started = self._started.pop((result._host.get_name(), result._task._uuid), None) or self._task_started
+        return time.monotonic() - started if started else 0.0
+
     def _count(self, result) -> dict:
         """Count the task as executed on the host, under its role; return the host's record."""
         host = self._host(result._host.get_name())
@@ -386,10 +205,11 @@ class CallbackModule(CallbackBase):
 
     def _publish(self) -> None:
         if self._state:
-            write(self._state, json.dumps(build(self._hosts, self._check_mode), sort_keys=True))
+            write(self._state, json.dumps(build(self._hosts, self._check_mode, self._run), sort_keys=True))
 
     def v2_playbook_on_start(self, playbook):
         self._check_mode = bool(context.CLIARGS.get("check", False))
+        self._run = {"started": now(), "version": collection_version(ROOT)}
         # The report so far, for the gate play of playbooks/drift.yml: published before each play
         # in a file the bulwark.hardening.drift lookup finds through the environment, which the
         # worker processes inherit from this (the controller's main) process.
@@ -401,8 +221,18 @@ class CallbackModule(CallbackBase):
         self._play_uuid = self._play_uuid or getattr(play, "_uuid", "")
         self._publish()
 
+    def v2_playbook_on_task_start(self, task, is_conditional):
+        self._task_started = time.monotonic()
+
+    def v2_playbook_on_handler_task_start(self, task):
+        self._task_started = time.monotonic()
+
+    def v2_runner_on_start(self, host, task):
+        self._started[(host.get_name(), task._uuid)] = time.monotonic()
+
     def v2_runner_on_ok(self, result):
         task = result._task
+        seconds = self._seconds(result)
         if isinstance(task, Handler):
             self._count(result)
             return
@@ -414,29 +244,51 @@ class CallbackModule(CallbackBase):
         hidden = task.no_log or result._result.get("censored")
         diff = [] if hidden or not changed else summarise_diff(diff_of(result._result)) or found(result._result)
         title = task.name or task.action
-        warnings = [] if hidden else warnings_of(result)
         record(
-            host, control_of(task_vars, title), self._role(task), title, changed=changed, diff=diff, warnings=warnings
+            host,
+            control_of(task_vars, title),
+            self._role(task),
+            title,
+            changed=changed,
+            diff=diff,
+            warnings=[] if hidden else warnings_of(result),
+            seconds=seconds,
+            detail=None if hidden or not changed else evidence(result._result),
         )
 
+    def v2_runner_on_skipped(self, result):
+        self._seconds(result)
+        task = result._task
+        host = self._hosts.get(result._host.get_name())
+        task_vars = self._vars(task)
+        if host is not None and not isinstance(task, Handler) and not task_vars.get(GATE_VAR):
+            title = task.name or task.action
+            skip(host, control_of(task_vars, title), self._role(task), title)
+
     def v2_runner_on_failed(self, result, ignore_errors=False):
+        self._seconds(result)
         if self._vars(result._task).get(GATE_VAR):
             return
         host = self._count(result)
         if not ignore_errors:
-            host["failed"] += 1
+            message = "(hidden by no_log)" if result._task.no_log else result._result.get("msg")
+            fail(host, result._task.name or result._task.action, message)
 
     def v2_runner_on_unreachable(self, result):
-        self._host(result._host.get_name())["unreachable"] += 1
+        self._seconds(result)
+        host = self._host(result._host.get_name())
+        fail(host, result._task.name or result._task.action, result._result.get("msg"), unreachable=True)
 
     def v2_playbook_on_stats(self, stats):
-        report = build(self._hosts, self._check_mode)
+        self._run["finished"] = now()
+        report = build(self._hosts, self._check_mode, self._run)
         if not self.get_option("quiet"):
             self._display.display(render(report))
         outputs = {
             "report_path": lambda: json.dumps(report, indent=2, sort_keys=True) + "\n",
             "junit_path": lambda: junit(report),
             "markdown_path": lambda: markdown(report),
+            "html_path": lambda: html_report(report),
         }
         for option, text in outputs.items():
             path = self.get_option(option)

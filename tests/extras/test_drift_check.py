@@ -93,6 +93,7 @@ def test_the_environment_is_complete_whatever_the_caller_gave(tmp_path):
     assert env["HOME"] and env["LANG"] == "C.UTF-8"
     assert env["ANSIBLE_CALLBACKS_ENABLED"] == "bulwark.hardening.drift_report"
     assert env["BULWARK_DRIFT_MARKDOWN"] == str(tmp_path / "drift.md")
+    assert env["BULWARK_DRIFT_HTML"] == str(tmp_path / "drift.html")
     # The caller's callbacks (ARA's, profile_tasks) and locale are kept; ours is added once.
     given = {"ANSIBLE_CALLBACKS_ENABLED": "ansible.posix.profile_tasks", "LC_ALL": "de_DE.UTF-8", "HOME": "/root"}
     env = drift_check.environment(given, Path("/usr/bin/ansible-playbook"), tmp_path)
@@ -124,7 +125,7 @@ def recipe(project):
     project.sendmail.chmod(0o755)
     project.reports = project.root / "reports"
     project.reports.mkdir()
-    for name in ("drift.json", "drift.md", "drift.xml", "drift.log"):
+    for name in ("drift.json", "drift.md", "drift.xml", "drift.html", "drift.log"):
         (project.reports / name).write_text(STALE)
     return project
 
@@ -157,7 +158,7 @@ def _mail(recipe):
 
 
 def _fresh(recipe):
-    for name in ("drift.json", "drift.md", "drift.xml", "drift.log"):
+    for name in ("drift.json", "drift.md", "drift.xml", "drift.html", "drift.log"):
         assert STALE not in (recipe.reports / name).read_text(), name
 
 

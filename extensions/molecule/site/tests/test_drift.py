@@ -62,6 +62,7 @@ def playbook(name: str, run: str, *, check: bool) -> subprocess.CompletedProcess
         "BULWARK_DRIFT_REPORT": str(OUT / f"{run}.json"),
         "BULWARK_DRIFT_JUNIT": str(OUT / f"{run}.xml"),
         "BULWARK_DRIFT_MARKDOWN": str(OUT / f"{run}.md"),
+        "BULWARK_DRIFT_HTML": str(OUT / f"{run}.html"),
     }
     result = run_playbook(SCENARIO / name, "--diff", *(["--check"] if check else []), env=env, timeout=900)
     (OUT / f"{run}.log").write_text(result.stdout + result.stderr)
@@ -147,6 +148,39 @@ def test_the_report_says_what_was_expected_and_found(drift_cycle):
     assert "PasswordAuthentication no" in report["SSH-CONFIG"]["expected"]
     assert report["SSH-CONFIG"]["measure"]
     assert report["SSH-CONFIG"]["role"] == "ssh_hardening"
+
+
+def test_each_drift_names_its_file_and_setting_or_its_subject(drift_cycle):
+    # What an admin at 6 am acts on: which file and setting, expected and found; or which package,
+    # listener or path, for the controls that have no file diff.
+    report = json.loads((OUT / "injected.json").read_text())["hosts"][TARGET]["controls"]
+    assert {"file": "/etc/ssh/sshd_config", "setting": "PasswordAuthentication", "expected": "no", "found": "yes"} in (
+        report["SSH-CONFIG"]["settings"]
+    )
+    jails = [
+        (item["setting"].split()[-1], item["expected"], item["found"]) for item in report["FAIL2BAN-JAILS"]["settings"]
+    ]
+    assert ("maxretry", "3", "10") in jails, report["FAIL2BAN-JAILS"]
+    assert "/etc/fail2ban/jail.d/bulwark.local" in report["FAIL2BAN-JAILS"]["files"]
+    assert "package telnet: purge" in report["PACKAGES-BLOCKLISTED"]["subjects"], report["PACKAGES-BLOCKLISTED"]
+    assert any(":8081 " in line for line in report["LISTENER-UNDECLARED"]["subjects"]), report["LISTENER-UNDECLARED"]
+    assert any("/var/www/html/index.php" in line for line in report["IMMUTABLE-APP"]["subjects"]), report[
+        "IMMUTABLE-APP"
+    ]
+    markdown = (OUT / "injected.md").read_text()
+    assert "- `PasswordAuthentication`: expected `no`, found `yes`" in markdown
+
+
+def test_junit_and_html_come_from_the_same_report(drift_cycle):
+    report = json.loads((OUT / "injected.json").read_text())
+    suite = next(s for s in ElementTree.parse(OUT / "injected.xml").getroot() if s.get("name") == TARGET)
+    assert suite.get("timestamp") == report["run"]["started"].rstrip("Z")
+    assert len(suite) == len(report["hosts"][TARGET]["controls"])
+    assert all(float(case.get("time")) >= 0 for case in suite)
+    page = (OUT / "injected.html").read_text()
+    assert page.count('<td class="cell drift"') == len(EXPECTED)
+    assert page.count('<td class="cell compliant"') == len(report["hosts"][TARGET]["controls"]) - len(EXPECTED)
+    assert f'<span id="version">{report["run"]["version"]}</span>' in page
 
 
 def test_converge_repairs_and_the_next_drift_run_is_clean(drift_cycle, host):

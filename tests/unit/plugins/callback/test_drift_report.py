@@ -11,17 +11,16 @@ import pytest
 from ansible.playbook.handler import Handler
 from ansible.playbook.task import Task
 
-from ansible_collections.bulwark.hardening.plugins.callback.drift_report import (
-    STATE_ENV,
-    CallbackModule,
+from ansible_collections.bulwark.hardening.plugins.callback.drift_report import STATE_ENV, CallbackModule
+from ansible_collections.bulwark.hardening.plugins.lookup.drift import host_state
+from ansible_collections.bulwark.hardening.plugins.module_utils._controls import CONTROLS
+from ansible_collections.bulwark.hardening.plugins.module_utils._drift_report import (
     build,
     junit,
     markdown,
     render,
     summarise_diff,
 )
-from ansible_collections.bulwark.hardening.plugins.lookup.drift import host_state
-from ansible_collections.bulwark.hardening.plugins.module_utils._controls import CONTROLS
 
 
 @pytest.mark.parametrize(
@@ -171,7 +170,17 @@ def test_junit_has_a_case_per_host_and_control():
     root = ElementTree.fromstring(junit(_run()))
     suites = {suite.get("name"): suite for suite in root}
     assert (suites["web1"].get("tests"), suites["web1"].get("failures")) == ("3", "2")
-    assert (suites["web2"].get("tests"), suites["web2"].get("failures")) == ("2", "0")
+    # The same cases on every host: web2 has web1's own task too, skipped with the reason.
+    assert (suites["web2"].get("tests"), suites["web2"].get("failures"), suites["web2"].get("skipped")) == (
+        "3",
+        "0",
+        "1",
+    )
+    assert [case.get("name") for case in suites["web2"]] == [case.get("name") for case in suites["web1"]]
+    assert (
+        suites["web2"][2].find("skipped").get("message")
+        == "not checked on web2: no task of task: My own motd ran there"
+    )
     failed = [case.get("name") for case in suites["web1"] if case.find("failure") is not None]
     assert failed == ["SSH-CONFIG %s" % SSH_TITLE, "task: My own motd"]
     assert "-PasswordAuthentication yes" in suites["web1"][0].find("failure").text
@@ -325,3 +334,76 @@ def test_an_id_the_catalogue_does_not_hold_is_reported_under_it_with_the_tasks_n
         "",
     )
     assert "- MYORG-BACKUP-KEY Rotate the backup key [play]" in render(report)
+
+
+class _Clock:
+    """time.monotonic, moved on by hand."""
+
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_a_controls_time_is_the_sum_of_its_tasks_on_the_host(monkeypatch):
+    clock = _Clock()
+    monkeypatch.setattr("ansible_collections.bulwark.hardening.plugins.callback.drift_report.time.monotonic", clock)
+    callback = CallbackModule()
+    tasks = [_task(Task, "Write sshd_config", SSH), _task(Task, "Write the sshd drop-in", SSH)]
+    for task, seconds in zip(tasks, (1.5, 0.25)):
+        callback.v2_playbook_on_task_start(task, False)
+        callback.v2_runner_on_start(_Host("web1"), task)
+        clock.now += seconds
+        callback.v2_runner_on_ok(_Result(task, False))
+    assert build(callback._hosts, True)["hosts"]["web1"]["controls"][SSH]["time"] == 1.75
+
+
+def test_failed_and_unreachable_hosts_keep_why():
+    callback = CallbackModule()
+    callback.v2_runner_on_ok(_Result(_task(Task, "Write sshd_config", SSH), False))
+    callback.v2_runner_on_failed(_Result(_task(Task, "Install ufw", UFW), False, msg="No package matching 'ufw'"))
+    secret = _task(Task, "Read the token", SSH)
+    secret.no_log = True
+    callback.v2_runner_on_failed(_Result(secret, False, host="web2", msg="token=hunter2 refused"))
+    callback.v2_runner_on_unreachable(_Result(_task(Task, "Gathering Facts"), False, host="db1", msg="ssh: timed out"))
+    hosts = build(callback._hosts, True)["hosts"]
+    assert hosts["web1"]["reason"] == "Install ufw: No package matching 'ufw'"
+    assert hosts["web2"]["reason"] == "Read the token: (hidden by no_log)"
+    assert (hosts["db1"]["status"], hosts["db1"]["reason"]) == ("unreachable", "Gathering Facts: ssh: timed out")
+
+
+def test_a_skipped_task_marks_its_control_not_applicable_on_the_host():
+    callback = CallbackModule()
+    callback.v2_runner_on_ok(_Result(_task(Task, "Write sshd_config", SSH), False))
+    callback.v2_runner_on_skipped(_Result(_task(Task, "Apply the ufw rules", UFW), False))
+    callback.v2_runner_on_skipped(_Result(_task(Task, "Skipped before any result"), False, host="web9"))
+    hosts = build(callback._hosts, True)["hosts"]
+    assert hosts["web1"]["skipped"] == {UFW: "its task 'Apply the ufw rules' was skipped (role play)"}
+    assert "web9" not in hosts  # a host is reported from its first result that ran
+
+
+def test_a_drifted_results_files_and_settings_reach_the_report():
+    callback = CallbackModule()
+    diff = {**SSHD_DIFF, "before_header": "/etc/ssh/sshd_config", "after_header": "/etc/ssh/sshd_config"}
+    callback.v2_runner_on_ok(_Result(_task(Task, "Write sshd_config", SSH), True, diff=diff))
+    entry = build(callback._hosts, True)["hosts"]["web1"]["controls"][SSH]
+    assert entry["files"] == ["/etc/ssh/sshd_config"]
+    assert entry["settings"] == [
+        {"file": "/etc/ssh/sshd_config", "setting": "PasswordAuthentication", "expected": "no", "found": "yes"}
+    ]
+
+
+def test_the_html_report_and_the_run_are_written(tmp_path, monkeypatch):
+    monkeypatch.setattr("ansible.context.CLIARGS", {"check": True})
+    callback = CallbackModule()
+    callback.v2_playbook_on_start(None)
+    callback.v2_runner_on_ok(_Result(_task(Task, "Write sshd_config", SSH), True, diff=SSHD_DIFF))
+    options = {"report_path": str(tmp_path / "r.json"), "html_path": str(tmp_path / "r.html"), "quiet": True}
+    monkeypatch.setattr(callback, "get_option", options.get)
+    callback.v2_playbook_on_stats(None)
+    run = json.loads((tmp_path / "r.json").read_text())["run"]
+    assert sorted(run) == ["finished", "started", "version"]
+    assert run["started"].endswith("Z") and run["version"] != "unknown"
+    page = (tmp_path / "r.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and 'id="matrix"' in page and run["version"] in page
