@@ -383,7 +383,8 @@ def role_plan(settings):
 # Apache reads apache2.conf and, at each Include/IncludeOptional, the matched files in sorted order
 # (a directory: every file in it); for a server-wide directive that takes one value, the last one read
 # wins, and a <VirtualHost>, <Directory>, <Location>, <Files> or <If> section beats the server-wide
-# value for its requests. The conditional sections (<IfModule>, <IfDefine>, ...) are read as if their
+# value for its requests. <IfModule> holds when a LoadModule line read before (or a built-in module)
+# provides the module; the other conditional sections (<IfDefine>, <IfVersion>, ...) are read as if their
 # condition held: a directive that might apply is reported, never one that does silently ignored.
 CONDITIONALS = frozenset({"ifmodule", "ifdefine", "ifversion", "iffile", "ifdirective", "ifsection"})
 IF_SECTIONS = frozenset({"if", "elseif", "else"})
@@ -421,6 +422,10 @@ ADDITIVE = frozenset(
 # Directives whose first argument names what they set (SSLCipherSuite TLSv1.3 ..., SSLOpenSSLConfCmd Curves ...).
 KEYED = {"sslopensslconfcmd": None, "sslciphersuite": re.compile(r"^(SSL|TLSv1(\.[0-3])?)$", re.I)}
 _INCLUDES = frozenset({"include", "includeoptional"})
+# Compiled into Debian's apache2 (apache2 -l).
+BUILTIN_MODULES = frozenset(
+    {"core", "so", "watchdog", "http", "log_config", "logio", "version", "unixd", "mpm_common"}
+)
 
 
 def config_words(text: str) -> list[tuple[int, list[str]]]:
@@ -450,9 +455,31 @@ def walk_config(read, expand, root: str, start: str = "apache2.conf", depth: int
 
     ``read(path)`` returns a file's text (None: missing); ``expand(pattern)`` the files an Include
     pattern matches, in Apache's order (sorted; a directory's files). Each entry: ``file``, ``line``,
-    ``name`` (as written), ``args`` and ``sections`` (the enclosing non-conditional sections, as
-    ``(name, argument)``, outermost first). Sections are tracked per file, as Apache requires them to close.
+    ``name`` (as written), ``args``, ``sections`` (the enclosing non-conditional sections, as
+    ``(name, argument)``, outermost first) and ``active`` (False inside an ``<IfModule>`` whose module no
+    LoadModule line read before provides). Sections are tracked per file, as Apache requires them to close.
     """
+    return _walk(read, expand, root, start, depth, set(BUILTIN_MODULES))
+
+
+def _module_names(args) -> set[str]:
+    """The names ``<IfModule>`` may use for a ``LoadModule x_module path/mod_x.so`` line."""
+    names = set()
+    if args:
+        names.add(str(args[0]).lower().removesuffix("_module"))
+    if len(args) > 1:
+        names.add(os.path.basename(str(args[1])).lower().removeprefix("mod_").removesuffix(".so"))
+    return names
+
+
+def _holds(condition: str, modules: set) -> bool:
+    negated = condition.startswith("!")
+    name = condition.lstrip("!").strip().lower()
+    name = name.removesuffix(".c").removeprefix("mod_") if name.endswith(".c") else name.removesuffix("_module")
+    return (name in modules) != negated
+
+
+def _walk(read, expand, root, start, depth, modules):
     path = start if os.path.isabs(start) else os.path.join(root, start)
     text = read(path)
     if text is None or depth > 16:
@@ -461,6 +488,7 @@ def walk_config(read, expand, root: str, start: str = "apache2.conf", depth: int
     stack: list[tuple[str, str]] = []
     for number, words in config_words(text):
         head = words[0]
+        active = all(_holds(arg, modules) for name, arg in stack if name.lower() == "ifmodule")
         if head.startswith("</"):
             if stack:
                 stack.pop()
@@ -473,10 +501,15 @@ def walk_config(read, expand, root: str, start: str = "apache2.conf", depth: int
         sections = tuple(item for item in stack if item[0].lower() not in CONDITIONALS)
         if head.lower() in _INCLUDES and len(words) > 1:
             pattern = words[1] if os.path.isabs(words[1]) else os.path.join(root, words[1])
-            for included in expand(pattern):
-                entries.extend(walk_config(read, expand, root, included, depth + 1))
+            if active:
+                for included in expand(pattern):
+                    entries.extend(_walk(read, expand, root, included, depth + 1, modules))
             continue
-        entries.append({"file": path, "line": number, "name": head, "args": words[1:], "sections": sections})
+        if head.lower() == "loadmodule" and active:
+            modules |= _module_names(words[1:])
+        entries.append(
+            {"file": path, "line": number, "name": head, "args": words[1:], "sections": sections, "active": active}
+        )
     return entries
 
 
@@ -529,6 +562,7 @@ def overrides(entries, ours) -> list[dict]:
     Returns one item per overriding line: ``file``, ``line``, ``where``, ``found``, ``expected``.
     """
     ours = set(ours)
+    entries = [entry for entry in entries if entry.get("active", True)]
     mine = [entry for entry in entries if entry["file"] in ours]
     if not mine:
         return []
@@ -582,7 +616,7 @@ def listeners(entries) -> list[dict]:
     """``[{"address", "port", "scheme"}]`` of the ``Listen`` directives (443 or ``https``: HTTPS), each once."""
     found = []
     for entry in entries:
-        if entry["name"].lower() != "listen" or not entry["args"]:
+        if entry["name"].lower() != "listen" or not entry["args"] or not entry.get("active", True):
             continue
         where = str(entry["args"][0])
         host, _sep, port = where.rpartition(":")

@@ -51,6 +51,8 @@ def tree(**extra):
     files = {
         f"{ROOT}/apache2.conf": MAIN,
         f"{ROOT}/ports.conf": "Listen 80\n<IfModule ssl_module>\n    Listen 443\n</IfModule>\n",
+        f"{ROOT}/mods-enabled/headers.load": "LoadModule headers_module /usr/lib/apache2/modules/mod_headers.so\n",
+        f"{ROOT}/mods-enabled/ssl.load": "LoadModule ssl_module /usr/lib/apache2/modules/mod_ssl.so\n",
         f"{ROOT}/mods-enabled/ssl.conf": "<IfModule ssl_module>\n  SSLCipherSuite HIGH:!aNULL\n</IfModule>\n",
         f"{ROOT}/conf-enabled/security.conf": "ServerTokens OS\nServerSignature On\nTraceEnable Off\n",
         OURS: HARDENING,
@@ -169,11 +171,24 @@ def test_directive_key():
     assert directive_key("SSLOpenSSLConfCmd", ["Curves", "X25519"]) == ("sslopensslconfcmd", "curves")
 
 
+def test_an_ifmodule_of_a_module_not_loaded_is_not_in_effect():
+    files = tree(**{"conf-enabled/zz-local.conf": "<IfModule mod_status.c>\nServerTokens Full\n</IfModule>\n"})
+    assert found(files) == []
+    files[f"{ROOT}/mods-enabled/status.load"] = "LoadModule status_module /usr/lib/apache2/modules/mod_status.so\n"
+    assert found(files) == [(f"{ROOT}/conf-enabled/zz-local.conf:2", "ServerTokens Full")]
+    files[f"{ROOT}/conf-enabled/zz-local.conf"] = "<IfModule !status_module>\nServerTokens Full\n</IfModule>\n"
+    assert found(files) == []
+
+
 def test_listeners_from_the_listen_lines():
-    entries = resolve(tree(**{"sites-enabled/legacy.conf": "Listen 192.0.2.1:8080\nListen [::]:8443 https\n"}))
+    files = tree(**{"sites-enabled/legacy.conf": "Listen 192.0.2.1:8080\nListen [::]:8443 https\n"})
+    entries = resolve(files)
     assert listeners(entries) == [
         {"address": "127.0.0.1", "port": 80, "scheme": "http"},
         {"address": "127.0.0.1", "port": 443, "scheme": "https"},
         {"address": "192.0.2.1", "port": 8080, "scheme": "http"},
         {"address": "127.0.0.1", "port": 8443, "scheme": "https"},
     ]
+    # Without mod_ssl, ports.conf's <IfModule ssl_module> Listen 443 is not in effect.
+    del files[f"{ROOT}/mods-enabled/ssl.load"]
+    assert [item["port"] for item in listeners(resolve(files))] == [80, 8080, 8443]
