@@ -335,14 +335,15 @@ def role_plan(settings):
 
     *settings* maps the role's variables (``apache_hardening_install``, ``_tls_enabled``,
     ``_tls_self_signed``, ``_tls_certificate``, ``_tls_certificate_key``, ``_tls_certificate_chain``,
-    ``_document_roots``, ``_headers``, ``_csp``, ``_modules_enabled``, ``_modules_disabled``), the host
+    ``_document_roots``, ``_headers``, ``_csp``, ``_hsts``, ``_modules_enabled``, ``_modules_disabled``), the host
     model ``bulwark_host`` (a declared Apache service must list 443 when the role serves HTTPS), plus
     ``self_signed_cert`` and ``self_signed_key`` (the role's paths), ``dpkg_output`` (the preflight's
     dpkg-query, '' before it ran) and ``check_mode``. Returns ``errors`` and ``packages`` ({name:
     version} installed), ``present`` (apache2 installed), ``openssl`` (libssl's version),
     ``self_signed_active``, ``user_cert``, ``cert``, ``key``, ``wanted_packages``, ``crypto_ready``
     (python3-cryptography there, or a real run that installs it), ``modules_enabled``,
-    ``modules_disabled`` and ``csp`` (the header's value, '' for none).
+    ``modules_disabled``, ``csp`` (the header's value, '' for none) and ``live`` (what the running Apache must
+    answer, see :func:`live_answer`).
     """
     get = settings.__getitem__
     errors = _tls_errors(get) + _content_errors(get) + _declared_port_errors(get)
@@ -376,7 +377,22 @@ def role_plan(settings):
         "modules_enabled": enabled,
         "modules_disabled": [name for name in get("apache_hardening_modules_disabled") if name not in enabled],
         "csp": csp,
+        "live": live_answer(get, csp),
     }
+
+
+def live_answer(get, csp: str) -> dict:
+    """What the running Apache must answer after the role (apache2_config's ``live``): ``Server: Apache``
+    (ServerTokens Prod), each security header with its value once, no X-Powered-By, HSTS over HTTPS,
+    and TRACE refused (TraceEnable Off). A header the role does not send is not asked about."""
+    headers = {"Server": "Apache", "X-Powered-By": None}
+    headers.update({str(name): str(value).strip() for name, value in get("apache_hardening_headers").items() if value})
+    if csp:
+        headers["Content-Security-Policy"] = csp
+    https = dict(headers)
+    if get("apache_hardening_hsts"):
+        https["Strict-Transport-Security"] = str(get("apache_hardening_hsts")).strip()
+    return {"http": headers, "https": https, "methods": {"TRACE": 405}}
 
 
 # --------------------------------------------------------------------- the configuration in effect
@@ -629,4 +645,22 @@ def listeners(entries) -> list[dict]:
         item = {"address": host, "port": int(port), "scheme": "https" if proto == "https" else "http"}
         if item not in found:
             found.append(item)
+    return found
+
+
+def probes(listen, live) -> list[dict]:
+    """The requests that show what the running Apache serves, for bulwark.hardening.service_loaded.
+
+    ``listen`` is :func:`listeners`' answer; ``live`` holds ``http`` and ``https`` (header name to the
+    value each answer must carry once; None: absent) and ``methods`` (method to the status it must get,
+    asked of the first listener). One GET per listener with the headers of its scheme.
+    """
+    found = []
+    for item in listen:
+        host = f"[{item['address']}]" if ":" in item["address"] else item["address"]
+        url = f"{item['scheme']}://{host}:{item['port']}/"
+        found.append({"url": url, "method": "GET", "headers": dict(live.get(item["scheme"]) or {}), "status": []})
+    for method, status in sorted((live.get("methods") or {}).items()):
+        if found:
+            found.append({"url": found[0]["url"], "method": method, "headers": {}, "status": [int(status)]})
     return found

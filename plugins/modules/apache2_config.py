@@ -99,6 +99,13 @@ options:
         refuses to change anything, naming the file, line and directive to remove.
     type: bool
     default: true
+  live:
+    description:
+      - What the running Apache must answer, turned into RV(probes) for each of its C(Listen) lines
+        (with O(effective)): C(http) and C(https), header name to the value each answer must carry once
+        (V(null): absent), and C(methods), method to the status it must get (e.g. C(TRACE: 405)).
+    type: dict
+    default: {}
 """
 
 EXAMPLES = r"""
@@ -159,6 +166,12 @@ listen:
   type: list
   elements: dict
   sample: [{address: 127.0.0.1, port: 80, scheme: http}]
+probes:
+  description: Requests for M(bulwark.hardening.service_loaded)'s O(bulwark.hardening.service_loaded#module:probes), from O(live).
+  returned: success
+  type: list
+  elements: dict
+  sample: [{url: "http://127.0.0.1:80/", method: GET, headers: {Server: Apache, X-Powered-By: null}, status: []}]
 """
 
 import fnmatch
@@ -180,6 +193,7 @@ from ansible_collections.bulwark.hardening.plugins.module_utils._apache import (
     override_message,
     overrides,
     plan,
+    probes,
     walk_config,
 )
 from ansible_collections.bulwark.hardening.plugins.module_utils._files import read_text
@@ -275,6 +289,7 @@ ARGUMENT_SPEC = {
     "backup": {"type": "bool", "default": True},
     "config_root": {"type": "path", "default": "/etc/apache2"},
     "effective": {"type": "bool", "default": True},
+    "live": {"type": "dict", "default": {}},
 }
 
 
@@ -335,6 +350,7 @@ def effective(module, files, result):
     ours = {entry["file"] for entry in entries if candidate.real(entry["file"]) in written}
     result["overrides"] = overrides(entries, ours)
     result["listen"] = listeners(entries)
+    result["probes"] = probes(result["listen"], module.params["live"])
 
 
 def desired_files(module):
@@ -440,6 +456,7 @@ def main():
         "backups": [],
         "overrides": [],
         "listen": [],
+        "probes": [],
     }
 
     to_write, diffs = changed_files(files)

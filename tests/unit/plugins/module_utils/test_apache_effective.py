@@ -14,6 +14,7 @@ from ansible_collections.bulwark.hardening.plugins.module_utils._apache import (
     listeners,
     override_message,
     overrides,
+    probes,
     walk_config,
 )
 
@@ -192,3 +193,22 @@ def test_listeners_from_the_listen_lines():
     # Without mod_ssl, ports.conf's <IfModule ssl_module> Listen 443 is not in effect.
     del files[f"{ROOT}/mods-enabled/ssl.load"]
     assert [item["port"] for item in listeners(resolve(files))] == [80, 8080, 8443]
+
+
+def test_probes_ask_every_listener_with_its_schemes_headers_and_trace_once():
+    listen = [
+        {"address": "127.0.0.1", "port": 80, "scheme": "http"},
+        {"address": "::1", "port": 443, "scheme": "https"},
+    ]
+    live = {"http": {"Server": "Apache"}, "https": {"Server": "Apache", "Strict-Transport-Security": "x"}}
+    assert probes(listen, dict(live, methods={"TRACE": 405})) == [
+        {"url": "http://127.0.0.1:80/", "method": "GET", "headers": {"Server": "Apache"}, "status": []},
+        {
+            "url": "https://[::1]:443/",
+            "method": "GET",
+            "headers": {"Server": "Apache", "Strict-Transport-Security": "x"},
+            "status": [],
+        },
+        {"url": "http://127.0.0.1:80/", "method": "TRACE", "headers": {}, "status": [405]},
+    ]
+    assert probes([], live) == []
