@@ -439,9 +439,7 @@ ADDITIVE = frozenset(
 KEYED = {"sslopensslconfcmd": None, "sslciphersuite": re.compile(r"^(SSL|TLSv1(\.[0-3])?)$", re.I)}
 _INCLUDES = frozenset({"include", "includeoptional"})
 # Compiled into Debian's apache2 (apache2 -l).
-BUILTIN_MODULES = frozenset(
-    {"core", "so", "watchdog", "http", "log_config", "logio", "version", "unixd", "mpm_common"}
-)
+BUILTIN_MODULES = frozenset({"core", "so", "watchdog", "http", "log_config", "logio", "version", "unixd", "mpm_common"})
 
 
 def config_words(text: str) -> list[tuple[int, list[str]]]:
@@ -475,7 +473,7 @@ def walk_config(read, expand, root: str, start: str = "apache2.conf", depth: int
     ``(name, argument)``, outermost first) and ``active`` (False inside an ``<IfModule>`` whose module no
     LoadModule line read before provides). Sections are tracked per file, as Apache requires them to close.
     """
-    return _walk(read, expand, root, start, depth, set(BUILTIN_MODULES))
+    return _walk(read, expand, root, start, depth=depth, modules=set(BUILTIN_MODULES))
 
 
 def _module_names(args) -> set[str]:
@@ -495,7 +493,7 @@ def _holds(condition: str, modules: set) -> bool:
     return (name in modules) != negated
 
 
-def _walk(read, expand, root, start, depth, modules):
+def _walk(read, expand, root, start, *, depth, modules):
     path = start if os.path.isabs(start) else os.path.join(root, start)
     text = read(path)
     if text is None or depth > 16:
@@ -519,7 +517,7 @@ def _walk(read, expand, root, start, depth, modules):
             pattern = words[1] if os.path.isabs(words[1]) else os.path.join(root, words[1])
             if active:
                 for included in expand(pattern):
-                    entries.extend(_walk(read, expand, root, included, depth + 1, modules))
+                    entries.extend(_walk(read, expand, root, included, depth=depth + 1, modules=modules))
             continue
         if head.lower() == "loadmodule" and active:
             modules |= _module_names(words[1:])

@@ -408,7 +408,7 @@ def ini_settings(text: str) -> list[tuple[int, str, str]]:
 def ini_same(one: str, other: str) -> bool:
     """Whether two ini values mean the same: booleans in any spelling, lists with or without spaces."""
     left, right = (" ".join(str(value).split()).lower() for value in (one, other))
-    if left in _TRUE and right in _TRUE or left in _FALSE and right in _FALSE:
+    if (left in _TRUE and right in _TRUE) or (left in _FALSE and right in _FALSE):
         return True
     return left.replace(", ", ",") == right.replace(", ", ",")
 

@@ -158,8 +158,12 @@ overrides:
   returned: success
   type: list
   elements: dict
-  sample: [{file: /etc/apache2/conf-enabled/zz-local.conf, line: 1, where: "/etc/apache2/conf-enabled/zz-local.conf:1",
-            found: ServerTokens Full, expected: ServerTokens Prod of /etc/apache2/conf-enabled/zz-bulwark-hardening.conf}]
+  sample:
+    - file: /etc/apache2/conf-enabled/zz-local.conf
+      line: 1
+      where: /etc/apache2/conf-enabled/zz-local.conf:1
+      found: ServerTokens Full
+      expected: ServerTokens Prod of /etc/apache2/conf-enabled/zz-bulwark-hardening.conf
 listen:
   description: Where Apache listens after the change (its C(Listen) lines), with the scheme it speaks there.
   returned: success
@@ -167,7 +171,9 @@ listen:
   elements: dict
   sample: [{address: 127.0.0.1, port: 80, scheme: http}]
 probes:
-  description: Requests for M(bulwark.hardening.service_loaded)'s O(bulwark.hardening.service_loaded#module:probes), from O(live).
+  description:
+    - Requests for the O(bulwark.hardening.service_loaded#module:probes) of M(bulwark.hardening.service_loaded),
+      made from O(live).
   returned: success
   type: list
   elements: dict

@@ -109,9 +109,17 @@ overrides:
   returned: always
   type: list
   elements: dict
-  sample: [{version: "8.2", sapi: apache2, file: /etc/php/8.2/apache2/conf.d/99-zz-local.ini, line: 1,
-            setting: disable_functions, found: "", expected: "exec,passthru",
-            message: "/etc/php/8.2/apache2/conf.d/99-zz-local.ini:1 sets disable_functions = \"\" (8.2/apache2; the hardening: exec,passthru)"}]
+  sample:
+    - version: "8.2"
+      sapi: apache2
+      file: /etc/php/8.2/apache2/conf.d/99-zz-local.ini
+      line: 1
+      setting: disable_functions
+      found: ""
+      expected: exec,passthru
+      message: >-
+        /etc/php/8.2/apache2/conf.d/99-zz-local.ini:1 sets disable_functions = "" (8.2/apache2; the
+        hardening: exec,passthru)
 pools:
   description: Every FPM pool, one item per version and pool.
   returned: always
@@ -120,9 +128,9 @@ pools:
   sample: [{version: "8.2", pool: www, path: /etc/php/8.2/fpm/pool.d/www.conf}]
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
 import os
+
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.bulwark.hardening.plugins.module_utils._files import read_text
 from ansible_collections.bulwark.hardening.plugins.module_utils._php import ini_overrides, scan, scan_order
@@ -178,7 +186,7 @@ def overrides(sapis, hardening):
         for override in ini_overrides(files, ours):
             override.update(version=item["version"], sapi=item["sapi"])
             override["message"] = (
-                f"{override['file']}:{override['line']} sets {override['setting']} = \"{override['found']}\" "
+                f'{override["file"]}:{override["line"]} sets {override["setting"]} = "{override["found"]}" '
                 f"({item['version']}/{item['sapi']}; the hardening: {override['expected']})"
             )
             found.append(override)

@@ -231,4 +231,6 @@ def test_live_is_what_the_running_apache_must_answer():
             apache_hardening_hsts="",
         )
     )["live"]
-    assert live["http"] == live["https"] == {"Server": "Apache", "X-Powered-By": None, "X-Content-Type-Options": "nosniff"}
+    assert (
+        live["http"] == live["https"] == {"Server": "Apache", "X-Powered-By": None, "X-Content-Type-Options": "nosniff"}
+    )

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import http.server
 import os
+import threading
 import time
 
 import pytest
@@ -184,9 +186,6 @@ class Server:
     """A real HTTP server on 127.0.0.1 whose answer the test sets: status and headers (repeats kept)."""
 
     def __init__(self):
-        import http.server
-        import threading
-
         outer = self
         self.status, self.headers = 200, [("X-Frame-Options", "DENY")]
 
@@ -247,7 +246,11 @@ def test_ask_gets_the_status_and_every_header_with_repeats(server):
     ],
 )
 def test_answer_differences_name_each_wrong_header(status, headers, reasons):
-    probe = {"url": "http://h/", "method": "GET", "headers": {"Server": "Apache", "X-Frame-Options": "DENY", "X-Powered-By": None}}
+    probe = {
+        "url": "http://h/",
+        "method": "GET",
+        "headers": {"Server": "Apache", "X-Frame-Options": "DENY", "X-Powered-By": None},
+    }
     assert _loaded.answer_differences(probe, status, headers) == reasons
 
 
