@@ -274,7 +274,8 @@ def test_without_the_later_ini_and_with_one_that_repeats_our_values_there_is_no_
     for name, (path, _line, unit) in LATER.items():
         same = path.replace("99-zz-local.ini", "99-zz-same.ini")
         inventory_host(name).check_output(
-            f"rm {path} && printf 'expose_php = Off\\nsession.use_strict_mode = On\\n' > {same} && systemctl reload {unit}"
+            f"rm {path} && printf 'expose_php = Off\\nsession.use_strict_mode = On\\n' > {same}"
+            f" && systemctl reload {unit}"
         )
     assert wait_for(lambda: probe("php_hardening-bookworm", fresh=True)["exec_exists"] is False, 20, 0.5)
     _run, report = check_run()
