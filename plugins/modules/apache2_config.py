@@ -103,7 +103,7 @@ options:
     description:
       - What the running Apache must answer, turned into RV(probes) for each of its C(Listen) lines
         (with O(effective)): C(http) and C(https), header name to the value each answer must carry once
-        (V(null): absent), and C(methods), method to the status it must get (e.g. C(TRACE: 405)).
+        (V(null) for absent), and C(methods), method to the status it must get (C(TRACE) to 405).
     type: dict
     default: {}
 """
