@@ -102,7 +102,7 @@ options:
   live:
     description:
       - What the running Apache must answer, turned into RV(probes) for each of its C(Listen) lines
-        (with O(effective)): C(http) and C(https), header name to the value each answer must carry once
+        (with O(effective)) - C(http) and C(https), header name to the value each answer must carry once
         (V(null) for absent), and C(methods), method to the status it must get (C(TRACE) to 405).
     type: dict
     default: {}
