@@ -580,7 +580,6 @@ def overrides(entries, ours) -> list[dict]:
     mine = [entry for entry in entries if entry["file"] in ours]
     if not mine:
         return []
-    last_mine = max(index for index, entry in enumerate(entries) if entry["file"] in ours)
     watched = {}
     for entry in mine:
         if not entry["sections"] and entry["name"].lower() not in ADDITIVE:
@@ -598,14 +597,18 @@ def overrides(entries, ours) -> list[dict]:
     for key, entry in final.items():
         if entry["file"] not in ours and _value(entry["args"]) != _value(watched[key]["args"]):
             found.append((entry, watched[key]))
-    names = header_names(mine)
+    last_ours = {}  # header name -> where our last Header line for it was read
+    for index, entry in enumerate(entries):
+        if entry["file"] in ours:
+            last_ours.update(dict.fromkeys(header_names([entry]), index))
     for index, entry in enumerate(entries):
         if entry["file"] in ours or entry["name"].lower() != "header":
             continue
         kinds = {name.lower() for name, _arg in entry["sections"]}
-        late = index > last_mine or "virtualhost" in kinds
-        shared = header_names([entry]) & names
-        if late and kinds & IF_SECTIONS and shared:
+        shared = {
+            name for name in header_names([entry]) & set(last_ours) if index > last_ours[name] or "virtualhost" in kinds
+        }
+        if kinds & IF_SECTIONS and shared:
             found.append((entry, "the " + ", ".join(sorted(shared)) + " header set by " + mine[0]["file"]))
     result = []
     for entry, reference in sorted(found, key=lambda pair: (pair[0]["file"], pair[0]["line"])):

@@ -158,6 +158,16 @@ def test_what_does_not_change_the_result_is_fine(extra):
     assert found(tree(**extra)) == []
 
 
+def test_a_file_of_ours_read_later_does_not_hide_a_header_changed_after_our_header_lines():
+    # Our TLS site (sites-enabled, read after conf-enabled) sets no header: the <If> after our conf wins.
+    files = tree(**{"conf-enabled/zz-local.conf": '<If "true">\nHeader always set X-Frame-Options SAMEORIGIN\n</If>\n'})
+    site = f"{ROOT}/sites-enabled/bulwark-tls.conf"
+    files[site] = "<VirtualHost *:443>\n  SSLEngine on\n</VirtualHost>\n"
+    assert [item["where"] for item in overrides(resolve(files), {OURS, site})] == [
+        f"{ROOT}/conf-enabled/zz-local.conf:2 in <If true>"
+    ]
+
+
 def test_our_last_line_wins_over_our_earlier_one_and_a_missing_include_is_skipped():
     files = tree()
     files[OURS] = HARDENING + "ServerSignature On\nIncludeOptional /nowhere/*.conf\n"
