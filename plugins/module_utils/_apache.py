@@ -335,14 +335,15 @@ def role_plan(settings):
 
     *settings* maps the role's variables (``apache_hardening_install``, ``_tls_enabled``,
     ``_tls_self_signed``, ``_tls_certificate``, ``_tls_certificate_key``, ``_tls_certificate_chain``,
-    ``_document_roots``, ``_headers``, ``_csp``, ``_modules_enabled``, ``_modules_disabled``), the host
+    ``_document_roots``, ``_headers``, ``_csp``, ``_hsts``, ``_modules_enabled``, ``_modules_disabled``), the host
     model ``bulwark_host`` (a declared Apache service must list 443 when the role serves HTTPS), plus
     ``self_signed_cert`` and ``self_signed_key`` (the role's paths), ``dpkg_output`` (the preflight's
     dpkg-query, '' before it ran) and ``check_mode``. Returns ``errors`` and ``packages`` ({name:
     version} installed), ``present`` (apache2 installed), ``openssl`` (libssl's version),
     ``self_signed_active``, ``user_cert``, ``cert``, ``key``, ``wanted_packages``, ``crypto_ready``
     (python3-cryptography there, or a real run that installs it), ``modules_enabled``,
-    ``modules_disabled`` and ``csp`` (the header's value, '' for none).
+    ``modules_disabled``, ``csp`` (the header's value, '' for none) and ``live`` (what the running Apache must
+    answer, see :func:`live_answer`).
     """
     get = settings.__getitem__
     errors = _tls_errors(get) + _content_errors(get) + _declared_port_errors(get)
@@ -376,4 +377,291 @@ def role_plan(settings):
         "modules_enabled": enabled,
         "modules_disabled": [name for name in get("apache_hardening_modules_disabled") if name not in enabled],
         "csp": csp,
+        "live": live_answer(get, csp),
     }
+
+
+def live_answer(get, csp: str) -> dict:
+    """What the running Apache must answer after the role (apache2_config's ``live``): ``Server: Apache``
+    (ServerTokens Prod), each security header with its value once, no X-Powered-By, HSTS over HTTPS,
+    and TRACE refused (TraceEnable Off). A header the role does not send is not asked about."""
+    headers = {"Server": "Apache", "X-Powered-By": None}
+    headers.update({str(name): str(value).strip() for name, value in get("apache_hardening_headers").items() if value})
+    if csp:
+        headers["Content-Security-Policy"] = csp
+    https = dict(headers)
+    if get("apache_hardening_hsts"):
+        https["Strict-Transport-Security"] = str(get("apache_hardening_hsts")).strip()
+    return {"http": headers, "https": https, "methods": {"TRACE": 405}}
+
+
+# --------------------------------------------------------------------- the configuration in effect
+# Apache reads apache2.conf and, at each Include/IncludeOptional, the matched files in sorted order
+# (a directory: every file in it); for a server-wide directive that takes one value, the last one read
+# wins, and a <VirtualHost>, <Directory>, <Location>, <Files> or <If> section beats the server-wide
+# value for its requests. <IfModule> holds when a LoadModule line read before (or a built-in module)
+# provides the module; the other conditional sections (<IfDefine>, <IfVersion>, ...) are read as if their
+# condition held: a directive that might apply is reported, never one that does silently ignored.
+CONDITIONALS = frozenset({"ifmodule", "ifdefine", "ifversion", "iffile", "ifdirective", "ifsection"})
+IF_SECTIONS = frozenset({"if", "elseif", "else"})
+# Directives that add to a list or a table rather than set one value: never "overridden" by a later line.
+ADDITIVE = frozenset(
+    {
+        "header",
+        "requestheader",
+        "include",
+        "includeoptional",
+        "loadmodule",
+        "loadfile",
+        "define",
+        "undefine",
+        "setenv",
+        "unsetenv",
+        "passenv",
+        "setenvif",
+        "setenvifnocase",
+        "browsermatch",
+        "alias",
+        "aliasmatch",
+        "scriptalias",
+        "redirect",
+        "redirectmatch",
+        "rewriterule",
+        "rewritecond",
+        "listen",
+        "addtype",
+        "addhandler",
+        "logformat",
+        "customlog",
+    }
+)
+# Directives whose first argument names what they set (SSLCipherSuite TLSv1.3 ..., SSLOpenSSLConfCmd Curves ...).
+KEYED = {"sslopensslconfcmd": None, "sslciphersuite": re.compile(r"^(SSL|TLSv1(\.[0-3])?)$", re.I)}
+_INCLUDES = frozenset({"include", "includeoptional"})
+# Compiled into Debian's apache2 (apache2 -l).
+BUILTIN_MODULES = frozenset({"core", "so", "watchdog", "http", "log_config", "logio", "version", "unixd", "mpm_common"})
+
+
+def config_words(text: str) -> list[tuple[int, list[str]]]:
+    """``[(line number, [word, ...])]`` of an Apache configuration text: comments dropped, lines
+    continued with a backslash joined, quoted arguments kept whole (without their quotes)."""
+    lines = []
+    pending, start = "", 0
+    for number, raw in enumerate((text or "").splitlines(), 1):
+        if not pending:
+            start = number
+        if raw.endswith("\\"):
+            pending += raw[:-1] + " "
+            continue
+        line, pending = (pending + raw).strip(), ""
+        if not line or line.startswith("#"):
+            continue
+        words = []
+        for match in re.finditer(r'"((?:[^"\\]|\\.)*)"|\'([^\']*)\'|(\S+)', line):
+            word = match.group(1) if match.group(1) is not None else match.group(2)
+            words.append(word if word is not None else match.group(3))
+        lines.append((start, words))
+    return lines
+
+
+def walk_config(read, expand, root: str, start: str = "apache2.conf", depth: int = 0) -> list[dict]:
+    """Every directive Apache reads, in the order it reads them, from ``start`` (relative to ``root``).
+
+    ``read(path)`` returns a file's text (None: missing); ``expand(pattern)`` the files an Include
+    pattern matches, in Apache's order (sorted; a directory's files). Each entry: ``file``, ``line``,
+    ``name`` (as written), ``args``, ``sections`` (the enclosing non-conditional sections, as
+    ``(name, argument)``, outermost first) and ``active`` (False inside an ``<IfModule>`` whose module no
+    LoadModule line read before provides). Sections are tracked per file, as Apache requires them to close.
+    """
+    return _walk(read, expand, root, start, depth=depth, modules=set(BUILTIN_MODULES))
+
+
+def _module_names(args) -> set[str]:
+    """The names ``<IfModule>`` may use for a ``LoadModule x_module path/mod_x.so`` line."""
+    names = set()
+    if args:
+        names.add(str(args[0]).lower().removesuffix("_module"))
+    if len(args) > 1:
+        names.add(os.path.basename(str(args[1])).lower().removeprefix("mod_").removesuffix(".so"))
+    return names
+
+
+def _holds(condition: str, modules: set) -> bool:
+    negated = condition.startswith("!")
+    name = condition.lstrip("!").strip().lower()
+    name = name.removesuffix(".c").removeprefix("mod_") if name.endswith(".c") else name.removesuffix("_module")
+    return (name in modules) != negated
+
+
+def _walk(read, expand, root, start, *, depth, modules):
+    path = start if os.path.isabs(start) else os.path.join(root, start)
+    text = read(path)
+    if text is None or depth > 16:
+        return []
+    entries = []
+    stack: list[tuple[str, str]] = []
+    for number, words in config_words(text):
+        head = words[0]
+        active = all(_holds(arg, modules) for name, arg in stack if name.lower() == "ifmodule")
+        if head.startswith("</"):
+            if stack:
+                stack.pop()
+            continue
+        if head.startswith("<"):
+            name = head[1:].rstrip(">")
+            argument = " ".join(words[1:]).rstrip(">").strip()
+            stack.append((name, argument))
+            continue
+        sections = tuple(item for item in stack if item[0].lower() not in CONDITIONALS)
+        if head.lower() in _INCLUDES and len(words) > 1:
+            pattern = words[1] if os.path.isabs(words[1]) else os.path.join(root, words[1])
+            if active:
+                for included in expand(pattern):
+                    entries.extend(_walk(read, expand, root, included, depth=depth + 1, modules=modules))
+            continue
+        if head.lower() == "loadmodule" and active:
+            modules |= _module_names(words[1:])
+        entries.append(
+            {"file": path, "line": number, "name": head, "args": words[1:], "sections": sections, "active": active}
+        )
+    return entries
+
+
+def directive_key(name: str, args) -> tuple[str, str]:
+    """What a directive sets: its name, and for a keyed one (SSLCipherSuite TLSv1.3) its first argument."""
+    lower = name.lower()
+    if lower in KEYED and args:
+        pattern = KEYED[lower]
+        if pattern is None or pattern.match(args[0]):
+            return lower, args[0].lower()
+    return lower, ""
+
+
+def _value(args) -> str:
+    return " ".join(str(arg) for arg in args).casefold()
+
+
+def _where(entry) -> str:
+    inside = " in " + " ".join(f"<{name} {arg}>".replace(" >", ">") for name, arg in entry["sections"])
+    return f"{entry['file']}:{entry['line']}" + (inside if entry["sections"] else "")
+
+
+def _text(entry) -> str:
+    return " ".join([entry["name"], *(f'"{arg}"' if " " in str(arg) else str(arg) for arg in entry["args"])])
+
+
+def header_names(entries) -> set[str]:
+    """Header names a configuration sets or unsets with ``Header`` (``Header always set X-Frame-Options DENY``)."""
+    names = set()
+    for entry in entries:
+        args = [str(arg) for arg in entry["args"]]
+        if entry["name"].lower() != "header":
+            continue
+        if args and args[0].lower() in ("always", "onsuccess"):
+            args = args[1:]
+        if len(args) > 1:
+            names.add(args[1].lower())
+    return names
+
+
+def overrides(entries, ours) -> list[dict]:
+    """Where another file overrides what the files ``ours`` (paths as read) set server-wide.
+
+    ``entries`` is :func:`walk_config`'s answer. Compared: each single-value directive our files set
+    outside any section (the last one read wins; a later one elsewhere with another value overrides
+    it, one with the same value is fine) and the same directive inside another file's section (it
+    wins for that section's requests); and each header our files set, changed by another file's
+    ``Header`` inside an ``<If>`` section read after ours or inside a ``<VirtualHost>`` (such sections
+    are merged after ours; a plain ``Header`` line elsewhere loses to ours and is fine).
+    Returns one item per overriding line: ``file``, ``line``, ``where``, ``found``, ``expected``.
+    """
+    ours = set(ours)
+    entries = [entry for entry in entries if entry.get("active", True)]
+    mine = [entry for entry in entries if entry["file"] in ours]
+    if not mine:
+        return []
+    watched = {}
+    for entry in mine:
+        if not entry["sections"] and entry["name"].lower() not in ADDITIVE:
+            watched[directive_key(entry["name"], entry["args"])] = entry
+    found = []
+    final = {}
+    for entry in entries:
+        key = directive_key(entry["name"], entry["args"])
+        if key not in watched:
+            continue
+        if not entry["sections"]:
+            final[key] = entry
+        elif entry["file"] not in ours and _value(entry["args"]) != _value(watched[key]["args"]):
+            found.append((entry, watched[key]))
+    for key, entry in final.items():
+        if entry["file"] not in ours and _value(entry["args"]) != _value(watched[key]["args"]):
+            found.append((entry, watched[key]))
+    last_ours = {}  # header name -> where our last Header line for it was read
+    for index, entry in enumerate(entries):
+        if entry["file"] in ours:
+            last_ours.update(dict.fromkeys(header_names([entry]), index))
+    for index, entry in enumerate(entries):
+        if entry["file"] in ours or entry["name"].lower() != "header":
+            continue
+        kinds = {name.lower() for name, _arg in entry["sections"]}
+        shared = {
+            name for name in header_names([entry]) & set(last_ours) if index > last_ours[name] or "virtualhost" in kinds
+        }
+        if kinds & IF_SECTIONS and shared:
+            found.append((entry, "the " + ", ".join(sorted(shared)) + " header set by " + mine[0]["file"]))
+    result = []
+    for entry, reference in sorted(found, key=lambda pair: (pair[0]["file"], pair[0]["line"])):
+        result.append(
+            {
+                "file": entry["file"],
+                "line": entry["line"],
+                "where": _where(entry),
+                "found": _text(entry),
+                "expected": reference if isinstance(reference, str) else f"{_text(reference)} of {reference['file']}",
+            }
+        )
+    return result
+
+
+def override_message(item: dict) -> str:
+    """One line for a report or a refusal: where, what it sets, what it overrides."""
+    return f"{item['where']}: {item['found']} overrides {item['expected']}"
+
+
+def listeners(entries) -> list[dict]:
+    """``[{"address", "port", "scheme"}]`` of the ``Listen`` directives (443 or ``https``: HTTPS), each once."""
+    found = []
+    for entry in entries:
+        if entry["name"].lower() != "listen" or not entry["args"] or not entry.get("active", True):
+            continue
+        where = str(entry["args"][0])
+        host, _sep, port = where.rpartition(":")
+        host = host.strip("[]")
+        if not port.isdigit():
+            continue
+        if host in ("", "0.0.0.0", "::", "*"):
+            host = "127.0.0.1"
+        proto = str(entry["args"][1]).lower() if len(entry["args"]) > 1 else ("https" if port == "443" else "http")
+        item = {"address": host, "port": int(port), "scheme": "https" if proto == "https" else "http"}
+        if item not in found:
+            found.append(item)
+    return found
+
+
+def probes(listen, live) -> list[dict]:
+    """The requests that show what the running Apache serves, for bulwark.hardening.service_loaded.
+
+    ``listen`` is :func:`listeners`' answer; ``live`` holds ``http`` and ``https`` (header name to the
+    value each answer must carry once; None: absent) and ``methods`` (method to the status it must get,
+    asked of the first listener). One GET per listener with the headers of its scheme.
+    """
+    found = []
+    for item in listen:
+        host = f"[{item['address']}]" if ":" in item["address"] else item["address"]
+        url = f"{item['scheme']}://{host}:{item['port']}/"
+        found.append({"url": url, "method": "GET", "headers": dict(live.get(item["scheme"]) or {}), "status": []})
+    for method, status in sorted((live.get("methods") or {}).items()):
+        if found:
+            found.append({"url": found[0]["url"], "method": method, "headers": {}, "status": [int(status)]})
+    return found

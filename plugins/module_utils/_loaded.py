@@ -342,3 +342,35 @@ def ufw_differences(defaults_text, rules_text, live_text, rules6_text, live6_tex
                 counts = f"{len(loaded[chain])} rules live, {len(on_disk[chain])} in {name}"
                 reasons.append(f"the live {chain} chain differs from {name} ({counts})")
     return reasons
+
+
+# ------------------------------------------------------------------ what the running daemon answers
+# A web server's own answer to a local request is the most direct evidence of what it runs: its
+# response headers (Server: shows ServerTokens, each security header exactly once) and the status of
+# a method it must refuse (TRACE: 405).
+
+
+def answer_differences(probe, status, headers):
+    """Why one answer is not the expected one (empty when it is).
+
+    ``probe``: ``url``, ``method``, ``headers`` (name -> the value it must have, exactly once; None:
+    absent) and ``status`` (the acceptable codes; empty: any). ``status`` and ``headers`` (``[(name,
+    value)]`` in the order received, repeats kept) are the answer; ``status`` None: no answer at all.
+    """
+    where = f"{probe.get('method') or 'GET'} {probe['url']}"
+    if status is None:
+        return [f"{where} got no answer"]
+    reasons = []
+    wanted_status = probe.get("status") or []
+    if wanted_status and status not in wanted_status:
+        reasons.append(f"{where} answers {status} (expected {' or '.join(str(code) for code in wanted_status)})")
+    for name, value in sorted((probe.get("headers") or {}).items()):
+        got = [str(found).strip() for key, found in headers if key.lower() == name.lower()]
+        if value is None:
+            if got:
+                reasons.append(f"{where} sends {name}: {'; '.join(got)} (expected none)")
+        elif got != [str(value).strip()]:
+            shown = "; ".join(got) if got else "nothing"
+            times = "" if len(got) < 2 else f" {len(got)} times"
+            reasons.append(f"{where} sends {name}: {shown}{times} (expected {str(value).strip()}, once)")
+    return reasons

@@ -371,3 +371,72 @@ def role_plan(settings):
         if name not in disabled:
             disabled.append(name)
     return {"errors": errors, "disabled_extensions": disabled}
+
+
+# --------------------------------------------------------------------- the ini in effect
+# PHP reads a SAPI's php.ini, then every *.ini of its scan directory (conf.d) in sorted order; the
+# last value of a setting read wins. [PATH=...] and [HOST=...] sections apply to some requests only
+# (CGI/FPM) and are left out; every other section name is only a heading.
+_INI_LINE_RE = re.compile(r"^\s*(?P<key>[A-Za-z0-9_.]+)\s*=\s*(?P<value>.*)$")
+_INI_SECTION_RE = re.compile(r"^\s*\[(?P<name>[^\]]*)\]")
+_TRUE = ("1", "on", "yes", "true")
+_FALSE = ("", "0", "off", "no", "false", "none")
+
+
+def ini_settings(text: str) -> list[tuple[int, str, str]]:
+    """``[(line number, setting, value)]`` of an ini text, in order; the value without its quotes or comment."""
+    found = []
+    scoped = False
+    for number, line in enumerate((text or "").splitlines(), 1):
+        section = _INI_SECTION_RE.match(line)
+        if section:
+            scoped = section.group("name").strip().upper().startswith(("PATH=", "HOST="))
+            continue
+        match = _INI_LINE_RE.match(line)
+        if not match or scoped:
+            continue
+        raw = match.group("value").strip()
+        if raw.startswith('"'):
+            end = raw.find('"', 1)
+            value = raw[1:end] if end > 0 else raw[1:]
+        else:
+            value = raw.split(";", 1)[0].strip()
+        found.append((number, match.group("key"), value))
+    return found
+
+
+def ini_same(one: str, other: str) -> bool:
+    """Whether two ini values mean the same: booleans in any spelling, lists with or without spaces."""
+    left, right = (" ".join(str(value).split()).lower() for value in (one, other))
+    if (left in _TRUE and right in _TRUE) or (left in _FALSE and right in _FALSE):
+        return True
+    return left.replace(", ", ",") == right.replace(", ", ",")
+
+
+def ini_overrides(files, ours: str) -> list[dict]:
+    """Where a later ini overrides a setting of ``ours``.
+
+    ``files`` is ``[(path, text)]`` in the order PHP reads them (php.ini, then conf.d sorted), with
+    ``ours`` among them as it will be. Returns one item per setting of ours that a later file sets to
+    another value (the last one read): ``file``, ``line``, ``setting``, ``found``, ``expected``. A later
+    file that sets the same value is fine.
+    """
+    wanted, last = {}, {}
+    for path, text in files:
+        for number, key, value in ini_settings(text):
+            if path == ours:
+                wanted[key] = value
+            last[key] = (path, number, value)
+    result = []
+    for key, expected in wanted.items():
+        path, number, value = last[key]
+        if path != ours and not ini_same(value, expected):
+            result.append({"file": path, "line": number, "setting": key, "found": value, "expected": expected})
+    return sorted(result, key=lambda item: (item["file"], item["line"]))
+
+
+def scan_order(php_ini: str, conf_d: str, names, ours: str) -> list[str]:
+    """The files a SAPI reads, in order: its php.ini, then the ``*.ini`` of ``names`` (conf.d's listing)
+    sorted, with ``ours`` (a file name in conf.d) among them even before it exists."""
+    inis = sorted(set(name for name in names if name.endswith(".ini")) | {ours})
+    return [php_ini] + [os.path.join(conf_d, name) for name in inis]

@@ -86,6 +86,26 @@ options:
     description: Apache's configuration directory.
     type: path
     default: /etc/apache2
+  effective:
+    description:
+      - Judge what Apache will have in effect after the change, resolved the way Apache reads it
+        (C(apache2.conf) and its C(Include) lines in order, the matched files sorted, the last value
+        read wins, a section beats the server-wide value).
+      - Each single-value directive that O(files) set outside any section must not be set to another
+        value by a file read after them, nor inside another file's C(<VirtualHost>), C(<Directory>),
+        C(<Location>), C(<Files>) or C(<If>) section; a header they set must not be changed by another
+        file's C(Header) inside an C(<If>) section read after them or inside a C(<VirtualHost>).
+      - Such a line is reported in RV(overrides); check mode reports it as a change, and a real run
+        refuses to change anything, naming the file, line and directive to remove.
+    type: bool
+    default: true
+  live:
+    description:
+      - What the running Apache must answer, turned into RV(probes) for each of its C(Listen) lines
+        (with O(effective)) - C(http) and C(https), header name to the value each answer must carry once
+        (V(null) for absent), and C(methods), method to the status it must get (C(TRACE) to 405).
+    type: dict
+    default: {}
 """
 
 EXAMPLES = r"""
@@ -133,8 +153,35 @@ configtest:
   description: Output of C(apache2ctl -t) (the failure message when it failed).
   returned: when the test ran
   type: str
+overrides:
+  description: Lines of other files that override what O(files) set (O(effective)).
+  returned: success
+  type: list
+  elements: dict
+  sample:
+    - file: /etc/apache2/conf-enabled/zz-local.conf
+      line: 1
+      where: /etc/apache2/conf-enabled/zz-local.conf:1
+      found: ServerTokens Full
+      expected: ServerTokens Prod of /etc/apache2/conf-enabled/zz-bulwark-hardening.conf
+listen:
+  description: Where Apache listens after the change (its C(Listen) lines), with the scheme it speaks there.
+  returned: success
+  type: list
+  elements: dict
+  sample: [{address: 127.0.0.1, port: 80, scheme: http}]
+probes:
+  description:
+    - Requests for the O(bulwark.hardening.service_loaded#module:probes) of M(bulwark.hardening.service_loaded),
+      made from O(live).
+  returned: success
+  type: list
+  elements: dict
+  sample: [{url: "http://127.0.0.1:80/", method: GET, headers: {Server: Apache, X-Powered-By: null}, status: []}]
 """
 
+import fnmatch
+import glob
 import os
 import tempfile
 
@@ -148,8 +195,14 @@ from ansible_collections.bulwark.hardening.plugins.module_utils._apache import (
     depends,
     enabled_names,
     link_snapshot,
+    listeners,
+    override_message,
+    overrides,
     plan,
+    probes,
+    walk_config,
 )
+from ansible_collections.bulwark.hardening.plugins.module_utils._files import read_text
 
 _ENV = {"LC_ALL": "C", "LANG": "C"}
 
@@ -241,7 +294,69 @@ ARGUMENT_SPEC = {
     "disable_sites": {"type": "list", "elements": "str", "default": []},
     "backup": {"type": "bool", "default": True},
     "config_root": {"type": "path", "default": "/etc/apache2"},
+    "effective": {"type": "bool", "default": True},
+    "live": {"type": "dict", "default": {}},
 }
+
+
+class Candidate:
+    """Apache's configuration tree as it will be after the change: the files to write, the links
+    a2en*/a2dis* will make or remove, and everything else as it is on disk."""
+
+    def __init__(self, root, files, enabled, disabled):
+        self.overlay = {}  # path -> (text or None for removed, the file it really is)
+        for path, content, _mode in files:
+            self.overlay[path] = (content.decode("utf-8", "replace"), path)
+        for features, present in ((enabled, True), (disabled, False)):
+            for feature in features:
+                kind, name = feature.split("/", 1)
+                stem, suffix = KINDS[kind][0], KINDS[kind][1]
+                suffixes = (suffix, ".conf") if kind == "modules" else (suffix,)
+                for ending in suffixes:
+                    source = os.path.join(root, stem + "-available", name + ending)
+                    link = os.path.join(root, stem + "-enabled", name + ending)
+                    if present and (source in self.overlay or os.path.exists(source)):
+                        self.overlay[link] = (self.read(source), source)
+                    elif not present:
+                        self.overlay[link] = (None, source)
+
+    def read(self, path):
+        if path not in self.overlay and os.path.realpath(path) in self.overlay:
+            path = os.path.realpath(path)
+        if path in self.overlay:
+            return self.overlay[path][0]
+        return None if os.path.isdir(path) else read_text(path, None)
+
+    def real(self, path):
+        return self.overlay[path][1] if path in self.overlay else os.path.realpath(path)
+
+    def expand(self, pattern):
+        """The files an Include pattern matches, sorted (a directory: every file under it)."""
+        if os.path.isdir(pattern) and not glob.has_magic(pattern):
+            found = {os.path.join(top, name) for top, _dirs, names in os.walk(pattern) for name in names}
+            inside = [path for path in self.overlay if path.startswith(pattern.rstrip("/") + "/")]
+        else:
+            found = set(glob.glob(pattern)) if glob.has_magic(pattern) else {pattern}
+            inside = [
+                path
+                for path in self.overlay
+                if os.path.dirname(path) == os.path.dirname(pattern)
+                and fnmatch.fnmatchcase(os.path.basename(path), os.path.basename(pattern))
+            ]
+        found |= set(inside)
+        return sorted(path for path in found if self.read(path) is not None)
+
+
+def effective(module, files, result):
+    """Resolve the candidate configuration; record the overrides of our files and the listeners."""
+    root = module.params["config_root"]
+    candidate = Candidate(root, files, result["enabled"], result["disabled"])
+    entries = walk_config(candidate.read, candidate.expand, root)
+    written = {path for path, _content, _mode in files}
+    ours = {entry["file"] for entry in entries if candidate.real(entry["file"]) in written}
+    result["overrides"] = overrides(entries, ours)
+    result["listen"] = listeners(entries)
+    result["probes"] = probes(result["listen"], module.params["live"])
 
 
 def desired_files(module):
@@ -338,12 +453,33 @@ def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     files = desired_files(module)
     written = {path for path, _content, _mode in files}
-    result = {"changed": False, "files": [], "enabled": [], "disabled": [], "kept": {}, "backups": []}
+    result = {
+        "changed": False,
+        "files": [],
+        "enabled": [],
+        "disabled": [],
+        "kept": {},
+        "backups": [],
+        "overrides": [],
+        "listen": [],
+        "probes": [],
+    }
 
     to_write, diffs = changed_files(files)
     steps = feature_steps(module, written, result)
+    if module.params["effective"]:
+        effective(module, files, result)
     result["files"] = [path for path, _content, _mode in to_write]
-    result["changed"] = bool(to_write or steps)
+    result["changed"] = bool(to_write or steps or result["overrides"])
+    if result["overrides"]:
+        diffs.append(
+            {
+                "before_header": "in effect",
+                "after_header": "in effect",
+                "before": "".join(f"{item['where']}: {item['found']}\n" for item in result["overrides"]),
+                "after": "".join(f"{item['expected']}\n" for item in result["overrides"]),
+            }
+        )
     if module._diff and result["changed"]:
         if steps:
             diffs.append(
@@ -357,6 +493,13 @@ def main():
         result["diff"] = diffs
     if not result["changed"] or module.check_mode:
         module.exit_json(**result)
+    if result["overrides"]:
+        module.fail_json(
+            msg="refused to change anything: "
+            + "; ".join(override_message(item) for item in result["overrides"])
+            + ". Remove these lines (or their files); Apache keeps serving its current configuration.",
+            **result,
+        )
 
     failure = apply(module, written, to_write, steps, result)
     if failure is not None:

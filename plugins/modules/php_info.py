@@ -23,6 +23,27 @@ options:
     description: The directory holding one subdirectory per PHP version.
     type: path
     default: /etc/php
+  hardening:
+    description:
+      - An ini file that must be in effect, as it will be written to the C(conf.d) of each SAPI in O(hardening.sapis).
+      - Each SAPI's ini is resolved the way PHP reads it (its C(php.ini), then C(conf.d/*.ini) sorted, the
+        last value of a setting wins), with this file in its place; every setting of it that a later
+        file sets to another value is reported in RV(overrides) (a later file with the same value is fine).
+    type: dict
+    suboptions:
+      name:
+        description: The file's name in C(conf.d).
+        type: str
+        required: true
+      content:
+        description: The file's content (V('') checks nothing).
+        type: str
+        required: true
+      sapis:
+        description: The SAPIs it is written to.
+        type: list
+        elements: str
+        default: [apache2, fpm]
 seealso:
   - module: bulwark.hardening.php_extensions
 """
@@ -83,6 +104,22 @@ sapis:
       description: For C(fpm), the pools and the file each is defined in.
       type: dict
       sample: {www: /etc/php/8.2/fpm/pool.d/www.conf}
+overrides:
+  description: Settings of O(hardening) that a later ini of a SAPI overrides, with a one-line C(message).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - version: "8.2"
+      sapi: apache2
+      file: /etc/php/8.2/apache2/conf.d/99-zz-local.ini
+      line: 1
+      setting: disable_functions
+      found: ""
+      expected: exec,passthru
+      message: >-
+        /etc/php/8.2/apache2/conf.d/99-zz-local.ini:1 sets disable_functions = "" (8.2/apache2; the
+        hardening: exec,passthru)
 pools:
   description: Every FPM pool, one item per version and pool.
   returned: always
@@ -91,9 +128,12 @@ pools:
   sample: [{version: "8.2", pool: www, path: /etc/php/8.2/fpm/pool.d/www.conf}]
 """
 
+import os
+
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.bulwark.hardening.plugins.module_utils._php import scan
+from ansible_collections.bulwark.hardening.plugins.module_utils._files import read_text
+from ansible_collections.bulwark.hardening.plugins.module_utils._php import ini_overrides, scan, scan_order
 
 SERVICES = {"apache2": "apache2", "fpm": "php{version}-fpm", "cli": None}
 
@@ -127,12 +167,50 @@ def summarise(items):
     return {"changed": False, "versions": versions, "sapis": sapis, "pools": pools}
 
 
+def overrides(sapis, hardening):
+    """Every setting of ``hardening`` that a later ini of one of its SAPIs overrides."""
+    found = []
+    if not hardening or not hardening["content"]:
+        return found
+    for item in sapis:
+        if item["sapi"] not in hardening["sapis"]:
+            continue
+        conf_d = item["conf_d"]
+        ours = os.path.join(conf_d, hardening["name"])
+        try:
+            names = os.listdir(conf_d)
+        except OSError:
+            names = []
+        order = scan_order(os.path.join(os.path.dirname(conf_d), "php.ini"), conf_d, names, hardening["name"])
+        files = [(path, hardening["content"] if path == ours else read_text(path)) for path in order]
+        for override in ini_overrides(files, ours):
+            override.update(version=item["version"], sapi=item["sapi"])
+            override["message"] = (
+                f'{override["file"]}:{override["line"]} sets {override["setting"]} = "{override["found"]}" '
+                f"({item['version']}/{item['sapi']}; the hardening: {override['expected']})"
+            )
+            found.append(override)
+    return found
+
+
 def main():
     module = AnsibleModule(
-        argument_spec={"etc_dir": {"type": "path", "default": "/etc/php"}},
+        argument_spec={
+            "etc_dir": {"type": "path", "default": "/etc/php"},
+            "hardening": {
+                "type": "dict",
+                "options": {
+                    "name": {"type": "str", "required": True},
+                    "content": {"type": "str", "required": True},
+                    "sapis": {"type": "list", "elements": "str", "default": ["apache2", "fpm"]},
+                },
+            },
+        },
         supports_check_mode=True,
     )
-    module.exit_json(**summarise(scan(module.params["etc_dir"])))
+    result = summarise(scan(module.params["etc_dir"]))
+    result["overrides"] = overrides(result["sapis"], module.params["hardening"])
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

@@ -81,6 +81,40 @@ options:
     type: str
     choices: [stamp, ufw]
     default: stamp
+  probes:
+    description:
+      - Requests the running daemon must answer as expected (O(evidence=stamp) only), made from the host
+        itself, e.g. to Apache's own listeners. A wrong answer counts like a stale file (it is listed in
+        RV(stale) and RV(live), and O(stale_action) applies); after any (re)load or start this call makes,
+        the requests are repeated for up to O(probe_wait) seconds until every answer is right, and the
+        module fails naming what the daemon still answers - no reload can repair that, so a configuration
+        this call was not told about overrides it.
+      - HTTPS certificates are not verified (the daemon's answer is the question, not its identity).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      url:
+        description: An C(http://) or C(https://) URL.
+        type: str
+        required: true
+      method:
+        description: The request method.
+        type: str
+        default: GET
+      headers:
+        description: Header name to the value it must have, exactly once; V(null) for a header that must be absent.
+        type: dict
+        default: {}
+      status:
+        description: The acceptable status codes; V([]) accepts any.
+        type: list
+        elements: int
+        default: []
+  probe_wait:
+    description: Seconds to wait after a (re)load or start for every probe to be answered as expected.
+    type: int
+    default: 20
 """
 
 EXAMPLES = r"""
@@ -118,13 +152,25 @@ loaded_at:
   description: When the daemon last (re)loaded (epoch seconds), after any action; V(null) when it does not run.
   returned: always
   type: float
+live:
+  description: The wrong answers to O(probes), before any action.
+  returned: always
+  type: list
+  elements: str
+  sample: ["GET http://127.0.0.1:80/ sends Server: Apache/2.4.62 (Debian) (expected Apache, once)"]
 """
+
+import http.client
+import ssl
+import time
+import urllib.parse
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.bulwark.hardening.plugins.module_utils._files import read_text
 from ansible_collections.bulwark.hardening.plugins.module_utils._loaded import (
     STAMP_DIR,
+    answer_differences,
     inspect,
     record,
     ufw_differences,
@@ -161,6 +207,47 @@ def ufw_main(module):
     module.exit_json(**result)
 
 
+def ask(probe, timeout=5):
+    """``(status, [(header, value)])`` of one request, ``(None, [])`` when nothing answered."""
+    parts = urllib.parse.urlsplit(probe["url"])
+    port = parts.port
+    if parts.scheme == "https":
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        connection = http.client.HTTPSConnection(parts.hostname, port, timeout=timeout, context=context)
+    else:
+        connection = http.client.HTTPConnection(parts.hostname, port, timeout=timeout)
+    try:
+        connection.request(probe.get("method") or "GET", parts.path or "/", headers={"Connection": "close"})
+        response = connection.getresponse()
+        response.read()
+        return response.status, response.getheaders()
+    except (OSError, http.client.HTTPException):
+        return None, []
+    finally:
+        connection.close()
+
+
+def live_answers(probes):
+    """Every wrong answer of the daemon to ``probes``."""
+    reasons = []
+    for probe in probes:
+        reasons.extend(answer_differences(probe, *ask(probe)))
+    return reasons
+
+
+def wait_for_answers(probes, seconds, step=0.5):
+    """The wrong answers left once every probe is answered right or ``seconds`` passed (a graceful
+    reload returns before the daemon has read its files)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        wrong = live_answers(probes)
+        if not wrong or time.monotonic() >= deadline:
+            return wrong
+        time.sleep(step)
+
+
 def plan(state, stale_action, active, stale):
     """The action on the unit's process: None, or a state among started/reloaded/restarted."""
     if not active:
@@ -187,6 +274,18 @@ def main():
             "reasons": {"type": "list", "elements": "str", "default": []},
             "stamp_dir": {"type": "path", "default": STAMP_DIR},
             "evidence": {"type": "str", "choices": ["stamp", "ufw"], "default": "stamp"},
+            "probes": {
+                "type": "list",
+                "elements": "dict",
+                "default": [],
+                "options": {
+                    "url": {"type": "str", "required": True},
+                    "method": {"type": "str", "default": "GET"},
+                    "headers": {"type": "dict", "default": {}},
+                    "status": {"type": "list", "elements": "int", "default": []},
+                },
+            },
+            "probe_wait": {"type": "int", "default": 20},
         },
         supports_check_mode=True,
     )
@@ -201,10 +300,15 @@ def main():
     show = state["show"]
     if not show:
         module.fail_json(msg=f"systemctl show {unit} failed: is systemd running and the unit installed?")
-    stale = state["stale"] + [reason for reason in params["reasons"] if reason not in state["stale"]]
-    action = plan(params["state"], params["stale_action"], show.get("ActiveState") == "active", stale)
+    for probe in params["probes"]:
+        if urllib.parse.urlsplit(probe["url"]).scheme not in ("http", "https"):
+            module.fail_json(msg=f"probes: {probe['url']!r} is not an http:// or https:// URL")
+    active = show.get("ActiveState") == "active"
+    live = live_answers(params["probes"]) if active else []
+    stale = state["stale"] + [reason for reason in params["reasons"] + live if reason not in state["stale"]]
+    action = plan(params["state"], params["stale_action"], active, stale)
     enable = params["enabled"] is not None and (show.get("UnitFileState") == "enabled") != params["enabled"]
-    result = {"changed": bool(action or enable), "action": action, "stale": stale}
+    result = {"changed": bool(action or enable), "action": action, "stale": stale, "live": live}
     # Said only when this call acts on it: a handler reloads anyway, and stale_action=none leaves it to
     # one - unless the caller gave its reasons for the action.
     if (action == params["stale_action"] and params["state"] in ("started", "current")) or (
@@ -228,6 +332,13 @@ def main():
         rc, out, err = module.run_command([systemctl, VERBS[action], unit])
         if rc != 0:
             module.fail_json(msg=f"systemctl {VERBS[action]} {unit} failed: {(err or out).strip()}", **result)
+        wrong = wait_for_answers(params["probes"], params["probe_wait"])
+        if wrong:
+            module.fail_json(
+                msg=f"{unit} still answers wrongly after it was {action}: {'; '.join(wrong)}. No reload repairs "
+                "that: a configuration this task was not told about overrides it.",
+                **result,
+            )
     load = record(module, state, after_action=bool(action))
     result["loaded_at"] = load["at"] if load else None
     module.exit_json(**result)

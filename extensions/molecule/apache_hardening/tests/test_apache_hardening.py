@@ -2,6 +2,7 @@
 
 import hashlib
 import os
+import shlex
 import shutil
 import subprocess
 from pathlib import Path
@@ -243,3 +244,97 @@ def test_a_new_ctime_alone_or_a_restart_onto_the_same_files_is_no_drift(host, ki
     _run, report = check_run()
     for target in targets:
         assert report[name_of(target)]["drift"] == [], report[name_of(target)]
+
+
+def test_a_lost_reload_is_named_by_what_the_server_serves(host, killed_run):
+    """The live answer is evidence of its own: the check run names the Server header the running
+    Apache sent (service_loaded's local request), not only the files it had not loaded."""
+    found = killed_run["report"][name_of(host)]["controls"]["APACHE-SERVICE"]["found"]
+    assert any(" sends Server: Apache/2" in line and "(expected Apache, once)" in line for line in found), found
+
+
+LATER = "/etc/apache2/conf-available/zz-local.conf"
+# A later-sorting conf (read after zz-bulwark-hardening.conf) that re-enables the version leak,
+# the signature and TRACE, and changes a header in an <If> section, which is merged after ours.
+LATER_CONF = """ServerTokens Full
+ServerSignature On
+TraceEnable On
+<IfModule headers_module>
+    <If "true">
+        Header always set X-Frame-Options SAMEORIGIN
+    </If>
+</IfModule>
+"""
+LATER_FOUND = [
+    "/etc/apache2/conf-enabled/zz-local.conf:1: ServerTokens Full",
+    "/etc/apache2/conf-enabled/zz-local.conf:2: ServerSignature On",
+    "/etc/apache2/conf-enabled/zz-local.conf:3: TraceEnable On",
+    "/etc/apache2/conf-enabled/zz-local.conf:6 in <If true>: Header always set X-Frame-Options SAMEORIGIN",
+]
+
+
+def targets():
+    return [testinfra.get_host(f"ansible://{name}?ansible_inventory={INVENTORY}") for name in TARGETS]
+
+
+@pytest.fixture(scope="module")
+def later_conf(fetch, check_run, playbook, wait_for):
+    """The whole cycle, done here so that the order of the tests cannot leave it in place: the user's
+    later conf enabled and loaded on both targets, a check run and a real run; then the conf removed,
+    one that repeats our values in its place, and a second check run. Both removed at the end."""
+    state = {"served": {}, "sha": {}}
+    for target in targets():
+        url = f"http://{name_of(target)}/"
+        target.check_output(
+            f"printf '%s' {shlex.quote(LATER_CONF)} > {LATER} && a2enconf -q zz-local && systemctl reload apache2"
+        )
+        wait_for(lambda url=url: fetch(url).all("Server") != ["Apache"], 20, 0.5)
+        state["served"][name_of(target)] = fetch(url)
+        state["sha"][name_of(target)] = sha256(target, CONF)
+    state["check"], state["report"] = check_run()
+    state["repair"] = playbook("converge.yml")
+    state["restored"] = {}
+    for target in targets():
+        url = f"http://{name_of(target)}/"
+        target.check_output(
+            f"a2disconf -q zz-local && rm {LATER}"
+            " && printf 'ServerTokens Prod\\nServerSignature Off\\n' > /etc/apache2/conf-available/zz-same.conf"
+            " && a2enconf -q zz-same && systemctl reload apache2"
+        )
+        state["restored"][name_of(target)] = wait_for(lambda url=url: fetch(url).all("Server") == ["Apache"], 20, 0.5)
+    _run, state["clean"] = check_run()
+    for target in targets():
+        target.check_output("a2disconf -q zz-same && rm /etc/apache2/conf-available/zz-same.conf")
+        target.check_output("systemctl reload apache2")
+    return state
+
+
+def test_a_later_conf_is_really_in_effect(host, later_conf):
+    served = later_conf["served"][name_of(host)]
+    assert served.all("Server")[0].startswith("Apache/2.4")
+    assert served.all("X-Frame-Options") == ["SAMEORIGIN"]
+
+
+def test_check_mode_names_each_overriding_line_of_a_later_conf_as_config_drift(host, later_conf):
+    controls = later_conf["report"][name_of(host)]["controls"]
+    drifted = sorted(key for key, entry in controls.items() if entry["status"] == "drift")
+    # The server runs what is on disk: the configuration drifted, not the service.
+    assert drifted == ["APACHE-CONFIG"], controls
+    assert controls["APACHE-CONFIG"]["found"] == LATER_FOUND
+    assert any(
+        "ServerTokens Prod of /etc/apache2/conf-enabled/zz-bulwark-hardening.conf" in line
+        for line in controls["APACHE-CONFIG"]["expected"]
+    )
+
+
+def test_a_real_run_refuses_naming_the_file_and_changes_nothing(host, later_conf):
+    output = later_conf["repair"].stdout + later_conf["repair"].stderr
+    assert later_conf["repair"].returncode != 0
+    assert "refused to change anything: " in output
+    assert "/etc/apache2/conf-enabled/zz-local.conf:1: ServerTokens Full overrides ServerTokens Prod" in output
+    assert sha256(host, CONF) == later_conf["sha"][name_of(host)]
+
+
+def test_without_the_later_conf_and_with_one_that_repeats_our_values_there_is_no_drift(host, later_conf):
+    assert later_conf["restored"][name_of(host)] is True
+    assert later_conf["clean"][name_of(host)]["drift"] == [], later_conf["clean"][name_of(host)]

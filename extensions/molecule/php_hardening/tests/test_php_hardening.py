@@ -214,3 +214,70 @@ def test_a_lost_reload_is_drift_in_check_mode_and_reloaded_by_the_next_run(host,
     # ... the next run reloads the daemon, and check mode called the PHP service control drift.
     assert killed_run["after"][name] in ("", "0")
     assert killed_run["report"][name]["controls"].get("PHP-SERVICE", {}).get("status") == "drift"
+
+
+# A later conf.d ini (read after 99-bulwark-hardening.ini) per SAPI: under mod_php it empties
+# disable_functions, under FPM it turns expose_php back on; each daemon reloaded, so that the
+# running PHP uses it and only the ini (not the service) has drifted.
+LATER = {
+    "php_hardening-bookworm": ("/etc/php/8.2/apache2/conf.d/99-zz-local.ini", "disable_functions =", "apache2"),
+    "php_hardening-fpm": ("/etc/php/8.4/fpm/conf.d/99-zz-local.ini", "expose_php = On", "php8.4-fpm"),
+}
+
+
+@pytest.fixture(scope="module")
+def later_ini(inventory_host, probe, check_run, playbook, wait_for):
+    state = {"live": {}, "sha": {}}
+    for name, (path, line, unit) in LATER.items():
+        host = inventory_host(name)
+        host.check_output(f"printf '; a local override\\n{line}\\n' > {path} && systemctl reload {unit}")
+        state["sha"][name] = host.file(ini_path(host)).sha256sum
+    # The overrides are really in effect in the running PHP.
+    wait_for(lambda: probe("php_hardening-bookworm", fresh=True)["exec_exists"] is True, 20, 0.5)
+    wait_for(lambda: probe("php_hardening-fpm", fresh=True)["ini"]["expose_php"] == "1", 20, 0.5)
+    state["live"] = {name: probe(name, fresh=True) for name in LATER}
+    state["check"], state["report"] = check_run()
+    state["repair"] = playbook("--limit", ",".join(LATER))
+    yield state
+    for name, (path, _line, unit) in LATER.items():
+        inventory_host(name).run(f"rm -f {path} /etc/php/*/*/conf.d/99-zz-same.ini; systemctl reload {unit}")
+
+
+def test_a_later_ini_is_really_in_effect(later_ini):
+    assert later_ini["live"]["php_hardening-bookworm"]["exec_exists"] is True
+    assert later_ini["live"]["php_hardening-fpm"]["ini"]["expose_php"] == "1"
+
+
+def test_check_mode_names_the_later_ini_and_its_setting_as_ini_drift(later_ini):
+    report = later_ini["report"]
+    for name, (path, line, _unit) in LATER.items():
+        controls = report[name]["controls"]
+        assert sorted(key for key, entry in controls.items() if entry["status"] == "drift") == ["PHP-INI"], controls
+        found = " ".join(controls["PHP-INI"]["found"])
+        assert f"{path}:2 sets {line.split()[0]} = " in found, found
+    assert report["php_hardening-trixie"]["drift"] == []
+
+
+def test_a_real_run_refuses_naming_the_file_and_writes_nothing(later_ini, inventory_host):
+    rc, out = later_ini["repair"]
+    assert rc != 0
+    assert "php_hardening refused to change anything: a later ini overrides the hardening" in out, out[-3000:]
+    for name, (path, line, _unit) in LATER.items():
+        assert f"{path}:2 sets {line.split()[0]} = " in out
+        host = inventory_host(name)
+        assert host.file(ini_path(host)).sha256sum == later_ini["sha"][name]
+
+
+def test_without_the_later_ini_and_with_one_that_repeats_our_values_there_is_no_drift(
+    later_ini, inventory_host, probe, check_run, wait_for
+):
+    for name, (path, _line, unit) in LATER.items():
+        same = path.replace("99-zz-local.ini", "99-zz-same.ini")
+        inventory_host(name).check_output(
+            f"rm {path} && printf 'expose_php = Off\\nsession.use_strict_mode = On\\n' > {same}"
+            f" && systemctl reload {unit}"
+        )
+    assert wait_for(lambda: probe("php_hardening-bookworm", fresh=True)["exec_exists"] is False, 20, 0.5)
+    _run, report = check_run()
+    for name in TARGETS:
+        assert report[name]["drift"] == [], report[name]

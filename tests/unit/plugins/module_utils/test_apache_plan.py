@@ -28,6 +28,7 @@ DEFAULTS = {
     "apache_hardening_document_roots": ["/var/www/html"],
     "apache_hardening_headers": {"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff"},
     "apache_hardening_csp": {"default-src": ["self"], "object-src": ["none"], "upgrade-insecure-requests": True},
+    "apache_hardening_hsts": "max-age=31536000; includeSubDomains",
     "apache_hardening_modules_enabled": [],
     "apache_hardening_modules_disabled": ["status", "info", "autoindex"],
     "self_signed_cert": SELF_CERT,
@@ -207,3 +208,29 @@ def test_https_must_be_declared_where_the_host_declares_apache():
     assert plan(bulwark_host=host(), **tls)["errors"] == []
     # Plain HTTP: 80 is enough.
     assert plan(bulwark_host=web)["errors"] == []
+
+
+def test_live_is_what_the_running_apache_must_answer():
+    live = role_plan(DEFAULTS)["live"]
+    csp = "default-src 'self'; object-src 'none'; upgrade-insecure-requests"
+    assert live["http"] == {
+        "Server": "Apache",
+        "X-Powered-By": None,
+        "X-Frame-Options": "DENY",
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": csp,
+    }
+    assert live["https"] == dict(live["http"], **{"Strict-Transport-Security": "max-age=31536000; includeSubDomains"})
+    assert live["methods"] == {"TRACE": 405}
+    # A header dropped (null), no CSP, no HSTS: not asked about.
+    live = role_plan(
+        dict(
+            DEFAULTS,
+            apache_hardening_headers={"X-Frame-Options": None, "X-Content-Type-Options": " nosniff "},
+            apache_hardening_csp={},
+            apache_hardening_hsts="",
+        )
+    )["live"]
+    assert (
+        live["http"] == live["https"] == {"Server": "Apache", "X-Powered-By": None, "X-Content-Type-Options": "nosniff"}
+    )

@@ -202,3 +202,43 @@ def test_bad_arguments_are_refused_by_name(monkeypatch, apache, args, message):
     result, calls = run(monkeypatch, apache, args, FailJson)
     assert calls == []
     assert message in result["msg"]
+
+
+def with_main(root, later="ServerTokens Full\n"):
+    """apache2.conf reading conf-enabled in order, and a user's later-sorting conf enabled."""
+    (root / "apache2.conf").write_text("IncludeOptional conf-enabled/*.conf\nIncludeOptional sites-enabled/*.conf\n")
+    (root / "conf-available" / "zz-local.conf").write_text(later)
+    os.symlink("../conf-available/zz-local.conf", root / "conf-enabled" / "zz-local.conf")
+
+
+def test_a_later_conf_that_overrides_ours_is_drift_in_check_mode_naming_it(monkeypatch, apache):
+    # Our conf is not even enabled yet: the candidate (its link to be made) is what is judged.
+    with_main(apache)
+    result, calls = run(monkeypatch, apache, dict(desired(apache), _ansible_check_mode=True, _ansible_diff=True))
+    assert calls == []
+    later = str(apache / "conf-enabled" / "zz-local.conf")
+    assert [(item["where"], item["found"]) for item in result["overrides"]] == [(f"{later}:1", "ServerTokens Full")]
+    (in_effect,) = [diff for diff in result["diff"] if diff["before_header"] == "in effect"]
+    assert in_effect["before"] == f"{later}:1: ServerTokens Full\n"
+    assert in_effect["after"].startswith("ServerTokens Prod of ")
+
+
+def test_an_override_alone_is_drift_and_a_real_run_refuses_changing_nothing(monkeypatch, apache):
+    with_main(apache)
+    run(monkeypatch, apache, dict(desired(apache), effective=False))
+    before = links(apache)
+    result, calls = run(monkeypatch, apache, dict(desired(apache), _ansible_check_mode=True))
+    assert result["changed"] is True and calls == []
+    result, calls = run(monkeypatch, apache, desired(apache, "ServerTokens Prod\nTimeout 60\n"), expect=FailJson)
+    assert calls == []
+    assert links(apache) == before
+    assert (apache / "conf-available" / "hardening.conf").read_text() == "ServerTokens Prod\n"
+    assert result["msg"].startswith("refused to change anything: ")
+    assert f"{apache}/conf-enabled/zz-local.conf:1: ServerTokens Full overrides ServerTokens Prod" in result["msg"]
+
+
+def test_a_later_conf_with_our_value_is_fine(monkeypatch, apache):
+    with_main(apache, later="ServerTokens prod\n")
+    run(monkeypatch, apache, desired(apache))
+    result, calls = run(monkeypatch, apache, desired(apache))
+    assert (result["changed"], result["overrides"], calls) == (False, [], [])

@@ -167,3 +167,26 @@ def test_a_bad_module_name_is_refused(monkeypatch, php):
         monkeypatch, php_extensions, {"etc_dir": str(php), "disabled": ["xdebug", "../evil"]}, FakeRun(php), FailJson
     )
     assert result["msg"] == "disabled[1]: '../evil' is not a PHP module name"
+
+
+HARDENING = 'expose_php = Off\ndisable_functions = "exec,passthru"\nmemory_limit = "128M"\n'
+
+
+def test_php_info_names_a_later_ini_that_overrides_the_hardening_per_sapi(monkeypatch, php):
+    # Our ini is not written yet (a fresh host): it is judged as it will be, in its sorted place.
+    (php / "8.4" / "apache2" / "conf.d" / "99-zz-local.ini").write_text("; local\ndisable_functions =\n")
+    (php / "8.4" / "fpm" / "conf.d" / "99-zz-local.ini").write_text("memory_limit = 128M\nexpose_php = no\n")
+    (php / "8.4" / "cli" / "conf.d" / "99-zz-local.ini").write_text("disable_functions =\n")
+    (php / "8.4" / "fpm" / "conf.d" / "10-early.ini").write_text("disable_functions =\n")
+    hardening = {"name": "99-bulwark-hardening.ini", "content": HARDENING, "sapis": ["apache2", "fpm"]}
+    result = run(monkeypatch, php_info, {"etc_dir": str(php), "hardening": hardening})
+    later = f"{php}/8.4/apache2/conf.d/99-zz-local.ini"
+    assert [(o["sapi"], o["file"], o["line"], o["setting"], o["found"]) for o in result["overrides"]] == [
+        ("apache2", later, 2, "disable_functions", "")
+    ]
+    assert result["overrides"][0]["message"] == (
+        f'{later}:2 sets disable_functions = "" (8.4/apache2; the hardening: exec,passthru)'
+    )
+    # Without the hardening's content (invalid variables) nothing is judged.
+    hardening["content"] = ""
+    assert run(monkeypatch, php_info, {"etc_dir": str(php), "hardening": hardening})["overrides"] == []

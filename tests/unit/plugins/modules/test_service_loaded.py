@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import http.server
 import os
+import threading
 import time
 
 import pytest
@@ -207,3 +209,133 @@ def test_ufw_evidence_reloads_when_told_even_if_the_live_rules_match(monkeypatch
     result = run(monkeypatch, fake, name="ufw", evidence="ufw", state="reloaded")
     assert result["changed"] is True and result["action"] == "reloaded" and result["stale"] == []
     assert fake.calls == ["-S", "-S", "reload"]
+
+
+class Server:
+    """A real HTTP server on 127.0.0.1 whose answer the test sets: status and headers (repeats kept)."""
+
+    def __init__(self):
+        outer = self
+        self.status, self.headers = 200, [("X-Frame-Options", "DENY")]
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def answer(self):
+                self.send_response_only(outer.status)
+                for name, value in outer.headers:
+                    self.send_header(name, value)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            do_GET = do_TRACE = answer
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_port}/"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def server():
+    live = Server()
+    yield live
+    live.httpd.shutdown()
+
+
+def test_ask_gets_the_status_and_every_header_with_repeats(server):
+    server.headers = [("X-Frame-Options", "DENY"), ("X-Frame-Options", "SAMEORIGIN"), ("Server", "Apache")]
+    status, headers = service_loaded.ask({"url": server.url, "method": "GET"})
+    assert status == 200
+    assert [value for name, value in headers if name == "X-Frame-Options"] == ["DENY", "SAMEORIGIN"]
+    assert service_loaded.ask({"url": "http://127.0.0.1:1/", "method": "GET"}, timeout=2) == (None, [])
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "reasons"),
+    [
+        (200, [("Server", "Apache"), ("X-Frame-Options", "DENY")], []),
+        (
+            200,
+            [("Server", "Apache/2.4.62 (Debian)"), ("X-Frame-Options", "DENY"), ("x-frame-options", "DENY")],
+            [
+                "GET http://h/ sends Server: Apache/2.4.62 (Debian) (expected Apache, once)",
+                "GET http://h/ sends X-Frame-Options: DENY; DENY 2 times (expected DENY, once)",
+            ],
+        ),
+        (
+            200,
+            [("Server", "Apache"), ("X-Powered-By", "PHP/8.2")],
+            [
+                "GET http://h/ sends X-Frame-Options: nothing (expected DENY, once)",
+                "GET http://h/ sends X-Powered-By: PHP/8.2 (expected none)",
+            ],
+        ),
+        (None, [], ["GET http://h/ got no answer"]),
+    ],
+)
+def test_answer_differences_name_each_wrong_header(status, headers, reasons):
+    probe = {
+        "url": "http://h/",
+        "method": "GET",
+        "headers": {"Server": "Apache", "X-Frame-Options": "DENY", "X-Powered-By": None},
+    }
+    assert _loaded.answer_differences(probe, status, headers) == reasons
+
+
+def test_answer_differences_check_the_status():
+    probe = {"url": "http://h/", "method": "TRACE", "status": [405]}
+    assert _loaded.answer_differences(probe, 405, []) == []
+    assert _loaded.answer_differences(probe, 200, []) == ["TRACE http://h/ answers 200 (expected 405)"]
+
+
+def probe_of(server, value="DENY"):
+    return [{"url": server.url, "headers": {"X-Frame-Options": value}}]
+
+
+@pytest.mark.parametrize("check_mode", [True, False])
+def test_a_daemon_serving_old_headers_is_drift_and_reloaded_although_its_files_look_loaded(
+    monkeypatch, conf, server, check_mode
+):
+    """A killed run: the files look loaded (no stamp, no ctime after the load), the answer says otherwise."""
+    os.utime(conf, (1.0, 1.0))
+    fake = FakeSystemd(loaded_ago=-5)  # (re)loaded after the files' last change
+    server.headers = [("X-Frame-Options", "SAMEORIGIN")]
+    if not check_mode:
+        fake = _Reloading(fake, server)  # the reload is what makes the daemon answer right
+    result = run(monkeypatch, fake, files=[str(conf)], probes=probe_of(server), _ansible_check_mode=check_mode)
+    assert result["changed"] is True and result["action"] == "reloaded"
+    assert result["live"] == [f"GET {server.url} sends X-Frame-Options: SAMEORIGIN (expected DENY, once)"]
+    assert result["stale"] == result["live"]
+
+
+class _Reloading:
+    def __init__(self, fake, server):
+        self.fake, self.server, self.calls = fake, server, fake.calls
+
+    def __call__(self, cmd):
+        if cmd[1] == "reload":
+            self.server.headers = [("X-Frame-Options", "DENY")]
+        return self.fake(cmd)
+
+
+def test_a_right_answer_is_no_drift(monkeypatch, conf, server):
+    fake = FakeSystemd(loaded_ago=-5)
+    os.utime(conf, (1.0, 1.0))
+    result = run(monkeypatch, fake, files=[str(conf)], probes=probe_of(server))
+    assert (result["changed"], result["live"], fake.calls) == (False, [], ["show"])
+
+
+def test_a_wrong_answer_a_reload_does_not_repair_fails_naming_it(monkeypatch, conf, server):
+    fake = FakeSystemd(loaded_ago=-5)
+    os.utime(conf, (1.0, 1.0))
+    server.headers = [("X-Frame-Options", "SAMEORIGIN")]
+    result = run(monkeypatch, fake, files=[str(conf)], probes=probe_of(server), probe_wait=1)
+    assert fake.calls[:2] == ["show", "reload"]
+    assert result["msg"].startswith("apache2 still answers wrongly after it was reloaded: GET ")
+    assert "sends X-Frame-Options: SAMEORIGIN (expected DENY, once)" in result["msg"]
+
+
+def test_a_probe_that_is_no_web_url_is_refused_by_name(monkeypatch, conf):
+    result = run(monkeypatch, FakeSystemd(), files=[str(conf)], probes=[{"url": "ftp://h/"}])
+    assert result["msg"] == "probes: 'ftp://h/' is not an http:// or https:// URL"
