@@ -467,7 +467,6 @@ class CallbackModule(CallbackBase):
         self._drift_run = False
         self._gated = False
         self._gate_play = False
-        self._playbooks = 0
         self._ended = 0
         self._verdict: dict | None = None
         self._exit_hooked = False
@@ -512,7 +511,6 @@ class CallbackModule(CallbackBase):
     def v2_playbook_on_start(self, playbook):
         # Called once per playbook of the command line (ansible-playbook site.yml bulwark.hardening.drift_gate):
         # one report, one state file for the whole run.
-        self._playbooks += 1
         if self._state:
             return
         self._check_mode = bool(context.CLIARGS.get("check", False))
