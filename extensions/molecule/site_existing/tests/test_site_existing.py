@@ -322,7 +322,7 @@ def test_the_drift_gate_after_their_playbook_fails_the_drifted_host(stray_rule):
     )
     assert run.returncode == DRIFTED, run.stdout[-4000:] + run.stderr[-2000:]
     assert drifted(report) == ["UFW-RULESET"]
-    assert f"{TARGET} drifted or was not checked (drift): UFW-RULESET" in run.stdout
+    assert f"{TARGET} drifted or was not checked (drift): UFW-RULESET" in run.stdout + run.stderr
     # The gate's task is the verdict, not a control: the report holds the controls of their play only.
     assert not [key for key in report["hosts"][TARGET]["controls"] if "complies" in key]
 
@@ -357,11 +357,12 @@ def test_drift_yml_without_check_refuses_and_writes_nothing(host, stray_rule, ar
 
 
 def test_site_yml_in_a_drift_run_runs_in_check_mode_without_check(host, stray_rule):
-    # drift.yml's variable alone, without --check: every task of site.yml in check mode.
+    # drift.yml's variable alone, without --check: every task of site.yml in check mode (with their
+    # variables, which are adjacent to their playbook, not to ours).
     before = _unchanged(host)
-    run, report = drift_run(
-        PROJECT / "playbooks" / "site.yml", "--diff", "-e", "bulwark_drift_run=true", "--limit", TARGET, name="keyword"
-    )
+    their_vars = f"@{SCENARIO / 'group_vars' / 'targets.yml'}"
+    args = ["--diff", "-e", their_vars, "-e", "bulwark_drift_run=true", "--limit", TARGET]
+    run, report = drift_run(PROJECT / "playbooks" / "site.yml", *args, name="keyword")
     output = run.stdout + run.stderr
     # The ufw task ran, and would have removed the rule nobody declared ...
     assert "UFW-RULESET" in drifted(report), output[-4000:]
