@@ -45,7 +45,7 @@ export ANSIBLE_CALLBACKS_ENABLED=bulwark.hardening.drift_report
 step "Hardening it with playbooks/site.yml"
 BULWARK_DRIFT_QUIET=true ansible-playbook -i "$work/inventory.yml" playbooks/site.yml
 
-# The scheduled drift run: playbooks/drift.yml exits 0 in compliance, 2 when a host drifted.
+# The scheduled drift run: playbooks/drift.yml exits 0 in compliance, 10 when a host drifted.
 drift() {
   local rc=0
   ansible-playbook -i "$work/inventory.yml" playbooks/drift.yml --check --diff >"$work/drift.log" 2>&1 || rc=$?

@@ -40,9 +40,24 @@ description:
     and nothing of a task with C(no_log).
   - The JSON also counts, per host and role, the tasks that ran on the host (skipped ones not
     counted), which C(make bench) prints.
-  - The exit status is set by the play that C(playbooks/drift.yml) ends with (a failed gate task per
-    drifted host makes C(ansible-playbook) exit 2 and an AWX job fail); the callback makes the
-    report so far readable to that play through the C(bulwark.hardening.drift) lookup.
+  - B(The exit status is the verdict.) In a C(--check) run the callback decides how C(ansible-playbook)
+    exits, from what it saw, after every callback has had the run's end (C(v2_playbook_on_stats), where
+    ARA and other recorders record it). No C(--tags), C(--skip-tags) or C(-l) can skip it, it is no task.
+  - C(0) - every host that ran a control is in compliance.
+  - C(10) - a host drifted (also when another failed, a drift is a finding).
+  - C(11) - a host failed or was unreachable, and nothing drifted where the run could look.
+  - C(12) - misuse. C(playbooks/drift.yml) without C(--check); no host matched (a mistyped inventory
+    path, an empty group); or no control ran on any host (C(--tags) that select none).
+  - None of these is a code of C(ansible-playbook)'s own (0-8, 99, 250), so a drift run I(without) this
+    callback, which can only exit with those (C(playbooks/drift.yml) refuses it with 2), is never taken
+    for a verdict. A status of ansible-playbook's own error (1, 4 for a parse error, 5, 99, 250) is kept,
+    the run did not reach its end and has no verdict.
+  - The verdict is also in the JSON report (C(verdict) with C(status), C(exit_status), C(reason)) and is
+    the last line of the console summary.
+  - C(playbooks/drift.yml) and C(playbooks/drift_gate.yml) (to append to a playbook of your own with
+    C(import_playbook), or to give as a second playbook on the command line) always set the exit status
+    in a C(--check) run, whatever O(exit_status) says. Their gate play fails each drifted host's task,
+    for AWX's per-host view, from the report so far (the C(bulwark.hardening.drift) lookup).
 author: bulwark.hardening contributors (!UNKNOWN)
 version_added: 0.1.0
 requirements:
@@ -85,6 +100,19 @@ options:
     ini:
       - section: bulwark_drift_report
         key: html_path
+  exit_status:
+    description:
+      - In a C(--check) run, exit with the verdict's status (see above). Set it to false for the report
+        alone with ansible-playbook's own exit status, e.g. for a first check of a host that was never
+        hardened, where everything drifts.
+      - C(playbooks/drift.yml) and C(playbooks/drift_gate.yml) always set the exit status, whatever this says.
+    type: bool
+    default: true
+    env:
+      - name: BULWARK_DRIFT_EXIT_STATUS
+    ini:
+      - section: bulwark_drift_report
+        key: exit_status
   quiet:
     description: Do not print the summary (the files are still written).
     type: bool
@@ -96,8 +124,10 @@ options:
         key: quiet
 """
 
+import atexit
 import json
 import os
+import sys
 import tempfile
 import time
 from datetime import datetime, timezone
@@ -112,6 +142,7 @@ from ansible_collections.bulwark.hardening.plugins.module_utils._drift_report im
     build,
     collection_version,
     diff_of,
+    drifted,
     evidence,
     fail,
     found,
@@ -128,9 +159,19 @@ from ansible_collections.bulwark.hardening.plugins.module_utils._drift_report im
 
 # The controller process publishes where the report so far is kept; the drift lookup reads it.
 STATE_ENV = "BULWARK_DRIFT_STATE"
-# Task vars: the control a task implements, and the gate task of playbooks/drift.yml.
+# Task vars: the control a task implements. Task or play vars: a task (every task of a play) that is
+# the verdict's machinery (the gate and the refusal of playbooks/drift.yml), not a control; in
+# check mode, a run with such a play always exits with the verdict.
 CONTROL_VAR = "bulwark_control"
 GATE_VAR = "bulwark_drift_gate"
+# Play vars: a drift run (playbooks/drift.yml): check mode only; without --check, a misuse.
+DRIFT_RUN_VAR = "bulwark_drift_run"
+
+# The verdict's exit statuses: none is one of ansible-playbook's own (0-8, 99, 250), except 0.
+EXIT_STATUS = {"compliant": 0, "drifted": 10, "failed": 11, "misuse": 12}
+# ansible-playbook's statuses for a run that reached its end: every host ok, a host failed, a host
+# unreachable. Any other (1 an error, 4 a parse error before the end, 5, 99, 250) is kept.
+RUN_STATUSES = (0, 2, 4)
 # The collection's root (plugins/callback/../..), for its version.
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -145,6 +186,67 @@ def control_of(task_vars, task: str) -> dict:
     if not isinstance(ident, str) or not ident.strip():
         return {"id": "", "title": task, "measure": "", "cis": ""}
     return control(ident.strip()) or {"id": ident.strip(), "title": task, "measure": "", "cis": ""}
+
+
+def verdict(report: dict, *, check_mode: bool, drift_run: bool, matched: bool) -> dict:
+    """The run's verdict: its status, exit status and the reason, one sentence an on-call admin acts on.
+
+    ``matched``: a play of the run matched a host; ``drift_run``: the run is playbooks/drift.yml.
+    """
+    hosts = report["hosts"]
+
+    def said(status: str, reason: str) -> dict:
+        return {"status": status, "exit_status": EXIT_STATUS[status], "reason": reason}
+
+    if drift_run and not check_mode:
+        return said(
+            "misuse",
+            "playbooks/drift.yml only checks: run it with --check --diff (its plays ran in check mode, nothing was "
+            "changed). To repair drift, run playbooks/site.yml.",
+        )
+    if not matched:
+        return said(
+            "misuse",
+            "no host matched: check the inventory (-i), the host pattern (bulwark_hosts, the play's hosts) and -l; "
+            "a run that checks no host proves nothing.",
+        )
+    names = sorted(hosts)
+    drifted_hosts = [name for name in names if drifted(hosts[name])]
+    failed = [name for name in names if hosts[name]["unreachable"] or hosts[name]["failed"]]
+    if drifted_hosts:
+        also = " (and %s failed or unreachable)" % ", ".join(failed) if failed else ""
+        return said("drifted", "%d host(s) drifted: %s%s." % (len(drifted_hosts), ", ".join(drifted_hosts), also))
+    if failed:
+        return said(
+            "failed",
+            "%d host(s) failed or unreachable, their controls not all checked: %s." % (len(failed), ", ".join(failed)),
+        )
+    checked = [name for name in names if hosts[name]["controls"]]
+    if not checked:
+        return said(
+            "misuse",
+            "no control ran on any host: --tags/--skip-tags (or the play) selected none; nothing was checked.",
+        )
+    controls = sum(len(hosts[name]["controls"]) for name in checked)
+    return said("compliant", "%d host(s) in compliance, %d control check(s)." % (len(checked), controls))
+
+
+def final_status(ansible_status, verdict_status: int, complete: bool):
+    """The status to exit with: ansible-playbook's, replaced by the verdict's once the run reached its end.
+
+    A failure the report does not show (ansible says a host failed or was unreachable, the verdict says
+    compliant) is never turned into success.
+    """
+    if not complete or ansible_status not in RUN_STATUSES:
+        return ansible_status
+    if verdict_status == EXIT_STATUS["compliant"] and ansible_status != 0:
+        return EXIT_STATUS["failed"]
+    return verdict_status
+
+
+def _flag(value) -> bool:
+    """A play var set to true, as YAML or as a string (-e, import_playbook vars)."""
+    return value is True or str(value).strip().lower() in ("true", "yes", "1")
 
 
 def now() -> str:
@@ -176,6 +278,16 @@ class CallbackModule(CallbackBase):
         # When each task started: per task, and per host and task (the time of a control's tasks).
         self._task_started = 0.0
         self._started: dict[tuple[str, str], float] = {}
+        # What decides the verdict beyond the report: plays started and plays that matched no host,
+        # whether a play of the run was a drift run or a gate, and the playbooks that reached their end.
+        self._plays = 0
+        self._empty_plays = 0
+        self._drift_run = False
+        self._gated = False
+        self._gate_play = False
+        self._ended = 0
+        self._verdict: dict | None = None
+        self._exit_hooked = False
 
     def _host(self, name: str) -> dict:
         return self._hosts.setdefault(name, new_host())
@@ -190,6 +302,9 @@ class CallbackModule(CallbackBase):
             return task.get_vars()
         except Exception:  # pylint: disable=broad-except  # a bare Task (unit tests) has no parent
             return task.vars or {}
+
+    def _is_gate(self, task) -> bool:
+        return self._gate_play or bool(self._vars(task).get(GATE_VAR))
 
     def _seconds(self, result) -> float:
         """How long the task ran on the result's host."""
@@ -207,19 +322,41 @@ class CallbackModule(CallbackBase):
         if self._state:
             write(self._state, json.dumps(build(self._hosts, self._check_mode, self._run), sort_keys=True))
 
+    def _forget_state(self) -> None:
+        if self._state:
+            try:
+                os.unlink(self._state)
+            except FileNotFoundError:
+                pass
+            os.environ.pop(STATE_ENV, None)
+            self._state = ""
+
     def v2_playbook_on_start(self, playbook):
+        # Called once per playbook of the command line (ansible-playbook site.yml bulwark.hardening.drift_gate):
+        # one report, one state file for the whole run.
+        if self._state:
+            return
         self._check_mode = bool(context.CLIARGS.get("check", False))
         self._run = {"started": now(), "version": collection_version(ROOT)}
-        # The report so far, for the gate play of playbooks/drift.yml: published before each play
-        # in a file the bulwark.hardening.drift lookup finds through the environment, which the
-        # worker processes inherit from this (the controller's main) process.
+        # The report so far, for the gate play: published before each play in a file the
+        # bulwark.hardening.drift lookup finds through the environment, which the worker processes
+        # inherit from this (the controller's main) process. Removed at the run's end.
         handle, self._state = tempfile.mkstemp(prefix="bulwark-drift-", suffix=".json")
         os.close(handle)
         os.environ[STATE_ENV] = self._state
+        atexit.register(self._forget_state)
 
     def v2_playbook_on_play_start(self, play):
         self._play_uuid = self._play_uuid or getattr(play, "_uuid", "")
+        self._plays += 1
+        play_vars = getattr(play, "vars", None) or {}
+        self._gate_play = _flag(play_vars.get(GATE_VAR, False))
+        self._gated = self._gated or self._gate_play
+        self._drift_run = self._drift_run or _flag(play_vars.get(DRIFT_RUN_VAR, False))
         self._publish()
+
+    def v2_playbook_on_no_hosts_matched(self):
+        self._empty_plays += 1
 
     def v2_playbook_on_task_start(self, task, is_conditional):
         self._task_started = time.monotonic()
@@ -237,7 +374,7 @@ class CallbackModule(CallbackBase):
             self._count(result)
             return
         task_vars = self._vars(task)
-        if task_vars.get(GATE_VAR):
+        if self._gate_play or task_vars.get(GATE_VAR):
             return
         host = self._count(result)
         changed = bool(result._result.get("changed", False))
@@ -261,13 +398,13 @@ class CallbackModule(CallbackBase):
         task = result._task
         host = self._hosts.get(result._host.get_name())
         task_vars = self._vars(task)
-        if host is not None and not isinstance(task, Handler) and not task_vars.get(GATE_VAR):
+        if host is not None and not isinstance(task, Handler) and not self._is_gate(task):
             title = task.name or task.action
             skip(host, control_of(task_vars, title), self._role(task), title)
 
     def v2_runner_on_failed(self, result, ignore_errors=False):
         self._seconds(result)
-        if self._vars(result._task).get(GATE_VAR):
+        if self._is_gate(result._task):
             return
         host = self._count(result)
         if not ignore_errors:
@@ -279,11 +416,59 @@ class CallbackModule(CallbackBase):
         host = self._host(result._host.get_name())
         fail(host, result._task.name or result._task.action, result._result.get("msg"), unreachable=True)
 
+    def _verdict_applies(self) -> bool:
+        """drift.yml always; a check run with the gate always; another check run unless exit_status is false."""
+        return self._drift_run or (self._check_mode and (self._gated or bool(self.get_option("exit_status"))))
+
+    def _complete(self) -> bool:
+        """The run reached its end: every playbook given ran to its stats, or ansible-playbook stopped
+        after a failed or unreachable host (the report shows them)."""
+        given = len(context.CLIARGS.get("args") or ())
+        stopped = any(host["failed"] or host["unreachable"] for host in self._hosts.values())
+        return self._ended >= given or stopped
+
+    def _exit_status(self, status):
+        if self._verdict is None:
+            return status
+        return final_status(status, self._verdict["exit_status"], self._complete())
+
+    def _hook_exit(self) -> None:
+        """Exit with the verdict's status.
+
+        ansible-playbook ends with ``sys.exit(status)`` (``CLI.cli_executor``), after every callback's
+        ``v2_playbook_on_stats``, the task queue's cleanup and the removal of its temporary files. That
+        call is where the verdict takes over: raising SystemExit in a callback would stop the callbacks
+        after this one (ARA records the run's end there) and skip that cleanup, and any other exception
+        is only a warning.
+        """
+        if self._exit_hooked:
+            return
+        self._exit_hooked = True
+        original = sys.exit
+
+        def exit_with_verdict(status=None):
+            original(self._exit_status(status))
+
+        sys.exit = exit_with_verdict
+
     def v2_playbook_on_stats(self, stats):
+        self._ended += 1
         self._run["finished"] = now()
         report = build(self._hosts, self._check_mode, self._run)
+        if self._verdict_applies():
+            matched = self._plays > self._empty_plays
+            self._verdict = verdict(report, check_mode=self._check_mode, drift_run=self._drift_run, matched=matched)
+            report["verdict"] = self._verdict
+            self._hook_exit()
         if not self.get_option("quiet"):
             self._display.display(render(report))
+            if self._verdict:
+                self._display.display(
+                    "  verdict: %s (exit status %d): %s"
+                    % (self._verdict["status"], self._verdict["exit_status"], self._verdict["reason"])
+                )
+        if self._verdict and self._verdict["status"] == "misuse":
+            self._display.error("bulwark drift report: %s" % self._verdict["reason"], wrap_text=False)
         outputs = {
             "report_path": lambda: json.dumps(report, indent=2, sort_keys=True) + "\n",
             "junit_path": lambda: junit(report),
@@ -295,10 +480,8 @@ class CallbackModule(CallbackBase):
             if path:
                 write(path, text())
         self._attach_to_ara(report)
-        if self._state:
-            os.unlink(self._state)
-            os.environ.pop(STATE_ENV, None)
-            self._state = ""
+        if self._ended >= len(context.CLIARGS.get("args") or ()):
+            self._forget_state()
 
     def _attach_to_ara(self, report: dict) -> None:
         """The verdict of a check run on ARA's record of it, when ARA records the run."""

@@ -9,8 +9,9 @@ short_description: What the drift_report callback has found so far on a host
 description:
   - Returns, for each host name given, its state in the running playbook's drift report as the
     C(bulwark.hardening.drift_report) callback published it before the current play started.
-  - Used by the gate play of C(playbooks/drift.yml), which fails every drifted host so that the
-    drift run exits non-zero (plain C(ansible-playbook)) and the job fails (AWX/Automation Platform).
+  - Used by the gate play (C(playbooks/drift_gate.yml), which C(playbooks/drift.yml) ends with and a
+    playbook of your own may import), which fails the task of every drifted host (AWX/Automation
+    Platform show it per host). The exit status is the callback's verdict.
 author: bulwark.hardening contributors (!UNKNOWN)
 version_added: 0.1.0
 requirements:

@@ -55,7 +55,8 @@ INTERNAL = frozenset(
         "bulwark_inputs_checked",  # playbooks/site.yml, stage 1 (after this check)
         "bulwark_hosts",  # playbooks/site.yml and drift.yml: -e bulwark_hosts=GROUP
         "bulwark_control",  # task vars: a control ID of module_utils/_controls.py (drift_report callback)
-        "bulwark_drift_gate",  # playbooks/drift.yml
+        "bulwark_drift_gate",  # playbooks/drift.yml and drift_gate.yml
+        "bulwark_drift_run",  # playbooks/drift.yml: site.yml's play in check mode
         "bulwark_confirm_deferred",  # playbooks/site.yml: one commit-confirmation after ssh and ufw
         "bulwark_rollback",  # fact left by the modules that arm the host's rollback
     )

@@ -217,3 +217,183 @@ def test_skip_tags_firewall_skips_every_ufw_task():
     # Their other tasks still run.
     assert "Deploy their legacy app" in banners
     assert record["drift"] == []
+
+
+# --- drift: their own playbook is the drift check; the verdict is the exit status -----------------
+
+# The verdict's exit statuses (plugins/callback/drift_report.py, docs/README.md, playbooks/drift.yml).
+COMPLIANT, DRIFTED, MISUSE = 0, 10, 12
+
+# A callback of another collection, enabled after ours: its v2_playbook_on_stats must still run (ARA
+# records the run's end there), and after ours (the drift report is written by then).
+WITNESS = """
+import os
+from ansible.plugins.callback import CallbackBase
+
+
+class CallbackModule(CallbackBase):
+    CALLBACK_VERSION = 2.0
+    CALLBACK_TYPE = "notification"
+    CALLBACK_NAME = "bulwarktest.witness.stats"
+    CALLBACK_NEEDS_ENABLED = True
+
+    def v2_playbook_on_stats(self, stats):
+        with open(os.environ["WITNESS_FILE"], "a", encoding="utf-8") as handle:
+            handle.write("drift report written: %s\\n" % os.path.exists(os.environ["BULWARK_DRIFT_REPORT"]))
+"""
+
+
+@pytest.fixture(scope="module")
+def witness(tmp_path_factory):
+    """Environment that enables the witness callback after ours; the path of the file it writes."""
+    root = tmp_path_factory.mktemp("witness")
+    plugin = root / "ansible_collections" / "bulwarktest" / "witness" / "plugins" / "callback" / "stats.py"
+    plugin.parent.mkdir(parents=True)
+    plugin.write_text(WITNESS, encoding="utf-8")
+    written = root / "stats.txt"
+    env = {
+        "ANSIBLE_COLLECTIONS_PATH": os.pathsep.join(
+            filter(None, [str(root), os.environ.get("ANSIBLE_COLLECTIONS_PATH")])
+        ),
+        "ANSIBLE_CALLBACKS_ENABLED": "bulwark.hardening.drift_report,bulwarktest.witness.stats",
+        "WITNESS_FILE": str(written),
+    }
+    return env, written
+
+
+def drift_run(playbook, *args: str, name: str, env: dict | None = None) -> tuple[subprocess.CompletedProcess, dict]:
+    """A playbook run with the drift report and its verdict (the scenario switches the verdict off for
+    its other check runs); any outcome. Returns the run and the JSON report ({} when none was written)."""
+    report = EPHEMERAL / f"{name}.json"
+    report.unlink(missing_ok=True)
+    result = run_playbook(
+        playbook,
+        *args,
+        env={"BULWARK_DRIFT_REPORT": str(report), "BULWARK_DRIFT_EXIT_STATUS": "true", **(env or {})},
+        timeout=900,
+    )
+    (EPHEMERAL / f"{name}.log").write_text(result.stdout + result.stderr)
+    return result, json.loads(report.read_text()) if report.exists() else {}
+
+
+def drifted(report: dict) -> list[str]:
+    return sorted(key for key, entry in report["hosts"][TARGET]["controls"].items() if entry["status"] == "drift")
+
+
+@pytest.fixture
+def stray_rule(host):
+    """A rule added by hand, which their play's ufw role (ufw_exclusive) would remove: one drift."""
+    host.check_output("ufw allow 7777/tcp")
+    yield
+    host.check_output("ufw delete allow 7777/tcp")
+
+
+def test_their_playbook_in_check_mode_is_a_drift_check_in_compliance():
+    run, report = drift_run(SCENARIO / "converge.yml", "--check", "--diff", name="own-compliant")
+    assert run.returncode == COMPLIANT, run.stdout[-4000:] + run.stderr[-2000:]
+    assert report["verdict"]["status"] == "compliant"
+    controls = report["hosts"][TARGET]["controls"]
+    assert drifted(report) == []
+    # The controls of the roles their play ran, none of the roles it did not list.
+    roles = {entry["role"] for entry in controls.values()}
+    assert {"ssh_hardening", "ufw", "apache_hardening", "immutable"} <= roles
+    assert not roles & {"fail2ban", "unattended_upgrades", "php_hardening"}, roles
+
+
+def test_their_playbook_exits_drifted_and_other_callbacks_still_record_the_end(stray_rule, witness):
+    env, written = witness
+    written.unlink(missing_ok=True)
+    run, report = drift_run(SCENARIO / "converge.yml", "--check", "--diff", name="own-drifted", env=env)
+    assert run.returncode == DRIFTED, run.stdout[-4000:] + run.stderr[-2000:]
+    assert drifted(report) == ["UFW-RULESET"]
+    assert report["verdict"] == {
+        "status": "drifted",
+        "exit_status": DRIFTED,
+        "reason": f"1 host(s) drifted: {TARGET}.",
+    }
+    # The callback after ours ran its v2_playbook_on_stats, once ours had written the report.
+    assert written.read_text() == "drift report written: True\n"
+
+
+def test_the_drift_gate_after_their_playbook_fails_the_drifted_host(stray_rule):
+    # The gate given second on the command line, as the README's drift command does.
+    run, report = drift_run(
+        "bulwark.hardening.drift_gate", "--check", "--diff", str(SCENARIO / "converge.yml"), name="own-gated"
+    )
+    assert run.returncode == DRIFTED, run.stdout[-4000:] + run.stderr[-2000:]
+    assert drifted(report) == ["UFW-RULESET"]
+    assert f"{TARGET} drifted or was not checked (drift): UFW-RULESET" in run.stdout + run.stderr
+    # The gate's task is the verdict, not a control: the report holds the controls of their play only.
+    assert not [key for key in report["hosts"][TARGET]["controls"] if "complies" in key]
+
+
+def _unchanged(host) -> str:
+    """What a write would change: sshd's files and the firewall's rules, ufw's view of them."""
+    return host.check_output(
+        "sha256sum /etc/ssh/sshd_config /etc/ssh/sshd_config.d/* /etc/ufw/user.rules /etc/ufw/user6.rules;"
+        " LC_ALL=C ufw status verbose"
+    )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--limit", TARGET], ["--tags", "ufw"], ["--skip-tags", "ssh_hardening,ufw"], ["--skip-tags", "always"]],
+    ids=["limit", "tags", "skip-tags", "skip-tags-always"],
+)
+def test_drift_yml_without_check_refuses_and_writes_nothing(host, stray_rule, args):
+    before = _unchanged(host)
+    run, report = drift_run(PROJECT / "playbooks" / "drift.yml", "-e", "bulwark_hosts=targets", *args, name="misuse")
+    output = run.stdout + run.stderr
+    assert run.returncode == MISUSE, output[-4000:]
+    assert report["verdict"]["status"] == "misuse"
+    assert "playbooks/drift.yml only checks: run it with --check --diff" in output
+    if args != ["--skip-tags", "always"]:
+        # The refusal ran on the targeted host, and no role did.
+        assert f"fatal: [{TARGET}]" in output
+        assert "PLAY [Harden Debian web servers]" not in output, output[-4000:]
+    # Not even with the refusal skipped: site.yml's play runs in check mode in a drift run.
+    assert _unchanged(host) == before
+    assert "7777/tcp" in host.check_output("LC_ALL=C ufw status")
+
+
+def test_site_yml_in_a_drift_run_runs_in_check_mode_without_check(host, stray_rule):
+    # drift.yml's variable alone, without --check: every task of site.yml in check mode (with their
+    # variables, which are adjacent to their playbook, not to ours).
+    before = _unchanged(host)
+    their_vars = f"@{SCENARIO / 'group_vars' / 'targets.yml'}"
+    args = ["--diff", "-e", their_vars, "-e", "bulwark_drift_run=true", "--limit", TARGET]
+    run, report = drift_run(PROJECT / "playbooks" / "site.yml", *args, name="keyword")
+    output = run.stdout + run.stderr
+    # The ufw task ran, and would have removed the rule nobody declared ...
+    assert "UFW-RULESET" in drifted(report), output[-4000:]
+    assert "allow 7777/tcp from any" in report["hosts"][TARGET]["controls"]["UFW-RULESET"]["found"]
+    # ... and removed nothing, changed nothing, installed nothing (fail2ban is not in their play).
+    assert _unchanged(host) == before
+    assert not host.package("fail2ban").is_installed
+
+
+def test_a_drift_run_that_matches_no_host_is_misuse():
+    run, report = drift_run(
+        PROJECT / "playbooks" / "drift.yml", "--check", "--diff", "-e", "bulwark_hosts=no_such_group", name="no-hosts"
+    )
+    output = run.stdout + run.stderr
+    assert run.returncode == MISUSE, output[-4000:]
+    assert report["verdict"]["status"] == "misuse"
+    assert "no host matched: check the inventory (-i)" in output
+
+
+def test_a_drift_run_without_the_callback_has_none_of_the_verdicts_statuses(witness):
+    env, _written = witness
+    run = run_playbook(
+        PROJECT / "playbooks" / "drift.yml",
+        "--check",
+        "--diff",
+        "-e",
+        "bulwark_hosts=targets",
+        env={**env, "ANSIBLE_CALLBACKS_ENABLED": "bulwarktest.witness.stats", "BULWARK_DRIFT_REPORT": "/dev/null"},
+    )
+    output = run.stdout + run.stderr
+    # ansible-playbook's own "a host failed": the refusal, which names the callback to enable.
+    assert run.returncode == 2, output[-4000:]
+    assert "ANSIBLE_CALLBACKS_ENABLED=bulwark.hardening.drift_report" in output
+    assert "PLAY [Harden Debian web servers]" not in output

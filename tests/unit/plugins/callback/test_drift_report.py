@@ -5,13 +5,20 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from xml.etree import ElementTree
 
 import pytest
 from ansible.playbook.handler import Handler
 from ansible.playbook.task import Task
 
-from ansible_collections.bulwark.hardening.plugins.callback.drift_report import STATE_ENV, CallbackModule
+from ansible_collections.bulwark.hardening.plugins.callback.drift_report import (
+    EXIT_STATUS,
+    STATE_ENV,
+    CallbackModule,
+    final_status,
+    verdict,
+)
 from ansible_collections.bulwark.hardening.plugins.lookup.drift import host_state
 from ansible_collections.bulwark.hardening.plugins.module_utils._controls import CONTROLS
 from ansible_collections.bulwark.hardening.plugins.module_utils._drift_report import (
@@ -407,3 +414,175 @@ def test_the_html_report_and_the_run_are_written(tmp_path, monkeypatch):
     assert run["started"].endswith("Z") and run["version"] != "unknown"
     page = (tmp_path / "r.html").read_text()
     assert page.startswith("<!DOCTYPE html>") and 'id="matrix"' in page and run["version"] in page
+
+
+# --- the verdict and the exit status ---------------------------------------------------------------
+
+
+def _fleet(*hosts):
+    """A report of hosts given as (name, status of its one control or None for no control, failed, unreachable)."""
+    callback = CallbackModule()
+    for name, control, failed, unreachable in hosts:
+        if control is not None:
+            callback.v2_runner_on_ok(_Result(_task(Task, "Write sshd_config", SSH), control == "drift", host=name))
+        if failed:
+            callback.v2_runner_on_failed(_Result(_task(Task, "Install ufw", UFW), False, host=name))
+        if unreachable:
+            callback.v2_runner_on_unreachable(_Result(_task(Task, "Install ufw", UFW), False, host=name))
+    return build(callback._hosts, True)
+
+
+@pytest.mark.parametrize(
+    ("hosts", "expected", "words"),
+    [
+        ([("web1", "compliant", 0, 0), ("web2", "compliant", 0, 0)], "compliant", "2 host(s) in compliance"),
+        ([("web1", "drift", 0, 0), ("web2", "compliant", 0, 0)], "drifted", "1 host(s) drifted: web1."),
+        # A drift is a finding: it wins over a host the run could not check (which the reason names).
+        ([("web1", "drift", 0, 0), ("web2", None, 0, 1)], "drifted", "web1 (and web2 failed or unreachable)"),
+        ([("web1", "compliant", 1, 0), ("web2", "compliant", 0, 0)], "failed", "failed or unreachable"),
+        ([("web1", None, 0, 1)], "failed", ": web1."),
+        # Hosts answered but no control ran (--tags that select none): nothing was checked.
+        ([("web1", None, 0, 0)], "misuse", "no control ran on any host"),
+    ],
+)
+def test_the_verdict_of_a_check_run(hosts, expected, words):
+    said = verdict(_fleet(*hosts), check_mode=True, drift_run=False, matched=True)
+    assert (said["status"], said["exit_status"]) == (expected, EXIT_STATUS[expected])
+    assert words in said["reason"]
+
+
+def test_a_host_without_a_control_does_not_decide_the_verdict():
+    # A play of the user's own on other hosts (no control of ours) neither passes nor fails the run.
+    report = _fleet(("web1", "compliant", 0, 0))
+    report["hosts"]["db1"] = build({"db1": {**report["hosts"]["web1"], "controls": {}}}, True)["hosts"]["db1"]
+    assert verdict(report, check_mode=True, drift_run=False, matched=True)["status"] == "compliant"
+
+
+def test_no_host_matched_is_misuse():
+    said = verdict(build({}, True), check_mode=True, drift_run=False, matched=False)
+    assert said["exit_status"] == EXIT_STATUS["misuse"]
+    assert said["reason"].startswith("no host matched: check the inventory (-i)")
+
+
+def test_a_drift_run_without_check_is_misuse_whatever_it_found():
+    said = verdict(_fleet(("web1", "drift", 0, 0)), check_mode=False, drift_run=True, matched=True)
+    assert said["exit_status"] == EXIT_STATUS["misuse"]
+    assert "--check" in said["reason"]
+
+
+def test_the_verdicts_exit_statuses_are_none_of_ansible_playbooks_own():
+    ansible_own = {1, 2, 3, 4, 5, 6, 8, 99, 250}
+    assert EXIT_STATUS["compliant"] == 0
+    assert len(set(EXIT_STATUS.values())) == len(EXIT_STATUS)
+    assert not set(EXIT_STATUS.values()) & ansible_own
+
+
+@pytest.mark.parametrize(
+    ("ansible_status", "verdict_status", "complete", "expected"),
+    [
+        (0, 10, True, 10),  # drifted in check mode: ansible-playbook saw no failure
+        (2, 10, True, 10),  # the gate failed the drifted host
+        (2, 12, True, 12),  # drift.yml's refusal failed every host
+        (4, 11, True, 11),  # a host unreachable
+        (0, 0, True, 0),
+        (2, 0, True, 11),  # a failure the report does not show is never success
+        (1, 10, True, 1),  # ansible-playbook's own errors are kept: no verdict
+        (5, 0, True, 5),
+        (99, 10, True, 99),
+        (250, 0, True, 250),
+        (4, 0, False, 4),  # a parse error of a later playbook: the run did not reach its end
+        (0, 10, False, 0),
+    ],
+)
+def test_the_status_to_exit_with(ansible_status, verdict_status, complete, expected):
+    assert final_status(ansible_status, verdict_status, complete) == expected
+
+
+class _Play:
+    def __init__(self, **play_vars):
+        self.vars = play_vars
+
+
+def _callback(monkeypatch, *, check=True, exit_status=True, playbooks=("site.yml",)):
+    """A callback as ansible-playbook loads it, with sys.exit to restore after the test."""
+    monkeypatch.setattr("ansible.context.CLIARGS", {"check": check, "args": list(playbooks)})
+    monkeypatch.setattr(sys, "exit", sys.exit)
+    callback = CallbackModule()
+    options = {"exit_status": exit_status, "quiet": True}
+    monkeypatch.setattr(callback, "get_option", options.get)
+    callback.v2_playbook_on_start(None)
+    return callback
+
+
+def _exit(status):
+    """The status the process exits with when ansible-playbook calls sys.exit(status)."""
+    with pytest.raises(SystemExit) as exited:
+        sys.exit(status)
+    return exited.value.code
+
+
+def test_a_drifted_check_run_exits_with_the_verdicts_status(monkeypatch):
+    callback = _callback(monkeypatch)
+    callback.v2_playbook_on_play_start(_Play())
+    callback.v2_runner_on_ok(_Result(_task(Task, "Write sshd_config", SSH), True))
+    callback.v2_playbook_on_stats(None)
+    assert _exit(0) == 10
+    # ansible-playbook's own error is kept.
+    assert _exit(250) == 250
+
+
+def test_a_run_that_is_no_check_keeps_ansible_playbooks_status(monkeypatch):
+    callback = _callback(monkeypatch, check=False)
+    callback.v2_playbook_on_play_start(_Play())
+    callback.v2_runner_on_ok(_Result(_task(Task, "Write sshd_config", SSH), True))
+    callback.v2_playbook_on_stats(None)
+    assert _exit(0) == 0
+
+
+def test_exit_status_false_leaves_the_status_to_ansible_playbook_but_not_under_the_gate(monkeypatch):
+    callback = _callback(monkeypatch, exit_status=False, playbooks=("site.yml", "drift_gate.yml"))
+    callback.v2_playbook_on_play_start(_Play())
+    callback.v2_runner_on_ok(_Result(_task(Task, "Write sshd_config", SSH), True))
+    callback.v2_playbook_on_stats(None)
+    assert _exit(0) == 0
+    # The gate play: left out of the report, and the verdict is the exit status whatever the option says.
+    callback.v2_playbook_on_start(None)
+    callback.v2_playbook_on_play_start(_Play(bulwark_drift_gate=True))
+    callback.v2_runner_on_failed(_Result(_task(Task, "Assert that the host complies"), False))
+    callback.v2_playbook_on_stats(None)
+    assert callback._hosts["web1"]["failed"] == 0
+    assert _exit(2) == 10
+
+
+def test_the_report_so_far_lasts_until_the_last_playbook(monkeypatch):
+    callback = _callback(monkeypatch, playbooks=("site.yml", "drift_gate.yml"))
+    state = os.environ[STATE_ENV]
+    callback.v2_playbook_on_play_start(_Play())
+    callback.v2_playbook_on_stats(None)
+    # The gate (the second playbook) reads it.
+    assert os.path.exists(state)
+    callback.v2_playbook_on_start(None)
+    assert os.environ[STATE_ENV] == state
+    callback.v2_playbook_on_stats(None)
+    assert not os.path.exists(state)
+    assert STATE_ENV not in os.environ
+
+
+def test_a_drift_run_without_check_exits_as_misuse_with_the_reason(monkeypatch, tmp_path):
+    callback = _callback(monkeypatch, check=False, exit_status=False)
+    report_path = tmp_path / "report.json"
+    monkeypatch.setattr(callback, "get_option", {"quiet": True, "report_path": str(report_path)}.get)
+    callback.v2_playbook_on_play_start(_Play(bulwark_drift_run=True, bulwark_drift_gate=True))
+    callback.v2_runner_on_failed(_Result(_task(Task, "Assert that the drift run is a check run"), False))
+    callback.v2_playbook_on_stats(None)
+    assert _exit(2) == 12
+    assert json.loads(report_path.read_text())["verdict"]["status"] == "misuse"
+
+
+def test_a_run_whose_plays_matched_no_host_exits_as_misuse(monkeypatch):
+    callback = _callback(monkeypatch)
+    callback.v2_playbook_on_play_start(_Play())
+    callback.v2_playbook_on_no_hosts_matched()
+    callback.v2_playbook_on_stats(None)
+    assert _exit(0) == 12
+    assert callback._verdict["reason"].startswith("no host matched")
