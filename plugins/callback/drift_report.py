@@ -435,7 +435,7 @@ class CallbackModule(CallbackBase):
     def _hook_exit(self) -> None:
         """Exit with the verdict's status.
 
-        ansible-playbook ends with ``sys.exit(status)`` (``CLI.cli_executor``), after every callback's
+        ansible-playbook ends by calling ``sys.exit`` with its status (``CLI.cli_executor``), after every callback's
         ``v2_playbook_on_stats``, the task queue's cleanup and the removal of its temporary files. That
         call is where the verdict takes over: raising SystemExit in a callback would stop the callbacks
         after this one (ARA records the run's end there) and skip that cleanup, and any other exception

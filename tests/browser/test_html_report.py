@@ -271,7 +271,7 @@ def test_the_host_filter_shows_one_host(page):
 def test_the_role_filter_shows_one_roles_controls(page):
     page.click("#f-drifted")  # drifted only off again
     page.js("document.getElementById('f-host').focus()")
-    for _ in range(3):  # the host filter back to "all hosts"
+    for _press in range(3):  # the host filter back to "all hosts"
         page.key("ArrowUp", 38)
     assert page.js("document.getElementById('f-host').value") == ""
     page.js("document.getElementById('f-role').focus()")
