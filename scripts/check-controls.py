@@ -362,6 +362,15 @@ def self_test() -> int:
     return 0
 
 
+def injection_gaps(catalogue: dict) -> list[str]:
+    """Each control and way of drifting with neither an injection nor a reason (the drift matrix)."""
+    molecule = pathlib.Path("extensions/molecule")
+    sys.path.insert(0, str(molecule))
+    import drift_matrix  # noqa: PLC0415 (the scenarios' helper, importable from their directory)
+
+    return [f"{molecule}/injections: {line}" for line in drift_matrix.coverage(drift_matrix.load_all(), catalogue)]
+
+
 def main(argv: list[str]) -> int:
     if "--self-test" in argv:
         return self_test()
@@ -372,10 +381,12 @@ def main(argv: list[str]) -> int:
     for pattern in ("roles/**/*.yml", "roles/**/*.j2", "playbooks/**/*.yml"):
         for path in sorted(pathlib.Path(".").glob(pattern)):
             defects += restated(str(path), path.read_text(encoding="utf-8"), catalogue)
+    defects += injection_gaps(catalogue)
     if defects:
         print("\n".join(defects), file=sys.stderr)
         return 1
-    print(f"check-controls: {len(catalogue)} controls over {len(found)} tasks that can change a host")
+    print(f"check-controls: {len(catalogue)} controls over {len(found)} tasks that can change a host,"
+          " each with its drift injections")
     return 0
 
 

@@ -1,0 +1,265 @@
+"""The drift matrix: every control's drift injected, and the drift run's precision and recall.
+
+Each role lists its injections in ``extensions/molecule/injections/<role>.py`` (``INJECTIONS``, a
+list of ``Injection`` and ``NotInjectable``). For every control of the catalogue and every way an
+admin or an intruder makes a host differ from what the collection declared, there is one
+injection, or a ``NotInjectable`` saying why there cannot be one:
+
+- ``file``: our own file edited in place (the obvious drift);
+- ``override``: the setting changed where the software reads it with higher priority than our
+  file (a later drop-in, a conf-enabled file, a conf.d ini, an apt.conf.d file, a jail.d file...);
+- ``daemon``: the running process differs from its files (reloaded with another configuration,
+  changed at run time, stopped), the files themselves untouched or put back.
+
+``run_matrix`` injects them in batches (in one batch, no two injections expect the same control,
+so every finding is traced to its injection), runs the drift check after each batch, compares the
+controls it names with the ones expected, and repairs the host with the converge playbook. The
+result (per injection: found, missed, extra) is written to ``.tmp/drift-matrix/<scenario>.json``
+and ``.md``; the tests assert precision and recall of 100 %.
+
+Importable from any scenario's tests, like ``playbook_run``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from playbook_run import run_playbook
+
+HERE = Path(__file__).resolve().parent
+VIAS = ("file", "override", "daemon")
+
+
+@dataclass(frozen=True)
+class Injection:
+    """One drift, made by hand on the target (as root), and the controls the drift run must name."""
+
+    control: str  # the control this injection proves (one of ``expect``)
+    via: str  # one of VIAS
+    what: str  # what an admin reads in the matrix: "a later sshd_config.d file sets PasswordAuthentication yes"
+    inject: str  # shell, run as root on the target; must exit 0
+    expect: tuple[str, ...] = ()  # every control the drift run must name (default: ``control`` alone)
+    undo: str = ""  # shell run before the repair, for what the role refuses to undo (it names the file)
+    scenarios: tuple[str, ...] = ("site",)  # the scenarios whose hosts have what this needs
+    alone: bool = False  # in a batch of its own (it changes what other injections rely on)
+
+    def expected(self) -> tuple[str, ...]:
+        return tuple(sorted(set(self.expect) | {self.control}))
+
+
+@dataclass(frozen=True)
+class NotInjectable:
+    """A control and a way of drifting that cannot apply, and why (shown in the matrix)."""
+
+    control: str
+    via: str
+    why: str
+
+
+def load(role: str) -> list:
+    """The ``INJECTIONS`` of one role's file."""
+    path = HERE / "injections" / f"{role}.py"
+    spec = importlib.util.spec_from_file_location(f"bulwark_injections_{role}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return list(module.INJECTIONS)
+
+
+def load_all() -> list:
+    """Every role's injections and exclusions."""
+    return [item for path in sorted((HERE / "injections").glob("*.py")) for item in load(path.stem)]
+
+
+def for_scenario(scenario: str, items: list | None = None) -> list[Injection]:
+    """The injections that run in ``scenario``."""
+    return [item for item in (items or load_all()) if isinstance(item, Injection) and scenario in item.scenarios]
+
+
+def batches(injections: list[Injection]) -> list[list[Injection]]:
+    """Greedy batches: no control expected twice in one batch, ``alone`` ones by themselves."""
+    result: list[list[Injection]] = []
+    for injection in injections:
+        for batch in result:
+            if injection.alone or any(other.alone for other in batch):
+                continue
+            if set(injection.expected()).isdisjoint(c for other in batch for c in other.expected()):
+                batch.append(injection)
+                break
+        else:
+            result.append([injection])
+    return result
+
+
+def drifted(report_path: Path, target: str) -> tuple[list[str], dict]:
+    """The controls the drift report names as drifted on ``target``, and the target's section."""
+    report = json.loads(report_path.read_text())
+    section = report["hosts"].get(target, {})
+    found = sorted(key for key, entry in section.get("controls", {}).items() if entry.get("status") == "drift")
+    return found, section
+
+
+@dataclass
+class Outcome:
+    """What the drift run said about one batch."""
+
+    batch: int
+    injections: list[dict] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)  # named, expected by no injection of the batch
+    returncode: int = 0
+    repair_returncode: int = 0
+
+
+def run_matrix(
+    host,
+    target: str,
+    injections: list[Injection],
+    *,
+    scenario_dir: Path,
+    out: Path,
+    drift_playbook: str = "drift.yml",
+    repair_playbook: str = "converge.yml",
+    env: dict | None = None,
+) -> list[Outcome]:
+    """Inject each batch, run the drift check, compare, undo what the roles refuse, repair."""
+    out.mkdir(parents=True, exist_ok=True)
+    outcomes = []
+    base_env = {"BULWARK_DRIFT_QUIET": "false", **(env or {})}
+    for number, batch in enumerate(batches(injections), start=1):
+        for injection in batch:
+            made = host.run(injection.inject)
+            assert made.rc == 0, (injection.what, injection.inject, made.stdout, made.stderr)
+        report = out / f"matrix-{number}.json"
+        check = run_playbook(
+            scenario_dir / drift_playbook,
+            "--check",
+            "--diff",
+            env={**base_env, "BULWARK_DRIFT_REPORT": str(report)},
+            timeout=900,
+        )
+        (out / f"matrix-{number}.log").write_text(check.stdout + check.stderr)
+        assert report.exists(), check.stdout[-3000:] + check.stderr[-2000:]
+        found, _section = drifted(report, target)
+        outcome = Outcome(batch=number, returncode=check.returncode)
+        expected_here: set[str] = set()
+        for injection in batch:
+            expected = injection.expected()
+            expected_here |= set(expected)
+            outcome.injections.append(
+                {
+                    **asdict(injection),
+                    "found": sorted(set(expected) & set(found)),
+                    "missed": sorted(set(expected) - set(found)),
+                }
+            )
+        outcome.extra = sorted(set(found) - expected_here)
+        for injection in batch:
+            if injection.undo:
+                undone = host.run(injection.undo)
+                assert undone.rc == 0, (injection.what, injection.undo, undone.stderr)
+        repair = run_playbook(scenario_dir / repair_playbook, "--diff", env=base_env, timeout=900)
+        (out / f"repair-{number}.log").write_text(repair.stdout + repair.stderr)
+        outcome.repair_returncode = repair.returncode
+        outcomes.append(outcome)
+        if repair.returncode != 0:
+            break
+    return outcomes
+
+
+def score(outcomes: list[Outcome]) -> dict:
+    """Precision and recall over (injection, control) findings; extras count against precision."""
+    true_positive = sum(len(item["found"]) for outcome in outcomes for item in outcome.injections)
+    false_negative = sum(len(item["missed"]) for outcome in outcomes for item in outcome.injections)
+    false_positive = sum(len(outcome.extra) for outcome in outcomes)
+    found_total = true_positive + false_positive
+    expected_total = true_positive + false_negative
+    return {
+        "true_positive": true_positive,
+        "false_positive": false_positive,
+        "false_negative": false_negative,
+        "precision": true_positive / found_total if found_total else 1.0,
+        "recall": true_positive / expected_total if expected_total else 1.0,
+    }
+
+
+def write(scenario: str, outcomes: list[Outcome], items: list, clean_runs: list[int]) -> dict:
+    """Write the matrix (JSON and Markdown) to .tmp/drift-matrix/<scenario>.*; return the score."""
+    result = score(outcomes)
+    root = Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", HERE.parent.parent)) / ".tmp" / "drift-matrix"
+    root.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "scenario": scenario,
+        "score": result,
+        "clean_runs": clean_runs,
+        "batches": [asdict(outcome) for outcome in outcomes],
+        "not_injectable": [asdict(item) for item in items if isinstance(item, NotInjectable)],
+    }
+    (root / f"{scenario}.json").write_text(json.dumps(payload, indent=2))
+    lines = [
+        f"# Drift matrix: {scenario}",
+        "",
+        f"precision {result['precision']:.0%}, recall {result['recall']:.0%} "
+        f"({result['true_positive']} found, {result['false_negative']} missed, {result['false_positive']} extra); "
+        f"clean runs: {', '.join(f'exit {code}' for code in clean_runs) or 'none'}",
+        "",
+        "| control | via | drift | named | missed | batch |",
+        "|---|---|---|---|---|---|",
+    ]
+    for outcome in outcomes:
+        for item in outcome.injections:
+            lines.append(
+                f"| {item['control']} | {item['via']} | {item['what']} | {', '.join(item['found'])} |"
+                f" {', '.join(item['missed'])} | {outcome.batch} |"
+            )
+        if outcome.extra:
+            lines.append(f"| (none) | | named without an injection | {', '.join(outcome.extra)} | | {outcome.batch} |")
+    (root / f"{scenario}.md").write_text("\n".join(lines) + "\n")
+    return result
+
+
+def describe(outcomes: list[Outcome]) -> str:
+    """The misses and extras, for an assertion message."""
+    lines = []
+    for outcome in outcomes:
+        for item in outcome.injections:
+            if item["missed"]:
+                lines.append(f"batch {outcome.batch}: {item['what']}: missed {item['missed']}")
+        if outcome.extra:
+            lines.append(f"batch {outcome.batch}: named without an injection: {outcome.extra}")
+        if outcome.repair_returncode:
+            lines.append(f"batch {outcome.batch}: the repair run exited {outcome.repair_returncode}")
+    return "\n".join(lines)
+
+
+def coverage(items: list, catalogue: dict) -> list[str]:
+    """Each (control, via) of the catalogue with neither an injection nor a reason, and unknown IDs."""
+    problems = []
+    known = {(item.control, item.via) for item in items}
+    for item in items:
+        if item.via not in VIAS:
+            problems.append(f"{item.control}: unknown via {item.via!r}")
+        for control in (item.control, *getattr(item, "expect", ())):
+            if control not in catalogue:
+                problems.append(f"{control}: not in the control catalogue")
+    for control in catalogue:
+        for via in VIAS:
+            if (control, via) not in known:
+                problems.append(f"{control}: no injection and no reason for via={via}")
+    return problems
+
+
+__all__ = [
+    "VIAS",
+    "Injection",
+    "NotInjectable",
+    "batches",
+    "coverage",
+    "describe",
+    "for_scenario",
+    "load_all",
+    "run_matrix",
+    "write",
+]
