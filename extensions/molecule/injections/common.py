@@ -10,8 +10,8 @@ INJECTIONS = [
         via="file",
         what="the record of the managing collection names another version",
         inject=(
-            "python3 -c 'import json, sys; p = sys.argv[1]; d = json.load(open(p)); d[\"version\"] = \"0.0.1\";"
-            f" json.dump(d, open(p, \"w\"))' {FACT}"
+            'python3 -c \'import json, sys; p = sys.argv[1]; d = json.load(open(p)); d["version"] = "0.0.1";'
+            f' json.dump(d, open(p, "w"))\' {FACT}'
         ),
     ),
     NotInjectable(
