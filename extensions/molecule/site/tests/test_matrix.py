@@ -61,5 +61,7 @@ def test_every_injected_drift_is_named_and_nothing_else(matrix):
     outcomes, _clean, score = matrix
     assert (score["precision"], score["recall"]) == (1.0, 1.0), drift_matrix.describe(outcomes)
     assert all(outcome.repair_returncode == 0 for outcome in outcomes), drift_matrix.describe(outcomes)
+    made = sum(len(outcome.injections) for outcome in outcomes)
+    assert made == len(drift_matrix.for_scenario("site", ITEMS)), drift_matrix.describe(outcomes)
     # A drift run over a drifted host exits 10 (drifted), never 0.
     assert {outcome.returncode for outcome in outcomes} == {10}, drift_matrix.describe(outcomes)
