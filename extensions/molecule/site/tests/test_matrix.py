@@ -12,6 +12,7 @@ written to .tmp/drift-matrix/site.{json,md}.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -28,9 +29,9 @@ ITEMS = drift_matrix.load_all()
 
 
 def verdict(report: Path) -> tuple[int, list[str]]:
-    """A drift run's exit status as its report states it (0 compliant, 10 drifted), and its drifted controls."""
+    """A drift run's exit status as its report's verdict states it, and its drifted controls."""
     found = drift_matrix.drifted(report, TARGET)[0]
-    return (10 if found else 0), found
+    return json.loads(report.read_text()).get("verdict", {}).get("exit_status"), found
 
 
 def clean_run(name: str) -> tuple[int, list[str]]:
