@@ -12,7 +12,8 @@ injection, or a ``NotInjectable`` saying why there cannot be one:
   changed at run time, stopped), the files themselves untouched or put back.
 
 ``run_matrix`` injects them in batches (in one batch, no two injections expect the same control,
-so every finding is traced to its injection), runs the drift check after each batch, compares the
+so every finding is traced to its injection, and one that stops or reloads a daemon is the only one
+of its service group), runs the drift check after each batch, compares the
 controls it names with the ones expected, and repairs the host with the converge playbook. The
 result (per injection: found, missed, extra) is written to ``.tmp/drift-matrix/<scenario>.json``
 and ``.md``; the tests assert precision and recall of 100 %.
@@ -44,8 +45,9 @@ class Injection:
     inject: str  # shell, run as root on the target; must exit 0
     expect: tuple[str, ...] = ()  # every control the drift run must name (default: ``control`` alone)
     undo: str = ""  # shell run before the repair, for what the role refuses to undo (it names the file)
-    scenarios: tuple[str, ...] = ("site",)  # the scenarios whose hosts have what this needs
-    alone: bool = False  # in a batch of its own (it changes what other injections rely on)
+    # Where it runs: the first scenario listed; from site, the next one when site's batches are full.
+    scenarios: tuple[str, ...] = ("site",)
+    alone: bool = False  # no other injection of its service group in its batch (it stops or reloads the daemon)
 
     def expected(self) -> tuple[str, ...]:
         return tuple(sorted(set(self.expect) | {self.control}))
@@ -74,24 +76,75 @@ def load_all() -> list:
     return [item for path in sorted((HERE / "injections").glob("*.py")) for item in load(path.stem)]
 
 
-def for_scenario(scenario: str, items: list | None = None) -> list[Injection]:
-    """The injections that run in ``scenario``."""
-    return [item for item in (items or load_all()) if isinstance(item, Injection) and scenario in item.scenarios]
+# The services whose controls share a daemon: an injection that stops or reloads one (``alone``)
+# shares its batch with no other injection of the same group. Apache runs PHP (mod_php).
+GROUPS = {
+    "COMMON": "common",
+    "SSH": "ssh",
+    "UFW": "ufw",
+    "FAIL2BAN": "fail2ban",
+    "UPDATES": "updates",
+    "PACKAGES": "packages",
+    "LISTENER": "packages",
+    "APACHE": "web",
+    "PHP": "web",
+    "IMMUTABLE": "immutable",
+}
+# The site scenario (the whole baseline, drift.yml itself) makes this many batches; an injection
+# that does not fit there runs in the next scenario it lists (its role's, which repairs faster).
+# BULWARK_MATRIX_SITE_BATCHES=0 sends every injection that lists a second scenario there (to prove
+# a role's injections in its own scenario).
+SITE_BATCHES = int(os.environ.get("BULWARK_MATRIX_SITE_BATCHES", "4"))
 
 
-def batches(injections: list[Injection]) -> list[list[Injection]]:
-    """Greedy batches: no control expected twice in one batch, ``alone`` ones by themselves."""
+def groups(injection: Injection) -> set[str]:
+    """The service groups of the controls an injection expects."""
+    return {GROUPS[control.split("-")[0]] for control in injection.expected()}
+
+
+def fits(injection: Injection, batch: list[Injection]) -> bool:
+    """No control expected twice in a batch; an ``alone`` injection shares its group with none."""
+    if not set(injection.expected()).isdisjoint(c for other in batch for c in other.expected()):
+        return False
+    return not any((injection.alone or other.alone) and groups(injection) & groups(other) for other in batch)
+
+
+def batches(injections: list[Injection], limit: int | None = None) -> tuple[list[list[Injection]], list[Injection]]:
+    """Greedy batches, at most ``limit`` of them, and what did not fit: ``alone`` ones placed first,
+    then the drifts a file check misses (override, daemon) before our own files edited."""
     result: list[list[Injection]] = []
-    for injection in injections:
-        for batch in result:
-            if injection.alone or any(other.alone for other in batch):
-                continue
-            if set(injection.expected()).isdisjoint(c for other in batch for c in other.expected()):
-                batch.append(injection)
-                break
-        else:
+    rest: list[Injection] = []
+    for injection in sorted(injections, key=lambda item: (not item.alone, item.via == "file")):
+        batch = next((batch for batch in result if fits(injection, batch)), None)
+        if batch is not None:
+            batch.append(injection)
+        elif limit is None or len(result) < limit:
             result.append([injection])
+        else:
+            rest.append(injection)
+    return result, rest
+
+
+def allocate(items: list) -> dict[str, list[Injection]]:
+    """Each scenario's injections: site takes what fits in SITE_BATCHES, the rest goes to the next
+    scenario the injection lists (or stays in site, in more batches, where it lists no other)."""
+    injections = [item for item in items if isinstance(item, Injection)]
+    result: dict[str, list[Injection]] = {}
+    in_site = [item for item in injections if item.scenarios[0] == "site"]
+    placed, rest = batches(in_site, SITE_BATCHES)
+    result["site"] = [item for batch in placed for item in batch]
+    for item in rest:
+        target = item.scenarios[1] if len(item.scenarios) > 1 else "site"
+        result.setdefault(target, []).append(item)
+    for item in injections:
+        if item.scenarios[0] != "site":
+            result.setdefault(item.scenarios[0], []).append(item)
     return result
+
+
+def for_scenario(scenario: str, items: list | None = None) -> list[Injection]:
+    """The injections that run in ``scenario`` (see ``allocate``)."""
+    return allocate(items if items is not None else load_all()).get(scenario, [])
 
 
 def drifted(report_path: Path, target: str) -> tuple[list[str], dict]:
@@ -128,7 +181,7 @@ def run_matrix(
     out.mkdir(parents=True, exist_ok=True)
     outcomes = []
     base_env = {"BULWARK_DRIFT_QUIET": "false", **(env or {})}
-    for number, batch in enumerate(batches(injections), start=1):
+    for number, batch in enumerate(batches(injections)[0], start=1):
         for injection in batch:
             made = host.run(injection.inject)
             assert made.rc == 0, (injection.what, injection.inject, made.stdout, made.stderr)
@@ -255,6 +308,7 @@ __all__ = [
     "VIAS",
     "Injection",
     "NotInjectable",
+    "allocate",
     "batches",
     "coverage",
     "describe",
