@@ -10,7 +10,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 jobs=${MOLECULE_JOBS:-3}
 logs=.tmp/molecule-logs
-rm -rf "$logs" && mkdir -p "$logs"
+rm -rf "$logs" .tmp/drift-matrix && mkdir -p "$logs"
 
 run_one() {
   local scenario=$1 start result
@@ -61,5 +61,7 @@ for scenario in "$@"; do
 done
 echo "=== molecule scenarios ($jobs at a time, $(( $(date +%s) - start_all ))s in all)"
 cat "$logs"/*.result 2>/dev/null | sed 's/^/  /'
+# The drift matrices of the scenarios that ran one, together (each scenario's tests assert its own).
+python3 scripts/drift-matrix.py || true
 echo "molecule: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

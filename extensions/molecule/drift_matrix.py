@@ -62,6 +62,15 @@ class NotInjectable:
     why: str
 
 
+def catalogue() -> dict:
+    """The collection's control catalogue (plugins/module_utils/_controls.py), by ID."""
+    path = HERE.parent.parent / "plugins" / "module_utils" / "_controls.py"
+    spec = importlib.util.spec_from_file_location("bulwark_controls", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.CONTROLS
+
+
 def load(role: str) -> list:
     """The ``INJECTIONS`` of one role's file."""
     path = HERE / "injections" / f"{role}.py"
@@ -310,6 +319,7 @@ __all__ = [
     "NotInjectable",
     "allocate",
     "batches",
+    "catalogue",
     "coverage",
     "describe",
     "for_scenario",
