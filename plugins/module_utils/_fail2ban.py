@@ -468,7 +468,8 @@ def runtime_differences(jails, settings, defaults, answers, *, jail_file, daemon
                 wanted = declared_action(options, defaults)
                 if wanted not in [str(item) for item in value or []]:
                     reasons.append(
-                        f"jail {name} bans with {_shown(value)} in the running fail2ban, declared {wanted} ({jail_file})"
+                        f"jail {name} bans with {_shown(value)} in the running fail2ban, "
+                        f"declared {wanted} ({jail_file})"
                     )
             elif option == "ignoreip" and not _same(option, options[option], value):
                 wanted, got = _ignore_entries(options[option]), _ignore_entries(value)
@@ -484,7 +485,8 @@ def runtime_differences(jails, settings, defaults, answers, *, jail_file, daemon
             setting = query[1]
             if not _same(setting, settings[setting], value):
                 reasons.append(
-                    f"{setting} is {_shown(value)} in the running fail2ban, declared {settings[setting]} ({daemon_file})"
+                    f"{setting} is {_shown(value)} in the running fail2ban, "
+                    f"declared {settings[setting]} ({daemon_file})"
                 )
     return reasons
 
