@@ -347,7 +347,7 @@ def ufw_foreign_rules(live):
     return found
 
 
-def ufw_differences(defaults_text, rules_text, live_text, rules6_text, live6_text, framework=None):
+def ufw_differences(defaults_text, rules_text, live_text, rules6_text, live6_text, *, framework=None):
     """Why the live firewall is not what ufw's files say (empty when it is, or when ufw is not loaded).
 
     Compared: the built-in chains' policies with /etc/default/ufw, whether IPv6 is filtered by ufw

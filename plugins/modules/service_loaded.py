@@ -78,8 +78,9 @@ options:
         C(user6.rules) and those files, and C(ufw reload) is run when they differ, or always with
         O(state=reloaded) (a change to C(/etc/default/ufw) that the comparison cannot see). A rule in the
         built-in INPUT chain that ufw did not make and that accepts traffic (inserted by hand; a reload
-        leaves it) is a difference too, and is deleted after the reload. O(files), O(enabled) and the O(state) values V(started) and V(restarted) do not
-        apply (enabling ufw is M(bulwark.hardening.ufw_rules)' business); nothing is recorded.
+        leaves it) is a difference too, and is deleted after the reload. O(files), O(enabled) and the
+        O(state) values V(started) and V(restarted) do not apply (enabling ufw is
+        M(bulwark.hardening.ufw_rules)' business); nothing is recorded.
     type: str
     choices: [stamp, ufw]
     default: stamp

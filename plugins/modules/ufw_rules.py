@@ -407,9 +407,9 @@ from ansible_collections.bulwark.hardening.plugins.module_utils._ufw import (
     closed_listeners,
     compute_diff,
     follow_moved,
-    framework_accepts,
     format_rule,
     format_rules,
+    framework_accepts,
     incoming_policy,
     listening_on,
     normalise_rules,
@@ -836,7 +836,8 @@ def main():
         module.fail_json(
             msg=f"refusing to change ufw: {'; '.join(opened)} - accepts traffic the declared rules do not "
             f"(ufw loads these files as written); remove the line(s) from {', '.join(files)} (the package's "
-            f"copies are in {params['stock_dir']}); to open a port, declare it in ufw_rules instead; nothing was changed",
+            f"copies are in {params['stock_dir']}); to open a port, declare it in ufw_rules instead; "
+            "nothing was changed",
             **result,
         )
 
