@@ -82,7 +82,7 @@ options:
       - V(true) when the caller restarts fail2ban after this task anyway (it changed the configuration
         in this run). That the daemon runs an older configuration than its files is then no news and
         not reported; the running jails and their settings are still compared with the declared ones
-        (in RV(reasons) and the diff, without a warning: the restart repairs them), and the overrides
+        (in RV(reasons) and the diff, without a warning, as the restart repairs them), and the overrides
         are reported and removed.
     type: bool
     default: false

@@ -262,7 +262,7 @@ options:
       - The package's copies of ufw's framework files (C(before.rules), C(after.rules), C(before6.rules),
         C(after6.rules)). A rule in the files of O(rules_dir) that accepts incoming or routed traffic and that
         the package's copy does not hold opens a port whatever the declared rules (ufw loads C(before.rules)
-        ahead of them): it is reported (RV(opened)) and the module refuses to change anything, naming the
+        ahead of them), so it is reported (RV(opened)) and the module refuses to change anything, naming the
         file and line to remove. The files are never edited. A file without a package copy is not judged.
       - C(before6.rules) and C(after6.rules) only count while C(IPV6=yes) in O(defaults_file).
     type: path
