@@ -12,8 +12,9 @@ description:
   - fail2ban reads C(jail.conf), C(jail.d/*.conf), C(jail.local), then C(jail.d/*.local) in sorted
     order; a drop-in read after O(own_file) (say C(jail.d/zz-local.local)) that sets an option in
     one of the declared jails (C(enabled = false), C(maxretry), C(bantime), C(ignoreip), ...) wins
-    over it. The module lists those options and, outside check mode, removes them from the drop-in
-    (the file is backed up first); the rest of the drop-in stays.
+    over it. The module lists those options; outside check mode it refuses (fails, changing nothing),
+    naming each file, line and option to remove. It never edits or removes the drop-in: it is the
+    admin's file.
   - It then asks the running daemon. When a declared jail is not running, a jail declared off is
     running, a running jail's settings (C(maxretry), C(findtime), C(bantime), C(ignoreip), the
     C(bantime.*) options, its ban action) or the daemon's settings (O(settings)) differ from the
@@ -83,7 +84,7 @@ options:
         in this run). That the daemon runs an older configuration than its files is then no news and
         not reported; the running jails and their settings are still compared with the declared ones
         (in RV(reasons) and the diff, without a warning, as the restart repairs them), and the overrides
-        are reported and removed.
+        are reported (and refused).
     type: bool
     default: false
     version_added: 0.3.0
@@ -108,7 +109,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 overrides:
-  description: Options of the declared jails set by a drop-in read after O(own_file) (removed unless in check mode).
+  description: Options of the declared jails and settings set by a drop-in read after O(own_file) or O(daemon_file).
   returned: always
   type: list
   elements: dict
@@ -151,7 +152,6 @@ from ansible_collections.bulwark.hardening.plugins.module_utils._fail2ban import
     find_setting_overrides,
     jail_mismatch,
     parse_jail_list,
-    remove_options,
     runtime_differences,
     runtime_queries,
 )
@@ -317,7 +317,6 @@ def main():
         f"{o['file']} line {o['line']} sets {o['option']} = {o['value']} "
         + where.get(o["jail"], f"in jail {o['jail']} ")
         + f"overriding {params['daemon_file'] if o['jail'] == 'Definition' else params['own_file']}"
-        + ("" if module.check_mode else " (removed)")
         for o in overrides
     ]
     warned = reasons if params["restart_pending"] else reasons + daemon_reasons
@@ -337,15 +336,15 @@ def main():
         module.warn(reason)
     if module.check_mode or not found:
         module.exit_json(**result)
-
-    for path, items in sorted(found.items()):
-        module.backup_local(path)
-        text = remove_options(read_text(path, tolerate=()), [item[0] for item in items])
-        tmp = f"{path}.bulwark-tmp"
-        with open(tmp, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        module.atomic_move(tmp, path, unsafe_writes=False)
-    module.exit_json(**result)
+    lines = "; ".join(
+        f"{path} line {', '.join(str(item[0]) for item in items)} ({', '.join(item[2] for item in items)})"
+        for path, items in sorted(found.items())
+    )
+    module.fail_json(
+        msg=f"refusing to restart fail2ban: a drop-in read after ours overrides the declared settings - {lines}. "
+        "Remove those lines (or the file); to change a setting, set the role's variables. Nothing was changed.",
+        **result,
+    )
 
 
 if __name__ == "__main__":

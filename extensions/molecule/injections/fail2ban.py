@@ -112,6 +112,8 @@ INJECTIONS = [
         ),
         inject=f"printf '[DEFAULT]\\nbanaction = dummy\\n' > {CONF}/jail.d/zz-local.local && {RESTART}"
         " && fail2ban-client get sshd actions | grep -qx dummy",
+        # The role never edits the admin's drop-in: the repair refuses, naming the file and line.
+        undo=f"rm {CONF}/jail.d/zz-local.local",
     ),
     Injection(
         control=EFFECTIVE,
@@ -119,6 +121,7 @@ INJECTIONS = [
         what="a later fail2ban.d/zz-local.local sets loglevel = CRITICAL (recidive sees no bans), fail2ban restarted",
         inject=f"printf '[Definition]\\nloglevel = CRITICAL\\n' > {CONF}/fail2ban.d/zz-local.local && {RESTART}"
         " && fail2ban-client get loglevel | grep -q CRITICAL",
+        undo=f"rm {CONF}/fail2ban.d/zz-local.local",
     ),
     Injection(
         control=EFFECTIVE,

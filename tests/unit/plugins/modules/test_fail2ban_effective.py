@@ -14,6 +14,7 @@ from ansible_collections.bulwark.hardening.plugins.module_utils import _loaded
 from ansible_collections.bulwark.hardening.plugins.modules import fail2ban_effective
 from ansible_collections.bulwark.hardening.tests.unit.plugins.modules.utils import (
     ExitJson,
+    FailJson,
     patch_exits,
     patch_module_args,
 )
@@ -63,12 +64,12 @@ def conf(tmp_path):
     return tmp_path
 
 
-def run(monkeypatch, args, fake):
+def run(monkeypatch, args, fake, expect=ExitJson):
     patch_exits(monkeypatch)
     monkeypatch.setattr(_loaded, "STAMP_DIR", str(args["conf_dir"]) + "-stamps")
     monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", lambda self, name, *a, **kw: f"/bin/{name}")
     monkeypatch.setattr(basic.AnsibleModule, "run_command", lambda self, cmd, **kw: fake(cmd))
-    with patch_module_args(args), pytest.raises(ExitJson) as exc:
+    with patch_module_args(args), pytest.raises(expect) as exc:
         fail2ban_effective.main()
     return exc.value.args[0]
 
@@ -86,24 +87,22 @@ def old(path):
 
 
 @pytest.mark.parametrize("check_mode", [True, False])
-def test_drop_in_disabling_sshd_is_drift_and_removed(monkeypatch, conf, check_mode):
+def test_drop_in_disabling_sshd_is_drift_and_refused(monkeypatch, conf, check_mode):
+    """The admin's drop-in is never edited: check mode reports it, a normal run fails naming file, line and option."""
     zz = conf / "jail.d" / "zz-local.local"
     zz.write_text(ZZ)
     old(zz)
     # The daemon already runs without sshd (it read the drop-in).
     fake = FakeSystem(jails="recidive")
-    result = run(monkeypatch, {"jails": JAILS, "conf_dir": str(conf), "_ansible_check_mode": check_mode}, fake)
+    args = {"jails": JAILS, "conf_dir": str(conf), "_ansible_check_mode": check_mode}
+    result = run(monkeypatch, args, fake, expect=ExitJson if check_mode else FailJson)
     assert result["changed"] is True and result["restart_needed"] is True
     assert result["overrides"] == [{"file": str(zz), "line": 2, "jail": "sshd", "option": "enabled", "value": "false"}]
     assert "jail sshd is declared but not running" in result["reasons"]
-    if check_mode:
-        assert zz.read_text() == ZZ
-    else:
-        assert zz.read_text() == "[sshd]\n\n[my-own]\nenabled = true\n"
-        backups = [
-            p for p in (conf / "jail.d").iterdir() if p.name.startswith("zz-local.local.") and p.name.endswith("~")
-        ]
-        assert len(backups) == 1 and backups[0].read_text() == ZZ
+    assert zz.read_text() == ZZ
+    assert sorted(p.name for p in (conf / "jail.d").iterdir()) == ["bulwark.local", "zz-local.local"]
+    if not check_mode:
+        assert f"{zz} line 2 (enabled)" in result["msg"] and "Nothing was changed" in result["msg"]
 
 
 def test_drop_in_read_before_ours_is_not_an_override(monkeypatch, conf):
@@ -138,7 +137,7 @@ def test_a_restart_the_role_makes_anyway_is_no_warning(monkeypatch, conf, check_
     monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, text: warnings.append(text))
     fake = FakeSystem(started_ago=60.0, jails="recidive")
     args = {"jails": JAILS, "conf_dir": str(conf), "restart_pending": True, "_ansible_check_mode": check_mode}
-    result = run(monkeypatch, args, fake)
+    result = run(monkeypatch, args, fake, expect=ExitJson if check_mode else FailJson)
     assert [o["file"] for o in result["overrides"]] == [str(zz)]
     assert len(result["reasons"]) == 2 and "overriding jail.d/bulwark.local" in result["reasons"][0]
     assert result["reasons"][1] == "jail sshd is declared but not running"
@@ -146,7 +145,12 @@ def test_a_restart_the_role_makes_anyway_is_no_warning(monkeypatch, conf, check_
     assert warnings == result["reasons"][:1]
     # Without restart_pending the same host warns that the daemon runs an older configuration.
     warnings.clear()
-    result = run(monkeypatch, dict(args, restart_pending=False), FakeSystem(started_ago=60.0, jails="recidive"))
+    result = run(
+        monkeypatch,
+        dict(args, restart_pending=False),
+        FakeSystem(started_ago=60.0, jails="recidive"),
+        expect=ExitJson if check_mode else FailJson,
+    )
     assert any("runs an older configuration" in text for text in warnings)
 
 
@@ -253,7 +257,7 @@ def test_daemon_setting_and_default_ban_action_in_a_later_drop_in_are_overrides(
         "conf_dir": str(conf),
         "_ansible_check_mode": check_mode,
     }
-    result = run(monkeypatch, args, FakeSystem(active="inactive"))
+    result = run(monkeypatch, args, FakeSystem(active="inactive"), expect=ExitJson if check_mode else FailJson)
     assert [(o["file"], o["option"]) for o in result["overrides"]] == [
         (str(zz_daemon), "loglevel"),
         (str(zz_jails), "banaction"),
@@ -262,9 +266,12 @@ def test_daemon_setting_and_default_ban_action_in_a_later_drop_in_are_overrides(
         f"{zz_daemon} line 2 sets loglevel = DEBUG overriding fail2ban.d/bulwark.local"
     )
     assert result["reasons"][1].startswith(f"{zz_jails} line 2 sets banaction = iptables-multiport in [DEFAULT]")
+    # Never edited, in check mode or not.
+    assert zz_daemon.read_text() == "[Definition]\nloglevel = DEBUG\nsocket = /run/f.sock\n"
+    assert zz_jails.read_text() == "[DEFAULT]\nbanaction = iptables-multiport\nbantime = 1m\n"
     if not check_mode:
-        assert zz_daemon.read_text() == "[Definition]\nsocket = /run/f.sock\n"
-        assert zz_jails.read_text() == "[DEFAULT]\nbantime = 1m\n"
+        assert f"{zz_daemon} line 2 (loglevel)" in result["msg"]
+        assert f"{zz_jails} line 2 (banaction)" in result["msg"]
 
 
 def test_interpreter_is_the_clients_shebang(tmp_path):
