@@ -13,7 +13,7 @@ description:
     order; a drop-in read after O(own_file) (say C(jail.d/zz-local.local)) that sets an option in
     one of the declared jails (C(enabled = false), C(maxretry), C(bantime), C(ignoreip), ...) wins
     over it. The module lists those options; outside check mode it refuses (fails, changing nothing),
-    naming each file, line and option to remove. It never edits or removes the drop-in: it is the
+    naming each file, line and option to remove. It never edits or removes the drop-in, which is the
     admin's file.
   - It then asks the running daemon. When a declared jail is not running, a jail declared off is
     running, a running jail's settings (C(maxretry), C(findtime), C(bantime), C(ignoreip), the
