@@ -108,16 +108,16 @@ CONTROLS = {
         "role": "ufw",
         "title": "Live firewall",
         "measure": (
-            "The live firewall is the configured one: policies, IPv6 and rules reloaded after a lost reload (i-doit "
-            "guide: Firewall and Open Ports)"
+            "The live firewall is the configured one: policies, IPv6 and rules reloaded after a lost reload, no rule "
+            "inserted by hand accepting traffic (i-doit guide: Firewall and Open Ports)"
         ),
     },
     "UFW-RULESET": {
         "role": "ufw",
         "title": "Firewall rules",
         "measure": (
-            "Only the declared ports open, SSH rate-limited, ufw active (i-doit guide: Firewall and Open Ports; server"
-            " checklist #3)"
+            "Only the declared ports open (before.rules and after.rules included), SSH rate-limited, ufw active "
+            "(i-doit guide: Firewall and Open Ports; server checklist #3)"
         ),
         "cis": "4.2.3, 4.2.6, 4.2.7",
     },
@@ -145,10 +145,11 @@ CONTROLS = {
     },
     "FAIL2BAN-EFFECTIVE-JAILS": {
         "role": "fail2ban",
-        "title": "fail2ban jails in effect",
+        "title": "fail2ban in effect",
         "measure": (
-            "Declared jails in effect: no drop-in overrides them, no restart pending (i-doit guide: Automatic Defense "
-            "against Attacks)"
+            "The running fail2ban is the declared one: its jails, their settings and ban actions and its own log "
+            "settings as the server answers them, no drop-in overrides them, no restart pending (i-doit guide: "
+            "Automatic Defense against Attacks)"
         ),
     },
     "FAIL2BAN-PACKAGES": {

@@ -355,3 +355,150 @@ def jail_mismatch(jails, running):
     missing = sorted(name for name, jail in jails.items() if jail.get("enabled") and name not in running)
     extra = sorted(name for name, jail in jails.items() if not jail.get("enabled") and name in running)
     return missing, extra
+
+
+# --------------------------------------------------------------------------- #
+# The running server's own answer: its jails' settings and its daemon settings
+# --------------------------------------------------------------------------- #
+# Jail options whose running value the server reports (``fail2ban-client get <jail> <option>``)
+# and that the role declares for every enabled jail; ``fail2ban-client set`` changes them at run time.
+RUNTIME_JAIL_OPTIONS = (
+    "maxretry",
+    "findtime",
+    "bantime",
+    "ignoreip",
+    "bantime.increment",
+    "bantime.factor",
+    "bantime.maxtime",
+)
+# Daemon settings (fail2ban.d) the server reports (``fail2ban-client get <setting>``).
+RUNTIME_SETTINGS = ("loglevel", "logtarget", "dbpurgeage")
+_TIME_VALUED = ("findtime", "bantime", "bantime.maxtime", "dbpurgeage")
+_INTERPOLATION_RE = re.compile(r"%\(([^)]+)\)s")
+
+
+def _ignore_entries(value):
+    """The set of ignoreip entries as the server keeps them (networks normalised, names as written)."""
+    items = value if isinstance(value, (list, tuple)) else str(value or "").replace(",", " ").split()
+    entries = set()
+    for item in items:
+        text = str(item).strip()
+        if not text:
+            continue
+        try:
+            entries.add(str(ipaddress.ip_network(text, strict=False)))
+        except ValueError:
+            entries.add(text)
+    return entries
+
+
+def _same(option, declared, running):
+    """Whether a declared option text and the server's value mean the same."""
+    try:
+        if option in _TIME_VALUED:
+            return time_seconds(declared) == int(running)
+        if option == "maxretry":
+            return int(str(declared)) == int(running)
+        if option == "bantime.factor":
+            return float(str(declared)) == float(running)
+        if option == "bantime.increment":
+            wanted = str(declared).strip().lower() in ("true", "yes", "1", "on")
+            got = running if isinstance(running, bool) else str(running).strip().lower() in ("true", "yes", "1", "on")
+            return wanted == got
+    except (TypeError, ValueError):
+        return False
+    if option == "ignoreip":
+        return _ignore_entries(declared) == _ignore_entries(running)
+    if option == "loglevel":
+        return str(declared).strip().upper() == str(running).strip().upper()
+    return str(declared).strip() == str(running).strip()
+
+
+def _shown(value):
+    if isinstance(value, (list, tuple, set)):
+        return " ".join(sorted(str(item) for item in value)) or "nothing"
+    return str(value)
+
+
+def declared_action(options, defaults):
+    """The ban action a jail runs (the name ``fail2ban-client get <jail> actions`` lists), or None.
+
+    Resolved like fail2ban's ``action = %(action_)s``: the jail's ``banaction`` (interpolated from
+    *defaults*), else the ``[DEFAULT]`` one. None when the jail names its own ``action``.
+    """
+    if "action" in options:
+        return None
+    value = options.get("banaction", defaults.get("banaction"))
+    for _depth in range(5):
+        if value is None or "%(" not in str(value):
+            break
+        value = _INTERPOLATION_RE.sub(lambda m: str(defaults.get(m.group(1), m.group(0))), str(value))
+    return None if value is None or "%(" in str(value) else str(value).strip()
+
+
+def runtime_queries(jails, running, settings, defaults):
+    """The server commands that read what is in effect: ``[["get", jail, option], ["get", setting], ...]``."""
+    queries = []
+    for name in sorted(running):
+        jail = jails.get(name) or {}
+        if not jail.get("enabled"):
+            continue
+        options = jail.get("options") or {}
+        queries.extend(["get", name, option] for option in RUNTIME_JAIL_OPTIONS if option in options)
+        if declared_action(options, defaults):
+            queries.append(["get", name, "actions"])
+    queries.extend(["get", setting] for setting in RUNTIME_SETTINGS if setting in settings)
+    return queries
+
+
+def runtime_differences(jails, settings, defaults, answers, *, jail_file, daemon_file):
+    """Why the running server is not what was declared, one sentence each (naming jail and setting).
+
+    *answers* pairs each query of ``runtime_queries`` with the server's ``[code, value]``.
+    """
+    reasons = []
+    for query, (code, value) in answers:
+        if code != 0:
+            reasons.append(f"fail2ban-client {' '.join(query)} failed: {value}")
+            continue
+        if len(query) == 3:
+            _get, name, option = query
+            options = jails[name]["options"]
+            if option == "actions":
+                wanted = declared_action(options, defaults)
+                if wanted not in [str(item) for item in value or []]:
+                    reasons.append(
+                        f"jail {name} bans with {_shown(value)} in the running fail2ban, "
+                        f"declared {wanted} ({jail_file})"
+                    )
+            elif option == "ignoreip" and not _same(option, options[option], value):
+                wanted, got = _ignore_entries(options[option]), _ignore_entries(value)
+                parts = [f"also ignores {_shown(got - wanted)}"] if got - wanted else []
+                parts += [f"does not ignore {_shown(wanted - got)}"] if wanted - got else []
+                reasons.append(f"jail {name}: the running fail2ban {' and '.join(parts)} (ignoreip, {jail_file})")
+            elif not _same(option, options[option], value):
+                reasons.append(
+                    f"jail {name}: {option} is {_shown(value)} in the running fail2ban, declared {options[option]}"
+                    f" ({jail_file})"
+                )
+        else:
+            setting = query[1]
+            if not _same(setting, settings[setting], value):
+                reasons.append(
+                    f"{setting} is {_shown(value)} in the running fail2ban, "
+                    f"declared {settings[setting]} ({daemon_file})"
+                )
+    return reasons
+
+
+def find_default_overrides(text, jails, defaults):
+    """``[DEFAULT]`` options of a jail drop-in that change our jails: the declared ``[DEFAULT]`` options an
+    enabled jail does not set itself (the ban actions); ``[(line_no, "DEFAULT", key, value)]``."""
+    enabled = [set(jail.get("options") or {}) for jail in jails.values() if jail.get("enabled")]
+    inherited = set(defaults) - set.intersection(*enabled) if enabled else set()
+    return [item for item in find_overrides(text, {"DEFAULT": {}}) if item[2] in inherited]
+
+
+def find_setting_overrides(text, settings):
+    """Daemon settings a ``fail2ban.d`` drop-in sets in ``[Definition]``: ``[(line_no, "Definition", key, value)]``."""
+    return [item for item in find_overrides(text, {"Definition": {}}) if item[2] in settings]

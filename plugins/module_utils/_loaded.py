@@ -251,6 +251,8 @@ _UFW_KEYS = {
     "-j": "target",
 }
 _UFW_FLAGS = {"--set": "recent", "--update": "recent"}
+# Protocol names as written in ufw's files and as iptables prints them.
+_PROTO_ALIASES = {"icmpv6": "ipv6-icmp", "58": "ipv6-icmp", "1": "icmp", "6": "tcp", "17": "udp"}
 
 
 def _address(value):
@@ -267,7 +269,11 @@ def ufw_rule_key(words):
     for index, word in enumerate(words):
         if word in _UFW_KEYS and index + 1 < len(words):
             value = words[index + 1]
-            key[_UFW_KEYS[word]] = _address(value) if word in ("-s", "-d") else value
+            if word in ("-s", "-d"):
+                value = _address(value)
+            elif word == "-p":
+                value = _PROTO_ALIASES.get(value.lower(), value.lower())
+            key[_UFW_KEYS[word]] = value
         elif word in _UFW_FLAGS:
             key[_UFW_FLAGS[word]] = word
     return tuple(sorted(key.items()))
@@ -302,11 +308,52 @@ def ufw_live_policies(live):
     return policies
 
 
-def ufw_differences(defaults_text, rules_text, live_text, rules6_text, live6_text):
+# ufw's framework files: their chains are loaded as written, ufw appends the jump to its user chain.
+UFW_FRAMEWORK = ("before.rules", "after.rules")
+
+
+def ufw_framework_rules(text, live):
+    """``{chain: ([rule key, ...] in the file, [rule key, ...] live)}`` for every chain a framework file fills.
+
+    Live, the jumps ufw itself appends to its user chains (``-j ufw-user-input``...) are left out.
+    """
+    chains = []
+    for line in (text or "").splitlines():
+        words = line.split()
+        if len(words) > 2 and words[0] == "-A" and words[1] not in chains:
+            chains.append(words[1])
+    on_disk, loaded = ufw_chain_rules(text, chains), ufw_chain_rules(live, chains)
+    return {
+        chain: (
+            on_disk[chain],
+            [key for key in loaded[chain] if not dict(key).get("target", "").startswith(("ufw-user-", "ufw6-user-"))],
+        )
+        for chain in chains
+    }
+
+
+def ufw_foreign_rules(live):
+    """The ``-A INPUT`` lines of ``iptables -S`` that accept traffic and that ufw did not make.
+
+    ufw (MANAGE_BUILTINS=no) only jumps from INPUT to its own chains; a rule inserted by hand before those
+    jumps accepts traffic whatever the policies and rules. ``ufw reload`` leaves it there.
+    """
+    found = []
+    for line in (live or "").splitlines():
+        words = line.split()
+        if len(words) > 2 and words[0] == "-A" and words[1] == "INPUT":
+            if dict(ufw_rule_key(words[2:])).get("target") == "ACCEPT":
+                found.append(line.strip())
+    return found
+
+
+def ufw_differences(defaults_text, rules_text, live_text, rules6_text, live6_text, *, framework=None):
     """Why the live firewall is not what ufw's files say (empty when it is, or when ufw is not loaded).
 
     Compared: the built-in chains' policies with /etc/default/ufw, whether IPv6 is filtered by ufw
-    (IPV6), and, rule by rule in order, the user chains with user.rules and user6.rules.
+    (IPV6), rule by rule in order the user chains with user.rules and user6.rules and, given
+    *framework* (``{"before.rules": text, "after.rules": text, "before6.rules": ..., "after6.rules": ...}``),
+    the chains those files fill; and an INPUT rule ufw did not make that accepts traffic.
     """
     if f"-N {UFW_USER_CHAINS[0]}" not in (live_text or ""):
         return []  # ufw is not active: enabling it loads the files (ufw_rules' business)
@@ -341,6 +388,20 @@ def ufw_differences(defaults_text, rules_text, live_text, rules6_text, live6_tex
             if on_disk[chain] != loaded[chain]:
                 counts = f"{len(loaded[chain])} rules live, {len(on_disk[chain])} in {name}"
                 reasons.append(f"the live {chain} chain differs from {name} ({counts})")
+    families = [("", live_text, "iptables")] + ([("6", live6_text, "ip6tables")] if live6_on else [])
+    for suffix, live, command in families:
+        for base in UFW_FRAMEWORK if framework is not None else ():
+            name = base.replace(".rules", f"{suffix}.rules")
+            if framework.get(name) is None:
+                continue
+            for chain, (on_disk, loaded) in ufw_framework_rules(framework[name], live).items():
+                if on_disk != loaded:
+                    counts = f"{len(loaded)} rules live, {len(on_disk)} in {name}"
+                    reasons.append(f"the live {chain} chain differs from /etc/ufw/{name} ({counts})")
+        reasons.extend(
+            f"the live INPUT chain accepts traffic by a rule ufw did not make ({command}: {line})"
+            for line in ufw_foreign_rules(live)
+        )
     return reasons
 
 

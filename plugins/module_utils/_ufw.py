@@ -19,6 +19,8 @@ import ipaddress
 import re
 import shlex
 
+from ansible_collections.bulwark.hardening.plugins.module_utils._loaded import ufw_rule_key
+
 ACTIONS = ("allow", "deny", "reject", "limit")
 PROTOS = ("tcp", "udp", "any")
 DIRECTIONS = ("in", "out")
@@ -313,6 +315,38 @@ def parse_rules_file(text, v6):
         if entry is not None and entry not in result:
             result.append(entry)
     return result
+
+
+# --------------------------------------------------------------------------- #
+# ufw's framework files (before.rules, after.rules): what they accept beyond the package's copy
+# --------------------------------------------------------------------------- #
+def framework_accepts(stock_text, text):
+    """``[(line_no, line)]``: the rules of a framework file (``before.rules``...) that accept incoming or
+    routed traffic and that the package's copy of the file (*stock_text*) does not hold.
+
+    ufw loads these files as written, ahead of (before.rules) or after (after.rules) the rules it
+    manages: a rule accepting a port there opens it whatever the declared rules and policies. Rules
+    are compared by meaning (``ufw_rule_key``: protocol, addresses, interfaces, ports, state, target).
+    """
+    stock = {}
+    for line in (stock_text or "").splitlines():
+        words = line.split()
+        if len(words) > 2 and words[0] == "-A":
+            key = (words[1], ufw_rule_key(words[2:]))
+            stock[key] = stock.get(key, 0) + 1
+    found = []
+    for number, line in enumerate((text or "").splitlines(), start=1):
+        words = line.split()
+        if len(words) < 3 or words[0] != "-A":
+            continue
+        key = (words[1], ufw_rule_key(words[2:]))
+        if stock.get(key):
+            stock[key] -= 1
+            continue
+        incoming = words[1].endswith(("-input", "-forward"))
+        if incoming and dict(key[1]).get("target") == "ACCEPT":
+            found.append((number, line.strip()))
+    return found
 
 
 def parse_defaults(text):

@@ -73,11 +73,14 @@ options:
     description:
       - V(stamp) judges a systemd daemon by content and its last (re)load (above).
       - V(ufw) asks the kernel instead (ufw is no daemon, and C(ufw reload) bypasses systemd); the
-        live policies, IPv6 filtering and user chains (C(iptables -S), C(ip6tables -S)) are compared
-        with C(/etc/default/ufw), C(user.rules) and C(user6.rules), and C(ufw reload) is run when they
-        differ, or always with O(state=reloaded) (a change to C(/etc/default/ufw) that the comparison
-        cannot see). O(files), O(enabled) and the O(state) values V(started) and V(restarted) do not
-        apply (enabling ufw is M(bulwark.hardening.ufw_rules)' business); nothing is recorded.
+        live policies, IPv6 filtering, user chains and the chains C(before.rules) and C(after.rules)
+        fill (C(iptables -S), C(ip6tables -S)) are compared with C(/etc/default/ufw), C(user.rules),
+        C(user6.rules) and those files, and C(ufw reload) is run when they differ, or always with
+        O(state=reloaded) (a change to C(/etc/default/ufw) that the comparison cannot see). A rule in the
+        built-in INPUT chain that ufw did not make and that accepts traffic (inserted by hand; a reload
+        leaves it) is a difference too, and is deleted after the reload. O(files), O(enabled) and the
+        O(state) values V(started) and V(restarted) do not apply (enabling ufw is
+        M(bulwark.hardening.ufw_rules)' business); nothing is recorded.
     type: str
     choices: [stamp, ufw]
     default: stamp
@@ -161,6 +164,7 @@ live:
 """
 
 import http.client
+import shlex
 import ssl
 import time
 import urllib.parse
@@ -174,10 +178,12 @@ from ansible_collections.bulwark.hardening.plugins.module_utils._loaded import (
     inspect,
     record,
     ufw_differences,
+    ufw_foreign_rules,
 )
 
 VERBS = {"started": "start", "reloaded": "reload", "restarted": "restart"}
 UFW_FILES = ("/etc/default/ufw", "/etc/ufw/user.rules", "/etc/ufw/user6.rules")
+UFW_FRAMEWORK = ("before.rules", "after.rules", "before6.rules", "after6.rules")
 
 
 def live_rules(module, name):
@@ -190,9 +196,15 @@ def live_rules(module, name):
 
 
 def ufw_main(module):
-    """O(evidence=ufw): the kernel's rule set against ufw's files; ``ufw reload`` when they differ."""
+    """O(evidence=ufw): the kernel's rule set against ufw's files; ``ufw reload`` when they differ, and an
+    INPUT rule ufw did not make that accepts traffic deleted (a reload leaves it)."""
     defaults, rules, rules6 = (read_text(path) for path in UFW_FILES)
-    stale = ufw_differences(defaults, rules, live_rules(module, "iptables"), rules6, live_rules(module, "ip6tables"))
+    framework = {name: read_text(f"/etc/ufw/{name}") for name in UFW_FRAMEWORK}
+    live, live6 = live_rules(module, "iptables"), live_rules(module, "ip6tables")
+    stale = ufw_differences(defaults, rules, live, rules6, live6, framework=framework)
+    # Only while ufw is loaded (the comparison above says nothing otherwise).
+    foreign = [("iptables", line) for line in ufw_foreign_rules(live)] if stale else []
+    foreign += [("ip6tables", line) for line in ufw_foreign_rules(live6)] if stale else []
     wanted = module.params["state"] == "reloaded" or (stale and module.params["stale_action"] != "none")
     action = "reloaded" if wanted else None
     result = {"changed": bool(action), "action": action, "stale": stale, "loaded_at": None}
@@ -204,6 +216,11 @@ def ufw_main(module):
         rc, out, err = module.run_command([module.get_bin_path("ufw", required=True), "reload"])
         if rc != 0:
             module.fail_json(msg=f"ufw reload failed: {(err or out).strip()}", **result)
+        for command, line in foreign:
+            argv = [module.get_bin_path(command, required=True), "-D", *shlex.split(line)[1:]]
+            rc, out, err = module.run_command(argv)
+            if rc != 0:
+                module.fail_json(msg=f"{' '.join(argv)} failed: {(err or out).strip()}", **result)
     module.exit_json(**result)
 
 

@@ -257,6 +257,17 @@ options:
     type: path
     default: /etc/ufw/ufw.conf
     version_added: 0.2.0
+  stock_dir:
+    description:
+      - The package's copies of ufw's framework files (C(before.rules), C(after.rules), C(before6.rules),
+        C(after6.rules)). A rule in the files of O(rules_dir) that accepts incoming or routed traffic and that
+        the package's copy does not hold opens a port whatever the declared rules (ufw loads C(before.rules)
+        ahead of them), so it is reported (RV(opened)) and the module refuses to change anything, naming the
+        file and line to remove. The files are never edited. A file without a package copy is not judged.
+      - C(before6.rules) and C(after6.rules) only count while C(IPV6=yes) in O(defaults_file).
+    type: path
+    default: /usr/share/ufw/iptables
+    version_added: 0.4.0
 notes:
   - Rules are deleted by their specification (C(ufw delete allow ...)), never by
     number, so numbering never matters.
@@ -357,6 +368,13 @@ rules:
       to: any
       comment: ssh
       ipv6: false
+opened:
+  description: The rules of ufw's framework files that accept traffic the package's copies do not (see O(stock_dir)).
+  returned: always
+  type: list
+  elements: str
+  sample: ["/etc/ufw/before.rules line 27: -A ufw-before-input -p tcp --dport 8081 -j ACCEPT"]
+  version_added: 0.4.0
 settings:
   description:
     - The policies, logging level and activation changed (or that would be changed), each as
@@ -391,6 +409,7 @@ from ansible_collections.bulwark.hardening.plugins.module_utils._ufw import (
     follow_moved,
     format_rule,
     format_rules,
+    framework_accepts,
     incoming_policy,
     listening_on,
     normalise_rules,
@@ -435,6 +454,22 @@ def read_profiles(rules_dir):
             if text is not None:
                 profiles.update(parse_app_profiles(text))
     return profiles
+
+
+FRAMEWORK_FILES = ("before.rules", "after.rules")
+
+
+def read_opened(rules_dir, stock_dir, with_v6):
+    """``["<path> line N: <rule>", ...]``: framework rules that accept what the package's copies do not."""
+    names = list(FRAMEWORK_FILES) + ([n.replace(".rules", "6.rules") for n in FRAMEWORK_FILES] if with_v6 else [])
+    opened = []
+    for name in names:
+        stock = _read(os.path.join(stock_dir, name))
+        path = os.path.join(rules_dir, name)
+        if stock is None:
+            continue
+        opened.extend(f"{path} line {number}: {line}" for number, line in framework_accepts(stock, _read(path)))
+    return opened
 
 
 _POLICY_KEYS = {
@@ -603,6 +638,7 @@ ARGUMENT_SPEC = {
     "logging": {"type": "str", "choices": ["off", "low", "medium", "high", "full"]},
     "state": {"type": "str", "choices": ["enabled"]},
     "conf_file": {"type": "path", "default": "/etc/ufw/ufw.conf"},
+    "stock_dir": {"type": "path", "default": "/usr/share/ufw/iptables"},
     "rollback": ROLLBACK_SPEC,
 }
 
@@ -752,7 +788,8 @@ def main():
     active, unit = read_status(module, ufw, systemctl) if params["state"] == "enabled" else (False, None)
     conf = parse_defaults(_read(params["conf_file"]) or "")
     changes = settings_diff(params, defaults, conf, active, unit)
-    changed = bool(to_delete or to_add or changes)
+    opened = read_opened(rules_dir, params["stock_dir"], ufw_ipv6)
+    changed = bool(to_delete or to_add or changes or opened)
     if changed and not module.check_mode and not ufw:
         module.fail_json(msg="ufw was not found in PATH (is ufw installed?)")
     ufw = ufw or "ufw"
@@ -769,12 +806,17 @@ def main():
         "commands": commands,
         "rules": predicted,
         "settings": changes,
+        "opened": opened,
     }
     if module._diff:
         result["diff"] = {
-            "before": format_settings(params, changes, False) + format_rules(current),
+            "before": "".join(f"{item}\n" for item in opened)
+            + format_settings(params, changes, False)
+            + format_rules(current),
             "after": format_settings(params, changes, True) + format_rules(predicted),
         }
+    for item in opened:
+        module.warn(f"accepted ahead of or beside the declared rules: {item}")
 
     check_guards(module, predicted, policy, ufw_ipv6, result, listeners=listeners)
     check_listeners(
@@ -788,6 +830,16 @@ def main():
 
     if not changed or module.check_mode:
         module.exit_json(**result)
+
+    if opened:
+        files = sorted({item.split(" line ", 1)[0] for item in opened})
+        module.fail_json(
+            msg=f"refusing to change ufw: {'; '.join(opened)} - accepts traffic the declared rules do not "
+            f"(ufw loads these files as written); remove the line(s) from {', '.join(files)} (the package's "
+            f"copies are in {params['stock_dir']}); to open a port, declare it in ufw_rules instead; "
+            "nothing was changed",
+            **result,
+        )
 
     if missing and (to_delete or to_add):
         module.fail_json(

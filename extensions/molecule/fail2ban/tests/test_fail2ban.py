@@ -4,6 +4,7 @@ import os
 import re
 
 import pytest
+from playbook_run import run_playbook, scenario_file
 
 # Group of the hardened hosts in molecule.yml; the attacker is reached explicitly below.
 testinfra_hosts = ["targets"]
@@ -143,6 +144,12 @@ def effective_drift(inventory_host, check_run, converge_run, wait_for):
     state["check"], state["report"] = check_run()
     state["zz_after_check"] = overridden.file(ZZ).content_string
     state["pid_after_check"] = main_pid(stale)
+    # The role never edits the admin's drop-in: the run fails on that host, naming it, and repairs the other.
+    state["refused"] = run_playbook(scenario_file(), timeout=900)
+    state["zz_after_refusal"] = overridden.file(ZZ).content_string
+    state["sshd_running_after_refusal"] = "sshd" in running_jails(overridden)
+    # The admin removes the file the message named; the next run repairs the host.
+    overridden.check_output(f"rm {ZZ}")
     state["converge"] = converge_run()
     assert wait_for(lambda: overridden.run("fail2ban-client ping").rc == 0, 30)
     state["recheck"], state["report_after"] = check_run()
@@ -169,15 +176,19 @@ def test_lost_restart_is_drift_in_check_mode(effective_drift):
     assert effective_drift["pid_after_check"] == effective_drift["pid_before"]
 
 
-def test_converge_repairs_the_overriding_drop_in(effective_drift, inventory_host):
+def test_converge_refuses_the_overriding_drop_in_naming_it(effective_drift):
+    refused = effective_drift["refused"]
+    assert refused.returncode != 0
+    assert f"{ZZ} line 2, 3 (enabled, maxretry)" in refused.stdout + refused.stderr
+    # The admin's file is untouched, and nothing was restarted with it.
+    assert effective_drift["zz_after_refusal"] == ZZ_TEXT
+    assert effective_drift["sshd_running_after_refusal"] is False
+
+
+def test_converge_repairs_once_the_drop_in_is_gone(effective_drift, inventory_host):
     host = inventory_host(OVERRIDDEN)
     assert "sshd" in running_jails(host)
     assert host.check_output("fail2ban-client get sshd maxretry").strip() == "3"
-    text = host.file(ZZ).content_string
-    assert "enabled = false" not in text and "maxretry = 99" not in text
-    assert "[my-own]" in text  # the rest of the admin's file stays
-    backups = host.check_output(f"ls {ZZ}.*~").split()
-    assert any(host.file(b).content_string == ZZ_TEXT for b in backups)
 
 
 def test_converge_restarts_a_stale_daemon(effective_drift, inventory_host):

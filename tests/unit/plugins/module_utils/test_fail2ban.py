@@ -6,13 +6,18 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.bulwark.hardening.plugins.module_utils._fail2ban import (
+    declared_action,
     files_after,
+    find_default_overrides,
     find_overrides,
+    find_setting_overrides,
     jail_mismatch,
     option_text,
     parse_jail_list,
     remove_options,
     role_plan,
+    runtime_differences,
+    runtime_queries,
     time_seconds,
 )
 from ansible_collections.bulwark.hardening.tests.unit.plugins.role_settings import host, role_defaults
@@ -260,3 +265,149 @@ def test_the_sshd_jail_follows_the_host_models_ssh_port():
     # A port of the user's own for the jail still wins.
     mine = plan(bulwark_ssh_port=2222, fail2ban_jails={"sshd": {"port": "2222,2200"}})
     assert mine["jails"]["sshd"]["options"]["port"] == "2222,2200"
+
+
+# --------------------------------------------------------------------------- #
+# the running server's answers
+# --------------------------------------------------------------------------- #
+POLICY = {
+    "ignoreip": "127.0.0.1/8 ::1 192.0.2.0/24",
+    "bantime": "1h",
+    "findtime": "10m",
+    "maxretry": "3",
+    "bantime.increment": "true",
+    "bantime.factor": "1",
+    "bantime.maxtime": "4w",
+}
+RUN_JAILS = {
+    "sshd": {"enabled": True, "options": dict(POLICY, port="22")},
+    "recidive": {"enabled": True, "options": dict(POLICY, banaction="%(banaction_allports)s", bantime="1w")},
+    "apache-auth": {"enabled": False, "options": {}},
+}
+RUN_DEFAULTS = dict(POLICY, banaction="ufw", banaction_allports="ufw-allports")
+SETTINGS = {"loglevel": "INFO", "logtarget": "/var/log/fail2ban.log", "dbpurgeage": "30d"}
+# What fail2ban 1.0 answers for the declared values (seconds, a normalised ignore list, a bool).
+ANSWERS = {
+    "maxretry": 3,
+    "findtime": 600,
+    "bantime": 3600,
+    "ignoreip": ["127.0.0.0/8", "192.0.2.0/24", "::1"],
+    "bantime.increment": True,
+    "bantime.factor": "1",
+    "bantime.maxtime": 2419200,
+    "loglevel": "INFO",
+    "logtarget": "/var/log/fail2ban.log",
+    "dbpurgeage": 2592000,
+}
+
+
+def answer(query, changes=None):
+    """The server's answer to one query: the declared values, but for *changes* ({(jail, option): value})."""
+    changes = changes or {}
+    key = (query[1], query[2]) if len(query) == 3 else (None, query[1])
+    if key in changes:
+        return changes[key]
+    if query[-1] == "actions":
+        return [0, ["ufw-allports" if query[1] == "recidive" else "ufw"]]
+    if query[1] == "recidive" and query[2] == "bantime":
+        return [0, 604800]
+    return [0, ANSWERS[query[-1]]]
+
+
+def differences(changes=None, running=("recidive", "sshd")):
+    queries = runtime_queries(RUN_JAILS, running, SETTINGS, RUN_DEFAULTS)
+    answers = [(query, answer(query, changes)) for query in queries]
+    return runtime_differences(
+        RUN_JAILS, SETTINGS, RUN_DEFAULTS, answers, jail_file="jail.d/b.local", daemon_file="fail2ban.d/b.local"
+    )
+
+
+def test_runtime_queries_ask_every_running_declared_jail_and_the_settings():
+    queries = runtime_queries(RUN_JAILS, ["sshd", "apache-auth", "my-own"], SETTINGS, RUN_DEFAULTS)
+    assert [q for q in queries if q[1] != "sshd"] == [["get", "loglevel"], ["get", "logtarget"], ["get", "dbpurgeage"]]
+    assert ["get", "sshd", "maxretry"] in queries and ["get", "sshd", "actions"] in queries
+    assert ["get", "sshd", "port"] not in queries
+
+
+def test_the_declared_values_as_the_server_answers_them_are_no_difference():
+    assert differences() == []
+
+
+@pytest.mark.parametrize(
+    "changes, reason",
+    [
+        (
+            {("sshd", "maxretry"): [0, 30]},
+            "jail sshd: maxretry is 30 in the running fail2ban, declared 3 (jail.d/b.local)",
+        ),
+        (
+            {("recidive", "bantime"): [0, 60]},
+            "jail recidive: bantime is 60 in the running fail2ban, declared 1w (jail.d/b.local)",
+        ),
+        (
+            {("sshd", "findtime"): [0, 1]},
+            "jail sshd: findtime is 1 in the running fail2ban, declared 10m (jail.d/b.local)",
+        ),
+        (
+            {("sshd", "bantime.increment"): [0, False]},
+            "jail sshd: bantime.increment is False in the running fail2ban, declared true (jail.d/b.local)",
+        ),
+        (
+            {("sshd", "ignoreip"): [0, ["127.0.0.0/8", "192.0.2.0/24", "::1", "203.0.113.0/24"]]},
+            "jail sshd: the running fail2ban also ignores 203.0.113.0/24 (ignoreip, jail.d/b.local)",
+        ),
+        (
+            {("sshd", "ignoreip"): [0, ["127.0.0.0/8", "::1"]]},
+            "jail sshd: the running fail2ban does not ignore 192.0.2.0/24 (ignoreip, jail.d/b.local)",
+        ),
+        (
+            {("sshd", "actions"): [0, ["iptables-multiport"]]},
+            "jail sshd bans with iptables-multiport in the running fail2ban, declared ufw (jail.d/b.local)",
+        ),
+        (
+            {("recidive", "actions"): [0, []]},
+            "jail recidive bans with nothing in the running fail2ban, declared ufw-allports (jail.d/b.local)",
+        ),
+        (
+            {(None, "loglevel"): [0, "DEBUG"]},
+            "loglevel is DEBUG in the running fail2ban, declared INFO (fail2ban.d/b.local)",
+        ),
+        (
+            {(None, "logtarget"): [0, "/tmp/elsewhere.log"]},
+            "logtarget is /tmp/elsewhere.log in the running fail2ban, declared /var/log/fail2ban.log "
+            "(fail2ban.d/b.local)",
+        ),
+        (
+            {(None, "dbpurgeage"): [0, 86400]},
+            "dbpurgeage is 86400 in the running fail2ban, declared 30d (fail2ban.d/b.local)",
+        ),
+        (
+            {("sshd", "maxretry"): [1, "UnknownJailException('sshd')"]},
+            "fail2ban-client get sshd maxretry failed: UnknownJailException('sshd')",
+        ),
+    ],
+)
+def test_a_value_changed_at_run_time_is_named_with_its_jail_and_setting(changes, reason):
+    assert differences(changes) == [reason]
+
+
+def test_declared_action():
+    assert declared_action({}, RUN_DEFAULTS) == "ufw"
+    assert declared_action({"banaction": "%(banaction_allports)s"}, RUN_DEFAULTS) == "ufw-allports"
+    assert declared_action({"action": "%(action_mwl)s"}, RUN_DEFAULTS) is None
+    assert declared_action({"banaction": "%(nowhere)s"}, RUN_DEFAULTS) is None
+
+
+def test_default_overrides_are_the_ban_actions_a_jail_inherits():
+    text = "[DEFAULT]\nbanaction = iptables-multiport\nbantime = 1m\nbanaction_allports = x\n[sshd]\nport = 2222\n"
+    # recidive sets banaction itself, sshd does not; both carry bantime: only the ban actions count.
+    assert find_default_overrides(text, RUN_JAILS, RUN_DEFAULTS) == [
+        (2, "DEFAULT", "banaction", "iptables-multiport"),
+        (4, "DEFAULT", "banaction_allports", "x"),
+    ]
+    assert find_default_overrides(text, {}, RUN_DEFAULTS) == []
+
+
+def test_setting_overrides_are_the_declared_daemon_settings():
+    text = "[Definition]\nloglevel = DEBUG\nsocket = /run/x.sock\n[Thread]\nstacksize = 0\n"
+    assert find_setting_overrides(text, SETTINGS) == [(2, "Definition", "loglevel", "DEBUG")]

@@ -207,3 +207,90 @@ def test_ufw_live_rules_as_iptables_prints_them_match_the_files():
 def test_ufw_differences(changed, expected):
     texts = {"defaults": DEFAULTS, "rules": USER_RULES, "live": LIVE, "rules6": USER6_RULES, "live6": LIVE6, **changed}
     assert _loaded.ufw_differences(**{f"{key}_text": value for key, value in texts.items()}) == expected
+
+
+# ufw's framework files as the package writes them (an excerpt) and as iptables prints their chains, with
+# the jump ufw appends to its user chain.
+BEFORE_RULES = """*filter
+:ufw-before-input - [0:0]
+-A ufw-before-input -i lo -j ACCEPT
+-A ufw-before-input -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A ufw-before-input -p icmp --icmp-type echo-request -j ACCEPT
+# End required lines
+COMMIT
+"""
+LIVE_BEFORE = """-N ufw-before-input
+-A ufw-before-input -i lo -j ACCEPT
+-A ufw-before-input -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A ufw-before-input -p icmp -m icmp --icmp-type 8 -j ACCEPT
+-A ufw-before-input -j ufw-user-input
+"""
+BEFORE6_RULES = "*filter\n-A ufw6-before-input -p icmpv6 --icmpv6-type echo-request -j ACCEPT\nCOMMIT\n"
+LIVE6_BEFORE = (
+    "-A ufw6-before-input -p ipv6-icmp -m icmp6 --icmpv6-type 128 -j ACCEPT\n-A ufw6-before-input -j ufw6-user-input\n"
+)
+FRAMEWORK = {"before.rules": BEFORE_RULES, "after.rules": None, "before6.rules": BEFORE6_RULES, "after6.rules": ""}
+ACCEPT_8081 = "-A INPUT -p tcp -m tcp --dport 8081 -j ACCEPT"
+
+
+def framework_differences(live_extra="", live6_extra="", framework=None):
+    return _loaded.ufw_differences(
+        DEFAULTS,
+        USER_RULES,
+        LIVE + LIVE_BEFORE + live_extra,
+        USER6_RULES,
+        LIVE6 + LIVE6_BEFORE + live6_extra,
+        framework=framework or FRAMEWORK,
+    )
+
+
+def test_ufw_framework_chains_as_iptables_prints_them_match_their_files():
+    # ufw's own jump to its user chain is no difference; icmpv6 is ipv6-icmp.
+    assert framework_differences() == []
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        # before.rules edited, not reloaded: the kernel still has the old chain.
+        (
+            {
+                "framework": dict(
+                    FRAMEWORK,
+                    **{
+                        "before.rules": BEFORE_RULES.replace(
+                            "# End", "-A ufw-before-input -p tcp --dport 8081 -j ACCEPT\n# End"
+                        )
+                    },
+                )
+            },
+            ["the live ufw-before-input chain differs from /etc/ufw/before.rules (3 rules live, 4 in before.rules)"],
+        ),
+        # A rule inserted by hand into ufw's before chain.
+        (
+            {"live6_extra": "-A ufw6-before-input -p tcp -m tcp --dport 8081 -j ACCEPT\n"},
+            ["the live ufw6-before-input chain differs from /etc/ufw/before6.rules (2 rules live, 1 in before6.rules)"],
+        ),
+        # An ACCEPT inserted by hand into INPUT, ahead of ufw's jumps: a reload leaves it.
+        (
+            {"live_extra": ACCEPT_8081 + "\n"},
+            [f"the live INPUT chain accepts traffic by a rule ufw did not make (iptables: {ACCEPT_8081})"],
+        ),
+        (
+            {"live6_extra": ACCEPT_8081 + "\n"},
+            [f"the live INPUT chain accepts traffic by a rule ufw did not make (ip6tables: {ACCEPT_8081})"],
+        ),
+    ],
+)
+def test_ufw_framework_and_hand_made_differences(change, expected):
+    assert framework_differences(**change) == expected
+
+
+def test_ufw_foreign_rules_are_only_accepts_ufw_did_not_make():
+    live = (
+        "-P INPUT DROP\n-A INPUT -j ufw-before-logging-input\n-A INPUT -j ufw-before-input\n"
+        "-A INPUT -p tcp -m multiport --dports 22 -j f2b-sshd\n" + ACCEPT_8081 + "\n"
+        "-A ufw-before-input -i lo -j ACCEPT\n-A INPUT -s 192.0.2.1/32 -j DROP\n"
+    )
+    assert _loaded.ufw_foreign_rules(live) == [ACCEPT_8081]
+    assert _loaded.ufw_foreign_rules("") == []

@@ -15,6 +15,7 @@ from ansible_collections.bulwark.hardening.plugins.module_utils._ufw import (
     follow_moved,
     format_rule,
     format_rules,
+    framework_accepts,
     hex_decode,
     hex_encode,
     incoming_policy,
@@ -1425,3 +1426,45 @@ def test_a_service_declared_in_bulwark_services_is_stable():
     current = parsed(v4, [line.replace("0.0.0.0/0", "::/0") for line in v4])
     removals, after, changes = one_run(desired, current)
     assert (removals, changes, after) == ([], [], current)
+
+
+STOCK_BEFORE = """*filter
+:ufw-before-input - [0:0]
+-A ufw-before-input -i lo -j ACCEPT
+-A ufw-before-input -m conntrack --ctstate INVALID -j DROP
+-A ufw-before-input -p icmp --icmp-type echo-request -j ACCEPT
+-A ufw-before-output -o lo -j ACCEPT
+# End required lines
+COMMIT
+"""
+
+
+@pytest.mark.parametrize(
+    "added, found",
+    [
+        ("", []),
+        # An open port ahead of the declared rules; everything open; a routed port.
+        ("-A ufw-before-input -p tcp --dport 8081 -j ACCEPT", ["-A ufw-before-input -p tcp --dport 8081 -j ACCEPT"]),
+        ("-A ufw-before-input -j ACCEPT", ["-A ufw-before-input -j ACCEPT"]),
+        ("-A ufw6-after-forward -p tcp --dport 25 -j ACCEPT", ["-A ufw6-after-forward -p tcp --dport 25 -j ACCEPT"]),
+        # The package's own rule written twice accepts one more copy of it; a second copy still counts.
+        ("-A ufw-before-input -i lo -j ACCEPT", ["-A ufw-before-input -i lo -j ACCEPT"]),
+        # Dropping, or accepting outgoing traffic, opens no port.
+        ("-A ufw-before-input -s 192.0.2.1 -j DROP", []),
+        ("-A ufw-before-output -p tcp --dport 25 -j ACCEPT", []),
+    ],
+)
+def test_framework_accepts(added, found):
+    text = STOCK_BEFORE.replace("# End required lines", f"{added}\n# End required lines") if added else STOCK_BEFORE
+    result = framework_accepts(STOCK_BEFORE, text)
+    assert [line for _number, line in result] == found
+    assert all(number == 7 for number, _line in result)
+
+
+def test_framework_accepts_reads_rules_by_meaning():
+    """The package's rules, spelt as iptables prints them, are the package's rules."""
+    printed = STOCK_BEFORE.replace("--icmp-type echo-request", "-m icmp --icmp-type 8").replace(
+        "-i lo", "-i lo -m comment --comment x"
+    )
+    assert framework_accepts(STOCK_BEFORE, printed) == []
+    assert framework_accepts(STOCK_BEFORE, None) == []

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 
@@ -13,6 +14,7 @@ from ansible_collections.bulwark.hardening.plugins.module_utils import _loaded
 from ansible_collections.bulwark.hardening.plugins.modules import fail2ban_effective
 from ansible_collections.bulwark.hardening.tests.unit.plugins.modules.utils import (
     ExitJson,
+    FailJson,
     patch_exits,
     patch_module_args,
 )
@@ -27,17 +29,21 @@ ZZ = "[sshd]\nenabled = false\n\n[my-own]\nenabled = true\n"
 
 
 class FakeSystem:
-    """systemctl show and fail2ban-client status; records the commands."""
+    """systemctl show, fail2ban-client status and the server query; records the commands."""
 
-    def __init__(self, active="active", started_ago=0.0, jails="recidive, sshd"):
+    def __init__(self, active="active", started_ago=0.0, jails="recidive, sshd", answers=None):
         self.calls = []
         self.active = active
         # Its last (re)load: when the fake is made by default, after the fixture wrote its files.
         self.load_us = int((time.monotonic() - started_ago) * 1e6)
         self.jails = jails
+        self.answers = answers or {}
 
     def __call__(self, cmd):
         self.calls.append(list(cmd))
+        if cmd[1] == "-c":
+            queries = json.loads(cmd[4])
+            return 0, json.dumps([[0, self.answers[" ".join(q[1:])]] for q in queries]), ""
         if cmd[1] == "show":
             return 0, f"ActiveState={self.active}\nStateChangeTimestampMonotonic={self.load_us}\n", ""
         if cmd[1] == "status":
@@ -58,12 +64,12 @@ def conf(tmp_path):
     return tmp_path
 
 
-def run(monkeypatch, args, fake):
+def run(monkeypatch, args, fake, expect=ExitJson):
     patch_exits(monkeypatch)
     monkeypatch.setattr(_loaded, "STAMP_DIR", str(args["conf_dir"]) + "-stamps")
     monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", lambda self, name, *a, **kw: f"/bin/{name}")
     monkeypatch.setattr(basic.AnsibleModule, "run_command", lambda self, cmd, **kw: fake(cmd))
-    with patch_module_args(args), pytest.raises(ExitJson) as exc:
+    with patch_module_args(args), pytest.raises(expect) as exc:
         fail2ban_effective.main()
     return exc.value.args[0]
 
@@ -81,24 +87,22 @@ def old(path):
 
 
 @pytest.mark.parametrize("check_mode", [True, False])
-def test_drop_in_disabling_sshd_is_drift_and_removed(monkeypatch, conf, check_mode):
+def test_drop_in_disabling_sshd_is_drift_and_refused(monkeypatch, conf, check_mode):
+    """The admin's drop-in is never edited: check mode reports it, a normal run fails naming file, line and option."""
     zz = conf / "jail.d" / "zz-local.local"
     zz.write_text(ZZ)
     old(zz)
     # The daemon already runs without sshd (it read the drop-in).
     fake = FakeSystem(jails="recidive")
-    result = run(monkeypatch, {"jails": JAILS, "conf_dir": str(conf), "_ansible_check_mode": check_mode}, fake)
+    args = {"jails": JAILS, "conf_dir": str(conf), "_ansible_check_mode": check_mode}
+    result = run(monkeypatch, args, fake, expect=ExitJson if check_mode else FailJson)
     assert result["changed"] is True and result["restart_needed"] is True
     assert result["overrides"] == [{"file": str(zz), "line": 2, "jail": "sshd", "option": "enabled", "value": "false"}]
     assert "jail sshd is declared but not running" in result["reasons"]
-    if check_mode:
-        assert zz.read_text() == ZZ
-    else:
-        assert zz.read_text() == "[sshd]\n\n[my-own]\nenabled = true\n"
-        backups = [
-            p for p in (conf / "jail.d").iterdir() if p.name.startswith("zz-local.local.") and p.name.endswith("~")
-        ]
-        assert len(backups) == 1 and backups[0].read_text() == ZZ
+    assert zz.read_text() == ZZ
+    assert sorted(p.name for p in (conf / "jail.d").iterdir()) == ["bulwark.local", "zz-local.local"]
+    if not check_mode:
+        assert f"{zz} line 2 (enabled)" in result["msg"] and "Nothing was changed" in result["msg"]
 
 
 def test_drop_in_read_before_ours_is_not_an_override(monkeypatch, conf):
@@ -123,7 +127,8 @@ def test_config_changed_after_the_daemon_loaded_is_a_lost_restart(monkeypatch, c
 @pytest.mark.parametrize("check_mode", [True, False])
 def test_a_restart_the_role_makes_anyway_is_no_warning(monkeypatch, conf, check_mode):
     """The role wrote our file one task earlier and restarts fail2ban next: the daemon running the
-    replaced file is no news (no warning, no reason), but an override is still found."""
+    replaced file is no news (no warning, no reason), but an override is still found, and what the
+    running daemon answers is still compared (a reason for the report, no warning: the restart repairs it)."""
     ours = conf / "jail.d" / "bulwark.local"
     ours.write_text(OURS.replace("5", "3"))
     zz = conf / "jail.d" / "zz-local.local"
@@ -132,15 +137,20 @@ def test_a_restart_the_role_makes_anyway_is_no_warning(monkeypatch, conf, check_
     monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, text: warnings.append(text))
     fake = FakeSystem(started_ago=60.0, jails="recidive")
     args = {"jails": JAILS, "conf_dir": str(conf), "restart_pending": True, "_ansible_check_mode": check_mode}
-    result = run(monkeypatch, args, fake)
-    # Neither systemctl nor fail2ban-client was asked (outside check mode the backup runs lsattr).
-    assert [call for call in fake.calls if call[0] in ("/bin/systemctl", "/bin/fail2ban-client")] == []
+    result = run(monkeypatch, args, fake, expect=ExitJson if check_mode else FailJson)
     assert [o["file"] for o in result["overrides"]] == [str(zz)]
-    assert len(result["reasons"]) == 1 and "overriding jail.d/bulwark.local" in result["reasons"][0]
-    assert warnings == result["reasons"]
+    assert len(result["reasons"]) == 2 and "overriding jail.d/bulwark.local" in result["reasons"][0]
+    assert result["reasons"][1] == "jail sshd is declared but not running"
+    assert not any("older configuration" in reason for reason in result["reasons"])
+    assert warnings == result["reasons"][:1]
     # Without restart_pending the same host warns that the daemon runs an older configuration.
     warnings.clear()
-    result = run(monkeypatch, dict(args, restart_pending=False), FakeSystem(started_ago=60.0, jails="recidive"))
+    result = run(
+        monkeypatch,
+        dict(args, restart_pending=False),
+        FakeSystem(started_ago=60.0, jails="recidive"),
+        expect=ExitJson if check_mode else FailJson,
+    )
     assert any("runs an older configuration" in text for text in warnings)
 
 
@@ -187,3 +197,89 @@ def test_daemon_not_answering_yet_is_asked_again(monkeypatch, conf):
     result = run(monkeypatch, {"jails": JAILS, "conf_dir": str(conf)}, run_command)
     assert result["changed"] is False
     assert [c[1] for c in fake.calls] == ["show", "status", "status"]
+
+
+RUNTIME_JAILS = {
+    "sshd": {"enabled": True, "options": {"maxretry": "3", "ignoreip": "127.0.0.1/8 ::1"}},
+    "recidive": {"enabled": True, "options": {"maxretry": "5", "banaction": "%(banaction_allports)s"}},
+}
+SERVER = {
+    "sshd maxretry": 3,
+    "sshd ignoreip": ["127.0.0.0/8", "::1"],
+    "sshd actions": ["ufw"],
+    "recidive maxretry": 5,
+    "recidive actions": ["ufw"],
+    "loglevel": "INFO",
+}
+
+
+@pytest.mark.parametrize("check_mode", [True, False])
+def test_values_set_at_run_time_are_drift_naming_jail_and_setting(monkeypatch, conf, check_mode):
+    """fail2ban-client set sshd maxretry 30 / set loglevel DEBUG: the files are right, the server is not."""
+    monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", lambda self, name, *a, **kw: f"/bin/{name}")
+    args = {
+        "jails": RUNTIME_JAILS,
+        "defaults": {"banaction": "ufw", "banaction_allports": "ufw"},
+        "settings": {"loglevel": "INFO"},
+        "conf_dir": str(conf),
+        "_ansible_check_mode": check_mode,
+    }
+    monkeypatch.setattr(fail2ban_effective, "interpreter", lambda client: "/usr/bin/python3")
+    assert run(monkeypatch, args, FakeSystem(answers=SERVER))["changed"] is False
+    fake = FakeSystem(answers=dict(SERVER, **{"sshd maxretry": 30, "loglevel": "DEBUG"}))
+    result = run(monkeypatch, args, fake)
+    expected = [
+        "jail sshd: maxretry is 30 in the running fail2ban, declared 3 (jail.d/bulwark.local)",
+        "loglevel is DEBUG in the running fail2ban, declared INFO (fail2ban.d/bulwark.local)",
+    ]
+    assert result["changed"] is True and result["restart_needed"] is True
+    assert result["runtime"] == expected and result["reasons"] == expected
+    # One process asked every value, over one connection, with fail2ban-client's Python.
+    queries = [call for call in fake.calls if call[1] == "-c"]
+    assert len(queries) == 1 and queries[0][0] == "/usr/bin/python3"
+    assert queries[0][3] == "/var/run/fail2ban/fail2ban.sock"
+
+
+@pytest.mark.parametrize("check_mode", [True, False])
+def test_daemon_setting_and_default_ban_action_in_a_later_drop_in_are_overrides(monkeypatch, conf, check_mode):
+    (conf / "fail2ban.d").mkdir()
+    (conf / "fail2ban.d" / "bulwark.local").write_text("[Definition]\nloglevel = INFO\n")
+    zz_daemon = conf / "fail2ban.d" / "zz.local"
+    zz_daemon.write_text("[Definition]\nloglevel = DEBUG\nsocket = /run/f.sock\n")
+    zz_jails = conf / "jail.d" / "zz.local"
+    zz_jails.write_text("[DEFAULT]\nbanaction = iptables-multiport\nbantime = 1m\n")
+    for path in (zz_daemon, zz_jails, conf / "fail2ban.d" / "bulwark.local"):
+        old(path)
+    args = {
+        "jails": RUNTIME_JAILS,
+        "defaults": {"banaction": "ufw", "banaction_allports": "ufw", "maxretry": "5"},
+        "settings": {"loglevel": "INFO"},
+        "conf_dir": str(conf),
+        "_ansible_check_mode": check_mode,
+    }
+    result = run(monkeypatch, args, FakeSystem(active="inactive"), expect=ExitJson if check_mode else FailJson)
+    assert [(o["file"], o["option"]) for o in result["overrides"]] == [
+        (str(zz_daemon), "loglevel"),
+        (str(zz_jails), "banaction"),
+    ]
+    assert result["reasons"][0].startswith(
+        f"{zz_daemon} line 2 sets loglevel = DEBUG overriding fail2ban.d/bulwark.local"
+    )
+    assert result["reasons"][1].startswith(f"{zz_jails} line 2 sets banaction = iptables-multiport in [DEFAULT]")
+    # Never edited, in check mode or not.
+    assert zz_daemon.read_text() == "[Definition]\nloglevel = DEBUG\nsocket = /run/f.sock\n"
+    assert zz_jails.read_text() == "[DEFAULT]\nbanaction = iptables-multiport\nbantime = 1m\n"
+    if not check_mode:
+        assert f"{zz_daemon} line 2 (loglevel)" in result["msg"]
+        assert f"{zz_jails} line 2 (banaction)" in result["msg"]
+
+
+def test_interpreter_is_the_clients_shebang(tmp_path):
+    client = tmp_path / "fail2ban-client"
+    client.write_text("#!/usr/bin/python3 -s\nimport sys\n")
+    assert fail2ban_effective.interpreter(str(client)) == "/usr/bin/python3"
+    client.write_text("#!/usr/bin/env python3\n")
+    assert fail2ban_effective.interpreter(str(client)) == "python3"
+    client.write_text("#!/usr/bin/python3\n")
+    assert fail2ban_effective.interpreter(str(client)) == "/usr/bin/python3"
+    assert fail2ban_effective.interpreter(str(tmp_path / "missing")) is None

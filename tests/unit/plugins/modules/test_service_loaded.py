@@ -188,7 +188,8 @@ def test_ufw_evidence_reloads_a_weaker_live_firewall(monkeypatch, tmp_path, chec
         "/etc/ufw/user.rules": "",
         "/etc/ufw/user6.rules": "",
     }
-    monkeypatch.setattr(service_loaded, "read_text", lambda path: files[path])
+    # No framework file (before.rules...): nothing of theirs is compared.
+    monkeypatch.setattr(service_loaded, "read_text", files.get)
     fake = FakeUfw("-P INPUT ACCEPT\n-N ufw-user-input\n")
     result = run(monkeypatch, fake, name="ufw", evidence="ufw", state="current", _ansible_check_mode=check_mode)
     assert result["changed"] is True and result["action"] == "reloaded"
@@ -204,11 +205,59 @@ def test_ufw_evidence_reloads_when_told_even_if_the_live_rules_match(monkeypatch
         "/etc/ufw/user.rules": "",
         "/etc/ufw/user6.rules": "",
     }
-    monkeypatch.setattr(service_loaded, "read_text", lambda path: files[path])
+    monkeypatch.setattr(service_loaded, "read_text", files.get)
     fake = FakeUfw("-P INPUT DROP\n-N ufw-user-input\n")
     result = run(monkeypatch, fake, name="ufw", evidence="ufw", state="reloaded")
     assert result["changed"] is True and result["action"] == "reloaded" and result["stale"] == []
     assert fake.calls == ["-S", "-S", "reload"]
+
+
+@pytest.mark.parametrize("check_mode", [True, False])
+def test_ufw_evidence_deletes_an_accept_inserted_by_hand_into_input(monkeypatch, check_mode):
+    """A reload leaves a rule of the built-in INPUT chain in place: it is deleted by its own specification."""
+    files = {
+        "/etc/default/ufw": 'IPV6=no\nDEFAULT_INPUT_POLICY="DROP"\n',
+        "/etc/ufw/user.rules": "",
+        "/etc/ufw/user6.rules": "",
+        "/etc/ufw/before.rules": "*filter\n-A ufw-before-input -i lo -j ACCEPT\nCOMMIT\n",
+    }
+    monkeypatch.setattr(service_loaded, "read_text", files.get)
+    commands = []
+    live = (
+        "-P INPUT DROP\n-N ufw-user-input\n"
+        '-A INPUT -p tcp -m tcp --dport 8081 -m comment --comment "by hand" -j ACCEPT\n'
+        "-A INPUT -j ufw-before-input\n-A ufw-before-input -i lo -j ACCEPT\n-A ufw-before-input -j ufw-user-input\n"
+    )
+    fake = FakeUfw(live)
+
+    def run_command(cmd):
+        commands.append(list(cmd))
+        return fake(cmd)
+
+    result = run(monkeypatch, run_command, name="ufw", evidence="ufw", state="current", _ansible_check_mode=check_mode)
+    rule = '-A INPUT -p tcp -m tcp --dport 8081 -m comment --comment "by hand" -j ACCEPT'
+    assert result["changed"] is True and result["action"] == "reloaded"
+    assert result["stale"] == [f"the live INPUT chain accepts traffic by a rule ufw did not make (iptables: {rule})"]
+    deleted = [cmd[1:] for cmd in commands if cmd[1] == "-D"]
+    expected = [
+        [
+            "-D",
+            "INPUT",
+            "-p",
+            "tcp",
+            "-m",
+            "tcp",
+            "--dport",
+            "8081",
+            "-m",
+            "comment",
+            "--comment",
+            "by hand",
+            "-j",
+            "ACCEPT",
+        ]
+    ]
+    assert deleted == ([] if check_mode else expected)
 
 
 class Server:

@@ -661,3 +661,31 @@ def test_guard_refusal_arms_nothing(monkeypatch, ufw_dir, rollback_state):
     assert "refusing to change ufw" in result["msg"]
     assert calls == []
     assert not rollback_state.exists()
+
+
+STOCK_BEFORE = "*filter\n-A ufw-before-input -i lo -j ACCEPT\n# End required lines\nCOMMIT\n"
+OPEN_LINE = "-A ufw-before-input -p tcp --dport 8081 -j ACCEPT"
+
+
+@pytest.mark.parametrize("check_mode", [True, False])
+def test_a_port_opened_in_before_rules_is_drift_and_refused(monkeypatch, ufw_dir, tmp_path, check_mode):
+    """ufw loads before.rules ahead of the declared rules: an ACCEPT there the package's copy lacks opens a port."""
+    args = ufw_dir([SSH_V4, HTTP_V4], [SSH_V6, HTTP_V6])
+    stock = tmp_path / "stock"
+    stock.mkdir()
+    (stock / "before.rules").write_text(STOCK_BEFORE)
+    before = tmp_path / "ufw" / "before.rules"
+    before.write_text(STOCK_BEFORE)
+    args = dict(args, rules=[SSH, HTTP], stock_dir=str(stock), _ansible_check_mode=check_mode, _ansible_diff=True)
+    assert run(monkeypatch, args)[0]["changed"] is False
+
+    before.write_text(STOCK_BEFORE.replace("# End", f"{OPEN_LINE}\n# End"))
+    result, calls = run(monkeypatch, args, expect=ExitJson if check_mode else FailJson)
+    found = f"{before} line 3: {OPEN_LINE}"
+    assert result["changed"] is True and result["opened"] == [found]
+    assert calls == []  # nothing changed, in check mode or not
+    if check_mode:
+        assert result["diff"]["before"].startswith(found + "\n")
+    else:
+        assert f"remove the line(s) from {before}" in result["msg"] and "nothing was changed" in result["msg"]
+        assert before.read_text() == STOCK_BEFORE.replace("# End", f"{OPEN_LINE}\n# End")
