@@ -51,12 +51,31 @@ INJECTIONS = [
         inject="chattr -i /var/www/app && echo '<?php phpinfo();' > /var/www/app/drift.php && chattr +i /var/www/app",
         scenarios=("immutable",),
     ),
-    NotInjectable(
+    Injection(
+        control="IMMUTABLE-APP",
+        via="file",
+        what="a writable directory of the application tree locked (chattr +i): the tree's walk keeps them mutable",
+        inject="chattr +i /var/www/app/upload && lsattr -d /var/www/app/upload | cut -d' ' -f1 | grep -q i",
+        scenarios=("immutable",),
+    ),
+    Injection(
         control="IMMUTABLE-APP",
         via="override",
-        why="A lock is the inode's own flag and mode, read by the kernel at every open; nothing ranks above it. "
-        "Not yet covered: a bind mount over a path of the tree hides the locked file (the walker does not "
-        "compare devices).",
+        what="another file bind-mounted over a file of the locked web root: readers get the mounted file",
+        inject="cp /var/www/html/index.php /root/bulwark-drift.php && echo '<?php // drift' >> /root/bulwark-drift.php"
+        " && mount --bind /root/bulwark-drift.php /var/www/html/index.php && grep -q drift /var/www/html/index.php",
+        # The role never unmounts: the repair run refuses, naming the mount.
+        undo="umount /var/www/html/index.php && rm /root/bulwark-drift.php",
+        scenarios=("site",),
+    ),
+    Injection(
+        control="IMMUTABLE-APP",
+        via="override",
+        what="another file bind-mounted over a file of the locked application tree: readers get the mounted file",
+        inject="cp /var/www/app/index.html /root/bulwark-drift.html && echo drift >> /root/bulwark-drift.html"
+        " && mount --bind /root/bulwark-drift.html /var/www/app/index.html && grep -q drift /var/www/app/index.html",
+        undo="umount /var/www/app/index.html && rm /root/bulwark-drift.html",
+        scenarios=("immutable",),
     ),
     NotInjectable(control="IMMUTABLE-APP", via="daemon", why=NO_PROCESS),
     # ---------------------------------------------------------------- IMMUTABLE-APP-WRITABLE
@@ -64,22 +83,23 @@ INJECTIONS = [
         control="IMMUTABLE-APP-WRITABLE",
         via="file",
         what="a writable directory of the application tree made read-only (0550)",
-        inject="chmod 0550 /var/www/app/upload",
+        inject="chmod 0550 /var/www/app/log",
         scenarios=("immutable",),
     ),
     NotInjectable(
         control="IMMUTABLE-APP-WRITABLE",
         via="override",
-        why="A directory's mode is its inode's; nothing ranks above it. Not yet covered: an immutable flag set "
-        "on a writable directory (ansible.builtin.file cannot assert a flag is absent idempotently).",
+        why="A directory's mode is its inode's, read by the kernel at every open; nothing ranks above it. (A "
+        "mount over it is the tree's: IMMUTABLE-APP; an immutable flag set on it is cleared by the tree's walk, "
+        "IMMUTABLE-APP too.)",
     ),
     NotInjectable(control="IMMUTABLE-APP-WRITABLE", via="daemon", why=NO_PROCESS),
     # ---------------------------------------------------------------- IMMUTABLE-PATHS
     Injection(
         control="IMMUTABLE-PATHS",
         via="file",
-        what="a locked system file unlocked (chattr -i) and rewritten",
-        inject="chattr -i /etc/bulwark-fixture/app.conf && echo 'changed by hand' > /etc/bulwark-fixture/app.conf",
+        what="a locked system file unlocked (chattr -i)",
+        inject="chattr -i /etc/bulwark-fixture/app.conf && ! lsattr /etc/bulwark-fixture/app.conf | cut -d' ' -f1 | grep -q i",
         scenarios=("immutable",),
     ),
     Injection(
@@ -93,8 +113,8 @@ INJECTIONS = [
     NotInjectable(
         control="IMMUTABLE-PATHS",
         via="override",
-        why="A lock is the inode's own flag, read by the kernel at every open; nothing ranks above it (a bind "
-        "mount over a locked path is not yet detected, as for IMMUTABLE-APP).",
+        why="A lock is the inode's own flag, read by the kernel at every open; nothing ranks above it but a "
+        "mount over a path below it, injected for IMMUTABLE-APP (the same walk and module).",
     ),
     NotInjectable(control="IMMUTABLE-PATHS", via="daemon", why=NO_PROCESS),
     # ---------------------------------------------------------------- IMMUTABLE-UPDATE-WINDOW
