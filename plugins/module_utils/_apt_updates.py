@@ -399,7 +399,8 @@ eval do { local(@ARGV, $/) = $fn; <> };
 die "$fn: $@" if $@;
 print "restart\t$nrconf{restart}\n";
 foreach my $unit (@ARGV) {
-    my @values = map { $nrconf{override_rc}->{$_} ? 1 : 0 } grep { "$unit.service" =~ /$_/ } keys %{$nrconf{override_rc}};
+    my @values = map { $nrconf{override_rc}->{$_} ? 1 : 0 }
+        grep { "$unit.service" =~ /$_/ } keys %{$nrconf{override_rc}};
     print "unit\t$unit\t", join(",", @values), "\n";
 }
 """
@@ -538,8 +539,10 @@ def timer_drift(shown: dict, on_disk: dict, expected: dict) -> list:
             continue
         parts = []
         if foreign:
-            parts.append(f"{', '.join(foreign)} change{'s' if len(foreign) == 1 else ''} its schedule besides "
-                         f"{ours or 'the packaged unit'}")
+            parts.append(
+                f"{', '.join(foreign)} change{'s' if len(foreign) == 1 else ''} its schedule besides "
+                f"{ours or 'the packaged unit'}"
+            )
         if reload:
             parts.append("systemd runs it from files that changed since its last daemon-reload")
         drift.append({"unit": unit, "foreign": foreign, "reload": reload, "sentence": f"{unit}: {'; '.join(parts)}"})

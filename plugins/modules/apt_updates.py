@@ -103,7 +103,8 @@ options:
         type: str
         required: true
       never_restart:
-        description: Units (without C(.service)) that every matching C($nrconf{override_rc}) entry keeps from restarting.
+        description:
+          - Units (without C(.service)) that every matching C($nrconf{override_rc}) entry keeps from restarting.
         type: list
         elements: str
         default: []
@@ -329,23 +330,23 @@ from ansible_collections.bulwark.hardening.plugins.module_utils._apt_updates imp
     PACKAGED_UNIT_DIRS,
     SYSTEMD_UNIT_DIRS,
     apt_conf_parts,
-    conf_writers,
-    dropin_dir_names,
-    needrestart_drift,
-    parse_needrestart,
-    parse_systemctl_show,
-    timer_drift,
     apt_literal,
+    conf_writers,
     days_between,
+    dropin_dir_names,
     last_runs,
     matches_any,
+    needrestart_drift,
     parse_log,
+    parse_needrestart,
     parse_pattern,
     parse_reboot_pkgs,
     parse_release_date,
+    parse_systemctl_show,
     release_candidates,
     settings_drift,
     summarise,
+    timer_drift,
 )
 from ansible_collections.bulwark.hardening.plugins.module_utils._files import read_text
 

@@ -192,8 +192,22 @@ from ansible_collections.bulwark.hardening.plugins.module_utils._immutable impor
     run,
 )
 
-
 MOUNTINFO = "/proc/self/mountinfo"
+
+
+def mounts_over(path, plan, locking):
+    """Mount points below the directory ``path`` that a locking walk covers (see mounts_below).
+
+    A file system mounted over part of a locked tree (a bind mount over one of its files) hides the
+    tree's own entry from every reader: a locked run refuses, naming it (it never unmounts).
+    """
+    if not locking or not os.path.isdir(path):
+        return []
+    try:
+        with open(MOUNTINFO, encoding="utf-8", errors="replace") as handle:
+            return mounts_below(path, parse_mountinfo(handle.read()), plan.exclude)
+    except OSError:
+        return []
 
 
 def resolve_id(value, name, lookup):
@@ -280,15 +294,7 @@ def main():
         module.fail_json(msg=f"{path}: no such file or directory; nothing to lock", **result)
     result["exists"] = True
 
-    # A file system mounted over part of a locked tree (a bind mount over one of its files) hides the
-    # tree's own entry from every reader: a locked run refuses, naming it (it never unmounts).
-    mounts = []
-    if lock and params["recurse"] and os.path.isdir(path):
-        try:
-            with open(MOUNTINFO, encoding="utf-8", errors="replace") as handle:
-                mounts = mounts_below(path, parse_mountinfo(handle.read()), plan.exclude)
-        except OSError:
-            mounts = []
+    mounts = mounts_over(path, plan, lock and params["recurse"])
     result["mounts"] = mounts
     if mounts and not module.check_mode:
         module.fail_json(

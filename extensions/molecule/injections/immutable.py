@@ -47,7 +47,8 @@ INJECTIONS = [
     Injection(
         control="IMMUTABLE-APP",
         via="file",
-        what="a new file in the locked application tree (the directory unlocked, the file added, the directory locked again)",
+        what="a new file in the locked application tree (the directory unlocked, the file added, the directory "
+        "locked again)",
         inject="chattr -i /var/www/app && echo '<?php phpinfo();' > /var/www/app/drift.php && chattr +i /var/www/app",
         scenarios=("immutable",),
     ),
@@ -99,15 +100,16 @@ INJECTIONS = [
         control="IMMUTABLE-PATHS",
         via="file",
         what="a locked system file unlocked (chattr -i)",
-        inject="chattr -i /etc/bulwark-fixture/app.conf && ! lsattr /etc/bulwark-fixture/app.conf | cut -d' ' -f1 | grep -q i",
+        inject="chattr -i /etc/bulwark-fixture/app.conf"
+        " && ! lsattr /etc/bulwark-fixture/app.conf | cut -d' ' -f1 | grep -q i",
         scenarios=("immutable",),
     ),
     Injection(
         control="IMMUTABLE-PATHS",
         via="file",
         what="a new file in a locked system directory (/etc/apache2/conf-available)",
-        inject="chattr -i /etc/apache2/conf-available && echo 'ServerTokens Full' > /etc/apache2/conf-available/drift.conf"
-        " && chattr +i /etc/apache2/conf-available",
+        inject="chattr -i /etc/apache2/conf-available"
+        " && echo '# drift' > /etc/apache2/conf-available/bulwark-drift.conf && chattr +i /etc/apache2/conf-available",
         scenarios=("immutable",),
     ),
     NotInjectable(
@@ -132,6 +134,7 @@ INJECTIONS = [
     NotInjectable(
         control="IMMUTABLE-UPDATE-WINDOW",
         via="daemon",
-        why="No process: the APT hook's unlock around dpkg is IMMUTABLE-APT-HOOK, what stays unlocked IMMUTABLE-APP/-PATHS.",
+        why="No process: the APT hook's unlock around dpkg is IMMUTABLE-APT-HOOK, what stays unlocked "
+        "IMMUTABLE-APP/-PATHS.",
     ),
 ]

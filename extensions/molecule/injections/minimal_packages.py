@@ -10,7 +10,8 @@ from drift_matrix import Injection, NotInjectable
 # A package named as the blocklist names it, built locally (no network): dpkg lists it installed.
 BLOCKLISTED = """set -eu
 dir=/tmp/bulwark-drift-telnet; rm -rf "$dir"; mkdir -p "$dir/DEBIAN"
-printf 'Package: telnet\\nVersion: 0.0-bulwark-drift\\nArchitecture: all\\nMaintainer: bulwark <root@localhost>\\nDescription: drift fixture\\n' > "$dir/DEBIAN/control"
+printf 'Package: telnet\\nVersion: 0.0-bulwark-drift\\nArchitecture: all\\n' > "$dir/DEBIAN/control"
+printf 'Maintainer: bulwark <root@localhost>\\nDescription: drift fixture\\n' >> "$dir/DEBIAN/control"
 dpkg-deb --root-owner-group -Zgzip --build "$dir" /tmp/bulwark-drift-telnet.deb >/dev/null
 dpkg -i /tmp/bulwark-drift-telnet.deb >/dev/null && rm -rf "$dir" /tmp/bulwark-drift-telnet.deb
 dpkg-query -W -f='${Status}' telnet | grep -q 'install ok installed'

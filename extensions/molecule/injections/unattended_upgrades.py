@@ -26,7 +26,8 @@ root={_SECURITY_REPO}
 rm -rf "$root"; mkdir -p "$root/repo"
 for version in 1.0 1.1; do
   dir="$root/build-$version"; mkdir -p "$dir/DEBIAN"
-  printf 'Package: bulwark-drift-sec\\nVersion: %s\\nArchitecture: all\\nMaintainer: bulwark <root@localhost>\\nDescription: drift fixture\\n' "$version" > "$dir/DEBIAN/control"
+  printf 'Package: bulwark-drift-sec\\nVersion: %s\\nArchitecture: all\\n' "$version" > "$dir/DEBIAN/control"
+  printf 'Maintainer: bulwark <root@localhost>\\nDescription: drift fixture\\n' >> "$dir/DEBIAN/control"
   dpkg-deb --root-owner-group -Zgzip --build "$dir" "$root/bulwark-drift-sec_${{version}}_all.deb" >/dev/null
 done
 dpkg -i "$root/bulwark-drift-sec_1.0_all.deb" >/dev/null
@@ -35,9 +36,10 @@ cd "$root/repo"
 {{ dpkg-deb -f bulwark-drift-sec_1.1_all.deb; echo "Filename: ./bulwark-drift-sec_1.1_all.deb";
   echo "Size: $(stat -c %s bulwark-drift-sec_1.1_all.deb)";
   echo "SHA256: $(sha256sum bulwark-drift-sec_1.1_all.deb | cut -d' ' -f1)"; echo; }} > Packages
-printf 'Origin: Debian\\nLabel: Debian-Security\\nSuite: %s-security\\nCodename: %s-security\\nDate: %s\\nArchitectures: all\\nSHA256:\\n %s %s Packages\\n' \\
-  "$VERSION_CODENAME" "$VERSION_CODENAME" "$(LC_ALL=C date -u -R -d '10 days ago')" \\
-  "$(sha256sum Packages | cut -d' ' -f1)" "$(stat -c %s Packages)" > Release
+printf 'Origin: Debian\\nLabel: Debian-Security\\nSuite: %s-security\\nCodename: %s-security\\n' \\
+  "$VERSION_CODENAME" "$VERSION_CODENAME" > Release
+printf 'Date: %s\\nArchitectures: all\\nSHA256:\\n %s %s Packages\\n' \\
+  "$(LC_ALL=C date -u -R -d '10 days ago')" "$(sha256sum Packages | cut -d' ' -f1)" "$(stat -c %s Packages)" >> Release
 echo "deb [trusted=yes] file:$root/repo ./" > {_SECURITY_LIST}
 apt-get update -qq -o Dir::Etc::SourceList={_SECURITY_LIST} -o Dir::Etc::SourceParts=- -o APT::Get::List-Cleanup=0
 """
@@ -60,7 +62,7 @@ INJECTIONS = [
         control="UPDATES-CONFIG",
         via="file",
         what="our apt.conf.d file switches the daily unattended upgrade off",
-        inject=f"sed -i 's/^APT::Periodic::Unattended-Upgrade \"1\";/APT::Periodic::Unattended-Upgrade \"0\";/' {CONF}"
+        inject=f'sed -i \'s/^APT::Periodic::Unattended-Upgrade "1";/APT::Periodic::Unattended-Upgrade "0";/\' {CONF}'
         f" && grep -q 'Unattended-Upgrade \"0\"' {CONF}",
     ),
     Injection(

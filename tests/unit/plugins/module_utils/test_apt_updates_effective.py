@@ -73,7 +73,8 @@ def test_needrestart_eval_reads_conf_d_as_needrestart_does(tmp_path):
     )
     (confd / "bulwark.conf").write_text("$nrconf{restart} = 'a';\n$nrconf{override_rc}->{qr'^ssh\\.service$'} = 0;\n")
     (confd / "zz.conf").write_text("$nrconf{restart} = 'l';\n")
-    out = subprocess.run(["perl", "-e", NEEDRESTART_EVAL, str(main), "ssh", "cron"], capture_output=True, text=True)
+    argv = ["perl", "-e", NEEDRESTART_EVAL, str(main), "ssh", "cron"]
+    out = subprocess.run(argv, capture_output=True, text=True, check=False)
     assert out.returncode == 0, out.stderr
     assert parse_needrestart(out.stdout) == {"restart": "l", "units": {"ssh": [0], "cron": []}}
 
@@ -99,7 +100,14 @@ OUR_DROPIN = "/etc/systemd/system/apt-daily.timer.d/bulwark-schedule.conf"
 
 
 def shown(dropins="", reload="no", load="loaded"):
-    return {"apt-daily.timer": {"Id": "apt-daily.timer", "LoadState": load, "DropInPaths": dropins, "NeedDaemonReload": reload}}
+    return {
+        "apt-daily.timer": {
+            "Id": "apt-daily.timer",
+            "LoadState": load,
+            "DropInPaths": dropins,
+            "NeedDaemonReload": reload,
+        }
+    }
 
 
 @pytest.mark.parametrize(
@@ -126,7 +134,13 @@ def shown(dropins="", reload="no", load="loaded"):
             True,
         ),
         # A loaded drop-in removed since: only a reload.
-        (shown("/etc/systemd/system/apt-daily.timer.d/gone.conf", "yes"), {"dropins": [], "fragments": []}, "", [], True),
+        (
+            shown("/etc/systemd/system/apt-daily.timer.d/gone.conf", "yes"),
+            {"dropins": [], "fragments": []},
+            "",
+            [],
+            True,
+        ),
         # Our own drop-in, present although no schedule is declared.
         (shown(OUR_DROPIN), {"dropins": [OUR_DROPIN], "fragments": []}, "", [OUR_DROPIN], False),
         # A unit file replacing the packaged one.

@@ -415,7 +415,10 @@ def test_a_failing_perl_evaluation_fails_naming_the_file(env, monkeypatch):
 
 
 def test_timers_are_judged_from_systemctl_show(env, monkeypatch):
-    out = "Id=apt-daily.timer\nLoadState=loaded\nFragmentPath=/lib/systemd/system/apt-daily.timer\nDropInPaths=\nNeedDaemonReload=yes\n"
+    out = (
+        "Id=apt-daily.timer\nLoadState=loaded\nFragmentPath=/lib/systemd/system/apt-daily.timer\n"
+        "DropInPaths=\nNeedDaemonReload=yes\n"
+    )
     calls = []
 
     def run_command(self, argv, **kwargs):
