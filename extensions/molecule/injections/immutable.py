@@ -49,7 +49,9 @@ INJECTIONS = [
         via="file",
         what="a new file in the locked application tree (the directory unlocked, the file added, the directory "
         "locked again)",
-        inject="chattr -i /var/www/app && echo '<?php phpinfo();' > /var/www/app/drift.php && chattr +i /var/www/app",
+        # A new name each time: the repair locks the file, it does not remove it.
+        inject="chattr -i /var/www/app && echo '<?php phpinfo();' > /var/www/app/drift-$(date +%s%N).php"
+        " && chattr +i /var/www/app",
         scenarios=("immutable",),
     ),
     Injection(
@@ -109,7 +111,8 @@ INJECTIONS = [
         via="file",
         what="a new file in a locked system directory (/etc/apache2/conf-available)",
         inject="chattr -i /etc/apache2/conf-available"
-        " && echo '# drift' > /etc/apache2/conf-available/bulwark-drift.conf && chattr +i /etc/apache2/conf-available",
+        " && echo '# drift' > /etc/apache2/conf-available/bulwark-drift-$(date +%s%N).conf"
+        " && chattr +i /etc/apache2/conf-available",
         scenarios=("immutable",),
     ),
     NotInjectable(
