@@ -298,12 +298,15 @@ needrestart_drift:
         /etc/needrestart/conf.d/bulwark.conf), not the declared "a"
 timers_drift:
   description:
-    - The O(timers) whose schedule systemd takes from elsewhere than the declared files - RV(timers_drift[].foreign)
-      lists the other drop-ins and unit files, RV(timers_drift[].reload) is true when systemd has not loaded
-      the files as they are.
+    - The O(timers) whose schedule systemd takes from elsewhere than the declared files.
   returned: always
   type: list
   elements: dict
+  contains:
+    unit: {description: The timer., type: str}
+    foreign: {description: The other drop-ins and unit files that change its schedule (to remove)., type: list, elements: str}
+    reload: {description: systemd has not loaded its files as they are (a daemon-reload is due)., type: bool}
+    sentence: {description: What differs (one sentence)., type: str}
   sample:
     - unit: apt-daily.timer
       foreign: [/etc/systemd/system/apt-daily.timer.d/override.conf]
