@@ -46,7 +46,7 @@ def matrix(host):
         drift_playbook="converge.yml",
     )
     clean.append(clean_run("clean-after"))
-    score = drift_matrix.write("immutable", outcomes, ITEMS, [code for code, _ in clean])
+    score = drift_matrix.write("immutable", outcomes, ITEMS, [code for code, _found in clean])
     return outcomes, clean, score
 
 

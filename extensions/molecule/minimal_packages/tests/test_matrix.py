@@ -47,7 +47,7 @@ def matrix(host):
         drift_playbook="converge.yml",
     )
     clean.append(clean_run("clean-after"))
-    score = drift_matrix.write("minimal_packages", outcomes, ITEMS, [code for code, _ in clean])
+    score = drift_matrix.write("minimal_packages", outcomes, ITEMS, [code for code, _found in clean])
     return outcomes, clean, score
 
 
