@@ -142,6 +142,9 @@ INJECTIONS = [
         via="file",
         what="needrestart removed (dpkg -r): dpkg's status database no longer lists it",
         inject="dpkg -r needrestart >/dev/null && ! dpkg-query -W -f='${Status}' needrestart | grep -q installed",
+        # The Perl modules apt installed for it (libterm-readkey-perl, ...) are now unused: the
+        # minimal_packages role's autoremove names them (site runs every role).
+        expect=("PACKAGES-BLOCKLISTED",),
     ),
     NotInjectable(
         control="UPDATES-PACKAGES",
