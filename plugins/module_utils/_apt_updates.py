@@ -386,3 +386,164 @@ def role_plan(settings):
         "schedules": [str(item) for item in settings["unattended_upgrades_update_schedule"]]
         + [str(item) for item in settings["unattended_upgrades_upgrade_schedule"]],
     }
+
+
+# --------------------------------------------------------------------- needrestart's effective settings
+# needrestart evaluates needrestart.conf as Perl, which reads conf.d/*.conf (sorted) at its end: the
+# value a later file assigns wins. The module has Perl evaluate the files the same way and print the
+# restart mode and, per unit never to be restarted, the values of the override_rc entries matching it.
+NEEDRESTART_EVAL = r"""
+my %nrconf = (restart => 'i', override_rc => {});
+my $fn = shift @ARGV;
+eval do { local(@ARGV, $/) = $fn; <> };
+die "$fn: $@" if $@;
+print "restart\t$nrconf{restart}\n";
+foreach my $unit (@ARGV) {
+    my @values = map { $nrconf{override_rc}->{$_} ? 1 : 0 }
+        grep { "$unit.service" =~ /$_/ } keys %{$nrconf{override_rc}};
+    print "unit\t$unit\t", join(",", @values), "\n";
+}
+"""
+
+
+def parse_needrestart(text: str) -> dict:
+    """The output of NEEDRESTART_EVAL as ``{"restart": str, "units": {unit: [0 or 1 per matching entry]}}``."""
+    result = {"restart": None, "units": {}}
+    for line in text.splitlines():
+        fields = line.split("\t")
+        if fields[0] == "restart" and len(fields) == 2:
+            result["restart"] = fields[1]
+        elif fields[0] == "unit" and len(fields) == 3:
+            result["units"][fields[1]] = [int(value) for value in fields[2].split(",") if value]
+    return result
+
+
+def needrestart_drift(effective: dict, restart: str, never_restart: list, writers: dict, managed: str) -> list:
+    """The declared needrestart settings its effective configuration does not hold.
+
+    ``effective`` is parse_needrestart's result; ``restart`` the declared mode; ``never_restart`` the units
+    that must not be restarted automatically (every override_rc entry matching ``<unit>.service`` is 0, and
+    one does); ``writers`` maps ``restart`` and ``override_rc`` to the other files that assign them, in
+    needrestart's reading order; ``managed`` is the role's file. One entry per differing setting: ``name``,
+    ``expected``, ``found``, ``files`` and ``sentence``.
+    """
+    drift = []
+
+    def add(name, key, expected, found):
+        files = writers.get(key, [])
+        where = f"set by {', '.join(files)}, read after {managed}" if files else f"not as {managed} sets it"
+        drift.append(
+            {
+                "name": name,
+                "expected": expected,
+                "found": found,
+                "files": files,
+                "sentence": f"needrestart's effective {name} is {json.dumps(found)} ({where}), "
+                f"not the declared {json.dumps(expected)}",
+            }
+        )
+
+    if effective.get("restart") != restart:
+        add("$nrconf{restart}", "restart", restart, effective.get("restart"))
+    for unit in never_restart:
+        values = effective.get("units", {}).get(unit, [])
+        if not values or any(values):
+            found = "restarted" if not values or all(values) else "restarted or not (entries disagree)"
+            add(f"$nrconf{{override_rc}} for {unit}.service", "override_rc", "never restarted", found)
+    return drift
+
+
+def conf_writers(texts: list, managed: str) -> dict:
+    """The files read after ``managed`` that assign needrestart's restart mode or an override_rc entry.
+
+    ``texts`` is ``[(path, text)]`` in needrestart's reading order (needrestart.conf, then conf.d/*.conf
+    sorted). Files read before ours cannot override it: ours assigns the mode and adds its entries last.
+    Comments are ignored. Returns ``{"restart": [paths], "override_rc": [paths]}``.
+    """
+    names = [path for path, _text in texts]
+    after = names.index(managed) + 1 if managed in names else 0
+    found = {"restart": [], "override_rc": []}
+    for path, text in texts[after:]:
+        code = "\n".join(line.split("#", 1)[0] for line in text.splitlines())
+        if re.search(r"\{\s*['\"]?restart['\"]?\s*\}", code):
+            found["restart"].append(path)
+        if "override_rc" in code:
+            found["override_rc"].append(path)
+    return found
+
+
+# --------------------------------------------------------------------- the timers' effective schedule
+# Where systemd's system manager looks for unit files and drop-ins, highest priority first.
+SYSTEMD_UNIT_DIRS = (
+    "/etc/systemd/system.control",
+    "/run/systemd/system.control",
+    "/run/systemd/transient",
+    "/run/systemd/generator.early",
+    "/etc/systemd/system",
+    "/etc/systemd/system.attached",
+    "/run/systemd/system",
+    "/run/systemd/generator",
+    "/usr/local/lib/systemd/system",
+    "/usr/lib/systemd/system",
+    "/lib/systemd/system",
+    "/run/systemd/generator.late",
+)
+# A unit file there is the packaged one; anywhere else it replaces the package's.
+PACKAGED_UNIT_DIRS = ("/usr/lib/systemd/system", "/lib/systemd/system")
+
+
+def dropin_dir_names(unit: str) -> list:
+    """The drop-in directory names systemd reads for ``unit``: the type's (``timer.d``), each dash
+    prefix's (``apt-.timer.d``, ``apt-daily-.timer.d``) and the unit's own, lowest priority first."""
+    stem, _dot, kind = unit.rpartition(".")
+    names = [f"{kind}.d"]
+    parts = stem.split("-")
+    for count in range(1, len(parts)):
+        names.append("-".join(parts[:count]) + f"-.{kind}.d")
+    names.append(f"{unit}.d")
+    return names
+
+
+def parse_systemctl_show(text: str) -> dict:
+    """``systemctl show -p Id,...`` of several units: ``{Id: {property: value}}`` (blocks split by blank lines)."""
+    units = {}
+    for block in re.split(r"\n\s*\n", text.strip()):
+        props = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
+        if props.get("Id"):
+            units[props["Id"]] = props
+    return units
+
+
+def timer_drift(shown: dict, on_disk: dict, expected: dict) -> list:
+    """How the timers systemd runs differ from the declared schedule files.
+
+    ``shown`` is parse_systemctl_show's result (Id, LoadState, FragmentPath, DropInPaths,
+    NeedDaemonReload); ``on_disk`` maps each unit to ``{"dropins": [drop-in files that exist],
+    "fragments": [unit files outside the packaged directories, not links to /dev/null]}``;
+    ``expected`` maps each unit to the role's drop-in path, or "" when no schedule is declared. A
+    masked unit is left to the timers' own check. One entry per unit that differs: ``unit``,
+    ``foreign`` (files to remove: other drop-ins, a replacing unit file), ``reload`` (systemd runs
+    another version of the files) and ``sentence``.
+    """
+    drift = []
+    for unit, ours in expected.items():
+        props = shown.get(unit, {})
+        if props.get("LoadState") == "masked":
+            continue
+        disk = on_disk.get(unit, {"dropins": [], "fragments": []})
+        loaded = [path for path in props.get("DropInPaths", "").split() if path]
+        foreign = sorted({path for path in [*disk["dropins"], *loaded] if path != ours and path in disk["dropins"]})
+        foreign += [path for path in disk["fragments"] if path not in foreign]
+        reload = props.get("NeedDaemonReload") == "yes"
+        if not foreign and not reload:
+            continue
+        parts = []
+        if foreign:
+            parts.append(
+                f"{', '.join(foreign)} change{'s' if len(foreign) == 1 else ''} its schedule besides "
+                f"{ours or 'the packaged unit'}"
+            )
+        if reload:
+            parts.append("systemd runs it from files that changed since its last daemon-reload")
+        drift.append({"unit": unit, "foreign": foreign, "reload": reload, "sentence": f"{unit}: {'; '.join(parts)}"})
+    return drift

@@ -382,6 +382,33 @@ class Walk:
                 close(fd)
 
 
+def parse_mountinfo(text):
+    """The mount points of /proc/self/mountinfo (its fifth field, octal escapes such as ``\\040`` decoded)."""
+    points = []
+    for line in text.splitlines():
+        fields = line.split(" ")
+        if len(fields) > 4:
+            points.append(re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4]))
+    return points
+
+
+def mounts_below(root, points, exclude=None):
+    """The mount points strictly below ``root`` that no ``exclude`` pattern (a compiled Plan.exclude)
+    leaves mutable: a mount there hides the tree's own entry, and the walk would see the mounted one."""
+    prefix = "/" if root == "/" else root.rstrip("/") + "/"
+    found = []
+    for point in points:
+        if not point.startswith(prefix) or point == root:
+            continue
+        parts = point[len(prefix) :].split("/")
+        rels = ["/".join(parts[: count + 1]) for count in range(len(parts))]
+        if exclude is not None and any(exclude.match(rel) for rel in rels):
+            continue
+        if point not in found:
+            found.append(point)
+    return found
+
+
 def run(path, plan, recurse=True, check=False):
     """Bring ``path`` (and, with ``recurse``, everything below it) to ``plan``.
 

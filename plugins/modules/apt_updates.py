@@ -87,6 +87,40 @@ options:
     description:
       - The file that writes O(settings); a drifted setting set by another file is said to be read after it.
     type: path
+  needrestart:
+    description:
+      - needrestart's declared settings, compared with what needrestart itself would read - C(needrestart.conf)
+        evaluated by Perl, with the C(conf.d/*.conf) files it reads at its end (RV(needrestart_drift)).
+      - Nothing is compared when O(needrestart.conf) does not exist (needrestart not installed yet).
+    type: dict
+    suboptions:
+      file:
+        description: The role's own C(conf.d) file; a drifted setting is traced to the files read after it.
+        type: path
+        required: true
+      restart:
+        description: The declared restart mode (C($nrconf{restart})).
+        type: str
+        required: true
+      never_restart:
+        description:
+          - Units (without C(.service)) that every matching C($nrconf{override_rc}) entry keeps from restarting.
+        type: list
+        elements: str
+        default: []
+      conf:
+        description: needrestart's main configuration file.
+        type: path
+        default: /etc/needrestart/needrestart.conf
+  timers:
+    description:
+      - systemd timers whose schedule is declared, each mapped to the role's drop-in (V("") when the packaged
+        schedule applies). Any other drop-in that systemd reads for the timer (in every unit directory, the
+        type's and the name prefixes' drop-in directories included), a unit file replacing the packaged one,
+        and a timer that systemd runs from files changed since its last daemon-reload are returned in
+        RV(timers_drift). A masked timer is not judged here.
+    type: dict
+    default: {}
 notes:
   - The age of pending security upgrades (RV(security_pending_days)) is a lower bound. apt
     keeps no record of when a version first appeared, so the module uses the C(Date) field of
@@ -247,6 +281,39 @@ settings_drift:
       sentence: >-
         apt's effective APT::Periodic::Unattended-Upgrade is "0" (set by /etc/apt/apt.conf.d/99zz-local, read after
         /etc/apt/apt.conf.d/90bulwark-unattended-upgrades), not the declared "1" (unattended_upgrades_upgrade_interval)
+needrestart_drift:
+  description:
+    - The O(needrestart) settings needrestart's effective configuration does not hold, each with the files read
+      after O(needrestart.file) that assign it (empty when none does).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - name: $nrconf{restart}
+      expected: a
+      found: l
+      files: [/etc/needrestart/conf.d/zz-local.conf]
+      sentence: >-
+        needrestart's effective $nrconf{restart} is "l" (set by /etc/needrestart/conf.d/zz-local.conf, read after
+        /etc/needrestart/conf.d/bulwark.conf), not the declared "a"
+timers_drift:
+  description:
+    - The O(timers) whose schedule systemd takes from elsewhere than the declared files.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    unit: {description: The timer., type: str}
+    foreign: {description: The other drop-ins and unit files that change its schedule (to remove)., type: list, elements: str}
+    reload: {description: systemd has not loaded its files as they are (a daemon-reload is due)., type: bool}
+    sentence: {description: What differs (one sentence)., type: str}
+  sample:
+    - unit: apt-daily.timer
+      foreign: [/etc/systemd/system/apt-daily.timer.d/override.conf]
+      reload: false
+      sentence: >-
+        apt-daily.timer: /etc/systemd/system/apt-daily.timer.d/override.conf changes its schedule besides the
+        packaged unit
 distribution:
   description: C(distro_id) and C(distro_codename) as substituted into the patterns.
   returned: always
@@ -255,24 +322,34 @@ distribution:
 """
 
 import datetime
+import glob
 import os
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.bulwark.hardening.plugins.module_utils._apt_updates import (
+    NEEDRESTART_EVAL,
+    PACKAGED_UNIT_DIRS,
+    SYSTEMD_UNIT_DIRS,
     apt_conf_parts,
     apt_literal,
+    conf_writers,
     days_between,
+    dropin_dir_names,
     last_runs,
     matches_any,
+    needrestart_drift,
     parse_log,
+    parse_needrestart,
     parse_pattern,
     parse_reboot_pkgs,
     parse_release_date,
+    parse_systemctl_show,
     release_candidates,
     settings_drift,
     summarise,
+    timer_drift,
 )
 from ansible_collections.bulwark.hardening.plugins.module_utils._files import read_text
 
@@ -419,6 +496,43 @@ def settings_diff(drift, managed):
     }
 
 
+def read_needrestart(module, spec):
+    """needrestart's drifted settings (see needrestart_drift); none when needrestart is not installed."""
+    if not spec or not os.path.isfile(spec["conf"]):
+        return []
+    units = [str(unit) for unit in spec["never_restart"]]
+    rc, out, err = module.run_command(["perl", "-e", NEEDRESTART_EVAL, spec["conf"], *units])
+    if rc != 0:
+        module.fail_json(msg=f"cannot evaluate needrestart's configuration {spec['conf']}: {err.strip()}")
+    confd = os.path.join(os.path.dirname(spec["conf"]), "conf.d")
+    texts = [(spec["conf"], _read(spec["conf"]) or "")]
+    texts += [(path, _read(path) or "") for path in sorted(glob.glob(os.path.join(confd, "*.conf")))]
+    writers = conf_writers(texts, spec["file"])
+    return needrestart_drift(parse_needrestart(out), spec["restart"], units, writers, spec["file"])
+
+
+def read_timers(module, expected):
+    """The timers whose schedule systemd takes from elsewhere than the declared files (see timer_drift)."""
+    if not expected:
+        return []
+    properties = "Id,LoadState,FragmentPath,DropInPaths,NeedDaemonReload"
+    rc, out, err = module.run_command(["systemctl", "show", f"--property={properties}", "--", *expected])
+    if rc != 0:
+        module.fail_json(msg=f"systemctl show {' '.join(expected)}: {err.strip()}")
+    on_disk = {}
+    for unit in expected:
+        dropins = []
+        fragments = []
+        for directory in SYSTEMD_UNIT_DIRS:
+            for name in dropin_dir_names(unit):
+                dropins.extend(sorted(glob.glob(os.path.join(directory, name, "*.conf"))))
+            path = os.path.join(directory, unit)
+            if directory not in PACKAGED_UNIT_DIRS and os.path.isfile(path) and os.path.realpath(path) != "/dev/null":
+                fragments.append(path)
+        on_disk[unit] = {"dropins": dropins, "fragments": fragments}
+    return timer_drift(parse_systemctl_show(out), on_disk, {unit: path or "" for unit, path in expected.items()})
+
+
 def read_log(path):
     """Runs from the log and its first rotation, oldest first."""
     text = "".join(_read(name) or "" for name in (path + ".1", path))
@@ -446,6 +560,16 @@ def main():
                 },
             },
             "settings_file": {"type": "path"},
+            "needrestart": {
+                "type": "dict",
+                "options": {
+                    "file": {"type": "path", "required": True},
+                    "restart": {"type": "str", "required": True},
+                    "never_restart": {"type": "list", "elements": "str", "default": []},
+                    "conf": {"type": "path", "default": "/etc/needrestart/needrestart.conf"},
+                },
+            },
+            "timers": {"type": "dict", "default": {}},
         },
         supports_check_mode=True,
     )
@@ -507,6 +631,8 @@ def main():
         last_success_days=days_between(good["start"], local_now) if good else None,
         distribution={"distro_id": distro_id, "distro_codename": codename},
         settings_drift=drift,
+        needrestart_drift=read_needrestart(module, module.params["needrestart"]),
+        timers_drift=read_timers(module, module.params["timers"]),
     )
     if drift and module._diff:
         result["diff"] = settings_diff(drift, managed)

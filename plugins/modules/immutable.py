@@ -16,6 +16,8 @@ description:
   - Symlinks, FIFOs, sockets and device nodes below O(path) are skipped, never followed or opened.
   - Optionally brings owner, group and modes to the declared values in the same pass; an entry that
     is locked is unlocked for the change and locked again.
+  - A file system mounted below a directory it locks (a bind mount over one of its files) hides the
+    tree's own entry; the module refuses to lock then, naming the mount (RV(mounts)).
   - A locked run leaves O(exclude) mutable, with everything below them; the flag is cleared on each
     excluded entry and nothing below it is looked at.
 extends_documentation_fragment:
@@ -161,6 +163,14 @@ exists:
   returned: success
   type: bool
   sample: true
+mounts:
+  description:
+    - Mount points strictly below a directory O(path) that O(state=locked) locks (none in O(exclude)). A mount there
+      hides the tree's own entry; check mode reports it as a change, a real run fails naming it and changes nothing.
+  returned: when O(path) exists
+  type: list
+  elements: str
+  sample: [/var/www/app/index.php]
 """
 
 # Imports follow the documentation blocks, as in every Ansible module.
@@ -175,10 +185,29 @@ from ansible_collections.bulwark.hardening.plugins.module_utils._immutable impor
     ImmutableError,
     Plan,
     compile_patterns,
+    mounts_below,
     parse_mode,
+    parse_mountinfo,
     relative_patterns,
     run,
 )
+
+MOUNTINFO = "/proc/self/mountinfo"
+
+
+def mounts_over(path, plan, locking):
+    """Mount points below the directory ``path`` that a locking walk covers (see mounts_below).
+
+    A file system mounted over part of a locked tree (a bind mount over one of its files) hides the
+    tree's own entry from every reader: a locked run refuses, naming it (it never unmounts).
+    """
+    if not locking or not os.path.isdir(path):
+        return []
+    try:
+        with open(MOUNTINFO, encoding="utf-8", errors="replace") as handle:
+            return mounts_below(path, parse_mountinfo(handle.read()), plan.exclude)
+    except OSError:
+        return []
 
 
 def resolve_id(value, name, lookup):
@@ -265,6 +294,15 @@ def main():
         module.fail_json(msg=f"{path}: no such file or directory; nothing to lock", **result)
     result["exists"] = True
 
+    mounts = mounts_over(path, plan, lock and params["recurse"])
+    result["mounts"] = mounts
+    if mounts and not module.check_mode:
+        module.fail_json(
+            msg=f"{', '.join(mounts)}: mounted over the locked tree {path}, hiding its own entries; unmount "
+            "(umount) it, or exclude the path",
+            **result,
+        )
+
     try:
         walk = run(path, plan, recurse=params["recurse"], check=module.check_mode)
     except ImmutableError as exc:
@@ -277,7 +315,7 @@ def main():
         module.fail_json(msg=msg, **result)
 
     result.update(
-        changed=any(walk.counts.values()),
+        changed=any(walk.counts.values()) or bool(mounts),
         changed_paths=walk.counts,
         paths=walk.samples,
         seen=walk.seen,
@@ -285,6 +323,8 @@ def main():
     )
     if module._diff and result["changed"]:
         before, after = diff_text(walk.samples, walk.counts)
+        before += "".join(f"{point}: a mount over the tree\n" for point in mounts)
+        after += "".join(f"{point}: the tree's own entry\n" for point in mounts)
         result["diff"] = {"before_header": path, "after_header": path, "before": before, "after": after}
     module.exit_json(**result)
 

@@ -370,3 +370,69 @@ def test_an_unreadable_file_is_a_warning(env, apt_dir, monkeypatch):
     assert not failed
     assert result["settings_drift"] == []
     assert warnings == [f"cannot read apt configuration file {apt_dir.parts / '20auto-upgrades'}: E:Syntax error"]
+
+
+def test_without_needrestart_or_timers_nothing_is_compared(env):
+    result, failed = run(env)
+    assert not failed
+    assert (result["needrestart_drift"], result["timers_drift"]) == ([], [])
+
+
+def test_needrestart_not_installed_is_not_compared(env):
+    spec = {"file": str(env.tmp / "conf.d" / "bulwark.conf"), "restart": "a", "conf": str(env.tmp / "missing.conf")}
+    result, failed = run(env, needrestart=spec)
+    assert not failed and result["needrestart_drift"] == []
+
+
+def test_needrestart_later_file_is_named(env, monkeypatch):
+    confd = env.tmp / "conf.d"
+    confd.mkdir()
+    main = env.tmp / "needrestart.conf"
+    main.write_text("# main\n")
+    (confd / "bulwark.conf").write_text("$nrconf{restart} = 'a';\n")
+    (confd / "zz.conf").write_text("$nrconf{restart} = 'l';\n")
+    calls = []
+
+    def run_command(self, argv, **kwargs):
+        calls.append(argv)
+        return 0, "restart\tl\nunit\tssh\t0\n", ""
+
+    monkeypatch.setattr(mod.AnsibleModule, "run_command", run_command)
+    spec = {"file": str(confd / "bulwark.conf"), "restart": "a", "never_restart": ["ssh"], "conf": str(main)}
+    result, failed = run(env, needrestart=spec)
+    assert not failed
+    assert calls[0][:2] == ["perl", "-e"] and calls[0][3:] == [str(main), "ssh"]
+    (entry,) = result["needrestart_drift"]
+    assert entry["files"] == [str(confd / "zz.conf")]
+
+
+def test_a_failing_perl_evaluation_fails_naming_the_file(env, monkeypatch):
+    main = env.tmp / "needrestart.conf"
+    main.write_text("syntax error (\n")
+    monkeypatch.setattr(mod.AnsibleModule, "run_command", lambda self, argv, **kw: (255, "", "syntax error at line 1"))
+    result, failed = run(env, needrestart={"file": "/x/bulwark.conf", "restart": "a", "conf": str(main)})
+    assert failed and str(main) in result["msg"]
+
+
+def test_timers_are_judged_from_systemctl_show(env, monkeypatch):
+    out = (
+        "Id=apt-daily.timer\nLoadState=loaded\nFragmentPath=/lib/systemd/system/apt-daily.timer\n"
+        "DropInPaths=\nNeedDaemonReload=yes\n"
+    )
+    calls = []
+
+    def run_command(self, argv, **kwargs):
+        calls.append(argv)
+        return 0, out, ""
+
+    monkeypatch.setattr(mod.AnsibleModule, "run_command", run_command)
+    dropins = env.tmp / "apt-daily.timer.d"
+    dropins.mkdir()
+    (dropins / "zz.conf").write_text("[Timer]\nOnCalendar=\n")
+    monkeypatch.setattr(mod, "SYSTEMD_UNIT_DIRS", (str(env.tmp),))
+    result, failed = run(env, timers={"apt-daily.timer": ""})
+    assert not failed
+    assert calls[0][:2] == ["systemctl", "show"] and calls[0][-1] == "apt-daily.timer"
+    (entry,) = result["timers_drift"]
+    assert entry["unit"] == "apt-daily.timer" and entry["reload"] is True
+    assert entry["foreign"] == [str(dropins / "zz.conf")]

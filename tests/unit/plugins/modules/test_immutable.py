@@ -144,3 +144,47 @@ def test_follow_locks_the_target_of_a_symlink_root(app, tmp_path):
     result = call({"path": str(link), "follow": True})
     assert result["root"] == str(app / "lib")
     assert result["changed_paths"]["locked"] == 2
+
+
+def mountinfo(tmp_path, monkeypatch, *points):
+    """A fake /proc/self/mountinfo listing ``points`` (spaces escaped as the kernel does)."""
+    path = tmp_path / "mountinfo"
+    path.write_text(
+        "".join(f"{n} 1 0:{n} / {p.replace(' ', chr(92) + '040')} rw - ext4 /dev/x rw\n" for n, p in enumerate(points))
+    )
+    monkeypatch.setattr(immutable, "MOUNTINFO", str(path))
+
+
+def test_a_mount_over_a_locked_file_is_drift_and_refused(app, tmp_path, monkeypatch):
+    call({"path": str(app), "exclude": ["log"]})
+    mountinfo(tmp_path, monkeypatch, "/", str(app), f"{app}/index.php", f"{app}/log/spool")
+    checked = call({"path": str(app), "exclude": ["log"]}, check=True, diff=True)
+    # The tree's own root and a mount in an excluded directory are fine.
+    assert checked["changed"] is True and checked["mounts"] == [f"{app}/index.php"]
+    assert f"{app}/index.php: a mount over the tree\n" in checked["diff"]["before"]
+    refused = call({"path": str(app), "exclude": ["log"]})
+    assert refused["msg"].startswith(f"{app}/index.php: mounted over the locked tree {app}")
+
+
+def test_unlocking_ignores_mounts(app, tmp_path, monkeypatch):
+    mountinfo(tmp_path, monkeypatch, f"{app}/index.php")
+    result = call({"path": str(app), "state": "unlocked"})
+    assert "msg" not in result and result["mounts"] == []
+
+
+@pytest.mark.parametrize(
+    ("points", "expected"),
+    [
+        (["/", "/var/www/app", "/var/www/application"], []),
+        (["/var/www/app/a b/c"], ["/var/www/app/a b/c"]),
+        (["/var/www/app/log", "/var/www/app/log/x", "/var/www/app/lib"], ["/var/www/app/lib"]),
+    ],
+)
+def test_mounts_below(points, expected):
+    exclude = im.compile_patterns(im.relative_patterns("/var/www/app", ["log"]))
+    assert im.mounts_below("/var/www/app", points, exclude) == expected
+
+
+def test_parse_mountinfo_decodes_escapes():
+    text = "36 35 98:0 /mnt1 /mnt\\040two rw,noatime master:1 - ext3 /dev/root rw\n"
+    assert im.parse_mountinfo(text) == ["/mnt two"]
