@@ -59,12 +59,12 @@ def matrix(host):
 
 
 def test_three_clean_drift_runs_name_nothing(matrix):
-    _outcomes, clean, _score = matrix
+    clean = matrix[1]
     assert clean == [(0, [])] * 3
 
 
 def test_every_injected_drift_is_named_and_nothing_else(matrix):
-    outcomes, _clean, score = matrix
+    outcomes, score = matrix[0], matrix[2]
     assert (score["precision"], score["recall"]) == (1.0, 1.0), drift_matrix.describe(outcomes)
     assert all(outcome.repair_returncode == 0 for outcome in outcomes), drift_matrix.describe(outcomes)
     made = sum(len(outcome.injections) for outcome in outcomes)
