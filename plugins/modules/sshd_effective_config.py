@@ -156,7 +156,8 @@ options:
 notes:
   - C(sshd -T) needs the privilege separation directory C(/run/sshd) on Debian. When it is missing
     the module creates it (mode C(0755), as C(sshd.service) would) and reports C(changed=true); in
-    check mode it does not, and a failing C(sshd -T) then says so.
+    check mode it reports C(changed=true) with RV(privsep_missing) and evaluates nothing else
+    (RV(settings) is empty).
   - The access decision mirrors C(sshd)'s own checks but cannot see PAM, C(StrictModes) permission
     checks, C(AuthenticationMethods) chains or whether a client holds the private key. When
     C(AuthorizedKeysCommand) is set, keys are assumed to come from it.
@@ -253,6 +254,10 @@ access:
       elements: str
       sample:
         - "account 'deploy' is not matched by AllowUsers (alice bob)"
+privsep_missing:
+  description: V(true) in check mode when C(/run/sshd) is missing (nothing else was evaluated).
+  returned: when the directory is missing in check mode
+  type: bool
 installed:
   description: Whether the C(sshd) binary exists (V(false) only with O(missing_ok)).
   returned: always
@@ -549,14 +554,17 @@ def firewall_state(port, current_ports, client_addr):
 
 def match_violations(module, sshd, config, config_text, *, base, enforce):
     """Evaluate every Match context of the configuration against ``enforce``."""
-    contexts = [("the global context", base)]
-    sources = [("", config_text)] + [(path, read_text(path)) for path in included_files(config_text)]
+    # The Match lines of included files first (a report shortens a long list: the file to remove leads),
+    # then the file's own, then the global context.
+    contexts = []
+    sources = [(path, read_text(path)) for path in included_files(config_text)] + [("", config_text)]
     for source, text in sources:
         for match in parse_match_lines(text):
             context = match_context(match["criteria"], base, group_member)
             where = f"{match['line']} ({source})" if source else match["line"]
             if context is not None:
                 contexts.append((where, context))
+    contexts.append(("the global context", base))
     violations = []
     for where, context in contexts:
         try:
@@ -646,7 +654,7 @@ def ensure_privsep_dir(module):
     return True, False
 
 
-def evaluate(module, spec, privsep_missing):
+def evaluate(module, spec):
     """``sshd -T`` of the config or the candidate, plus the Match-context check; fails on an invalid file."""
     params = module.params
     config, content = params["config"], params["content"]
@@ -661,8 +669,6 @@ def evaluate(module, spec, privsep_missing):
             what = "the candidate configuration" if content is not None else config
             why = (err or out).strip() or f"exit code {rc}"
             msg = f"sshd -T rejected {what}: {why}"
-            if privsep_missing:
-                msg += f" (privilege separation directory {PRIVSEP_DIR} is missing; it is not created in check mode)"
             module.fail_json(msg=msg, rc=rc, stdout=out, stderr=err, command=command)
         violations = None
         if params["enforce"]:
@@ -736,7 +742,18 @@ def main():
         module.fail_json(msg=f"sshd binary {params['sshd']} does not exist")
 
     created, privsep_missing = ensure_privsep_dir(module)
-    command, settings, violations = evaluate(module, spec, privsep_missing)
+    if privsep_missing:
+        # Check mode: sshd -T cannot evaluate anything without the directory, and the running sshd
+        # refuses new connections; the drift is the directory a run creates.
+        module.exit_json(
+            changed=True,
+            installed=True,
+            privsep_missing=True,
+            settings={},
+            msg=f"privilege separation directory {PRIVSEP_DIR} is missing: sshd refuses new connections and sshd -T"
+            " cannot evaluate any configuration until it exists; a run without --check creates it",
+        )
+    command, settings, violations = evaluate(module, spec)
     version = read_version(module, params["sshd"])
     parsed = parse_openssh_version(version) if version else None
     result = {

@@ -244,13 +244,15 @@ def test_privsep_dir_created_outside_check_mode(env):
     assert result["changed"] is True  # it created /run/sshd, and says so
 
 
-def test_privsep_dir_not_created_in_check_mode(env):
+def test_privsep_dir_missing_in_check_mode_is_drift_not_a_failure(env):
     env.privsep.rmdir()
     env.commands.answers["-T"] = (255, "", "Missing privilege separation directory: /run/sshd\n")
-    result = run({"sshd": env.sshd, "_ansible_check_mode": True}, expect=FailJson)
+    result = run({"sshd": env.sshd, "_ansible_check_mode": True, "running": True, "firewall_port": 2222})
     assert not env.privsep.exists()
-    assert "Missing privilege separation directory" in result["msg"]
-    assert "is missing; it is not created in check mode" in result["msg"]
+    # What a run would create is the drift; nothing is evaluated without the directory.
+    assert (result["changed"], result["privsep_missing"], result["settings"]) == (True, True, {})
+    assert f"privilege separation directory {env.privsep} is missing" in result["msg"]
+    assert not [args for args in env.commands.calls if "-T" in args]
 
 
 def test_check_mode_still_reads(env):
