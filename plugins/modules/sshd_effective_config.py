@@ -289,7 +289,8 @@ running:
   description:
     - When the running daemon last (re)loaded (epoch seconds, V(null) when it does not run), whether
       it runs another configuration than the files (C(stale)), one reason per such file or difference
-      in what it offers, and what it offered (C(offered) - methods, kexalgorithms, hostkeyalgorithms,
+      in what it offers, the command-line options it was started with beyond C(-D) (C(options): they
+      override every file, and a reload keeps them), C(SSHD_OPTS) of C(/etc/default/ssh) (C(sshd_opts)), and what it offered (C(offered) - methods, kexalgorithms, hostkeyalgorithms,
       ciphers, macs; V(null) when it was not asked or did not answer).
   returned: when O(running) is true
   type: dict
@@ -306,6 +307,8 @@ running:
       hostkeyalgorithms: [ssh-ed25519]
       ciphers: [chacha20-poly1305@openssh.com]
       macs: [hmac-sha2-512-etm@openssh.com]
+    options: []
+    sshd_opts: ""
 command:
   description: The C(sshd -T) command that was run.
   returned: success
@@ -512,6 +515,50 @@ def live_offer(module, sshd, config, settings, user):
     return offered, offer_differences(offered, expected, host_key_types(expected))
 
 
+# What Debian's ssh.service starts sshd with; any other word overrides the files (-o, -f, -h, -p...).
+PLAIN_ARGS = ("-D",)
+PROC = "/proc"
+
+
+def command_line_options(argv):
+    """The words of a running sshd's command line beyond its binary and ``-D``: options its files do not hold.
+
+    The listener rewrites its title to ``sshd: <command line> [listener] ...``, one string.
+    """
+    if len(argv) == 1 and argv[0].startswith("sshd: "):
+        argv = argv[0][len("sshd: ") :].split(" [listener]")[0].split()
+    return [word for word in argv[1:] if word not in PLAIN_ARGS]
+
+
+def daemon_options(pid):
+    """command_line_options() of process ``pid`` (``[]`` when it cannot be read)."""
+    if not pid or pid == "0":
+        return []
+    try:
+        with open(os.path.join(PROC, str(pid), "cmdline"), "rb") as handle:
+            argv = handle.read().decode("utf-8", "replace").split("\0")
+    except OSError:
+        return []
+    return command_line_options([word for word in argv if word])
+
+
+DEFAULTS_FILE = "/etc/default/ssh"
+
+
+def sshd_opts(text):
+    """The value of ``SSHD_OPTS=`` in Debian's /etc/default/ssh (the last assignment; quotes removed)."""
+    value = ""
+    for raw in (text or "").splitlines():
+        line = raw.strip()
+        if line.startswith("export "):
+            line = line[len("export ") :].strip()
+        if line.startswith("SSHD_OPTS="):
+            value = line[len("SSHD_OPTS=") :].strip()
+            if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+                value = value[1:-1]
+    return value.strip()
+
+
 def running_state(module, unit, config, config_text, settings, *, user):
     """RV(running): whether the daemon runs the configuration on disk - by content and load time (the
     C(_loaded) engine), and by what the running daemon offers (live_offer)."""
@@ -521,10 +568,27 @@ def running_state(module, unit, config, config_text, settings, *, user):
     loaded_at = state["load"]["at"] if state["load"] else None
     reasons = list(state["stale"])
     offered = None
+    options = []
+    configured = sshd_opts(read_text(DEFAULTS_FILE))
+    if configured:
+        reasons.append(f"SSHD_OPTS in {DEFAULTS_FILE} gives sshd options that override its files: {configured}")
     if state["load"] is not None:
+        options = daemon_options(state["show"].get("MainPID"))
+        if options:
+            reasons.append(
+                f"the running sshd was started with options that override its files: {' '.join(options)}"
+                f" (SSHD_OPTS in /etc/default/ssh, or the ExecStart of {unit}: systemctl cat {unit})"
+            )
         offered, differences = live_offer(module, module.params["sshd"], config, settings, user)
         reasons.extend(differences)
-    return {"loaded_at": loaded_at, "stale": bool(reasons), "reasons": reasons, "offered": offered}
+    return {
+        "loaded_at": loaded_at,
+        "stale": bool(reasons),
+        "reasons": reasons,
+        "offered": offered,
+        "options": options,
+        "sshd_opts": configured,
+    }
 
 
 def firewall_state(port, current_ports, client_addr):

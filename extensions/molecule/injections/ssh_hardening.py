@@ -208,10 +208,12 @@ INJECTIONS = [
             f" && cp -p {KEEP} {CONFIG} && rm -f {KEEP}"
         ),
     ),
-    NotInjectable(
+    Injection(
         control="SSH-SERVICE",
         via="override",
-        why="",
+        what="SSHD_OPTS in /etc/default/ssh passes -o PasswordAuthentication=yes (sshd restarted)",
+        inject=("printf 'SSHD_OPTS=\"-o PasswordAuthentication=yes\"\\n' >> /etc/default/ssh && systemctl restart ssh"),
+        undo="sed -i '/^SSHD_OPTS=\"-o PasswordAuthentication=yes\"$/d' /etc/default/ssh",
     ),
     # ---------------------------------------------------------------- SSH-PRIVSEP-DIR
     Injection(

@@ -162,7 +162,9 @@ def test_permit_root_login_reads_yaml_no_as_no(value, written):
     assert result["enforced"]["PasswordAuthentication"] == "no"
 
 
-@pytest.mark.parametrize(("banner", "enforced"), [("", None), ("  ", None), ("Authorised access only.", "/etc/issue.net")])
+@pytest.mark.parametrize(
+    ("banner", "enforced"), [("", None), ("  ", None), ("Authorised access only.", "/etc/issue.net")]
+)
 def test_a_banner_is_enforced_in_every_match_context(banner, enforced):
     assert plan(ssh_hardening_banner=banner)["enforced"].get("Banner") == enforced
 
