@@ -16,7 +16,7 @@ description:
   - Reports C(changed) whenever a key was removed or generated, so a play can notify a reload of
     C(sshd), which reads its host keys only when it starts or reloads.
   - With O(configured), every other host key the effective C(sshd) configuration loads (a C(HostKey)
-    line of a drop-in: C(HostKey) adds to the list, it is never replaced) must be strong too. A weak
+    line of a drop-in - C(HostKey) adds to the list, it is never replaced) must be strong too. A weak
     one is drift (C(changed) in check mode); outside check mode the module fails, naming the key and
     the file whose C(HostKey) line loads it. It never removes or edits a key or a file it does not manage.
 version_added: 0.2.0

@@ -289,8 +289,9 @@ running:
   description:
     - When the running daemon last (re)loaded (epoch seconds, V(null) when it does not run), whether
       it runs another configuration than the files (C(stale)), one reason per such file or difference
-      in what it offers, the command-line options it was started with beyond C(-D) (C(options): they
-      override every file, and a reload keeps them), C(SSHD_OPTS) of C(/etc/default/ssh) (C(sshd_opts)), and what it offered (C(offered) - methods, kexalgorithms, hostkeyalgorithms,
+      in what it offers, the command-line options it was started with beyond C(-D) (C(options) - they
+      override every file, and a reload keeps them), C(SSHD_OPTS) of C(/etc/default/ssh) (C(sshd_opts)),
+      and what it offered (C(offered) - methods, kexalgorithms, hostkeyalgorithms,
       ciphers, macs; V(null) when it was not asked or did not answer).
   returned: when O(running) is true
   type: dict

@@ -133,7 +133,8 @@ INJECTIONS = [
         via="override",
         what="a drop-in's Match all reopens password logins (sshd reloaded)",
         inject=(
-            f"printf 'Match all\\n    PasswordAuthentication yes\\n' > {DROP_INS}/zz-reopen.conf && systemctl reload ssh"
+            f"printf 'Match all\\n    PasswordAuthentication yes\\n' > {DROP_INS}/zz-reopen.conf"
+            " && systemctl reload ssh"
         ),
         undo=f"rm -f {DROP_INS}/zz-reopen.conf",
     ),
