@@ -151,21 +151,22 @@ INJECTIONS = [
         control="SSH-PORT-FIREWALL",
         via="file",
         why=(
-            "Applies only while sshd moves to a new bulwark_ssh_port with ufw active: the rule is added before"
-            " the move; once sshd listens there, the port's rule belongs to ufw's rule set (the ufw role's"
-            " controls). No scenario of this role has a moved port and an active ufw (quickstart moves it in"
-            " its own test)."
+            "A transition guard: it acts only while bulwark_ssh_port is not yet among sshd's installed ports and"
+            " ufw is active; once sshd listens there, the port's rule is ufw's rule set (the ufw role's controls)."
+            " The one drift it would name (sshd_config's Port put back and the new port's rule deleted, with"
+            " SSH-CONFIG) needs a host converged on a moved port with ufw active, which no scenario of this role"
+            " has (quickstart moves the port inside its own test; site and site_existing keep 22)."
         ),
     ),
     NotInjectable(
         control="SSH-PORT-FIREWALL",
         via="override",
-        why="As for file: a transition guard, and ufw's rules have no higher-priority place than its own rule files.",
+        why="As for file; ufw reads its rules from its own rule files only, with no higher-priority place.",
     ),
     NotInjectable(
         control="SSH-PORT-FIREWALL",
         via="daemon",
-        why="As for file; a live ufw differing from its files is the ufw role's daemon drift.",
+        why="As for file; a live ufw that differs from its rule files is the ufw role's daemon drift.",
     ),
     # ---------------------------------------------------------------- SSH-SERVICE
     Injection(
