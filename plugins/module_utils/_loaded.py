@@ -31,7 +31,7 @@ from ansible_collections.bulwark.hardening.plugins.module_utils._files import re
 
 STAMP_DIR = "/var/lib/bulwark/loaded"
 BOOT_ID = "/proc/sys/kernel/random/boot_id"
-SHOW_PROPERTIES = ("ActiveState", "UnitFileState", "StateChangeTimestampMonotonic")
+SHOW_PROPERTIES = ("ActiveState", "UnitFileState", "StateChangeTimestampMonotonic", "MainPID")
 
 
 def parse_show(text):

@@ -951,6 +951,7 @@ ROLE_KEYWORDS = {
     "port": "bulwark_ssh_port",
     "listenaddress": "ssh_hardening_listen_addresses",
     "hostkey": "ssh_hardening_rsa_host_key_bits (the role's Ed25519 and RSA host keys)",
+    "modulifile": "ssh_hardening_moduli_min_bits (always /etc/ssh/moduli, the file it filters)",
     "kexalgorithms": "ssh_hardening_kex / ssh_hardening_crypto_policy",
     "ciphers": "ssh_hardening_ciphers / ssh_hardening_crypto_policy",
     "macs": "ssh_hardening_macs / ssh_hardening_crypto_policy",
@@ -1066,7 +1067,7 @@ def role_plan(settings):
     ``_rsa_host_key_bits``, ``_rsa_host_key_min_bits``, ``_sftp_enabled``, ``_sftp_chroot_group``,
     ``_match_blocks``, ``_extra_settings``, ``_crypto_policy``, the five algorithm overrides
     ``_kex``, ``_ciphers``, ``_macs``, ``_host_key_algorithms``, ``_pubkey_accepted_algorithms``,
-    ``_lockout_guard``, ``_admin_users``) plus ``bulwark_host`` (the common role's host model),
+    ``_lockout_guard``, ``_admin_users``, ``_banner``) plus ``bulwark_host`` (the common role's host model),
     ``openssh_version`` (the release's ``OpenSSH_X.YpZ``) and ``controller_kex`` (the controller's
     ``ssh -Q kex``, read only for the ``pq`` policy). Returns ``errors`` and ``permit_root_login``
     (YAML's unquoted no is "no"), ``version`` ([major, minor]), ``algorithms`` (keyword -> list),
@@ -1125,6 +1126,8 @@ def role_plan(settings):
             "PermitEmptyPasswords": "no",
             "HostbasedAuthentication": "no",
             "PermitRootLogin": permit_root_login,
+            # A Match block may set Banner: with a banner, none may hide it.
+            **({"Banner": "/etc/issue.net"} if str(settings["ssh_hardening_banner"]).strip() else {}),
         },
     }
     plan.update(_guard(settings))

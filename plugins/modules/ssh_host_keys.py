@@ -15,6 +15,10 @@ description:
     will warn.
   - Reports C(changed) whenever a key was removed or generated, so a play can notify a reload of
     C(sshd), which reads its host keys only when it starts or reloads.
+  - With O(configured), every other host key the effective C(sshd) configuration loads (a C(HostKey)
+    line of a drop-in - C(HostKey) adds to the list, it is never replaced) must be strong too. A weak
+    one is drift (C(changed) in check mode); outside check mode the module fails, naming the key and
+    the file whose C(HostKey) line loads it. It never removes or edits a key or a file it does not manage.
 version_added: 0.2.0
 extends_documentation_fragment:
   - bulwark.hardening.module
@@ -47,6 +51,16 @@ options:
       - Directory of the host keys.
     type: path
     default: /etc/ssh
+  configured:
+    description:
+      - The host keys the effective configuration loads, e.g. C(hostkey) of
+        M(bulwark.hardening.sshd_effective_config)'s RV(bulwark.hardening.sshd_effective_config#module:settings).
+      - Those not managed here must be Ed25519 or RSA of at least O(rsa_min_bits); a missing file is skipped
+        (C(sshd) skips it too). C(HostKey) lines are looked up in C(sshd_config) and C(sshd_config.d/*.conf)
+        under O(directory) to name the file in the message.
+    type: list
+    elements: path
+    default: []
 notes:
   - Key sizes are read from the public key files in Python; C(ssh-keygen) runs only to generate a key
     (or to read a key whose public part is missing).
@@ -76,6 +90,12 @@ generated:
   type: list
   elements: str
   sample: [/etc/ssh/ssh_host_rsa_key]
+weak:
+  description: One sentence per weak host key of O(configured) that the module does not manage (key, size, file).
+  returned: success
+  type: list
+  elements: str
+  sample: ["/etc/ssh/extra_rsa_key (ssh-rsa, 2048 bits) is loaded by HostKey in /etc/ssh/sshd_config.d/10-extra.conf"]
 host_keys:
   description: The host keys of O(types) after the run, by path (C(type), C(bits), C(fingerprint)).
   returned: success
@@ -85,6 +105,7 @@ host_keys:
 
 # Imports follow the documentation blocks, as in every Ansible module (hence the E402 waivers).
 import base64
+import glob
 import os
 import struct
 
@@ -143,6 +164,41 @@ def plan(keys, types, rsa_min_bits):
     return remove, generate
 
 
+def weak_key(key, rsa_min_bits):
+    """Why a host key (``describe_public_key``) is weak, or None for Ed25519 and RSA of ``rsa_min_bits``."""
+    if key["type"] == "ssh-ed25519":
+        return None
+    if key["type"] == "ssh-rsa" and (key.get("bits") or 0) >= rsa_min_bits:
+        return None
+    return f"{key['type']}, {key['bits']} bits"
+
+
+def hostkey_sources(texts):
+    """``{key path: config file}`` from the ``HostKey`` lines of ``texts`` (config file -> text), first one wins."""
+    sources = {}
+    for path, text in texts.items():
+        for raw in (text or "").splitlines():
+            words = raw.split("#", 1)[0].split()
+            if len(words) == 2 and words[0].lower() == "hostkey":
+                sources.setdefault(words[1].strip('"'), path)
+    return sources
+
+
+def config_texts(directory):
+    """sshd_config and its drop-ins under ``directory`` (path -> text), unreadable ones skipped."""
+    texts = {}
+    for path in [
+        os.path.join(directory, "sshd_config"),
+        *sorted(glob.glob(os.path.join(directory, "sshd_config.d", "*.conf"))),
+    ]:
+        try:
+            with open(path, encoding="utf-8", errors="replace") as handle:
+                texts[path] = handle.read()
+        except OSError:
+            continue
+    return texts
+
+
 def summary(keys):
     """One line per key for the diff."""
     lines = [
@@ -177,6 +233,7 @@ def main():
             "rsa_min_bits": {"type": "int", "default": 3072},
             "rsa_bits": {"type": "int", "default": 4096},
             "directory": {"type": "path", "default": "/etc/ssh"},
+            "configured": {"type": "list", "elements": "path", "default": []},
             "rollback": ROLLBACK_SPEC,
         },
         supports_check_mode=True,
@@ -192,7 +249,21 @@ def main():
 
     removed = [name for key_type in remove for name in (paths[key_type], paths[key_type] + ".pub")]
     generated = [paths[key_type] for key_type in generate]
-    result = {"changed": bool(removed or generated), "removed": removed, "generated": generated}
+    weak = []
+    others = [path for path in params["configured"] if path not in paths.values() and os.path.exists(path)]
+    sources = hostkey_sources(config_texts(params["directory"])) if others else {}
+    for path in others:
+        why = weak_key(read_key(module, path), params["rsa_min_bits"])
+        if why:
+            where = sources.get(path, "the sshd configuration")
+            weak.append(f"{path} ({why}) is loaded by HostKey in {where}")
+    result = {"changed": bool(removed or generated or weak), "removed": removed, "generated": generated, "weak": weak}
+    if weak and not module.check_mode:
+        module.fail_json(
+            msg=f"weak host keys that this role does not manage: {'; '.join(weak)}. Remove the HostKey line (and the "
+            f"key, if nothing else needs it), or make it Ed25519 or RSA of at least {params['rsa_min_bits']} bits",
+            **result,
+        )
     after = dict(before)
     if not module.check_mode:
         if removed or generated:
@@ -219,7 +290,7 @@ def main():
         result["diff"] = {
             "before_header": f"{params['directory']} host keys",
             "after_header": f"{params['directory']} host keys",
-            "before": summary({paths[k]: v for k, v in before.items()}),
+            "before": summary({paths[k]: v for k, v in before.items()}) + "".join(f"{line}\n" for line in weak),
             "after": summary({paths[k]: v for k, v in after.items()})
             if not module.check_mode
             else "".join(f"{paths[k]}: new key\n" for k in generate)

@@ -156,7 +156,8 @@ options:
 notes:
   - C(sshd -T) needs the privilege separation directory C(/run/sshd) on Debian. When it is missing
     the module creates it (mode C(0755), as C(sshd.service) would) and reports C(changed=true); in
-    check mode it does not, and a failing C(sshd -T) then says so.
+    check mode it reports C(changed=true) with RV(privsep_missing) and evaluates nothing else
+    (RV(settings) is empty).
   - The access decision mirrors C(sshd)'s own checks but cannot see PAM, C(StrictModes) permission
     checks, C(AuthenticationMethods) chains or whether a client holds the private key. When
     C(AuthorizedKeysCommand) is set, keys are assumed to come from it.
@@ -253,6 +254,10 @@ access:
       elements: str
       sample:
         - "account 'deploy' is not matched by AllowUsers (alice bob)"
+privsep_missing:
+  description: V(true) in check mode when C(/run/sshd) is missing (nothing else was evaluated).
+  returned: when the directory is missing in check mode
+  type: bool
 installed:
   description: Whether the C(sshd) binary exists (V(false) only with O(missing_ok)).
   returned: always
@@ -284,7 +289,9 @@ running:
   description:
     - When the running daemon last (re)loaded (epoch seconds, V(null) when it does not run), whether
       it runs another configuration than the files (C(stale)), one reason per such file or difference
-      in what it offers, and what it offered (C(offered) - methods, kexalgorithms, hostkeyalgorithms,
+      in what it offers, the command-line options it was started with beyond C(-D) (C(options) - they
+      override every file, and a reload keeps them), C(SSHD_OPTS) of C(/etc/default/ssh) (C(sshd_opts)),
+      and what it offered (C(offered) - methods, kexalgorithms, hostkeyalgorithms,
       ciphers, macs; V(null) when it was not asked or did not answer).
   returned: when O(running) is true
   type: dict
@@ -301,6 +308,8 @@ running:
       hostkeyalgorithms: [ssh-ed25519]
       ciphers: [chacha20-poly1305@openssh.com]
       macs: [hmac-sha2-512-etm@openssh.com]
+    options: []
+    sshd_opts: ""
 command:
   description: The C(sshd -T) command that was run.
   returned: success
@@ -507,6 +516,50 @@ def live_offer(module, sshd, config, settings, user):
     return offered, offer_differences(offered, expected, host_key_types(expected))
 
 
+# What Debian's ssh.service starts sshd with; any other word overrides the files (-o, -f, -h, -p...).
+PLAIN_ARGS = ("-D",)
+PROC = "/proc"
+
+
+def command_line_options(argv):
+    """The words of a running sshd's command line beyond its binary and ``-D``: options its files do not hold.
+
+    The listener rewrites its title to ``sshd: <command line> [listener] ...``, one string.
+    """
+    if len(argv) == 1 and argv[0].startswith("sshd: "):
+        argv = argv[0][len("sshd: ") :].split(" [listener]")[0].split()
+    return [word for word in argv[1:] if word not in PLAIN_ARGS]
+
+
+def daemon_options(pid):
+    """command_line_options() of process ``pid`` (``[]`` when it cannot be read)."""
+    if not pid or pid == "0":
+        return []
+    try:
+        with open(os.path.join(PROC, str(pid), "cmdline"), "rb") as handle:
+            argv = handle.read().decode("utf-8", "replace").split("\0")
+    except OSError:
+        return []
+    return command_line_options([word for word in argv if word])
+
+
+DEFAULTS_FILE = "/etc/default/ssh"
+
+
+def sshd_opts(text):
+    """The value of ``SSHD_OPTS=`` in Debian's /etc/default/ssh (the last assignment; quotes removed)."""
+    value = ""
+    for raw in (text or "").splitlines():
+        line = raw.strip()
+        if line.startswith("export "):
+            line = line[len("export ") :].strip()
+        if line.startswith("SSHD_OPTS="):
+            value = line[len("SSHD_OPTS=") :].strip()
+            if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+                value = value[1:-1]
+    return value.strip()
+
+
 def running_state(module, unit, config, config_text, settings, *, user):
     """RV(running): whether the daemon runs the configuration on disk - by content and load time (the
     C(_loaded) engine), and by what the running daemon offers (live_offer)."""
@@ -516,10 +569,27 @@ def running_state(module, unit, config, config_text, settings, *, user):
     loaded_at = state["load"]["at"] if state["load"] else None
     reasons = list(state["stale"])
     offered = None
+    options = []
+    configured = sshd_opts(read_text(DEFAULTS_FILE))
+    if configured:
+        reasons.append(f"SSHD_OPTS in {DEFAULTS_FILE} gives sshd options that override its files: {configured}")
     if state["load"] is not None:
+        options = daemon_options(state["show"].get("MainPID"))
+        if options:
+            reasons.append(
+                f"the running sshd was started with options that override its files: {' '.join(options)}"
+                f" (SSHD_OPTS in /etc/default/ssh, or the ExecStart of {unit}: systemctl cat {unit})"
+            )
         offered, differences = live_offer(module, module.params["sshd"], config, settings, user)
         reasons.extend(differences)
-    return {"loaded_at": loaded_at, "stale": bool(reasons), "reasons": reasons, "offered": offered}
+    return {
+        "loaded_at": loaded_at,
+        "stale": bool(reasons),
+        "reasons": reasons,
+        "offered": offered,
+        "options": options,
+        "sshd_opts": configured,
+    }
 
 
 def firewall_state(port, current_ports, client_addr):
@@ -549,14 +619,17 @@ def firewall_state(port, current_ports, client_addr):
 
 def match_violations(module, sshd, config, config_text, *, base, enforce):
     """Evaluate every Match context of the configuration against ``enforce``."""
-    contexts = [("the global context", base)]
-    sources = [("", config_text)] + [(path, read_text(path)) for path in included_files(config_text)]
+    # The Match lines of included files first (a report shortens a long list: the file to remove leads),
+    # then the file's own, then the global context.
+    contexts = []
+    sources = [(path, read_text(path)) for path in included_files(config_text)] + [("", config_text)]
     for source, text in sources:
         for match in parse_match_lines(text):
             context = match_context(match["criteria"], base, group_member)
             where = f"{match['line']} ({source})" if source else match["line"]
             if context is not None:
                 contexts.append((where, context))
+    contexts.append(("the global context", base))
     violations = []
     for where, context in contexts:
         try:
@@ -646,7 +719,7 @@ def ensure_privsep_dir(module):
     return True, False
 
 
-def evaluate(module, spec, privsep_missing):
+def evaluate(module, spec):
     """``sshd -T`` of the config or the candidate, plus the Match-context check; fails on an invalid file."""
     params = module.params
     config, content = params["config"], params["content"]
@@ -661,8 +734,6 @@ def evaluate(module, spec, privsep_missing):
             what = "the candidate configuration" if content is not None else config
             why = (err or out).strip() or f"exit code {rc}"
             msg = f"sshd -T rejected {what}: {why}"
-            if privsep_missing:
-                msg += f" (privilege separation directory {PRIVSEP_DIR} is missing; it is not created in check mode)"
             module.fail_json(msg=msg, rc=rc, stdout=out, stderr=err, command=command)
         violations = None
         if params["enforce"]:
@@ -736,7 +807,18 @@ def main():
         module.fail_json(msg=f"sshd binary {params['sshd']} does not exist")
 
     created, privsep_missing = ensure_privsep_dir(module)
-    command, settings, violations = evaluate(module, spec, privsep_missing)
+    if privsep_missing:
+        # Check mode: sshd -T cannot evaluate anything without the directory, and the running sshd
+        # refuses new connections; the drift is the directory a run creates.
+        module.exit_json(
+            changed=True,
+            installed=True,
+            privsep_missing=True,
+            settings={},
+            msg=f"privilege separation directory {PRIVSEP_DIR} is missing: sshd refuses new connections and sshd -T"
+            " cannot evaluate any configuration until it exists; a run without --check creates it",
+        )
+    command, settings, violations = evaluate(module, spec)
     version = read_version(module, params["sshd"])
     parsed = parse_openssh_version(version) if version else None
     result = {

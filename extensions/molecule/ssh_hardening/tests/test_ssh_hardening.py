@@ -263,15 +263,22 @@ def test_a_daemon_offering_what_its_files_do_not_is_drift_and_reloaded(host, ssh
 
 def test_match_all_drop_in_reopening_passwords_is_drift_and_refused(host, play):
     # A drop-in whose "Match all" turns passwords back on beats every global setting: check mode
-    # must flag it, and a run must refuse (naming the Match line, its file and the keyword).
+    # names it as SSH-CONFIG's drift (the Match line, its file and the keyword), and a run refuses.
     drop_in = "/etc/ssh/sshd_config.d/zz-reopen.conf"
     with host.sudo():
         before = host.check_output("sha256sum /etc/ssh/sshd_config")
         host.check_output(f"printf 'Match all\\n    PasswordAuthentication yes\\n' > {drop_in}")
     try:
         checked, drift = play(check=True)
-        assert checked.returncode != 0
-        assert drift["failed"] >= 1
+        assert checked.returncode == 0, checked.stdout[-3000:]
+        # sshd has not loaded the new drop-in yet: SSH-SERVICE names it.
+        drifted = sorted(key for key, entry in drift["controls"].items() if entry["status"] == "drift")
+        assert drifted == ["SSH-CONFIG", "SSH-SERVICE"], drifted
+        found = " ".join(drift["controls"]["SSH-CONFIG"]["found"])
+        for text in ("Match all", drop_in, "PasswordAuthentication is yes, expected no"):
+            assert text in found, (text, found)
+        service = drift["controls"]["SSH-SERVICE"]["found"]
+        assert any(line.startswith(f"{drop_in} ") for line in service), service
         ran, _drift = play(check=False)
         assert ran.returncode != 0
         output = ran.stdout + ran.stderr  # failures go to stderr where display_failed_stderr is set

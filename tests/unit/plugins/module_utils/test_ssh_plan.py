@@ -28,6 +28,7 @@ DEFAULTS = {
     "ssh_hardening_pubkey_accepted_algorithms": [],
     "ssh_hardening_lockout_guard": True,
     "ssh_hardening_admin_users": [],
+    "ssh_hardening_banner": "",
     "bulwark_host": {"connection": SESSION},
     "openssh_version": "OpenSSH_9.2p1",
     "controller_kex": [],
@@ -159,6 +160,13 @@ def test_permit_root_login_reads_yaml_no_as_no(value, written):
     assert result["permit_root_login"] == written
     assert result["enforced"]["PermitRootLogin"] == written
     assert result["enforced"]["PasswordAuthentication"] == "no"
+
+
+@pytest.mark.parametrize(
+    ("banner", "enforced"), [("", None), ("  ", None), ("Authorised access only.", "/etc/issue.net")]
+)
+def test_a_banner_is_enforced_in_every_match_context(banner, enforced):
+    assert plan(ssh_hardening_banner=banner)["enforced"].get("Banner") == enforced
 
 
 @pytest.mark.parametrize(("openssh", "version"), [("OpenSSH_9.2p1", [9, 2]), ("OpenSSH_10.0p1", [10, 0])])

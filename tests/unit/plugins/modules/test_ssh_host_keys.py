@@ -170,3 +170,61 @@ def test_no_rollback_is_armed_when_nothing_changes(keydir, monkeypatch, tmp_path
     assert "rollback" not in result
     assert keydir.calls == []
     assert not (tmp_path / "rollback-state").exists()
+
+
+@pytest.mark.parametrize(
+    "key, why",
+    [
+        (ED, None),
+        (RSA_4096, None),
+        (RSA_SHORT, "ssh-rsa, 1024 bits"),
+        ({"type": "ecdsa-sha2-nistp256", "bits": 256, "fingerprint": "x"}, "ecdsa-sha2-nistp256, 256 bits"),
+    ],
+)
+def test_weak_key(key, why):
+    assert mod.weak_key(key, 3072) == why
+
+
+def test_hostkey_sources_first_line_wins_comments_ignored():
+    texts = {
+        "/etc/ssh/sshd_config": "HostKey /etc/ssh/ssh_host_rsa_key\n# HostKey /etc/ssh/commented\n",
+        "/etc/ssh/sshd_config.d/10-a.conf": "hostkey /etc/ssh/extra_key\nHostKey /etc/ssh/ssh_host_rsa_key\n",
+        "/etc/ssh/sshd_config.d/20-b.conf": "HostKey /etc/ssh/extra_key\n",
+    }
+    assert mod.hostkey_sources(texts) == {
+        "/etc/ssh/ssh_host_rsa_key": "/etc/ssh/sshd_config",
+        "/etc/ssh/extra_key": "/etc/ssh/sshd_config.d/10-a.conf",
+    }
+
+
+@pytest.fixture
+def extra_key(keydir):
+    """A strong managed pair, plus a 1024-bit RSA key loaded by a drop-in's HostKey line."""
+    (keydir.path / "ssh_host_rsa_key.pub").write_text("ssh-rsa " + RSA_1024.split()[1] + " host\n")
+    extra = keydir.path / "extra_rsa_key"
+    extra.write_text("private\n")
+    (keydir.path / "extra_rsa_key.pub").write_text(RSA_1024 + " extra\n")
+    (keydir.path / "sshd_config.d").mkdir()
+    (keydir.path / "sshd_config.d" / "10-extra.conf").write_text(f"HostKey {extra}\n")
+    return extra
+
+
+def test_weak_configured_key_is_drift_in_check_mode(keydir, extra_key):
+    args = {"directory": str(keydir.path), "rsa_min_bits": 1024, "rsa_bits": 2048, "_ansible_check_mode": True}
+    args["configured"] = [str(keydir.path / "ssh_host_ed25519_key"), str(extra_key), str(keydir.path / "gone_key")]
+    result = run({**args, "rsa_min_bits": 2048, "_ansible_diff": True})
+    assert result["changed"] is True
+    dropin = keydir.path / "sshd_config.d" / "10-extra.conf"
+    assert result["weak"] == [f"{extra_key} (ssh-rsa, 1024 bits) is loaded by HostKey in {dropin}"]
+    assert result["weak"][0] in result["diff"]["before"] and result["weak"][0] not in result["diff"]["after"]
+    assert keydir.calls == [] and extra_key.exists()
+    # Strong enough for this minimum: no drift (the managed RSA key is 1024 bits too here).
+    assert run(args)["changed"] is False
+
+
+def test_weak_configured_key_is_refused_outside_check_mode(keydir, extra_key):
+    args = {"directory": str(keydir.path), "rsa_min_bits": 2048, "rsa_bits": 2048, "configured": [str(extra_key)]}
+    result = run(args, expect=FailJson)
+    assert str(keydir.path / "sshd_config.d" / "10-extra.conf") in result["msg"]
+    assert str(extra_key) in result["msg"]
+    assert keydir.calls == [] and extra_key.exists()

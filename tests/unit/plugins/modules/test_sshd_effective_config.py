@@ -92,6 +92,7 @@ def env(monkeypatch, tmp_path):
     privsep = tmp_path / "run" / "sshd"
     privsep.mkdir(parents=True)
     monkeypatch.setattr(mod, "PRIVSEP_DIR", str(privsep))
+    monkeypatch.setattr(mod, "DEFAULTS_FILE", str(tmp_path / "default-ssh"))
 
     home = tmp_path / "home" / "deploy"
     (home / ".ssh").mkdir(parents=True)
@@ -244,13 +245,15 @@ def test_privsep_dir_created_outside_check_mode(env):
     assert result["changed"] is True  # it created /run/sshd, and says so
 
 
-def test_privsep_dir_not_created_in_check_mode(env):
+def test_privsep_dir_missing_in_check_mode_is_drift_not_a_failure(env):
     env.privsep.rmdir()
     env.commands.answers["-T"] = (255, "", "Missing privilege separation directory: /run/sshd\n")
-    result = run({"sshd": env.sshd, "_ansible_check_mode": True}, expect=FailJson)
+    result = run({"sshd": env.sshd, "_ansible_check_mode": True, "running": True, "firewall_port": 2222})
     assert not env.privsep.exists()
-    assert "Missing privilege separation directory" in result["msg"]
-    assert "is missing; it is not created in check mode" in result["msg"]
+    # What a run would create is the drift; nothing is evaluated without the directory.
+    assert (result["changed"], result["privsep_missing"], result["settings"]) == (True, True, {})
+    assert f"privilege separation directory {env.privsep} is missing" in result["msg"]
+    assert not [args for args in env.commands.calls if "-T" in args]
 
 
 def test_check_mode_still_reads(env):
@@ -530,5 +533,72 @@ def test_a_daemon_that_does_not_answer_where_its_files_listen_is_stale(env, runn
 def test_a_stopped_daemon_is_not_probed(env, running_daemon):
     env.commands.answers["show"] = (0, "ActiveState=inactive\nStateChangeTimestampMonotonic=0\n", "")
     result = run({"sshd": env.sshd, "config": running_daemon, "running": True})
-    assert result["running"] == {"loaded_at": None, "stale": False, "reasons": [], "offered": None}
+    assert result["running"] == {
+        "loaded_at": None,
+        "stale": False,
+        "reasons": [],
+        "offered": None,
+        "options": [],
+        "sshd_opts": "",
+    }
     assert probes(env) == []
+
+
+@pytest.mark.parametrize(
+    ("argv", "options"),
+    [
+        (["sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups"], []),
+        (
+            ["sshd: /usr/sbin/sshd -D -o PasswordAuthentication=yes [listener] 0 of 10-60 startups"],
+            ["-o", "PasswordAuthentication=yes"],
+        ),
+        (["/usr/sbin/sshd", "-D"], []),
+        (["/usr/sbin/sshd", "-D", "-o", "PasswordAuthentication=yes"], ["-o", "PasswordAuthentication=yes"]),
+        (["/usr/sbin/sshd", "-f", "/tmp/weak", "-D"], ["-f", "/tmp/weak"]),
+    ],
+)
+def test_command_line_options(argv, options):
+    assert mod.command_line_options(argv) == options
+
+
+def test_a_daemon_started_with_options_is_stale_and_says_where(env, running_daemon, tmp_path, monkeypatch):
+    proc = tmp_path / "proc" / "4242"
+    proc.mkdir(parents=True)
+    (proc / "cmdline").write_bytes(b"/usr/sbin/sshd\0-D\0-o\0PasswordAuthentication=yes\0")
+    monkeypatch.setattr(mod, "PROC", str(tmp_path / "proc"))
+    show = env.commands.answers["show"]
+    env.commands.answers["show"] = (0, show[1] + "MainPID=4242\n", "")
+    result = run({"sshd": env.sshd, "config": running_daemon, "running": True})
+    assert result["running"]["options"] == ["-o", "PasswordAuthentication=yes"]
+    assert result["running"]["stale"] is True
+    assert any(
+        "started with options that override its files: -o PasswordAuthentication=yes" in reason
+        and "/etc/default/ssh" in reason
+        for reason in result["running"]["reasons"]
+    ), result["running"]["reasons"]
+    (proc / "cmdline").write_bytes(b"/usr/sbin/sshd\0-D\0")
+    assert run({"sshd": env.sshd, "config": running_daemon, "running": True})["running"]["options"] == []
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("# Options to pass to sshd\nSSHD_OPTS=\n", ""),
+        ('SSHD_OPTS="-o PasswordAuthentication=yes"\n', "-o PasswordAuthentication=yes"),
+        ("SSHD_OPTS=-4\nexport SSHD_OPTS='-o Banner=none'\n", "-o Banner=none"),
+        ("", ""),
+    ],
+)
+def test_sshd_opts(text, value):
+    assert mod.sshd_opts(text) == value
+
+
+def test_sshd_opts_in_etc_default_is_stale_and_named(env, running_daemon, tmp_path):
+    (tmp_path / "default-ssh").write_text('SSHD_OPTS="-o PasswordAuthentication=yes"\n')
+    result = run({"sshd": env.sshd, "config": running_daemon, "running": True})
+    assert result["running"]["sshd_opts"] == "-o PasswordAuthentication=yes"
+    assert result["running"]["stale"] is True
+    assert (
+        f"SSHD_OPTS in {tmp_path / 'default-ssh'} gives sshd options that override its files:"
+        " -o PasswordAuthentication=yes" in result["running"]["reasons"]
+    )
