@@ -52,7 +52,8 @@ def matrix(host):
 
 
 def test_the_matrix_has_injections_here():
-    assert len(drift_matrix.for_scenario("minimal_packages", ITEMS)) >= 5
+    # Its own injection (scenarios=("minimal_packages",)), and what overflows the site matrix.
+    assert len(drift_matrix.for_scenario("minimal_packages", ITEMS)) >= 1
 
 
 def test_clean_drift_runs_name_nothing(matrix):
