@@ -8,6 +8,8 @@ its files is reloaded where the injection means "and sshd runs it"; what the run
 holds apart from its files is SSH-SERVICE's (the load record and the live ``ssh -vv`` probe).
 """
 
+from dataclasses import replace
+
 from drift_matrix import Injection, NotInjectable
 
 CONFIG = "/etc/ssh/sshd_config"
@@ -239,4 +241,10 @@ INJECTIONS = [
             " sshd is the file injection."
         ),
     ),
+]
+
+# Each runs in the site scenario, or (when site's batches are full) in the ssh_hardening scenario,
+# whose hosts run the role alone: every injection above names the same controls there.
+INJECTIONS = [
+    replace(item, scenarios=("site", "ssh_hardening")) if isinstance(item, Injection) else item for item in INJECTIONS
 ]
