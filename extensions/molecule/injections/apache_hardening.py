@@ -51,11 +51,11 @@ INJECTIONS = [
         via="override",
         what="the default vhost (sites-enabled, read after conf-enabled) sets ServerSignature On and TraceEnable On",
         inject=(
-            f"sed -i 's|^<VirtualHost \\*:80>$|&\\n    ServerSignature On # bulwark-matrix\\n"
-            f"    TraceEnable On # bulwark-matrix|' {VHOST} && grep -q bulwark-matrix {VHOST}"
+            f"sed -i 's|^<VirtualHost \\*:80>$|&\\n    # bulwark-matrix\\n    ServerSignature On\\n    TraceEnable On\\n"
+            f"    # bulwark-matrix end|' {VHOST} && grep -q bulwark-matrix {VHOST}"
             " && systemctl reload apache2"
         ),
-        undo=f"sed -i '/# bulwark-matrix$/d' {VHOST}",
+        undo=f"sed -i '/# bulwark-matrix$/,/# bulwark-matrix end$/d' {VHOST}",
     ),
     Injection(
         control="APACHE-CONFIG",
@@ -156,6 +156,7 @@ INJECTIONS = [
             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout /root/other.key"
             f" -out {CERT} -days 3650 -subj /CN=bulwark-matrix 2>/dev/null && rm /root/other.key"
         ),
+        expect=("APACHE-SERVICE",),  # Apache serves the certificate it read, not the file's
         scenarios=("apache_hardening",),
     ),
     NotInjectable(

@@ -36,10 +36,11 @@ INJECTIONS = [
         via="override",
         what="the default vhost (sites-enabled) sets php_admin_flag display_errors On for mod_php, Apache reloaded",
         inject=(
-            f"sed -i 's|^<VirtualHost \\*:80>$|&\\n    php_admin_flag display_errors On # bulwark-matrix|' {VHOST}"
+            f"sed -i 's|^<VirtualHost \\*:80>$|&\\n    # bulwark-matrix\\n    php_admin_flag display_errors On\\n"
+            f"    # bulwark-matrix end|' {VHOST}"
             f" && grep -q bulwark-matrix {VHOST} && systemctl reload apache2"
         ),
-        undo=f"sed -i '/# bulwark-matrix$/d' {VHOST}",
+        undo=f"sed -i '/# bulwark-matrix$/,/# bulwark-matrix end$/d' {VHOST}",
     ),
     Injection(
         control="PHP-INI",
