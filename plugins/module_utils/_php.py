@@ -535,3 +535,58 @@ def apache_php_overrides(lines, wanted: dict) -> list[dict]:
             }
         )
     return found
+
+
+def extension_loaders(files, so_names, disabled) -> list[dict]:
+    """The lines outside phpenmod's links that load a module of ``disabled`` (``extension=xdebug.so`` in
+    php.ini or a plain conf.d file): phpdismod cannot switch them off. ``files`` is ``[(path, text)]``
+    of a SAPI's php.ini and its conf.d files that are not module links; ``so_names`` maps a module to
+    its shared objects (mods-available). Items: ``file``, ``module``."""
+    owner = {so.lower(): module for module, names in so_names.items() for so in names}
+    found = []
+    for path, text in files:
+        for so in parse_module_ini(text or ""):
+            module = owner.get(so.lower(), so)
+            if module in disabled:
+                found.append({"file": path, "module": module})
+    return found
+
+
+_POOL_LINE_RE = re.compile(r"^\s*(?P<key>[^=;#\s][^=]*?)\s*=\s*(?P<value>.*?)\s*$")
+
+
+def pool_settings(files, key: str) -> dict[str, list[tuple[str, int, str]]]:
+    """``{pool: [(path, line, value), ...]}`` of the lines setting ``key`` (``php_admin_value[open_basedir]``)
+    in php-fpm pool files, read in PHP-FPM's order (``files``: ``[(path, text)]``, pool.d sorted). A pool's
+    section may be repeated in a later file: PHP-FPM adds its lines to the same pool, and the last one wins."""
+    found: dict[str, list] = {}
+    for path, text in files:
+        pool = None
+        for number, line in enumerate((text or "").splitlines(), 1):
+            section = _SECTION_RE.match(line)
+            if section:
+                pool = section.group("name")
+                continue
+            match = _POOL_LINE_RE.match(line)
+            if pool and match and match.group("key") == key:
+                value = match.group("value")
+                if len(value) > 1 and value[0] == value[-1] and value[0] in "\"'":
+                    value = value[1:-1]
+                found.setdefault(pool, []).append((path, number, value))
+    return found
+
+
+def pool_overrides(files, first: dict, wanted: dict, key: str = "php_admin_value[open_basedir]") -> list[dict]:
+    """Where a pool's ``key`` is last set, by a file other than the one the role writes (``first``: pool ->
+    path), to another value than ``wanted`` (pool -> value). Items: ``pool``, ``file``, ``line``, ``found``,
+    ``expected``."""
+    result = []
+    settings = pool_settings(files, key)
+    for pool, value in wanted.items():
+        lines = settings.get(pool)
+        if not lines or pool not in first:
+            continue
+        path, number, found = lines[-1]
+        if path != first[pool] and found != value:
+            result.append({"pool": pool, "file": path, "line": number, "found": found, "expected": value})
+    return result
