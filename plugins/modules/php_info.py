@@ -53,14 +53,6 @@ options:
         type: list
         elements: str
         default: [apache2, fpm]
-      pools:
-        description:
-          - PHP-FPM pools whose C(php_admin_value[open_basedir]) is written to the file that defines them,
-            as C({pool: {open_basedir: [directory, ...]}}).
-          - A later pool file that repeats the pool's section and sets it to another value wins in PHP-FPM;
-            it is reported in RV(pool_overrides).
-        type: dict
-        default: {}
 seealso:
   - module: bulwark.hardening.php_extensions
 """
@@ -137,13 +129,6 @@ overrides:
       message: >-
         /etc/php/8.2/apache2/conf.d/99-zz-local.ini:1 sets disable_functions = "" (8.2/apache2; the
         hardening: exec,passthru)
-pool_overrides:
-  description: Pools of O(hardening.pools) whose open_basedir a later pool file sets to another value, with a C(message).
-  returned: always
-  type: list
-  elements: dict
-  sample:
-    - {version: "8.4", pool: www, file: /etc/php/8.4/fpm/pool.d/zz-local.conf, line: 2, found: /, expected: /var/www/html}
 running:
   description: Per daemon of a SAPI in O(hardening), where its running environment (C(PHP_INI_SCAN_DIR), C(PHPRC)) differs from its files.
   returned: always
@@ -175,7 +160,6 @@ from ansible_collections.bulwark.hardening.plugins.module_utils._php import (
     environ_values,
     ini_overrides,
     ini_settings,
-    pool_overrides,
     scan,
     scan_order,
     shell_environment,
@@ -338,32 +322,6 @@ def overrides(sapis, hardening, apache_root="/etc/apache2"):
     return found
 
 
-def fpm_pool_overrides(sapis, hardening):
-    """Per PHP-FPM, each pool of ``hardening.pools`` whose open_basedir a later pool file sets to another value."""
-    found = []
-    wanted = {
-        pool: ":".join(str(path) for path in (settings or {}).get("open_basedir") or [])
-        for pool, settings in ((hardening or {}).get("pools") or {}).items()
-    }
-    for item in sapis if wanted else []:
-        if item["sapi"] != "fpm":
-            continue
-        pool_d = os.path.join(os.path.dirname(item["conf_d"]), "pool.d")
-        try:
-            names = sorted(name for name in os.listdir(pool_d) if name.endswith(".conf"))
-        except OSError:
-            names = []
-        files = [(os.path.join(pool_d, name), read_text(os.path.join(pool_d, name), "")) for name in names]
-        for override in pool_overrides(files, item.get("pools", {}), wanted):
-            override.update(version=item["version"])
-            override["message"] = (
-                f'{override["file"]}:{override["line"]} sets php_admin_value[open_basedir] = "{override["found"]}"'
-                f" for the pool {override['pool']} of PHP-FPM {item['version']} (declared: {override['expected']})"
-            )
-            found.append(override)
-    return found
-
-
 def main():
     module = AnsibleModule(
         argument_spec={
@@ -375,7 +333,6 @@ def main():
                     "name": {"type": "str", "required": True},
                     "content": {"type": "str", "required": True},
                     "sapis": {"type": "list", "elements": "str", "default": ["apache2", "fpm"]},
-                    "pools": {"type": "dict", "default": {}},
                 },
             },
         },
@@ -385,7 +342,6 @@ def main():
     hardening = module.params["hardening"]
     result["overrides"] = overrides(result["sapis"], hardening, module.params["apache_root"])
     result["running"] = []
-    result["pool_overrides"] = fpm_pool_overrides(result["sapis"], hardening)
     if hardening and hardening["content"]:
         found, result["running"] = environment(result["sapis"], hardening, module.params["apache_root"])
         result["overrides"] += found

@@ -99,6 +99,7 @@ INJECTIONS = [
         what="apache2.service masked (/etc/systemd/system/apache2.service -> /dev/null, before the package's unit)",
         inject="systemctl mask -q apache2",
         undo="systemctl unmask -q apache2",
+        alone=True,  # a later injection's "systemctl reload apache2" would fail on a masked unit
     ),
     Injection(
         control="APACHE-SERVICE",
@@ -109,12 +110,14 @@ INJECTIONS = [
             f" && systemctl reload apache2 && {served('^Server: Apache/2')}"
             f" && cp -p /root/matrix-hardened.conf {CONF} && rm /root/matrix-hardened.conf"
         ),
+        alone=True,  # a later injection's reload would load the files again
     ),
     Injection(
         control="APACHE-SERVICE",
         via="daemon",
         what="Apache stopped",
         inject="systemctl stop apache2",
+        alone=True,  # a later injection's reload or restart would fail or start it
     ),
     Injection(
         control="APACHE-SERVICE",

@@ -10,6 +10,8 @@ from drift_matrix import Injection, NotInjectable
 MOD_PHP_INI = "/etc/php/*/apache2/conf.d/99-bulwark-hardening.ini"
 FPM = "/etc/php/*/fpm"
 VHOST = "/etc/apache2/sites-available/000-default.conf"
+# The pool file PHP-FPM reads the declared pool [www] from first (where the role sets its line).
+WWW = f"$(grep -l '^\\[www\\]' {FPM}/pool.d/*.conf | head -1)"
 # The PHP-FPM unit of the host's one PHP version.
 FPM_UNIT = "$(basename /usr/sbin/php-fpm* | sed 's/^php-fpm/php/')-fpm"
 
@@ -63,13 +65,13 @@ INJECTIONS = [
             " for mod_php"
         ),
         inject=(
-            "mkdir -p /srv/bulwark-php && printf 'php_flag display_errors On\\n' > /srv/bulwark-php/.htaccess"
-            " && printf 'Alias /php-local /srv/bulwark-php\\n<Directory /srv/bulwark-php>\\n    AllowOverride All\\n"
+            "mkdir -p /var/www/bulwark-php && printf 'php_flag display_errors On\\n' > /var/www/bulwark-php/.htaccess"
+            " && printf 'Alias /php-local /var/www/bulwark-php\\n<Directory /var/www/bulwark-php>\\n    AllowOverride All\\n"
             "    Require all granted\\n</Directory>\\n' > /etc/apache2/conf-available/zz-php-local.conf"
             " && a2enconf -q zz-php-local && systemctl reload apache2"
         ),
         undo=(
-            "rm /srv/bulwark-php/.htaccess && a2disconf -q zz-php-local"
+            "rm /var/www/bulwark-php/.htaccess && a2disconf -q zz-php-local"
             " && rm /etc/apache2/conf-available/zz-php-local.conf"
         ),
     ),
@@ -89,6 +91,7 @@ INJECTIONS = [
         inject="phpenmod xdebug",
         expect=("PHP-SERVICE",),  # conf.d changed after the daemons loaded it
         scenarios=("php_hardening",),
+        alone=True,  # a later injection's reload would load the new conf.d
     ),
     Injection(
         control="PHP-EXTENSIONS",
@@ -140,17 +143,19 @@ INJECTIONS = [
             f"f=$(ls {MOD_PHP_INI}) && cp -p $f /root/matrix.ini && sed -i 's/^expose_php = Off$/expose_php = On/' $f"
             " && systemctl reload apache2 && sleep 3 && cp -p /root/matrix.ini $f && rm /root/matrix.ini"
         ),
+        alone=True,  # a later injection's reload would load the files again
     ),
     Injection(
         control="PHP-SERVICE",
         via="daemon",
         what="PHP-FPM reloaded with open_basedir = / in the declared pool, the pool file put back with cp -p",
         inject=(
-            f"f=$(ls {FPM}/pool.d/www.conf) && cp -p $f /root/matrix.conf"
+            f"f={WWW} && cp -p $f /root/matrix.conf"
             " && sed -i 's|^php_admin_value\\[open_basedir\\] = .*|php_admin_value[open_basedir] = /|' $f"
             f" && systemctl reload {FPM_UNIT} && sleep 2 && cp -p /root/matrix.conf $f && rm /root/matrix.conf"
         ),
         scenarios=("php_hardening",),
+        alone=True,  # a later injection's reload would load the files again
     ),
     # ------------------------------------------------------------------ PHP-FPM-POOL
     Injection(
@@ -159,19 +164,21 @@ INJECTIONS = [
         what="the declared pool's open_basedir edited to / in its file, PHP-FPM reloaded",
         inject=(
             "sed -i 's|^php_admin_value\\[open_basedir\\] = .*|php_admin_value[open_basedir] = /|'"
-            f" {FPM}/pool.d/www.conf && systemctl reload {FPM_UNIT}"
+            f" {WWW} && systemctl reload {FPM_UNIT}"
         ),
         scenarios=("php_hardening",),
     ),
     Injection(
         control="PHP-FPM-POOL",
         via="override",
-        what="a later pool file adds to the declared pool [www] php_admin_value[open_basedir] = /, PHP-FPM reloaded",
+        # PHP-FPM reads the repeated section into the same pool, and the first php_admin_value line read
+        # wins (a later file's loses): the earlier file is where the pool is defined first, and the role
+        # sets the line there.
+        what="an earlier-sorting pool file repeats [www] with php_admin_value[open_basedir] = /, PHP-FPM reloaded",
         inject=(
-            f"for d in {FPM}/pool.d; do printf '[www]\\nphp_admin_value[open_basedir] = /\\n' > $d/zz-local.conf;"
+            f"for d in {FPM}/pool.d; do printf '[www]\\nphp_admin_value[open_basedir] = /\\n' > $d/00-local.conf;"
             f" done && systemctl reload {FPM_UNIT}"
         ),
-        undo=f"rm {FPM}/pool.d/zz-local.conf",
         scenarios=("php_hardening",),
     ),
     NotInjectable(

@@ -13,8 +13,6 @@ from ansible_collections.bulwark.hardening.plugins.module_utils._php import (
     ini_overrides,
     ini_same,
     ini_settings,
-    pool_overrides,
-    pool_settings,
     scan_order,
     shell_environment,
     unit_environment,
@@ -176,32 +174,3 @@ def test_a_plain_ini_that_loads_a_disabled_module_is_named(text, modules):
     found = extension_loaders([(LOCAL, text)], SO_NAMES, ["xdebug", "mysqlnd"])
     assert found == [{"file": LOCAL, "module": module} for module in modules]
 
-
-# ----------------------------------------------------------------------------- PHP-FPM pools
-WWW = "/etc/php/8.4/fpm/pool.d/www.conf"
-LATER_POOL = "/etc/php/8.4/fpm/pool.d/zz-local.conf"
-WWW_TEXT = '[www]\nuser = www-data\nphp_admin_value[open_basedir] = "/var/www/html:/tmp"\n[other]\nphp_admin_value[open_basedir] = /\n'
-
-
-def test_pool_settings_follow_sections_across_files():
-    files = [(WWW, WWW_TEXT), (LATER_POOL, "[www]\nphp_admin_value[open_basedir] = /\n")]
-    assert pool_settings(files, "php_admin_value[open_basedir]") == {
-        "www": [(WWW, 3, "/var/www/html:/tmp"), (LATER_POOL, 2, "/")],
-        "other": [(WWW, 5, "/")],
-    }
-
-
-@pytest.mark.parametrize(
-    ("later", "expected"),
-    [
-        ("[www]\nphp_admin_value[open_basedir] = /\n", [(LATER_POOL, 2, "/")]),
-        # The same value, another pool, a commented line: no override.
-        ("[www]\nphp_admin_value[open_basedir] = /var/www/html:/tmp\n", []),
-        ("[other]\nphp_admin_value[open_basedir] = /srv\n", []),
-        ("[www]\n;php_admin_value[open_basedir] = /\n", []),
-    ],
-)
-def test_a_later_pool_file_that_overrides_a_declared_pools_open_basedir_is_named(later, expected):
-    files = [(WWW, WWW_TEXT), (LATER_POOL, later)]
-    found = pool_overrides(files, {"www": WWW, "other": WWW}, {"www": "/var/www/html:/tmp"})
-    assert [(item["file"], item["line"], item["found"]) for item in found] == expected
