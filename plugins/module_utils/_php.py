@@ -550,4 +550,3 @@ def extension_loaders(files, so_names, disabled) -> list[dict]:
             if module in disabled:
                 found.append({"file": path, "module": module})
     return found
-

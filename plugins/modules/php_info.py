@@ -130,11 +130,15 @@ overrides:
         /etc/php/8.2/apache2/conf.d/99-zz-local.ini:1 sets disable_functions = "" (8.2/apache2; the
         hardening: exec,passthru)
 running:
-  description: Per daemon of a SAPI in O(hardening), where its running environment (C(PHP_INI_SCAN_DIR), C(PHPRC)) differs from its files.
+  description:
+    - Per daemon of a SAPI in O(hardening), where its running environment (C(PHP_INI_SCAN_DIR), C(PHPRC))
+      differs from what its files set.
   returned: always
   type: list
   elements: dict
-  sample: [{service: apache2, message: "apache2 runs with PHPRC=/etc/php/local (8.2/apache2; its files: (unset)): a restart applies them"}]
+  sample:
+    - service: apache2
+      message: "apache2 runs with PHPRC=/etc/php/local (8.2/apache2; its files: (unset)): a restart applies them"
 pools:
   description: Every FPM pool, one item per version and pool.
   returned: always
@@ -300,7 +304,7 @@ def overrides(sapis, hardening, apache_root="/etc/apache2"):
             for override in apache_php_overrides(lines, wanted):
                 override.update(version=item["version"], sapi=item["sapi"])
                 override["message"] = (
-                    f'{override["where"]}: {override["found"]} ({item["version"]}/apache2; the hardening: '
+                    f"{override['where']}: {override['found']} ({item['version']}/apache2; the hardening: "
                     f"{override['expected']})"
                 )
                 found.append(override)

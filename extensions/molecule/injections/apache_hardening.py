@@ -51,8 +51,8 @@ INJECTIONS = [
         via="override",
         what="the default vhost (sites-enabled, read after conf-enabled) sets ServerSignature On and TraceEnable On",
         inject=(
-            f"sed -i 's|^<VirtualHost \\*:80>$|&\\n    # bulwark-matrix\\n    ServerSignature On\\n    TraceEnable On\\n"
-            f"    # bulwark-matrix end|' {VHOST} && grep -q bulwark-matrix {VHOST}"
+            f"sed -i 's|^<VirtualHost \\*:80>$|&\\n    # bulwark-matrix\\n    ServerSignature On\\n"
+            f"    TraceEnable On\\n    # bulwark-matrix end|' {VHOST} && grep -q bulwark-matrix {VHOST}"
             " && systemctl reload apache2"
         ),
         undo=f"sed -i '/# bulwark-matrix$/,/# bulwark-matrix end$/d' {VHOST}",

@@ -66,8 +66,9 @@ INJECTIONS = [
         ),
         inject=(
             "mkdir -p /var/www/bulwark-php && printf 'php_flag display_errors On\\n' > /var/www/bulwark-php/.htaccess"
-            " && printf 'Alias /php-local /var/www/bulwark-php\\n<Directory /var/www/bulwark-php>\\n    AllowOverride All\\n"
-            "    Require all granted\\n</Directory>\\n' > /etc/apache2/conf-available/zz-php-local.conf"
+            " && printf 'Alias /php-local /var/www/bulwark-php\\n<Directory /var/www/bulwark-php>\\n"
+            "    AllowOverride All\\n    Require all granted\\n</Directory>\\n'"
+            " > /etc/apache2/conf-available/zz-php-local.conf"
             " && a2enconf -q zz-php-local && systemctl reload apache2"
         ),
         undo=(

@@ -260,18 +260,31 @@ def test_no_directory_lets_an_htaccess_count_on_debians_default():
     ("config", "directory", "allowed"),
     [
         # The longest path wins whatever the order; then the later section of the same path.
-        ("<Directory /srv/local/sub>\nAllowOverride None\n</Directory>\n" + LOCAL_DIR.format("All"), "/srv/local/sub/x",
-         set()),
+        (
+            "<Directory /srv/local/sub>\nAllowOverride None\n</Directory>\n" + LOCAL_DIR.format("All"),
+            "/srv/local/sub/x",
+            set(),
+        ),
         (LOCAL_DIR.format("All"), "/srv/local/sub/x", {"all"}),
-        (LOCAL_DIR.format("All") + LOCAL_DIR.format("FileInfo Options=Indexes"), "/srv/local", {"fileinfo", "options=indexes"}),
+        (
+            LOCAL_DIR.format("All") + LOCAL_DIR.format("FileInfo Options=Indexes"),
+            "/srv/local",
+            {"fileinfo", "options=indexes"},
+        ),
         # A <VirtualHost>'s section of the same path is merged after the server's.
-        ("<VirtualHost *:80>\n" + LOCAL_DIR.format("Options") + "</VirtualHost>\n" + LOCAL_DIR.format("None"),
-         "/srv/local", {"options"}),
+        (
+            "<VirtualHost *:80>\n" + LOCAL_DIR.format("Options") + "</VirtualHost>\n" + LOCAL_DIR.format("None"),
+            "/srv/local",
+            {"options"},
+        ),
         # A wildcard matches within one path component.
         ("<Directory /srv/*>\nAllowOverride All\n</Directory>\n", "/srv/local", {"all"}),
         ("<Directory /srv/*>\nAllowOverride All\n</Directory>\n", "/srv", set()),
-        ("<Directory /srv/local>\nAllowOverrideList ServerSignature\n</Directory>\n", "/srv/local",
-         {"list:serversignature"}),
+        (
+            "<Directory /srv/local>\nAllowOverrideList ServerSignature\n</Directory>\n",
+            "/srv/local",
+            {"list:serversignature"},
+        ),
     ],
 )
 def test_allow_override_resolves_the_directory_sections_as_apache_does(config, directory, allowed):
@@ -305,12 +318,19 @@ def test_an_htaccess_apache_lets_count_is_named_when_it_undoes_ours(allowed, tex
 
 
 def test_an_htaccess_in_a_subdirectory_counts_and_one_beside_none_does_not():
-    extra = {"conf-enabled/zz-local.conf": LOCAL_DIR.format("All") + "<Directory /srv/local/closed>\nAllowOverride None\n</Directory>\n"}
+    extra = {
+        "conf-enabled/zz-local.conf": LOCAL_DIR.format("All")
+        + "<Directory /srv/local/closed>\nAllowOverride None\n</Directory>\n"
+    }
     access = {"/srv/local/a/b/.htaccess": "Options All\n", "/srv/local/closed/.htaccess": "Options All\n"}
     assert htaccess_found(extra, access) == [("/srv/local/a/b/.htaccess:1", "Options All")]
 
 
 def test_an_htaccess_override_names_what_it_overrides():
     entries = resolve(tree(**{"conf-enabled/zz-local.conf": LOCAL_DIR.format("All")}))
-    (item,) = htaccess_overrides(entries, {OURS}, htaccess_lines(entries, [("/srv/local/.htaccess", "ServerSignature On\n")]))
-    assert override_message(item) == f"/srv/local/.htaccess:1: ServerSignature On overrides ServerSignature Off of {OURS}"
+    (item,) = htaccess_overrides(
+        entries, {OURS}, htaccess_lines(entries, [("/srv/local/.htaccess", "ServerSignature On\n")])
+    )
+    assert (
+        override_message(item) == f"/srv/local/.htaccess:1: ServerSignature On overrides ServerSignature Off of {OURS}"
+    )

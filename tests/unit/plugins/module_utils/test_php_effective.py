@@ -113,8 +113,10 @@ def line(name, *args, sections=(), allowed=None, file="/etc/apache2/sites-enable
     ("entry", "found"),
     [
         # A vhost's php_admin_flag and a server-wide php_value set a hardened setting to another value.
-        (line("php_admin_flag", "display_errors", "On", sections=(("VirtualHost", "*:80"),)),
-         "php_admin_flag display_errors On"),
+        (
+            line("php_admin_flag", "display_errors", "On", sections=(("VirtualHost", "*:80"),)),
+            "php_admin_flag display_errors On",
+        ),
         (line("php_value", "memory_limit", "1G"), "php_value memory_limit 1G"),
         # php_admin_value may set a system setting; php_value cannot (PHP ignores it), so it is no override.
         (line("php_admin_value", "disable_functions", "none"), "php_admin_value disable_functions none"),
@@ -125,7 +127,10 @@ def line(name, *args, sections=(), allowed=None, file="/etc/apache2/sites-enable
         (line("php_value", "include_path", "/x"), None),
         ({**line("php_value", "memory_limit", "1G"), "active": False}, None),
         # An .htaccess: php_value needs AllowOverride Options (or All); php_admin_* is refused there.
-        (line("php_flag", "display_errors", "On", allowed={"options"}, file="/srv/x/.htaccess"), "php_flag display_errors On"),
+        (
+            line("php_flag", "display_errors", "On", allowed={"options"}, file="/srv/x/.htaccess"),
+            "php_flag display_errors On",
+        ),
         (line("php_flag", "display_errors", "On", allowed={"fileinfo"}, file="/srv/x/.htaccess"), None),
         (line("php_admin_flag", "display_errors", "On", allowed={"all"}, file="/srv/x/.htaccess"), None),
     ],
@@ -136,19 +141,27 @@ def test_apaches_php_lines_that_change_a_hardened_setting_are_named(entry, found
 
 
 def test_an_apache_php_override_says_where_and_what_the_hardening_wants():
-    (item,) = apache_php_overrides([line("php_admin_flag", "display_errors", "On", sections=(("VirtualHost", "*:80"),))], WANTED)
+    (item,) = apache_php_overrides(
+        [line("php_admin_flag", "display_errors", "On", sections=(("VirtualHost", "*:80"),))], WANTED
+    )
     assert item["where"] == "/etc/apache2/sites-enabled/000-default.conf:3 in <VirtualHost *:80>"
     assert (item["setting"], item["expected"]) == ("display_errors", "Off")
 
 
 # ----------------------------------------------------------------------------- the daemon's environment
 def test_envvars_assignments_of_php_ini_scan_dir_and_phprc_are_found():
-    text = 'export APACHE_RUN_USER=www-data\nexport PHP_INI_SCAN_DIR=/etc/php/local # mine\n# PHPRC=/x\nPHPRC="/etc/php/rc"\n'
+    text = (
+        "export APACHE_RUN_USER=www-data\nexport PHP_INI_SCAN_DIR=/etc/php/local # mine\n"
+        '# PHPRC=/x\nPHPRC="/etc/php/rc"\n'
+    )
     assert shell_environment(text) == [(2, "PHP_INI_SCAN_DIR", "/etc/php/local"), (4, "PHPRC", "/etc/php/rc")]
 
 
 def test_a_units_environment_lines_are_read_word_by_word():
-    text = '[Service]\nEnvironment=LANG=C "PHP_INI_SCAN_DIR=:/etc/php/extra"\nEnvironment=PHPRC=/etc/php/rc\nExecStart=/x\n'
+    text = (
+        '[Service]\nEnvironment=LANG=C "PHP_INI_SCAN_DIR=:/etc/php/extra"\n'
+        "Environment=PHPRC=/etc/php/rc\nExecStart=/x\n"
+    )
     assert unit_environment(text) == [(2, "PHP_INI_SCAN_DIR", ":/etc/php/extra"), (3, "PHPRC", "/etc/php/rc")]
     assert unit_environment("[Service]\nEnvironment=LANG=C\n") == []
 
@@ -173,4 +186,3 @@ SO_NAMES = {"xdebug": ["xdebug"], "mysqlnd": ["mysqlnd"], "opcache": ["opcache"]
 def test_a_plain_ini_that_loads_a_disabled_module_is_named(text, modules):
     found = extension_loaders([(LOCAL, text)], SO_NAMES, ["xdebug", "mysqlnd"])
     assert found == [{"file": LOCAL, "module": module} for module in modules]
-
