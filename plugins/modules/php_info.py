@@ -36,7 +36,7 @@ options:
       - For mod_php, so is each C(php_value), C(php_flag), C(php_admin_value) or C(php_admin_flag) line of
         Apache's configuration, and of an C(.htaccess) file Apache lets count, that sets one to another value.
       - So is each file that sets C(PHP_INI_SCAN_DIR) or C(PHPRC) for a SAPI's daemon (Apache's C(envvars), the
-        unit and its drop-ins): PHP then reads other ini files. A running daemon whose environment differs from
+        unit and its drop-ins), as PHP then reads other ini files. A running daemon whose environment differs from
         what those files set is reported in RV(running).
     type: dict
     suboptions:
