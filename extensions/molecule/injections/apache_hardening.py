@@ -166,8 +166,9 @@ INJECTIONS = [
         control="APACHE-TLS-SELF-SIGNED",
         via="override",
         why=(
-            "The certificate is the file at the path the role's own site names (SSLCertificateFile); a later"
-            " SSLCertificateFile for that site in another file is an Apache directive, APACHE-CONFIG's."
+            "The control is a certificate file, read from the one path the role's own site names"
+            " (SSLCertificateFile); nothing is read in its place. Another site serving another certificate on 443 is"
+            " Apache's configuration, not this file."
         ),
     ),
     NotInjectable(
