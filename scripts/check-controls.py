@@ -385,8 +385,10 @@ def main(argv: list[str]) -> int:
     if defects:
         print("\n".join(defects), file=sys.stderr)
         return 1
-    print(f"check-controls: {len(catalogue)} controls over {len(found)} tasks that can change a host,"
-          " each with its drift injections")
+    print(
+        f"check-controls: {len(catalogue)} controls over {len(found)} tasks that can change a host,"
+        " each with its drift injections"
+    )
     return 0
 
 
