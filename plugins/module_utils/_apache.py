@@ -5,9 +5,13 @@
 
 from __future__ import annotations
 
+import fnmatch
+import glob
 import json
 import os
 import re
+
+from ansible_collections.bulwark.hardening.plugins.module_utils._files import read_text
 
 # Debian's a2dismod refuses to disable these without --force (list from a2enmod).
 ESSENTIAL_MODULES = frozenset(
@@ -665,3 +669,201 @@ def probes(listen, live) -> list[dict]:
         if found:
             found.append({"url": found[0]["url"], "method": method, "headers": {}, "status": [int(status)]})
     return found
+
+
+# --------------------------------------------------------------------- .htaccess files in effect
+# Apache reads an AccessFileName (.htaccess) in each directory of a request's path where the
+# directory's AllowOverride (or AllowOverrideList) is not None: the <Directory> sections without a
+# regular expression that hold the directory or one of its parents, shortest path first, the sections
+# of one path in the order read (a <VirtualHost>'s after the server's); the last one wins, None when
+# there is none (Apache's default). A directive the category does not allow breaks the directory (500),
+# it does not change a setting, so it is no override.
+# Options whose enabling undoes the role's "Options -Indexes -Includes -ExecCGI".
+RISKY_OPTIONS = frozenset({"indexes", "includes", "includesnoexec", "execcgi", "all"})
+# The AllowOverride category of the directives the role watches in .htaccess files (All allows each).
+OVERRIDE_CATEGORY = {
+    "options": "options",
+    "fileetag": "fileinfo",
+    "php_value": "options",
+    "php_flag": "options",
+}
+
+
+def _directory(entry):
+    """The innermost plain <Directory> path of an entry (None: none, or a regular expression)."""
+    for name, argument in reversed(entry["sections"]):
+        if name.lower() == "directory":
+            path = argument.strip().strip('"')
+            return None if path.startswith("~") else path.rstrip("/") or "/"
+    return None
+
+
+def _holds_directory(pattern: str, directory: str) -> bool:
+    """Whether a <Directory pattern> applies to ``directory`` (the pattern or one of its parents);
+    a wildcard matches within one path component."""
+    parts = [part for part in pattern.split("/") if part]
+    mine = [part for part in directory.split("/") if part]
+    return len(parts) <= len(mine) and all(fnmatch.fnmatchcase(m, p) for p, m in zip(parts, mine))
+
+
+def allow_override(entries, directory: str) -> set[str]:
+    """What ``directory``'s .htaccess may set: lowercased AllowOverride words (``all``, ``options``,
+    ``options=indexes,multiviews``, ``fileinfo``...) and ``list:<directive>`` for AllowOverrideList;
+    empty when none (None)."""
+    found = {}
+    for index, entry in enumerate(entries):
+        name = entry["name"].lower()
+        if name not in ("allowoverride", "allowoverridelist") or not entry.get("active", True):
+            continue
+        path = _directory(entry)
+        if path is None or not _holds_directory(path, directory):
+            continue
+        in_vhost = any(section.lower() == "virtualhost" for section, _arg in entry["sections"])
+        rank = (len([part for part in path.split("/") if part]), in_vhost, index)
+        words = [str(arg).lower() for arg in entry["args"]]
+        found.setdefault(name, []).append((rank, words))
+    allowed = set()
+    for name, ranked in found.items():
+        words = max(ranked)[1]
+        if words == ["none"]:
+            continue
+        allowed |= {f"list:{word}" for word in words} if name == "allowoverridelist" else set(words)
+    return allowed
+
+
+def _allows(allowed: set, directive: str, option: str = "") -> bool:
+    if "all" in allowed or f"list:{directive}" in allowed:
+        return True
+    category = OVERRIDE_CATEGORY.get(directive)
+    if category is None:
+        return False
+    if category in allowed:
+        return True
+    listed = [word.split("=", 1)[1].split(",") for word in allowed if word.startswith(category + "=")]
+    return bool(option) and any(option in names for names in listed)
+
+
+def override_roots(entries) -> list[str]:
+    """The <Directory> paths under which an .htaccess may be read (AllowOverride or AllowOverrideList not None)."""
+    roots = []
+    for entry in entries:
+        if entry["name"].lower() not in ("allowoverride", "allowoverridelist") or not entry.get("active", True):
+            continue
+        path = _directory(entry)
+        if path is not None and [str(arg).lower() for arg in entry["args"]] != ["none"] and path not in roots:
+            roots.append(path)
+    return roots
+
+
+def access_file_name(entries) -> list[str]:
+    """The names Apache reads per directory (AccessFileName, the last one read; .htaccess by default)."""
+    names = [".htaccess"]
+    for entry in entries:
+        if entry["name"].lower() == "accessfilename" and entry["args"] and not entry["sections"]:
+            names = [str(arg) for arg in entry["args"]]
+    return names
+
+
+def disk_expand(pattern: str) -> list[str]:
+    """The files an Include pattern matches on disk, sorted (a directory: every file under it)."""
+    if os.path.isdir(pattern) and not glob.has_magic(pattern):
+        return sorted(os.path.join(top, name) for top, _dirs, names in os.walk(pattern) for name in names)
+    return sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
+
+
+def access_files(entries) -> list[tuple[str, str]]:
+    """``[(path, text)]`` of the access files (.htaccess) under the directories whose AllowOverride
+    lets Apache read them, in path order (none on Debian's default configuration). Reads the disk."""
+    names = set(access_file_name(entries))
+    found = {}
+    for pattern in override_roots(entries):
+        for top in sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]:
+            for directory, _dirs, here in os.walk(top):
+                for name in names & set(here):
+                    path = os.path.join(directory, name)
+                    text = read_text(path, None)
+                    if text is not None:
+                        found[path] = text
+    return sorted(found.items())
+
+
+def htaccess_lines(entries, files) -> list[dict]:
+    """The lines of .htaccess files that Apache lets count: ``files`` is ``[(path, text)]`` of the
+    access files found under :func:`override_roots`; each directive a category of its directory's
+    AllowOverride allows, as ``{"file", "line", "name", "args", "sections", "active", "allowed"}``."""
+    result = []
+    for path, text in files:
+        allowed = allow_override(entries, os.path.dirname(path))
+        if not allowed:
+            continue
+        stack = []
+        for number, words in config_words(text):
+            head = words[0]
+            if head.startswith("</"):
+                stack = stack[:-1]
+                continue
+            if head.startswith("<"):
+                stack.append((head[1:].rstrip(">"), " ".join(words[1:]).rstrip(">").strip()))
+                continue
+            result.append(
+                {
+                    "file": path,
+                    "line": number,
+                    "name": head,
+                    "args": words[1:],
+                    "sections": tuple(stack),
+                    "active": True,
+                    "allowed": allowed,
+                }
+            )
+    return result
+
+
+def _enables_risky_option(args) -> list[str]:
+    """The options of an Options line that turn on what the role turns off (Indexes, Includes, ExecCGI, All)."""
+    found = []
+    for arg in args:
+        word = str(arg).lower()
+        if word.startswith("-"):
+            continue
+        name = word.lstrip("+")
+        if name in RISKY_OPTIONS:
+            found.append(name)
+    return found
+
+
+def htaccess_overrides(entries, ours, lines) -> list[dict]:
+    """Lines of .htaccess files (:func:`htaccess_lines`) that undo what the files ``ours`` set: an
+    Options line turning on Indexes, Includes or ExecCGI; a single-value directive our files set
+    server-wide (ServerSignature, FileETag, LimitRequestBody...) with another value. Items as
+    :func:`overrides` returns them."""
+    ours = set(ours)
+    mine = [entry for entry in entries if entry["file"] in ours and entry.get("active", True)]
+    if not mine:
+        return []
+    watched = {}
+    for entry in mine:
+        if not entry["sections"] and entry["name"].lower() not in ADDITIVE:
+            watched[entry["name"].lower()] = entry
+    options = [entry for entry in mine if entry["name"].lower() == "options" and entry["sections"]]
+    options = next((entry for entry in options if "-indexes" in _value(entry["args"]).split()), None)
+    result = []
+    for line in lines:
+        name = line["name"].lower()
+        reference = None
+        if name == "options" and options is not None:
+            risky = [word for word in _enables_risky_option(line["args"]) if _allows(line["allowed"], name, word)]
+            reference = options if risky else None
+        elif name in watched and _allows(line["allowed"], name):
+            reference = watched[name] if _value(line["args"]) != _value(watched[name]["args"]) else None
+        if reference is not None:
+            result.append(
+                {
+                    "file": line["file"],
+                    "line": line["line"],
+                    "where": _where(line),
+                    "found": _text(line),
+                    "expected": f"{_text(reference)} of {reference['file']}",
+                }
+            )
+    return result

@@ -440,3 +440,113 @@ def scan_order(php_ini: str, conf_d: str, names, ours: str) -> list[str]:
     sorted, with ``ours`` (a file name in conf.d) among them even before it exists."""
     inis = sorted(set(name for name in names if name.endswith(".ini")) | {ours})
     return [php_ini] + [os.path.join(conf_d, name) for name in inis]
+
+
+# --------------------------------------------------------------------- what else decides a SAPI's ini
+# PHP_INI_SCAN_DIR replaces the conf.d a SAPI scans (a leading ':' adds to it), PHPRC the directory
+# of its php.ini: either set in the daemon's environment means it may not read the hardening at all.
+ENV_NAMES = ("PHP_INI_SCAN_DIR", "PHPRC")
+_SHELL_ASSIGN_RE = re.compile(r"^\s*(?:export\s+)?(?P<name>[A-Za-z_][A-Za-z0-9_]*)=(?P<value>.*)$")
+
+
+def shell_environment(text: str, names=ENV_NAMES) -> list[tuple[int, str, str]]:
+    """``[(line, name, value)]`` of the assignments of ``names`` in a shell file (Apache's envvars)."""
+    found = []
+    for number, line in enumerate((text or "").splitlines(), 1):
+        match = _SHELL_ASSIGN_RE.match(line)
+        if match and match.group("name") in names:
+            value = match.group("value").split(" #", 1)[0].strip().strip("\"'")
+            found.append((number, match.group("name"), value))
+    return found
+
+
+def unit_environment(text: str, names=ENV_NAMES) -> list[tuple[int, str, str]]:
+    """``[(line, name, value)]`` of ``names`` set by the ``Environment=`` lines of a systemd unit file or drop-in."""
+    found = []
+    for number, line in enumerate((text or "").splitlines(), 1):
+        key, sep, rest = line.strip().partition("=")
+        if not sep or key.strip() != "Environment":
+            continue
+        for word in re.findall(r'"[^"]*"|\'[^\']*\'|\S+', rest):
+            name, sep, value = word.strip("\"'").partition("=")
+            if sep and name in names:
+                found.append((number, name, value))
+    return found
+
+
+def environ_values(data: bytes, names=ENV_NAMES) -> dict[str, str]:
+    """``{name: value}`` of ``names`` in a process's environment (``/proc/<pid>/environ``)."""
+    values = {}
+    for item in (data or b"").split(b"\0"):
+        name, sep, value = item.decode("utf-8", "replace").partition("=")
+        if sep and name in names:
+            values[name] = value
+    return values
+
+
+# Settings php_value/php_flag cannot change (PHP_INI_SYSTEM; open_basedir can only be narrowed there):
+# only php_admin_value/php_admin_flag in Apache's configuration can.
+SYSTEM_SETTINGS = frozenset(
+    {
+        "expose_php",
+        "allow_url_fopen",
+        "allow_url_include",
+        "disable_functions",
+        "disable_classes",
+        "enable_dl",
+        "file_uploads",
+        "open_basedir",
+    }
+)
+APACHE_PHP_DIRECTIVES = ("php_value", "php_flag", "php_admin_value", "php_admin_flag")
+
+
+def apache_php_overrides(lines, wanted: dict) -> list[dict]:
+    """Where Apache's configuration or an .htaccess it reads sets a setting of the hardening (``wanted``:
+    setting -> value) to another value for mod_php.
+
+    ``lines`` are directives as ``_apache.walk_config`` or ``_apache.htaccess_lines`` give them (an
+    .htaccess line carries ``allowed``, its directory's AllowOverride: php_value and php_flag need
+    Options, and php_admin_* are refused there). Items: ``file``, ``line``, ``where``, ``setting``,
+    ``found``, ``expected``.
+    """
+    found = []
+    for entry in lines:
+        name = entry["name"].lower()
+        if name not in APACHE_PHP_DIRECTIVES or len(entry["args"]) < 2 or not entry.get("active", True):
+            continue
+        if "allowed" in entry and (name.startswith("php_admin") or not entry["allowed"] & {"all", "options"}):
+            continue
+        setting, value = str(entry["args"][0]), " ".join(str(arg) for arg in entry["args"][1:])
+        if setting not in wanted or ini_same(value, wanted[setting]):
+            continue
+        if not name.startswith("php_admin") and setting in SYSTEM_SETTINGS:
+            continue
+        inside = " ".join(f"<{section} {arg}>".replace(" >", ">") for section, arg in entry["sections"])
+        where = f"{entry['file']}:{entry['line']}" + (f" in {inside}" if inside else "")
+        found.append(
+            {
+                "file": entry["file"],
+                "line": entry["line"],
+                "where": where,
+                "setting": setting,
+                "found": f"{entry['name']} {setting} {value}",
+                "expected": wanted[setting],
+            }
+        )
+    return found
+
+
+def extension_loaders(files, so_names, disabled) -> list[dict]:
+    """The lines outside phpenmod's links that load a module of ``disabled`` (``extension=xdebug.so`` in
+    php.ini or a plain conf.d file): phpdismod cannot switch them off. ``files`` is ``[(path, text)]``
+    of a SAPI's php.ini and its conf.d files that are not module links; ``so_names`` maps a module to
+    its shared objects (mods-available). Items: ``file``, ``module``."""
+    owner = {so.lower(): module for module, names in so_names.items() for so in names}
+    found = []
+    for path, text in files:
+        for so in parse_module_ini(text or ""):
+            module = owner.get(so.lower(), so)
+            if module in disabled:
+                found.append({"file": path, "module": module})
+    return found

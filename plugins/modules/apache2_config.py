@@ -95,6 +95,9 @@ options:
         value by a file read after them, nor inside another file's C(<VirtualHost>), C(<Directory>),
         C(<Location>), C(<Files>) or C(<If>) section; a header they set must not be changed by another
         file's C(Header) inside an C(<If>) section read after them or inside a C(<VirtualHost>).
+      - So is a line of an access file (C(.htaccess)) under a directory whose C(AllowOverride) lets Apache read
+        it, when its directory's C(AllowOverride) allows the directive - C(Options) turning on C(Indexes),
+        C(Includes) or C(ExecCGI), or a single-value directive of O(files) set to another value.
       - Such a line is reported in RV(overrides); check mode reports it as a change, and a real run
         refuses to change anything, naming the file, line and directive to remove.
     type: bool
@@ -190,10 +193,13 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.bulwark.hardening.plugins.module_utils._apache import (
     ESSENTIAL_MODULES,
     KINDS,
+    access_files,
     bad_names,
     configtest_message,
     depends,
     enabled_names,
+    htaccess_lines,
+    htaccess_overrides,
     link_snapshot,
     listeners,
     override_message,
@@ -348,13 +354,16 @@ class Candidate:
 
 
 def effective(module, files, result):
-    """Resolve the candidate configuration; record the overrides of our files and the listeners."""
+    """Resolve the candidate configuration; record the overrides of our files (by later files, by
+    .htaccess files Apache lets count) and the listeners."""
     root = module.params["config_root"]
     candidate = Candidate(root, files, result["enabled"], result["disabled"])
     entries = walk_config(candidate.read, candidate.expand, root)
     written = {path for path, _content, _mode in files}
     ours = {entry["file"] for entry in entries if candidate.real(entry["file"]) in written}
-    result["overrides"] = overrides(entries, ours)
+    result["overrides"] = overrides(entries, ours) + htaccess_overrides(
+        entries, ours, htaccess_lines(entries, access_files(entries))
+    )
     result["listen"] = listeners(entries)
     result["probes"] = probes(result["listen"], module.params["live"])
 

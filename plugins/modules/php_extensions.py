@@ -67,6 +67,15 @@ blocked:
   type: list
   elements: dict
   sample: [{version: "8.2", sapi: fpm, module: mysqlnd, required_by: [mysqli, pdo_mysql]}]
+loaders:
+  description:
+    - Files other than C(phpenmod)'s links (C(php.ini), a plain C(conf.d) ini) that load a module of O(disabled).
+      C(phpdismod) cannot switch them off - check mode reports them as a change, a real run fails naming them
+      and changes nothing.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{version: "8.4", sapi: fpm, file: /etc/php/8.4/fpm/conf.d/99-local.ini, module: xdebug}]
 changed_sapis:
   description: The version and SAPI pairs whose modules changed, for the handlers that reload them.
   returned: always
@@ -76,12 +85,15 @@ changed_sapis:
 """
 
 import json
+import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.bulwark.hardening.plugins.module_utils._files import read_text
 from ansible_collections.bulwark.hardening.plugins.module_utils._php import (
     PhpValueError,
     blocked_modules,
+    extension_loaders,
     module_name,
     scan,
 )
@@ -153,6 +165,24 @@ def plan(module, items, disabled):
     return actions, blocked
 
 
+def loaders(items, disabled):
+    """Per SAPI, the files other than module links (php.ini, a plain conf.d ini) that load a disabled module."""
+    found = []
+    for item in items:
+        conf_d = item["conf_d"]
+        links = set(item["enabled"].values())
+        try:
+            names = sorted(name for name in os.listdir(conf_d) if name.endswith(".ini") and name not in links)
+        except OSError:
+            names = []
+        paths = [os.path.join(os.path.dirname(conf_d), "php.ini")] + [os.path.join(conf_d, name) for name in names]
+        files = [(path, read_text(path, "")) for path in paths]
+        for entry in extension_loaders(files, item["so_names"], disabled):
+            entry.update(version=item["version"], sapi=item["sapi"])
+            found.append(entry)
+    return found
+
+
 def main():
     module = AnsibleModule(
         argument_spec={
@@ -174,6 +204,7 @@ def main():
 
     items = [item for item in scan(module.params["etc_dir"]) if item["sapi"] in module.params["sapis"]]
     actions, blocked = plan(module, items, disabled)
+    loaded = loaders(items, disabled)
 
     result = {
         "changed": bool(actions),
@@ -182,7 +213,23 @@ def main():
         ],
         "blocked": blocked,
         "changed_sapis": [{"version": item["version"], "sapi": item["sapi"]} for item, _go in actions],
+        "loaders": loaded,
     }
+    if loaded:
+        # phpdismod cannot switch off a line of another file: check mode reports it, a real run refuses.
+        result["changed"] = True
+        if module._diff:
+            result["diff"] = {
+                "before": "".join(f"{e['file']} loads {e['module']} ({e['version']}/{e['sapi']})\n" for e in loaded),
+                "after": "",
+            }
+        if not module.check_mode:
+            module.fail_json(
+                msg="refused to change anything: "
+                + "; ".join(f"{e['file']} loads {e['module']} ({e['version']}/{e['sapi']})" for e in loaded)
+                + ". Remove these lines (or their files): phpdismod cannot disable a module loaded outside its links.",
+                **result,
+            )
     for entry in blocked:
         module.warn(f"PHP {entry['version']} {entry['sapi']}: not disabling {entry['module']}: {entry['reason']}")
     if module._diff and actions:

@@ -23,12 +23,21 @@ options:
     description: The directory holding one subdirectory per PHP version.
     type: path
     default: /etc/php
+  apache_root:
+    description: Apache's configuration directory, read for mod_php's settings (O(hardening)).
+    type: path
+    default: /etc/apache2
   hardening:
     description:
       - An ini file that must be in effect, as it will be written to the C(conf.d) of each SAPI in O(hardening.sapis).
       - Each SAPI's ini is resolved the way PHP reads it (its C(php.ini), then C(conf.d/*.ini) sorted, the
         last value of a setting wins), with this file in its place; every setting of it that a later
         file sets to another value is reported in RV(overrides) (a later file with the same value is fine).
+      - For mod_php, so is each C(php_value), C(php_flag), C(php_admin_value) or C(php_admin_flag) line of
+        Apache's configuration, and of an C(.htaccess) file Apache lets count, that sets one to another value.
+      - So is each file that sets C(PHP_INI_SCAN_DIR) or C(PHPRC) for a SAPI's daemon (Apache's C(envvars), the
+        unit and its drop-ins), as PHP then reads other ini files. A running daemon whose environment differs from
+        what those files set is reported in RV(running).
     type: dict
     suboptions:
       name:
@@ -120,6 +129,16 @@ overrides:
       message: >-
         /etc/php/8.2/apache2/conf.d/99-zz-local.ini:1 sets disable_functions = "" (8.2/apache2; the
         hardening: exec,passthru)
+running:
+  description:
+    - Per daemon of a SAPI in O(hardening), where its running environment (C(PHP_INI_SCAN_DIR), C(PHPRC))
+      differs from what its files set.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - service: apache2
+      message: "apache2 runs with PHPRC=/etc/php/local (8.2/apache2; its files: (unset)): a restart applies them"
 pools:
   description: Every FPM pool, one item per version and pool.
   returned: always
@@ -132,8 +151,24 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.bulwark.hardening.plugins.module_utils._apache import (
+    access_files,
+    disk_expand,
+    htaccess_lines,
+    walk_config,
+)
 from ansible_collections.bulwark.hardening.plugins.module_utils._files import read_text
-from ansible_collections.bulwark.hardening.plugins.module_utils._php import ini_overrides, scan, scan_order
+from ansible_collections.bulwark.hardening.plugins.module_utils._php import (
+    ENV_NAMES,
+    apache_php_overrides,
+    environ_values,
+    ini_overrides,
+    ini_settings,
+    scan,
+    scan_order,
+    shell_environment,
+    unit_environment,
+)
 
 SERVICES = {"apache2": "apache2", "fpm": "php{version}-fpm", "cli": None}
 
@@ -167,14 +202,112 @@ def summarise(items):
     return {"changed": False, "versions": versions, "sapis": sapis, "pools": pools}
 
 
-def overrides(sapis, hardening):
-    """Every setting of ``hardening`` that a later ini of one of its SAPIs overrides."""
+UNIT_DIRS = ("/etc/systemd/system", "/run/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system")
+PID_FILES = {"apache2": "/run/apache2/apache2.pid", "fpm": "/run/php/php{version}-fpm.pid"}
+
+
+def apache_lines(apache_root):
+    """Apache's directives as it reads them, and the .htaccess lines it lets count ([] without Apache)."""
+    if not os.path.exists(os.path.join(apache_root, "apache2.conf")):
+        return []
+
+    def read(path):
+        return None if os.path.isdir(path) else read_text(path, None)
+
+    entries = walk_config(read, disk_expand, apache_root)
+    return entries + htaccess_lines(entries, access_files(entries))
+
+
+def environment_files(item, apache_root):
+    """``[(path, [(line, name, value)])]`` of the files that set PHP_INI_SCAN_DIR or PHPRC for a SAPI's daemon:
+    Apache's envvars (mod_php), the unit and its drop-ins."""
+    found = []
+    if item["sapi"] == "apache2":
+        path = os.path.join(apache_root, "envvars")
+        found.append((path, shell_environment(read_text(path, ""))))
+    unit = item["service"] + ".service"
+    for directory in UNIT_DIRS:
+        paths = [os.path.join(directory, unit)]
+        drop_ins = os.path.join(directory, unit + ".d")
+        if os.path.isdir(drop_ins):
+            paths += sorted(os.path.join(drop_ins, name) for name in os.listdir(drop_ins) if name.endswith(".conf"))
+        found += [(path, unit_environment(read_text(path, ""))) for path in paths if os.path.isfile(path)]
+    return [(path, settings) for path, settings in found if settings]
+
+
+def running_environment(item):
+    """PHP_INI_SCAN_DIR and PHPRC in the running daemon's environment (None: it does not run)."""
+    pid = read_text(PID_FILES[item["sapi"]].format(version=item["version"]), "").strip()
+    if not pid.isdigit():
+        return None
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as handle:
+            return environ_values(handle.read())
+    except OSError:
+        return None
+
+
+def environment(sapis, hardening, apache_root):
+    """(overrides, running): the files that point a hardened SAPI's daemon at another ini; and, per
+    daemon, where its running environment differs from what its files set (a restart applies them)."""
+    found, running = [], []
+    for item in sapis:
+        if item["sapi"] not in hardening["sapis"] or not item["service"]:
+            continue
+        declared = {}
+        for path, settings in environment_files(item, apache_root):
+            for number, name, value in settings:
+                declared[name] = value
+                found.append(
+                    {
+                        "version": item["version"],
+                        "sapi": item["sapi"],
+                        "file": path,
+                        "line": number,
+                        "setting": name,
+                        "found": value,
+                        "expected": "unset",
+                        "message": (
+                            f'{path}:{number} sets {name}="{value}" for {item["service"]} ({item["version"]}/'
+                            f"{item['sapi']}: PHP then reads other ini files than {item['conf_d']} and its php.ini)"
+                        ),
+                    }
+                )
+        live = running_environment(item)
+        for name in ENV_NAMES if live is not None else ():
+            if live.get(name) != declared.get(name):
+                running.append(
+                    {
+                        "service": item["service"],
+                        "message": (
+                            f"{item['service']} runs with {name}={live.get(name, '(unset)')} ({item['version']}/"
+                            f"{item['sapi']}; its files: {declared.get(name, '(unset)')}): a restart applies them"
+                        ),
+                    }
+                )
+    return found, running
+
+
+def overrides(sapis, hardening, apache_root="/etc/apache2"):
+    """Every setting of ``hardening`` that a later ini of one of its SAPIs overrides, or (mod_php)
+    Apache's configuration or an .htaccess it reads."""
     found = []
     if not hardening or not hardening["content"]:
         return found
+    wanted = {key: value for _number, key, value in ini_settings(hardening["content"])}
+    lines = None
     for item in sapis:
         if item["sapi"] not in hardening["sapis"]:
             continue
+        if item["sapi"] == "apache2":
+            lines = apache_lines(apache_root) if lines is None else lines
+            for override in apache_php_overrides(lines, wanted):
+                override.update(version=item["version"], sapi=item["sapi"])
+                override["message"] = (
+                    f"{override['where']}: {override['found']} ({item['version']}/apache2; the hardening: "
+                    f"{override['expected']})"
+                )
+                found.append(override)
         conf_d = item["conf_d"]
         ours = os.path.join(conf_d, hardening["name"])
         try:
@@ -197,6 +330,7 @@ def main():
     module = AnsibleModule(
         argument_spec={
             "etc_dir": {"type": "path", "default": "/etc/php"},
+            "apache_root": {"type": "path", "default": "/etc/apache2"},
             "hardening": {
                 "type": "dict",
                 "options": {
@@ -209,7 +343,12 @@ def main():
         supports_check_mode=True,
     )
     result = summarise(scan(module.params["etc_dir"]))
-    result["overrides"] = overrides(result["sapis"], module.params["hardening"])
+    hardening = module.params["hardening"]
+    result["overrides"] = overrides(result["sapis"], hardening, module.params["apache_root"])
+    result["running"] = []
+    if hardening and hardening["content"]:
+        found, result["running"] = environment(result["sapis"], hardening, module.params["apache_root"])
+        result["overrides"] += found
     module.exit_json(**result)
 
 

@@ -9,10 +9,15 @@ import fnmatch
 import pytest
 
 from ansible_collections.bulwark.hardening.plugins.module_utils._apache import (
+    access_file_name,
+    allow_override,
     config_words,
     directive_key,
+    htaccess_lines,
+    htaccess_overrides,
     listeners,
     override_message,
+    override_roots,
     overrides,
     probes,
     walk_config,
@@ -43,6 +48,10 @@ Timeout 60
 </IfModule>
 <Directory />
     Options None
+    AllowOverride None
+</Directory>
+<Directory "/var/www/html">
+    Options -Indexes -Includes -ExecCGI
 </Directory>
 """
 
@@ -227,3 +236,101 @@ def test_probes_ask_every_listener_with_its_schemes_headers_and_trace_once():
         {"url": "http://127.0.0.1:80/", "method": "TRACE", "headers": {}, "status": [405]},
     ]
     assert probes([], live) == []
+
+
+# ----------------------------------------------------------------------------- .htaccess files
+DEBIAN_DIRS = "<Directory /var/www/>\n    Options Indexes FollowSymLinks\n    AllowOverride None\n</Directory>\n"
+LOCAL_DIR = "<Directory /srv/local>\n    AllowOverride {}\n</Directory>\n"
+
+
+def htaccess_found(extra, access):
+    entries = resolve(tree(**{"conf-enabled/000-debian.conf": DEBIAN_DIRS, **extra}))
+    items = htaccess_overrides(entries, {OURS}, htaccess_lines(entries, sorted(access.items())))
+    return [(item["where"], item["found"]) for item in items]
+
+
+def test_no_directory_lets_an_htaccess_count_on_debians_default():
+    entries = resolve(tree(**{"conf-enabled/000-debian.conf": DEBIAN_DIRS}))
+    assert override_roots(entries) == []
+    assert allow_override(entries, "/var/www/html/app") == set()
+    assert access_file_name(entries) == [".htaccess"]
+
+
+@pytest.mark.parametrize(
+    ("config", "directory", "allowed"),
+    [
+        # The longest path wins whatever the order; then the later section of the same path.
+        (
+            "<Directory /srv/local/sub>\nAllowOverride None\n</Directory>\n" + LOCAL_DIR.format("All"),
+            "/srv/local/sub/x",
+            set(),
+        ),
+        (LOCAL_DIR.format("All"), "/srv/local/sub/x", {"all"}),
+        (
+            LOCAL_DIR.format("All") + LOCAL_DIR.format("FileInfo Options=Indexes"),
+            "/srv/local",
+            {"fileinfo", "options=indexes"},
+        ),
+        # A <VirtualHost>'s section of the same path is merged after the server's.
+        (
+            "<VirtualHost *:80>\n" + LOCAL_DIR.format("Options") + "</VirtualHost>\n" + LOCAL_DIR.format("None"),
+            "/srv/local",
+            {"options"},
+        ),
+        # A wildcard matches within one path component.
+        ("<Directory /srv/*>\nAllowOverride All\n</Directory>\n", "/srv/local", {"all"}),
+        ("<Directory /srv/*>\nAllowOverride All\n</Directory>\n", "/srv", set()),
+        (
+            "<Directory /srv/local>\nAllowOverrideList ServerSignature\n</Directory>\n",
+            "/srv/local",
+            {"list:serversignature"},
+        ),
+    ],
+)
+def test_allow_override_resolves_the_directory_sections_as_apache_does(config, directory, allowed):
+    assert allow_override(resolve(tree(**{"conf-enabled/zz-local.conf": config})), directory) == allowed
+
+
+@pytest.mark.parametrize(
+    ("allowed", "text", "expected"),
+    [
+        # Options turning on what ours turns off, ServerSignature and FileETag with other values.
+        (
+            "All",
+            "Options +Indexes -ExecCGI\nServerSignature On\nFileETag MTime\nServerSignature Off\n",
+            [
+                ("/srv/local/.htaccess:1", "Options +Indexes -ExecCGI"),
+                ("/srv/local/.htaccess:2", "ServerSignature On"),
+            ],
+        ),
+        # Only what the directory's AllowOverride allows counts (another directive breaks it with a 500).
+        ("Options", "Options Includes\nServerSignature On\n", [("/srv/local/.htaccess:1", "Options Includes")]),
+        ("Options=Indexes", "Options ExecCGI\nOptions +Indexes\n", [("/srv/local/.htaccess:2", "Options +Indexes")]),
+        ("AuthConfig", "Options +Indexes\nServerSignature On\n", []),
+        ("None", "Options +Indexes\n", []),
+        # Options that turn nothing of ours on, and our own values, are fine.
+        ("All", "Options -Indexes +FollowSymLinks\nServerSignature Off\nTraceEnable Off\n", []),
+    ],
+)
+def test_an_htaccess_apache_lets_count_is_named_when_it_undoes_ours(allowed, text, expected):
+    extra = {"conf-enabled/zz-local.conf": LOCAL_DIR.format(allowed)}
+    assert htaccess_found(extra, {"/srv/local/.htaccess": text}) == expected
+
+
+def test_an_htaccess_in_a_subdirectory_counts_and_one_beside_none_does_not():
+    extra = {
+        "conf-enabled/zz-local.conf": LOCAL_DIR.format("All")
+        + "<Directory /srv/local/closed>\nAllowOverride None\n</Directory>\n"
+    }
+    access = {"/srv/local/a/b/.htaccess": "Options All\n", "/srv/local/closed/.htaccess": "Options All\n"}
+    assert htaccess_found(extra, access) == [("/srv/local/a/b/.htaccess:1", "Options All")]
+
+
+def test_an_htaccess_override_names_what_it_overrides():
+    entries = resolve(tree(**{"conf-enabled/zz-local.conf": LOCAL_DIR.format("All")}))
+    (item,) = htaccess_overrides(
+        entries, {OURS}, htaccess_lines(entries, [("/srv/local/.htaccess", "ServerSignature On\n")])
+    )
+    assert (
+        override_message(item) == f"/srv/local/.htaccess:1: ServerSignature On overrides ServerSignature Off of {OURS}"
+    )

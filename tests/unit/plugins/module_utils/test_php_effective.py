@@ -7,10 +7,15 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.bulwark.hardening.plugins.module_utils._php import (
+    apache_php_overrides,
+    environ_values,
+    extension_loaders,
     ini_overrides,
     ini_same,
     ini_settings,
     scan_order,
+    shell_environment,
+    unit_environment,
 )
 
 OURS = "/etc/php/8.2/apache2/conf.d/99-bulwark-hardening.ini"
@@ -91,3 +96,93 @@ def test_what_does_not_change_the_result_is_fine(texts):
 
 def test_the_last_later_value_decides():
     assert resolve(local="disable_functions =\ndisable_functions = exec,passthru\n") == []
+
+
+# ----------------------------------------------------------------------------- Apache's php_* lines
+WANTED = {"display_errors": "Off", "expose_php": "Off", "memory_limit": "128M", "disable_functions": "exec,passthru"}
+
+
+def line(name, *args, sections=(), allowed=None, file="/etc/apache2/sites-enabled/000-default.conf"):
+    entry = {"file": file, "line": 3, "name": name, "args": list(args), "sections": sections, "active": True}
+    if allowed is not None:
+        entry["allowed"] = allowed
+    return entry
+
+
+@pytest.mark.parametrize(
+    ("entry", "found"),
+    [
+        # A vhost's php_admin_flag and a server-wide php_value set a hardened setting to another value.
+        (
+            line("php_admin_flag", "display_errors", "On", sections=(("VirtualHost", "*:80"),)),
+            "php_admin_flag display_errors On",
+        ),
+        (line("php_value", "memory_limit", "1G"), "php_value memory_limit 1G"),
+        # php_admin_value may set a system setting; php_value cannot (PHP ignores it), so it is no override.
+        (line("php_admin_value", "disable_functions", "none"), "php_admin_value disable_functions none"),
+        (line("php_value", "disable_functions", "none"), None),
+        (line("php_flag", "expose_php", "On"), None),
+        # Our value, a setting we do not set, and a line inside an <IfModule> whose module is not loaded.
+        (line("php_admin_flag", "display_errors", "off"), None),
+        (line("php_value", "include_path", "/x"), None),
+        ({**line("php_value", "memory_limit", "1G"), "active": False}, None),
+        # An .htaccess: php_value needs AllowOverride Options (or All); php_admin_* is refused there.
+        (
+            line("php_flag", "display_errors", "On", allowed={"options"}, file="/srv/x/.htaccess"),
+            "php_flag display_errors On",
+        ),
+        (line("php_flag", "display_errors", "On", allowed={"fileinfo"}, file="/srv/x/.htaccess"), None),
+        (line("php_admin_flag", "display_errors", "On", allowed={"all"}, file="/srv/x/.htaccess"), None),
+    ],
+)
+def test_apaches_php_lines_that_change_a_hardened_setting_are_named(entry, found):
+    result = apache_php_overrides([entry], WANTED)
+    assert [item["found"] for item in result] == ([found] if found else [])
+
+
+def test_an_apache_php_override_says_where_and_what_the_hardening_wants():
+    (item,) = apache_php_overrides(
+        [line("php_admin_flag", "display_errors", "On", sections=(("VirtualHost", "*:80"),))], WANTED
+    )
+    assert item["where"] == "/etc/apache2/sites-enabled/000-default.conf:3 in <VirtualHost *:80>"
+    assert (item["setting"], item["expected"]) == ("display_errors", "Off")
+
+
+# ----------------------------------------------------------------------------- the daemon's environment
+def test_envvars_assignments_of_php_ini_scan_dir_and_phprc_are_found():
+    text = (
+        "export APACHE_RUN_USER=www-data\nexport PHP_INI_SCAN_DIR=/etc/php/local # mine\n"
+        '# PHPRC=/x\nPHPRC="/etc/php/rc"\n'
+    )
+    assert shell_environment(text) == [(2, "PHP_INI_SCAN_DIR", "/etc/php/local"), (4, "PHPRC", "/etc/php/rc")]
+
+
+def test_a_units_environment_lines_are_read_word_by_word():
+    text = (
+        '[Service]\nEnvironment=LANG=C "PHP_INI_SCAN_DIR=:/etc/php/extra"\n'
+        "Environment=PHPRC=/etc/php/rc\nExecStart=/x\n"
+    )
+    assert unit_environment(text) == [(2, "PHP_INI_SCAN_DIR", ":/etc/php/extra"), (3, "PHPRC", "/etc/php/rc")]
+    assert unit_environment("[Service]\nEnvironment=LANG=C\n") == []
+
+
+def test_a_processs_environment_yields_only_the_php_variables():
+    assert environ_values(b"LANG=C\0PHPRC=/etc/php/rc\0PATH=/bin\0") == {"PHPRC": "/etc/php/rc"}
+    assert environ_values(b"") == {}
+
+
+# ----------------------------------------------------------------------------- modules outside phpenmod's links
+SO_NAMES = {"xdebug": ["xdebug"], "mysqlnd": ["mysqlnd"], "opcache": ["opcache"]}
+
+
+@pytest.mark.parametrize(
+    ("text", "modules"),
+    [
+        ("zend_extension=xdebug.so\n", ["xdebug"]),
+        ('extension = "/usr/lib/php/20220829/mysqlnd.so" ; mine\n', ["mysqlnd"]),
+        (";zend_extension=xdebug.so\nzend_extension=opcache\n", []),
+    ],
+)
+def test_a_plain_ini_that_loads_a_disabled_module_is_named(text, modules):
+    found = extension_loaders([(LOCAL, text)], SO_NAMES, ["xdebug", "mysqlnd"])
+    assert found == [{"file": LOCAL, "module": module} for module in modules]
