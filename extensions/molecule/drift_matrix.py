@@ -112,18 +112,30 @@ def groups(injection: Injection) -> set[str]:
 
 
 def fits(injection: Injection, batch: list[Injection]) -> bool:
-    """No control expected twice in a batch; an ``alone`` injection shares its group with none."""
+    """No control expected twice in a batch; an ``alone`` injection shares its group with none; one
+    ``daemon`` injection per group (it is made last: a reload by another would undo it)."""
     if not set(injection.expected()).isdisjoint(c for other in batch for c in other.expected()):
         return False
-    return not any((injection.alone or other.alone) and groups(injection) & groups(other) for other in batch)
+    for other in batch:
+        shared = groups(injection) & groups(other)
+        if shared and (injection.alone or other.alone or injection.via == other.via == "daemon"):
+            return False
+    return True
+
+
+def in_order(batch: list[Injection]) -> list[Injection]:
+    """A batch in the order its injections are made: the running daemons' last, so that no reload
+    another injection makes (of a file it changed) brings the daemon back to its files."""
+    return sorted(batch, key=lambda item: item.via == "daemon")
 
 
 def batches(injections: list[Injection], limit: int | None = None) -> tuple[list[list[Injection]], list[Injection]]:
     """Greedy batches, at most ``limit`` of them, and what did not fit: ``alone`` ones placed first,
-    then the drifts a file check misses (override, daemon) before our own files edited."""
+    then the drifts a file check misses (override, daemon) before our own files edited; injections
+    that could run elsewhere after those that cannot (so these always find their place)."""
     result: list[list[Injection]] = []
     rest: list[Injection] = []
-    for injection in sorted(injections, key=lambda item: (not item.alone, item.via == "file")):
+    for injection in sorted(injections, key=lambda item: (len(item.scenarios) > 1, not item.alone, item.via == "file")):
         batch = next((batch for batch in result if fits(injection, batch)), None)
         if batch is not None:
             batch.append(injection)
@@ -135,20 +147,27 @@ def batches(injections: list[Injection], limit: int | None = None) -> tuple[list
 
 
 def allocate(items: list) -> dict[str, list[Injection]]:
-    """Each scenario's injections: site takes what fits in SITE_BATCHES, the rest goes to the next
-    scenario the injection lists (or stays in site, in more batches, where it lists no other)."""
-    injections = [item for item in items if isinstance(item, Injection)]
+    """Each scenario's injections. Site first makes the batches its site-only injections need (at
+    least SITE_BATCHES), then fills them with the injections that could also run elsewhere; what
+    still does not fit goes to the next scenario it lists. Others run where they are listed first."""
+    injections = injections_of(items)
     result: dict[str, list[Injection]] = {}
-    in_site = [item for item in injections if item.scenarios[0] == "site"]
-    placed, rest = batches(in_site, SITE_BATCHES)
+    only_site = [item for item in injections if item.scenarios == ("site",)]
+    flexible = [item for item in injections if item.scenarios[0] == "site" and len(item.scenarios) > 1]
+    placed, _none = batches(only_site)
+    placed, rest = batches(only_site + flexible, max(len(placed), SITE_BATCHES))
     result["site"] = [item for batch in placed for item in batch]
     for item in rest:
-        target = item.scenarios[1] if len(item.scenarios) > 1 else "site"
-        result.setdefault(target, []).append(item)
+        result.setdefault(item.scenarios[1], []).append(item)
     for item in injections:
         if item.scenarios[0] != "site":
             result.setdefault(item.scenarios[0], []).append(item)
     return result
+
+
+def injections_of(items: list) -> list[Injection]:
+    """The injections among injections and exclusions."""
+    return [item for item in items if isinstance(item, Injection)]
 
 
 def for_scenario(scenario: str, items: list | None = None) -> list[Injection]:
@@ -190,7 +209,7 @@ def run_matrix(
     out.mkdir(parents=True, exist_ok=True)
     outcomes = []
     base_env = {"BULWARK_DRIFT_QUIET": "false", **(env or {})}
-    for number, batch in enumerate(batches(injections)[0], start=1):
+    for number, batch in enumerate([in_order(batch) for batch in batches(injections)[0]], start=1):
         for injection in batch:
             made = host.run(injection.inject)
             assert made.rc == 0, (injection.what, injection.inject, made.stdout, made.stderr)
