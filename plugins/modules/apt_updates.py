@@ -304,7 +304,10 @@ timers_drift:
   elements: dict
   contains:
     unit: {description: The timer., type: str}
-    foreign: {description: The other drop-ins and unit files that change its schedule (to remove)., type: list, elements: str}
+    foreign:
+      description: The other drop-ins and unit files that change its schedule (to remove).
+      type: list
+      elements: str
     reload: {description: systemd has not loaded its files as they are (a daemon-reload is due)., type: bool}
     sentence: {description: What differs (one sentence)., type: str}
   sample:
