@@ -28,6 +28,7 @@ INJECTIONS = [
         via="file",
         what="fail2ban's log, which recidive reads, made world-writable (anyone can forge the offences it bans on)",
         inject=f"chmod 0666 {LOG}",
+        scenarios=("site", "fail2ban"),
     ),
     NotInjectable(
         control="FAIL2BAN-LOG",
@@ -52,6 +53,7 @@ INJECTIONS = [
         via="file",
         what="our jail.d/bulwark.local edited in place: maxretry 30 instead of 3 (fail2ban not restarted)",
         inject=f"sed -i 's/^maxretry = 3$/maxretry = 30/' {JAILS} && grep -q '^maxretry = 30$' {JAILS}",
+        scenarios=("site", "fail2ban"),
     ),
     NotInjectable(
         control="FAIL2BAN-JAILS",
@@ -76,6 +78,7 @@ INJECTIONS = [
         via="file",
         what="our fail2ban.d/bulwark.local edited in place: loglevel DEBUG (fail2ban not restarted)",
         inject=f"sed -i 's/^loglevel = INFO$/loglevel = DEBUG/' {DAEMON} && grep -q '^loglevel = DEBUG$' {DAEMON}",
+        scenarios=("site", "fail2ban"),
     ),
     NotInjectable(
         control="FAIL2BAN-DAEMON",
@@ -114,6 +117,7 @@ INJECTIONS = [
         " && fail2ban-client get sshd actions | grep -qx dummy",
         # The role never edits the admin's drop-in: the repair refuses, naming the file and line.
         undo=f"rm {CONF}/jail.d/zz-local.local",
+        scenarios=("site", "fail2ban"),
     ),
     Injection(
         control=EFFECTIVE,
@@ -122,6 +126,7 @@ INJECTIONS = [
         inject=f"printf '[Definition]\\nloglevel = CRITICAL\\n' > {CONF}/fail2ban.d/zz-local.local && {RESTART}"
         " && fail2ban-client get loglevel | grep -q CRITICAL",
         undo=f"rm {CONF}/fail2ban.d/zz-local.local",
+        scenarios=("site", "fail2ban"),
     ),
     Injection(
         control=EFFECTIVE,
@@ -131,12 +136,14 @@ INJECTIONS = [
             "fail2ban-client set sshd maxretry 30 >/dev/null && fail2ban-client set sshd addignoreip 203.0.113.0/24"
             ' >/dev/null && test "$(fail2ban-client get sshd maxretry)" = 30'
         ),
+        scenarios=("site", "fail2ban"),
     ),
     Injection(
         control=EFFECTIVE,
         via="daemon",
         what="the sshd jail stopped at run time (fail2ban-client stop sshd); the daemon and its files untouched",
         inject="fail2ban-client stop sshd >/dev/null && ! fail2ban-client status sshd >/dev/null 2>&1",
+        scenarios=("site", "fail2ban"),
     ),
     Injection(
         control=EFFECTIVE,
@@ -146,6 +153,7 @@ INJECTIONS = [
             "fail2ban-client set logtarget /var/log/fail2ban-elsewhere.log >/dev/null"
             " && fail2ban-client get logtarget | grep -q fail2ban-elsewhere"
         ),
+        scenarios=("site", "fail2ban"),
     ),
     Injection(
         control=EFFECTIVE,
@@ -158,6 +166,7 @@ INJECTIONS = [
             f"cp -p {JAILS} /root/bulwark.local.kept && sed -i 's/^maxretry = 3$/maxretry = 30/' {JAILS} && {RESTART}"
             f' && cp -p /root/bulwark.local.kept {JAILS} && test "$(fail2ban-client get sshd maxretry)" = 30'
         ),
+        scenarios=("site", "fail2ban"),
     ),
     # ------------------------------------------------------------------ FAIL2BAN-PACKAGES
     Injection(
@@ -166,6 +175,7 @@ INJECTIONS = [
         what="python3-pyinotify (fail2ban's file watcher) removed; the running daemon keeps what it loaded",
         inject="DEBIAN_FRONTEND=noninteractive apt-get remove -y -q python3-pyinotify >/dev/null"
         " && ! dpkg -s python3-pyinotify 2>/dev/null | grep -q '^Status: install ok installed'",
+        scenarios=("site", "fail2ban"),
     ),
     NotInjectable(
         control="FAIL2BAN-PACKAGES",
@@ -186,6 +196,7 @@ INJECTIONS = [
         via="file",
         what="fail2ban disabled at boot (its multi-user.target.wants link removed), still running",
         inject="systemctl disable fail2ban 2>/dev/null && ! systemctl is-enabled -q fail2ban",
+        scenarios=("site", "fail2ban"),
     ),
     Injection(
         control="FAIL2BAN-SERVICE",
@@ -194,6 +205,7 @@ INJECTIONS = [
         inject='systemctl mask fail2ban 2>/dev/null && test "$(systemctl is-enabled fail2ban)" = masked',
         # systemctl refuses to enable a masked unit, and the role does not unmask what an admin masked.
         undo="systemctl unmask fail2ban 2>/dev/null",
+        scenarios=("site", "fail2ban"),
     ),
     Injection(
         control="FAIL2BAN-SERVICE",
@@ -202,5 +214,6 @@ INJECTIONS = [
         inject="systemctl stop fail2ban && ! systemctl is-active -q fail2ban",
         # A stopped server answers nothing: FAIL2BAN-EFFECTIVE-JAILS' run-time injections would go unseen.
         alone=True,
+        scenarios=("site", "fail2ban"),
     ),
 ]

@@ -34,6 +34,7 @@ INJECTIONS = [
         # ufw_rules reads the policy from the file (default incoming: allow); the kernel's INPUT policy is
         # still DROP, which is not what the file says.
         expect=("UFW-RULESET", "UFW-LIVE"),
+        scenarios=("site", "ufw"),
     ),
     Injection(
         control="UFW-DEFAULTS",
@@ -42,6 +43,7 @@ INJECTIONS = [
         inject=f"sed -i 's/^IPV6=.*/IPV6=no/' {DEFAULTS} && grep -q '^IPV6=no$' {DEFAULTS}",
         # The kernel still has ufw's IPv6 chains, which IPV6=no says must not be there.
         expect=("UFW-LIVE",),
+        scenarios=("site", "ufw"),
     ),
     NotInjectable(
         control="UFW-DEFAULTS",
@@ -70,6 +72,7 @@ INJECTIONS = [
         expect=("UFW-RULESET",),
         # ufw inactive: the live firewall is no longer compared (enabling it is UFW-RULESET's business).
         alone=True,
+        scenarios=("site", "ufw"),
     ),
     NotInjectable(
         control="UFW-PACKAGE",
@@ -90,6 +93,7 @@ INJECTIONS = [
         via="file",
         what="a rule added by hand: ufw allow 8081/tcp (user.rules and the kernel agree)",
         inject="ufw allow 8081/tcp >/dev/null && grep -q 'dport 8081' /etc/ufw/user.rules",
+        scenarios=("site", "ufw"),
     ),
     Injection(
         control="UFW-RULESET",
@@ -98,6 +102,7 @@ INJECTIONS = [
         inject=add_after_required("/etc/ufw/before.rules", BEFORE_LINE),
         # The role never edits ufw's framework files: the repair refuses, naming the file and line.
         undo=f"cp {STOCK}/before.rules /etc/ufw/before.rules",
+        scenarios=("site", "ufw"),
     ),
     Injection(
         control="UFW-RULESET",
@@ -105,6 +110,7 @@ INJECTIONS = [
         what=f"/etc/ufw/before6.rules accepts port 8081 over IPv6 ({BEFORE6_LINE}), ufw reloaded",
         inject=add_after_required("/etc/ufw/before6.rules", BEFORE6_LINE),
         undo=f"cp {STOCK}/before6.rules /etc/ufw/before6.rules",
+        scenarios=("site", "ufw"),
     ),
     Injection(
         control="UFW-RULESET",
@@ -113,6 +119,7 @@ INJECTIONS = [
         inject="systemctl stop ufw && ! ufw status | grep -q 'Status: active'",
         # ufw inactive: the live firewall is no longer compared (enabling it is UFW-RULESET's business).
         alone=True,
+        scenarios=("site", "ufw"),
     ),
     # ------------------------------------------------------------------ UFW-LIVE
     NotInjectable(
@@ -136,12 +143,14 @@ INJECTIONS = [
         via="daemon",
         what="an ACCEPT for port 8081 inserted by hand at the top of the kernel's INPUT chain (iptables -I INPUT 1)",
         inject="iptables -I INPUT 1 -p tcp --dport 8081 -j ACCEPT && iptables -S INPUT | grep -q 'dport 8081'",
+        scenarios=("site", "ufw"),
     ),
     Injection(
         control="UFW-LIVE",
         via="daemon",
         what="the kernel's INPUT policy set to ACCEPT by hand (iptables -P INPUT ACCEPT); /etc/default/ufw untouched",
         inject="iptables -P INPUT ACCEPT && iptables -S INPUT | grep -qx -- '-P INPUT ACCEPT'",
+        scenarios=("site", "ufw"),
     ),
     Injection(
         control="UFW-LIVE",
@@ -155,5 +164,6 @@ INJECTIONS = [
             " && ufw allow 8081/tcp >/dev/null && cp -p /root/user.rules.kept /etc/ufw/user.rules"
             " && cp -p /root/user6.rules.kept /etc/ufw/user6.rules && iptables -S ufw-user-input | grep -q 'dport 8081'"
         ),
+        scenarios=("site", "ufw"),
     ),
 ]
