@@ -198,17 +198,22 @@ def purge_patterns(blocklist, blocklist_extra, services):
     return patterns
 
 
-def purge_list(states, *, blocklist, blocklist_extra=(), keep=(), services=None, residual=False):
+def purge_list(states, *, blocklist, blocklist_extra=(), keep=(), services=None, residual=False, spare=()):
     """What to hand apt, from the user's lists and dpkg's *states* (``parse_dpkg_status``).
 
     Returns ``patterns`` (``purge_patterns``), ``installed`` (installed matches not kept),
-    ``residual`` (matches in dpkg state ``rc``, or every package in it with *residual*) and
-    ``purge`` (both, sorted: the names apt purges).
+    ``residual`` (matches in dpkg state ``rc``, or every package in it with *residual* except those
+    matching *spare* or *keep*: a protected package removed by hand keeps its configuration for the
+    role that installs it again) and ``purge`` (both, sorted: the names apt purges).
     """
     patterns = purge_patterns(blocklist, blocklist_extra, services)
     installed, leftovers = select(states, patterns, keep)
     if residual:
-        leftovers = sorted(name for name, state in states.items() if state == RESIDUAL_STATE)
+        leftovers = sorted(
+            name
+            for name, state in states.items()
+            if state == RESIDUAL_STATE and first_match(name, [*spare, *keep]) is None
+        )
     return {
         "patterns": patterns,
         "installed": installed,

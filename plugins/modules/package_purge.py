@@ -65,7 +65,8 @@ options:
   residual:
     description:
       - Also purge the configuration files of every removed package (dpkg state C(rc)), not only of
-        matching ones.
+        matching ones; except those of protected and kept packages (removed by hand, a role installs them
+        again with their configuration).
     type: bool
     default: false
   autoremove:
@@ -204,6 +205,7 @@ def main():
     except OSError as exc:
         module.fail_json(msg=f"cannot read dpkg status {params['status_file']}: {exc}")
 
+    protected = [*PROTECTED, *params["protected"]]
     result = purge_list(
         states,
         blocklist=params["blocklist"],
@@ -211,6 +213,7 @@ def main():
         keep=params["keep"],
         services=params["services"],
         residual=params["residual"],
+        spare=protected,
     )
     apt_get = module.get_bin_path("apt-get", required=True)
     removals = []
@@ -220,7 +223,6 @@ def main():
         if rc != 0:
             module.fail_json(msg=f"apt-get --simulate failed (rc {rc}): {err.strip() or out.strip()}", cmd=argv)
         removals = simulation_removals(out)
-    protected = [*PROTECTED, *params["protected"]]
     refused = pattern_refusals(result["patterns"], protected) + refusals(removals, protected, params["keep"])
     result.update(changed=False, removals=removals, refused=refused)
     if refused:

@@ -130,6 +130,10 @@ def test_purge_list_from_the_users_lists():
     everything = p.purge_list(states, blocklist=["telnet"], residual=True)
     assert (everything["residual"], everything["purge"]) == (["logrotate"], ["logrotate", "telnet"])
     assert p.purge_list(states, blocklist=["cups*"], keep=["cups-*"])["purge"] == []
+    # A protected (or kept) package removed by hand keeps its configuration: a role installs it again.
+    spared = p.purge_list(states, blocklist=["telnet"], residual=True, spare=["logrot*"])
+    assert (spared["residual"], spared["purge"]) == ([], ["telnet"])
+    assert p.purge_list(states, blocklist=["telnet"], residual=True, keep=["logrotate"])["residual"] == []
 
 
 @pytest.mark.parametrize(
