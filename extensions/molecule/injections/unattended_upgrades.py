@@ -223,6 +223,8 @@ INJECTIONS = [
         inject="systemctl mask --runtime apt-daily-upgrade.timer",
         # systemctl enable refuses a masked unit, naming the link; the role does not remove it.
         undo="systemctl unmask --runtime apt-daily-upgrade.timer",
+        # A masked timer has no schedule to judge (UPDATES-SCHEDULE leaves it to this control).
+        alone=True,
     ),
     Injection(
         control="UPDATES-TIMERS",
