@@ -216,14 +216,35 @@ def main():
         spare=protected,
     )
     apt_get = module.get_bin_path("apt-get", required=True)
-    removals = []
-    if result["purge"] or params["autoremove"]:
-        argv = apt_argv(apt_get, result["purge"], autoremove=params["autoremove"], simulate=True)
+
+    def simulate(autoremove):
+        if not (result["purge"] or autoremove):
+            return []
+        argv = apt_argv(apt_get, result["purge"], autoremove=autoremove, simulate=True)
         rc, out, err = module.run_command(argv, environ_update=APT_ENV)
         if rc != 0:
             module.fail_json(msg=f"apt-get --simulate failed (rc {rc}): {err.strip() or out.strip()}", cmd=argv)
-        removals = simulation_removals(out)
-    refused = pattern_refusals(result["patterns"], protected) + refusals(removals, protected, params["keep"])
+        return simulation_removals(out)
+
+    autoremove = params["autoremove"]
+    removals = simulate(autoremove)
+    by_pattern = pattern_refusals(result["patterns"], protected)
+    refused = by_pattern + refusals(removals, protected, params["keep"])
+    if refused and autoremove and not by_pattern:
+        # Without the autoremove, would apt still take them? If not, only the autoremove would: a
+        # protected or kept package nothing installed needs any more (its dependant was removed by
+        # hand; a role installs it again). Not this run's to remove, nor a reason to refuse the purge
+        # itself: the autoremove waits, and says why.
+        without = simulate(False)
+        if not refusals(without, protected, params["keep"]):
+            module.warn(
+                "autoremove skipped this run: it would remove "
+                + ", ".join(sorted({item["package"] for item in refused}))
+                + " (protected or kept), which nothing installed needs any more; install what needs it again,"
+                " or mark it manually installed (apt-mark manual)"
+            )
+            autoremove, removals, refused = False, without, []
+            result["autoremove_skipped"] = True
     result.update(changed=False, removals=removals, refused=refused)
     if refused:
         module.fail_json(msg=refusal_message(refused, result["patterns"], result["purge"]), **result)
@@ -237,7 +258,7 @@ def main():
         argv = apt_argv(
             apt_get,
             result["purge"],
-            autoremove=params["autoremove"],
+            autoremove=autoremove,
             simulate=False,
             lock_timeout=params["lock_timeout"],
         )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from ansible.module_utils import basic
+from ansible.module_utils.common import warnings
 
 from ansible_collections.bulwark.hardening.plugins.modules import package_purge as mod
 from ansible_collections.bulwark.hardening.tests.unit.plugins.modules.utils import (
@@ -132,7 +133,7 @@ def test_keep_leaves_a_match_alone(env):
 
 def test_a_dependency_removal_of_a_protected_package_is_refused_even_in_plan_mode(env):
     # Purging libpopt0 takes rsync along: the wiped-server case. rsync is on the built-in list.
-    env["answers"]["simulate"] = [(0, "Purg rsync [3.2.7]\nPurg libpopt0 [1.19]\nPurg telnet [1]\n", "")]
+    env["answers"]["simulate"] = [(0, "Purg rsync [3.2.7]\nPurg libpopt0 [1.19]\nPurg telnet [1]\n", "")] * 2
     result = run(
         {"status_file": env["status"], "blocklist": ["telnet"], "blocklist_extra": ["libpopt0"], "plan": True},
         expect=FailJson,
@@ -143,11 +144,30 @@ def test_a_dependency_removal_of_a_protected_package_is_refused_even_in_plan_mod
         "add what apt would take along to minimal_packages_keep, or mark it manually installed (apt-mark manual)."
     )
     assert result["refused"] == [{"package": "rsync", "pattern": "rsync", "why": "protected"}]
-    assert len(env["calls"]) == 1
+    # Asked again without the autoremove, apt still takes rsync along: the refusal stands.
+    assert env["calls"] == [
+        [*SIMULATE, "--autoremove", "purge", "libpopt0", "telnet"],
+        [*SIMULATE, "purge", "libpopt0", "telnet"],
+    ]
+
+
+def test_a_protected_package_only_the_autoremove_would_take_skips_the_autoremove(env, monkeypatch):
+    monkeypatch.setattr(warnings, "_global_warnings", type(warnings._global_warnings)())
+    # openssh-server removed by hand: openssh-sftp-server (protected) is orphaned. The purge of
+    # telnet goes ahead without the autoremove, which waits (a role installs openssh-server again).
+    env["answers"]["simulate"] = [
+        (0, "Purg telnet [1]\nPurg openssh-sftp-server [1]\n", ""),
+        (0, "Purg telnet [1]\n", ""),
+    ]
+    result = run({"status_file": env["status"], "blocklist": ["telnet"]}, check=True)
+    assert env["calls"] == [[*SIMULATE, "--autoremove", "purge", "telnet"], [*SIMULATE, "purge", "telnet"]]
+    assert (result["changed"], result["removals"], result["refused"]) == (True, ["telnet"], [])
+    assert result["autoremove_skipped"] is True
+    assert any("openssh-sftp-server (protected or kept)" in line for line in warnings.get_warning_messages())
 
 
 def test_a_refused_purge_runs_no_apt_transaction(env):
-    env["answers"]["simulate"] = [(0, "Purg rsync [3.2.7]\nPurg libpopt0 [1.19]\n", "")]
+    env["answers"]["simulate"] = [(0, "Purg rsync [3.2.7]\nPurg libpopt0 [1.19]\n", "")] * 2
     run({"status_file": env["status"], "blocklist": ["libpopt0"]}, expect=FailJson)
     assert all("--simulate" in call for call in env["calls"])
 
@@ -170,7 +190,7 @@ def test_a_blocklisted_protected_package_is_refused_even_when_absent(env):
 
 
 def test_a_kept_package_apt_would_take_along_is_refused(env):
-    env["answers"]["simulate"] = [(0, "Purg telnet [1]\nRemv libpopt0 [1.19]\n", "")]
+    env["answers"]["simulate"] = [(0, "Purg telnet [1]\nRemv libpopt0 [1.19]\n", "")] * 2
     result = run({"status_file": env["status"], "blocklist": ["telnet"], "keep": ["libpopt*"]}, expect=FailJson)
     assert (
         "libpopt0 matches the minimal_packages_keep entry 'libpopt*' (apt would remove it along with telnet); "
