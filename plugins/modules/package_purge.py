@@ -132,10 +132,20 @@ residual:
   type: list
   elements: str
 purge:
-  description: The names given to apt (RV(installed) and RV(residual)).
+  description:
+    - The names given to apt (RV(installed) and RV(residual)); where the autoremove would take a protected
+      or kept package, also the other packages it would take, named instead (see RV(autoremove_spared)).
   returned: always
   type: list
   elements: str
+autoremove_spared:
+  description:
+    - Protected or kept packages that nothing installed needs any more (their dependant was removed by
+      hand) and that only the autoremove would remove. They stay, with a warning; the rest is purged by name.
+  returned: when there are any
+  type: list
+  elements: str
+  sample: [openssh-sftp-server]
 removals:
   description: Every package apt removes (or would remove), dependencies and autoremovals included.
   returned: always
@@ -217,10 +227,11 @@ def main():
     )
     apt_get = module.get_bin_path("apt-get", required=True)
 
-    def simulate(autoremove):
-        if not (result["purge"] or autoremove):
+    def simulate(autoremove, names=None):
+        names = result["purge"] if names is None else names
+        if not (names or autoremove):
             return []
-        argv = apt_argv(apt_get, result["purge"], autoremove=autoremove, simulate=True)
+        argv = apt_argv(apt_get, names, autoremove=autoremove, simulate=True)
         rc, out, err = module.run_command(argv, environ_update=APT_ENV)
         if rc != 0:
             module.fail_json(msg=f"apt-get --simulate failed (rc {rc}): {err.strip() or out.strip()}", cmd=argv)
@@ -231,20 +242,21 @@ def main():
     by_pattern = pattern_refusals(result["patterns"], protected)
     refused = by_pattern + refusals(removals, protected, params["keep"])
     if refused and autoremove and not by_pattern:
-        # Without the autoremove, would apt still take them? If not, only the autoremove would: a
-        # protected or kept package nothing installed needs any more (its dependant was removed by
-        # hand; a role installs it again). Not this run's to remove, nor a reason to refuse the purge
-        # itself: the autoremove waits, and says why.
-        without = simulate(False)
+        # Would apt still take them if the packages the autoremove finds were named instead, save
+        # those? If not, only the autoremove would: a protected or kept package nothing installed
+        # needs any more (its dependant was removed by hand; a role installs it again). Not this
+        # run's to remove, nor a reason to refuse the purge: the rest is purged by name, and the
+        # warning says what stays.
+        spared = sorted({item["package"] for item in refused})
+        names = sorted(set(result["purge"]) | (set(removals) - set(spared)))
+        without = simulate(False, names)
         if not refusals(without, protected, params["keep"]):
             module.warn(
-                "autoremove skipped this run: it would remove "
-                + ", ".join(sorted({item["package"] for item in refused}))
-                + " (protected or kept), which nothing installed needs any more; install what needs it again,"
-                " or mark it manually installed (apt-mark manual)"
+                f"the autoremove leaves {', '.join(spared)} (protected or kept), which nothing installed needs any"
+                " more: install what needs it again, or mark it manually installed (apt-mark manual)"
             )
+            result.update(purge=names, autoremove_spared=spared)
             autoremove, removals, refused = False, without, []
-            result["autoremove_skipped"] = True
     result.update(changed=False, removals=removals, refused=refused)
     if refused:
         module.fail_json(msg=refusal_message(refused, result["patterns"], result["purge"]), **result)

@@ -156,14 +156,15 @@ def test_a_protected_package_only_the_autoremove_would_take_skips_the_autoremove
     # openssh-server removed by hand: openssh-sftp-server (protected) is orphaned. The purge of
     # telnet goes ahead without the autoremove, which waits (a role installs openssh-server again).
     env["answers"]["simulate"] = [
-        (0, "Purg telnet [1]\nPurg openssh-sftp-server [1]\n", ""),
-        (0, "Purg telnet [1]\n", ""),
+        (0, "Purg telnet [1]\nPurg openssh-sftp-server [1]\nPurg libfoo [1]\n", ""),
+        (0, "Purg telnet [1]\nPurg libfoo [1]\n", ""),
     ]
     result = run({"status_file": env["status"], "blocklist": ["telnet"]}, check=True)
-    assert env["calls"] == [[*SIMULATE, "--autoremove", "purge", "telnet"], [*SIMULATE, "purge", "telnet"]]
-    assert (result["changed"], result["removals"], result["refused"]) == (True, ["telnet"], [])
-    assert result["autoremove_skipped"] is True
-    assert any("openssh-sftp-server (protected or kept)" in line for line in warnings.get_warning_messages())
+    # The other orphan (libfoo) is purged by name; the protected one stays.
+    assert env["calls"] == [[*SIMULATE, "--autoremove", "purge", "telnet"], [*SIMULATE, "purge", "libfoo", "telnet"]]
+    assert (result["changed"], result["removals"], result["refused"]) == (True, ["libfoo", "telnet"], [])
+    assert (result["purge"], result["autoremove_spared"]) == (["libfoo", "telnet"], ["openssh-sftp-server"])
+    assert any("leaves openssh-sftp-server (protected or kept)" in line for line in warnings.get_warning_messages())
 
 
 def test_a_refused_purge_runs_no_apt_transaction(env):
