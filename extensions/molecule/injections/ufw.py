@@ -156,13 +156,13 @@ INJECTIONS = [
         control="UFW-LIVE",
         via="daemon",
         what=(
-            "a lost reload: ufw allow 8081/tcp, then user.rules and user6.rules put back with their old "
-            "modification times (cp -p); the kernel still accepts 8081"
+            "a lost reload: ufw allow 8083/tcp, then user.rules and user6.rules put back with their old "
+            "modification times (cp -p); the kernel still accepts 8083"
         ),
         inject=(
             "cp -p /etc/ufw/user.rules /root/user.rules.kept && cp -p /etc/ufw/user6.rules /root/user6.rules.kept"
-            " && ufw allow 8081/tcp >/dev/null && cp -p /root/user.rules.kept /etc/ufw/user.rules"
-            " && cp -p /root/user6.rules.kept /etc/ufw/user6.rules && iptables -S ufw-user-input | grep -q 'dport 8081'"
+            " && ufw allow 8083/tcp >/dev/null && cp -p /root/user.rules.kept /etc/ufw/user.rules"
+            " && cp -p /root/user6.rules.kept /etc/ufw/user6.rules && iptables -S ufw-user-input | grep -q 'dport 8083'"
         ),
         scenarios=("site", "ufw"),
     ),
