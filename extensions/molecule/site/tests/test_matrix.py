@@ -54,7 +54,7 @@ def matrix(host):
         host, TARGET, drift_matrix.for_scenario("site", ITEMS), scenario_dir=SCENARIO, out=OUT
     )
     clean.append(clean_run("clean-after"))
-    score = drift_matrix.write("site", outcomes, ITEMS, [code for code, _ in clean])
+    score = drift_matrix.write("site", outcomes, ITEMS, [code for code, _found in clean])
     return outcomes, clean, score
 
 
