@@ -363,12 +363,16 @@ def self_test() -> int:
 
 
 def injection_gaps(catalogue: dict) -> list[str]:
-    """Each control and way of drifting with neither an injection nor a reason (the drift matrix)."""
+    """Each control and way of drifting with neither an injection nor a reason, and injections sent to a
+    scenario that does not judge them (the drift matrix)."""
     molecule = pathlib.Path("extensions/molecule")
     sys.path.insert(0, str(molecule))
     import drift_matrix  # noqa: PLC0415 (the scenarios' helper, importable from their directory)
 
-    return [f"{molecule}/injections: {line}" for line in drift_matrix.coverage(drift_matrix.load_all(), catalogue)]
+    items = drift_matrix.load_all()
+    return [f"{molecule}/injections: {line}" for line in drift_matrix.coverage(items, catalogue)] + [
+        f"{molecule}: {line}" for line in drift_matrix.unjudged(items)
+    ]
 
 
 def main(argv: list[str]) -> int:

@@ -146,7 +146,7 @@ def batches(injections: list[Injection], limit: int | None = None) -> tuple[list
     return result, rest
 
 
-def allocate(items: list) -> dict[str, list[Injection]]:
+def allocate(items: list, site_batches: int | None = None) -> dict[str, list[Injection]]:
     """Each scenario's injections. Site first makes the batches its site-only injections need (at
     least SITE_BATCHES), then fills them with the injections that could also run elsewhere; what
     still does not fit goes to the next scenario it lists. Others run where they are listed first."""
@@ -154,8 +154,12 @@ def allocate(items: list) -> dict[str, list[Injection]]:
     result: dict[str, list[Injection]] = {}
     only_site = [item for item in injections if item.scenarios == ("site",)]
     flexible = [item for item in injections if item.scenarios[0] == "site" and len(item.scenarios) > 1]
+    site_batches = SITE_BATCHES if site_batches is None else site_batches
     placed, _none = batches(only_site)
-    placed, rest = batches(only_site + flexible, max(len(placed), SITE_BATCHES))
+    if site_batches > 0:
+        placed, rest = batches(only_site + flexible, max(len(placed), site_batches))
+    else:
+        rest = flexible
     result["site"] = [item for batch in placed for item in batch]
     for item in rest:
         result.setdefault(item.scenarios[1], []).append(item)
@@ -332,10 +336,113 @@ def coverage(items: list, catalogue: dict) -> list[str]:
     return problems
 
 
+def unjudged(items: list, molecule: Path = HERE) -> list[str]:
+    """Injections sent to a scenario whose tests do not run its matrix, with either allocation
+    (the default, and BULWARK_MATRIX_SITE_BATCHES=0): an injection nobody judges proves nothing."""
+    problems = []
+    for site_batches in (SITE_BATCHES, 0):
+        for scenario, injections in allocate(items, site_batches).items():
+            test = molecule / scenario / "tests" / "test_matrix.py"
+            if not test.exists() or f'"{scenario}"' not in test.read_text():
+                problems.append(
+                    f"{len(injections)} injection(s) run in scenario {scenario} (site batches {site_batches}),"
+                    f" whose tests/test_matrix.py does not run its matrix"
+                )
+    return sorted(set(problems))
+
+
+class ScenarioMatrix:
+    """One scenario's matrix test: the injections allocated to it, clean drift runs before and after,
+    the score written to .tmp/drift-matrix/<scenario>.*, and the assertions every scenario makes.
+
+    A scenario's tests/test_matrix.py declares one (``MATRIX = ScenarioMatrix(...)``), passes
+    ``MATRIX.testinfra_hosts`` to testinfra, runs ``MATRIX.run(host)`` in a module fixture and calls
+    the ``assert_*`` methods. A scenario that receives no injection (every one fits in site's
+    batches) skips its tests with that reason: a test with nothing to judge must not pass.
+    """
+
+    def __init__(
+        self,
+        scenario: str,
+        target: str,
+        *,
+        playbook: str = "converge.yml",
+        apply_first: bool = False,
+        clean_before: bool = True,
+        min_injections: int = 1,
+    ) -> None:
+        self.scenario = scenario
+        self.target = target
+        self.playbook = playbook
+        self.apply_first = apply_first
+        self.clean_before = clean_before
+        self.min_injections = min_injections
+        self.items = load_all()
+        self.injections = for_scenario(scenario, self.items)
+        self.scenario_dir = Path(os.environ.get("MOLECULE_SCENARIO_DIRECTORY", "."))
+        self.out = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", ".")) / "matrix"
+        inventory = os.environ.get("MOLECULE_INVENTORY_FILE", "")
+        self.testinfra_hosts = [f"ansible://{target}?ansible_inventory={inventory}"]
+        self.outcomes: list[Outcome] = []
+        self.clean: list[tuple[int, list[str]]] = []
+        self.score: dict = {}
+
+    def clean_run(self, name: str) -> tuple[int, list[str]]:
+        """A drift run of the untouched host: its exit status (the verdict's) and what it names."""
+        self.out.mkdir(parents=True, exist_ok=True)
+        report = self.out / f"{name}.json"
+        env = {"BULWARK_DRIFT_REPORT": str(report), "BULWARK_DRIFT_EXIT_STATUS": "true"}
+        result = run_playbook(self.scenario_dir / self.playbook, "--check", "--diff", env=env, timeout=900)
+        (self.out / f"{name}.log").write_text(result.stdout + result.stderr)
+        assert report.exists(), result.stdout[-3000:] + result.stderr[-2000:]
+        return result.returncode, drifted(report, self.target)[0]
+
+    def run(self, host) -> ScenarioMatrix:
+        """Apply (if asked), a clean run, the matrix, a clean run after its last repair; write the score."""
+        if not self.injections:
+            import pytest  # noqa: PLC0415 (only the scenarios' tests get here; lint imports this module too)
+
+            pytest.skip(
+                f"no injection runs in {self.scenario}: site's batches hold them all "
+                f"(BULWARK_MATRIX_SITE_BATCHES=0 sends a role's injections to its scenario)"
+            )
+        if self.apply_first:
+            applied = run_playbook(self.scenario_dir / self.playbook, timeout=900)
+            assert applied.returncode == 0, applied.stdout[-3000:]
+        if self.clean_before:
+            self.clean.append(self.clean_run("clean-before"))
+        self.outcomes = run_matrix(
+            host,
+            self.target,
+            self.injections,
+            scenario_dir=self.scenario_dir,
+            out=self.out,
+            drift_playbook=self.playbook,
+            repair_playbook=self.playbook,
+        )
+        self.clean.append(self.clean_run("clean-after"))
+        self.score = write(self.scenario, self.outcomes, self.items, [code for code, _found in self.clean])
+        return self
+
+    def assert_has_injections(self) -> None:
+        assert len(self.injections) >= self.min_injections, (self.scenario, [i.what for i in self.injections])
+
+    def assert_clean_runs_name_nothing(self) -> None:
+        assert self.clean == [(0, [])] * len(self.clean), self.clean
+
+    def assert_every_drift_named_and_nothing_else(self) -> None:
+        detail = describe(self.outcomes)
+        assert (self.score["precision"], self.score["recall"]) == (1.0, 1.0), detail
+        assert all(outcome.repair_returncode == 0 for outcome in self.outcomes), detail
+        made = sum(len(outcome.injections) for outcome in self.outcomes)
+        assert made == len(self.injections), detail
+
+
 __all__ = [
     "VIAS",
     "Injection",
     "NotInjectable",
+    "ScenarioMatrix",
     "allocate",
     "batches",
     "catalogue",
@@ -344,5 +451,6 @@ __all__ = [
     "for_scenario",
     "load_all",
     "run_matrix",
+    "unjudged",
     "write",
 ]

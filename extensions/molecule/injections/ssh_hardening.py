@@ -149,26 +149,30 @@ INJECTIONS = [
         ),
     ),
     # ---------------------------------------------------------------- SSH-PORT-FIREWALL
-    NotInjectable(
+    Injection(
         control="SSH-PORT-FIREWALL",
         via="file",
-        why=(
-            "A transition guard: it acts only while bulwark_ssh_port is not yet among sshd's installed ports and"
-            " ufw is active; once sshd listens there, the port's rule is ufw's rule set (the ufw role's controls)."
-            " The one drift it would name (sshd_config's Port put back and the new port's rule deleted, with"
-            " SSH-CONFIG) needs a host converged on a moved port with ufw active, which no scenario of this role"
-            " has (quickstart moves the port inside its own test; site and site_existing keep 22)."
-        ),
+        what="sshd_config moved to port 2200 by hand and ufw's SSH rules deleted: the run that puts sshd back on "
+        "bulwark_ssh_port (22) must let 22 in first, or it cuts the next login off",
+        inject="sed -i 's/^Port 22$/Port 2200/' /etc/ssh/sshd_config && grep -qx 'Port 2200' /etc/ssh/sshd_config"
+        " && for n in $(ufw status numbered | awk -F'[][]' '$3 ~ /^ 22\\/tcp /{print $2 + 0}' | sort -rn);"
+        " do ufw --force delete $n >/dev/null; done && ! ufw status | grep -q '^22/tcp'",
+        # The file differs (SSH-CONFIG), sshd still runs the old one (SSH-SERVICE), the rule set lacks the
+        # SSH rules (UFW-RULESET).
+        expect=("SSH-CONFIG", "SSH-SERVICE", "UFW-RULESET"),
     ),
     NotInjectable(
         control="SSH-PORT-FIREWALL",
         via="override",
-        why="As for file; ufw reads its rules from its own rule files only, with no higher-priority place.",
+        why="ufw reads its rules from its own rule files only, with no higher-priority place; sshd's Port in a"
+        " drop-in or Match block is SSH-CONFIG's override (injected there), and the firewall check reads the"
+        " ports of the effective configuration either way.",
     ),
     NotInjectable(
         control="SSH-PORT-FIREWALL",
         via="daemon",
-        why="As for file; a live ufw that differs from its rule files is the ufw role's daemon drift.",
+        why="A live ufw that differs from its rule files is the ufw role's daemon drift (UFW-LIVE, injected); a"
+        " sshd listening elsewhere than its files say is SSH-SERVICE's.",
     ),
     # ---------------------------------------------------------------- SSH-SERVICE
     Injection(

@@ -2,65 +2,32 @@
 
 The site scenario locks a web root only; here the tree has writable directories and system paths are
 locked, so the injections of extensions/molecule/injections/immutable.py that need them run here (see
-site/tests/test_matrix.py). Each batch is injected on the Debian 12 host, the drift run (converge.yml in
-check mode) must name exactly the expected controls, and converge.yml repairs the host. The matrix is
-written to .tmp/drift-matrix/immutable.{json,md}.
+drift_matrix.ScenarioMatrix): each batch is injected on the Debian 12 host, the drift run (converge.yml
+in check mode) must name exactly the expected controls, converge.yml repairs the host, and clean drift
+runs before and after name nothing. The matrix is written to .tmp/drift-matrix/immutable.{json,md}.
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
-import drift_matrix
 import pytest
-from playbook_run import run_playbook
+from drift_matrix import ScenarioMatrix
 
-INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
-TARGET = "immutable-bookworm"
-testinfra_hosts = [f"ansible://{TARGET}?ansible_inventory={INVENTORY}"]
-SCENARIO = Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"])
-OUT = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "matrix"
-ITEMS = drift_matrix.load_all()
-
-
-def clean_run(name: str) -> tuple[int, list[str]]:
-    """A drift run of the untouched host: its exit status and the controls it names on the target."""
-    OUT.mkdir(parents=True, exist_ok=True)
-    report = OUT / f"{name}.json"
-    env = {"BULWARK_DRIFT_REPORT": str(report), "BULWARK_DRIFT_EXIT_STATUS": "true"}
-    result = run_playbook(SCENARIO / "converge.yml", "--check", "--diff", env=env, timeout=900)
-    (OUT / f"{name}.log").write_text(result.stdout + result.stderr)
-    return result.returncode, drift_matrix.drifted(report, TARGET)[0]
+MATRIX = ScenarioMatrix("immutable", "immutable-bookworm", min_injections=6)
+testinfra_hosts = MATRIX.testinfra_hosts
 
 
 @pytest.fixture(scope="module")
 def matrix(host):
-    clean = [clean_run("clean-before")]
-    outcomes = drift_matrix.run_matrix(
-        host,
-        TARGET,
-        drift_matrix.for_scenario("immutable", ITEMS),
-        scenario_dir=SCENARIO,
-        out=OUT,
-        drift_playbook="converge.yml",
-    )
-    clean.append(clean_run("clean-after"))
-    score = drift_matrix.write("immutable", outcomes, ITEMS, [code for code, _found in clean])
-    return outcomes, clean, score
+    return MATRIX.run(host)
 
 
 def test_the_matrix_has_injections_here():
-    # Its own injections (scenarios=("immutable",)), and what overflows the site matrix.
-    assert len(drift_matrix.for_scenario("immutable", ITEMS)) >= 6
+    MATRIX.assert_has_injections()
 
 
 def test_clean_drift_runs_name_nothing(matrix):
-    _outcomes, clean, _score = matrix
-    assert [found for _code, found in clean] == [[], []]
+    matrix.assert_clean_runs_name_nothing()
 
 
 def test_every_injected_drift_is_named_and_nothing_else(matrix):
-    outcomes, _clean, score = matrix
-    assert (score["precision"], score["recall"]) == (1.0, 1.0), drift_matrix.describe(outcomes)
-    assert all(outcome.repair_returncode == 0 for outcome in outcomes), drift_matrix.describe(outcomes)
+    matrix.assert_every_drift_named_and_nothing_else()

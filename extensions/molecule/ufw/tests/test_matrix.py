@@ -1,47 +1,29 @@
 """The drift matrix in the ufw scenario: the firewall role's injections that site's batches leave over.
 
-The injections of extensions/molecule/injections/ that `drift_matrix.allocate` sends here (those
-listing "ufw" as their second scenario, when site's batches are full; all of them with
-BULWARK_MATRIX_SITE_BATCHES=0) are made in batches on ufw-bookworm; the check run after each batch
-(converge.yml in check mode) must name exactly the expected controls (precision and recall 100 %),
-and converge.yml repairs the hosts before the next batch. The last repair leaves the hosts as
-converge did, so test_ufw.py, which runs after this file (alphabetical order), finds what it tests.
-The matrix is written to .tmp/drift-matrix/ufw.{json,md}.
+drift_matrix.allocate sends here the injections listing "ufw" as their second scenario when site's
+batches are full (all of them with BULWARK_MATRIX_SITE_BATCHES=0). With none to make, the tests skip
+(see drift_matrix.ScenarioMatrix). The last repair leaves the hosts as converge did, so test_ufw.py,
+which runs after this file (alphabetical order), finds what it tests. The matrix is written to
+.tmp/drift-matrix/ufw.{json,md}.
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
-import drift_matrix
 import pytest
+from drift_matrix import ScenarioMatrix
 
-INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
-TARGET = "ufw-bookworm"
-testinfra_hosts = [f"ansible://{TARGET}?ansible_inventory={INVENTORY}"]
-SCENARIO = Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"])
-OUT = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "matrix"
-ITEMS = drift_matrix.load_all()
+MATRIX = ScenarioMatrix("ufw", "ufw-bookworm")
+testinfra_hosts = MATRIX.testinfra_hosts
 
 
 @pytest.fixture(scope="module")
 def matrix(host):
-    outcomes = drift_matrix.run_matrix(
-        host,
-        TARGET,
-        drift_matrix.for_scenario("ufw", ITEMS),
-        scenario_dir=SCENARIO,
-        out=OUT,
-        drift_playbook="converge.yml",
-        repair_playbook="converge.yml",
-    )
-    return outcomes, drift_matrix.write("ufw", outcomes, ITEMS, [])
+    return MATRIX.run(host)
+
+
+def test_clean_drift_runs_name_nothing(matrix):
+    matrix.assert_clean_runs_name_nothing()
 
 
 def test_every_injected_drift_is_named_and_nothing_else(matrix):
-    outcomes, score = matrix
-    assert (score["precision"], score["recall"]) == (1.0, 1.0), drift_matrix.describe(outcomes)
-    assert all(outcome.repair_returncode == 0 for outcome in outcomes), drift_matrix.describe(outcomes)
-    made = sum(len(outcome.injections) for outcome in outcomes)
-    assert made == len(drift_matrix.for_scenario("ufw", ITEMS)), drift_matrix.describe(outcomes)
+    matrix.assert_every_drift_named_and_nothing_else()
