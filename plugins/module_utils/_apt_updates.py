@@ -206,16 +206,21 @@ def _bool(value):
     return None
 
 
-def same_setting(expected, found) -> bool:
+def same_setting(expected, found, contains=False) -> bool:
     """Whether an effective apt setting holds the expected value, as apt reads it.
 
-    Lists compare as lists; booleans as apt's StringToBool reads them ("yes" is "true");
-    integers as integers ("01" is "1"); anything else as text. An unset value (None) holds nothing.
+    Lists compare as lists, or with ``contains`` hold every expected item (others' hooks may sit
+    beside ours); booleans as apt's StringToBool reads them ("yes" is "true"); integers as integers
+    ("01" is "1"); anything else as text. An unset value (None) holds nothing.
     """
     if found is None:
         return False
     if isinstance(expected, list):
-        return isinstance(found, list) and [str(item) for item in expected] == [str(item) for item in found]
+        if not isinstance(found, list):
+            return False
+        if contains:
+            return {str(item) for item in expected} <= {str(item) for item in found}
+        return [str(item) for item in expected] == [str(item) for item in found]
     if isinstance(found, list):
         return False
     if _bool(expected) is not None and not str(expected).strip().isdigit():
@@ -250,10 +255,11 @@ def apt_literal(name, value) -> str:
 def settings_drift(settings, effective, history, managed):
     """The declared settings apt's merged configuration does not hold.
 
-    ``settings`` is ``[{"name", "value", "variable"}]`` (what the role writes, and the variable each
-    value comes from); ``effective`` maps each name to apt's merged value (None when unset, a list
-    for a list); ``history`` maps each name to ``[(path, value)]`` as each file was read in apt's
-    order; ``managed`` is the role's own file. One entry per differing setting: ``name``,
+    ``settings`` is ``[{"name", "value", "variable", "contains"}]`` (what the role writes, the
+    variable each value comes from, and whether a list need only hold the value's items);
+    ``effective`` maps each name to apt's merged value (None when unset, a list for a list);
+    ``history`` maps each name to ``[(path, value)]`` as each file was read in apt's order;
+    ``managed`` is the role's own file. One entry per differing setting: ``name``,
     ``variable``, ``expected``, ``found``, ``file`` (the file that set the value in force, or None
     when none did or the files read in apt's order do not give apt's merged value) and ``sentence``.
     """
@@ -261,7 +267,7 @@ def settings_drift(settings, effective, history, managed):
     for setting in settings:
         name, expected = setting["name"], setting["value"]
         found = effective.get(name)
-        if same_setting(expected, found):
+        if same_setting(expected, found, setting.get("contains", False)):
             continue
         steps = history.get(name, [])
         source = winning_file(steps) if steps and steps[-1][1] == found else None
@@ -269,6 +275,7 @@ def settings_drift(settings, effective, history, managed):
         if source and source != managed:
             where += f", read after {managed}"
         variable = f" ({setting['variable']})" if setting.get("variable") else ""
+        declared = "lacks the declared" if setting.get("contains") else "not the declared"
         drift.append(
             {
                 "name": name,
@@ -278,7 +285,7 @@ def settings_drift(settings, effective, history, managed):
                 "file": source,
                 "sentence": (
                     f"apt's effective {name} is {json.dumps(found)} ({where}), "
-                    f"not the declared {json.dumps(expected)}{variable}"
+                    f"{declared} {json.dumps(expected)}{variable}"
                 ),
             }
         )

@@ -83,6 +83,19 @@ options:
       variable:
         description: The variable the value comes from, named in RV(settings_drift).
         type: str
+      contains:
+        description:
+          - For a list, whether apt's merged list need only hold every item of O(settings[].value), in any
+            order, beside others (a C(DPkg::Pre-Invoke) hook among other packages' hooks).
+        type: bool
+        default: false
+  pending:
+    description:
+      - Read apt's package cache for pending upgrades (RV(pending) and the counts and ages that come from it).
+      - V(false) for a caller that only compares O(settings), O(needrestart) or O(timers): the cache is not
+        opened, and those return values are not returned.
+    type: bool
+    default: true
   settings_file:
     description:
       - The file that writes O(settings); a drifted setting set by another file is said to be read after it.
@@ -157,7 +170,7 @@ EXAMPLES = r"""
 RETURN = r"""
 pending:
   description: Installed packages with a newer candidate version, sorted by name.
-  returned: always
+  returned: when O(pending) is true
   type: list
   elements: dict
   contains:
@@ -187,35 +200,35 @@ pending:
            component: main, site: deb.debian.org}
 pending_count:
   description: Number of entries in RV(pending).
-  returned: always
+  returned: when O(pending) is true
   type: int
   sample: 10
 security_pending:
   description: Number of pending security upgrades.
-  returned: always
+  returned: when O(pending) is true
   type: int
   sample: 3
 security_packages:
   description: Names of the packages with a pending security upgrade.
-  returned: always
+  returned: when O(pending) is true
   type: list
   elements: str
   sample: [libssl3, openssh-server]
 security_pending_since:
   description: The oldest RV(pending[].security_since), or null when nothing is pending (see the notes).
-  returned: always
+  returned: when O(pending) is true
   type: str
   sample: "2026-11-15T09:12:44+00:00"
 security_pending_days:
   description:
     - Whole days since RV(security_pending_since), a lower bound of how long the oldest security
       upgrade has waited; null when none is pending.
-  returned: always
+  returned: when O(pending) is true
   type: int
   sample: 9
 allowed_pending:
   description: Number of pending upgrades that unattended-upgrades' effective origins allow.
-  returned: always
+  returned: when O(pending) is true
   type: int
   sample: 3
 origins_pattern:
@@ -560,9 +573,11 @@ def main():
                     "name": {"type": "str", "required": True},
                     "value": {"type": "raw", "required": True},
                     "variable": {"type": "str"},
+                    "contains": {"type": "bool", "default": False},
                 },
             },
             "settings_file": {"type": "path"},
+            "pending": {"type": "bool", "default": True},
             "needrestart": {
                 "type": "dict",
                 "options": {
@@ -604,16 +619,17 @@ def main():
     effective, history = read_settings(module, apt_pkg, module.params["settings"])
     drift = settings_drift(module.params["settings"], effective, history, managed)
 
-    try:
-        pending = read_pending(apt_pkg, security, allowed, ReleaseDates())
-    except SystemError as exc:  # apt_pkg's error for an unreadable cache or a held lock
-        module.fail_json(msg=f"cannot read apt's package cache: {exc}")
-
-    utc_now = datetime.datetime.now(datetime.timezone.utc)
-    result = summarise(pending, utc_now)
-    for entry in pending:
-        if entry["security_since"] is not None:
-            entry["security_since"] = entry["security_since"].isoformat()
+    result = {}
+    if module.params["pending"]:
+        try:
+            pending = read_pending(apt_pkg, security, allowed, ReleaseDates())
+        except SystemError as exc:  # apt_pkg's error for an unreadable cache or a held lock
+            module.fail_json(msg=f"cannot read apt's package cache: {exc}")
+        result = summarise(pending, datetime.datetime.now(datetime.timezone.utc))
+        for entry in pending:
+            if entry["security_since"] is not None:
+                entry["security_since"] = entry["security_since"].isoformat()
+        result.update(pending=pending, allowed_pending=sum(1 for p in pending if p["allowed"]))
 
     flag = module.params["reboot_required_file"]
     pkgs = _read(flag + ".pkgs")
@@ -622,8 +638,6 @@ def main():
 
     result.update(
         changed=False,
-        pending=pending,
-        allowed_pending=sum(1 for p in pending if p["allowed"]),
         origins_pattern=origins_pattern,
         allowed_origins=allowed_origins,
         reboot_required=os.path.exists(flag),

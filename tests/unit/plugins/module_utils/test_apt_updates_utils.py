@@ -253,6 +253,14 @@ def test_same_setting_compares_as_apt_reads(expected, found, same):
     assert same_setting(expected, found) is same
 
 
+def test_a_list_that_need_only_contain_the_items():
+    assert same_setting(["a"], ["x", "a"], contains=True)
+    assert same_setting(["b", "a"], ["a", "b"], contains=True)
+    assert not same_setting(["a"], ["x"], contains=True)
+    assert not same_setting(["a"], [], contains=True)
+    assert not same_setting(["a"], None, contains=True)
+
+
 @pytest.mark.parametrize(
     ("history", "winner"),
     [

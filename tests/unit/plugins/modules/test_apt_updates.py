@@ -75,7 +75,9 @@ class FakeConfig:
     def read(self, path):
         for line in open(path, encoding="utf-8"):
             key, _sep, rest = line.strip().partition(" ")
-            if rest.startswith("{"):
+            if key == "#clear":
+                self.values.pop(rest.strip(";"), None)
+            elif rest.startswith("{"):
                 self.values.setdefault(key, []).extend(re.findall(r'"([^"]*)"', rest))
             elif rest:
                 self.values[key] = rest.strip('";')
@@ -355,6 +357,31 @@ def test_apt_conf_is_read_after_every_part_and_appends_to_the_blocklist(env, apt
     [entry] = result["settings_drift"]
     assert (entry["found"], entry["file"]) == (["held", "openssl"], str(apt_dir.main))
     assert "diff" not in result  # only with --diff
+
+
+HOOK = [{"name": "DPkg::Pre-Invoke", "value": ["/usr/local/sbin/hook pre"], "contains": True, "variable": "hook"}]
+
+
+def test_a_hook_among_others_holds_and_a_later_clear_is_named_without_opening_the_cache(env, apt_dir, monkeypatch):
+    monkeypatch.setattr(mod.apt_pkg, "Cache", lambda progress: pytest.fail("pending: false opens no cache"))
+    (apt_dir.parts / "70other").write_text('DPkg::Pre-Invoke { "/usr/bin/theirs"; };\n')
+    ours = apt_dir.parts / "80hook"
+    ours.write_text('DPkg::Pre-Invoke { "/usr/local/sbin/hook pre"; };\n')
+    apt_dir.merge()
+    args = {"settings": HOOK, "settings_file": str(ours), "pending": False}
+    result, failed = run(env, **args)
+    assert not failed and result["settings_drift"] == []
+    assert "pending" not in result and "security_pending" not in result
+    later = apt_dir.parts / "99zz-nohook"
+    later.write_text("#clear DPkg::Pre-Invoke;\n")
+    mod.apt_pkg.config.values.clear()
+    apt_dir.merge()
+    [entry] = run(env, **args)[0]["settings_drift"]
+    assert (entry["found"], entry["file"]) == ([], str(later))
+    assert entry["sentence"] == (
+        f"apt's effective DPkg::Pre-Invoke is [] (set by {later}, read after {ours}), "
+        'lacks the declared ["/usr/local/sbin/hook pre"] (hook)'
+    )
 
 
 def test_a_part_apt_does_not_read_is_not_blamed(env, apt_dir):
