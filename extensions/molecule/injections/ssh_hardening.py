@@ -154,7 +154,7 @@ INJECTIONS = [
         via="file",
         what="sshd_config moved to port 2200 by hand and ufw's SSH rules deleted: the run that puts sshd back on "
         "bulwark_ssh_port (22) must let 22 in first, or it cuts the next login off",
-        inject="sed -i 's/^Port 22$/Port 2200/' /etc/ssh/sshd_config && grep -qx 'Port 2200' /etc/ssh/sshd_config"
+        inject=f"{SED} 's/^Port 22$/Port 2200/' /etc/ssh/sshd_config && grep -qx 'Port 2200' /etc/ssh/sshd_config"
         " && for n in $(ufw status numbered | awk -F'[][]' '$3 ~ /^ 22\\/tcp /{print $2 + 0}' | sort -rn);"
         " do ufw --force delete $n >/dev/null; done && ! ufw status | grep -q '^22/tcp'",
         # The file differs (SSH-CONFIG), sshd still runs the old one (SSH-SERVICE), the rule set lacks the
@@ -248,7 +248,11 @@ INJECTIONS = [
 ]
 
 # Each runs in the site scenario, or (when site's batches are full) in the ssh_hardening scenario,
-# whose hosts run the role alone: every injection above names the same controls there.
+# whose hosts run the role alone: every injection above that expects only SSH controls names the
+# same controls there (one that also expects another role's needs site).
 INJECTIONS = [
-    replace(item, scenarios=("site", "ssh_hardening")) if isinstance(item, Injection) else item for item in INJECTIONS
+    replace(item, scenarios=("site", "ssh_hardening"))
+    if isinstance(item, Injection) and all(control.startswith("SSH-") for control in item.expected())
+    else item
+    for item in INJECTIONS
 ]
