@@ -24,6 +24,8 @@ UDP_UNCONNECTED = "07"
 
 SERVICE_KEYS = ("ports", "proto", "unit", "public")
 PROTOS = ("tcp", "udp")
+DHCP_CLIENT_PORT = 68
+DHCPV6_CLIENT_PORT = 546
 _UNIT_RE = re.compile(r"^[A-Za-z0-9:_.\\@-]+$")
 _UNIT_SUFFIXES = (".service", ".socket", ".scope", ".mount", ".swap", ".target", ".timer", ".path")
 _SOCKET_LINK_RE = re.compile(r"^socket:\[(\d+)\]$")
@@ -114,7 +116,19 @@ def classify(listeners, bindv6only):
             item["serves_ipv4"] = (
                 ip.is_unspecified and not bindv6only and (item["proto"], item["port"]) not in ipv4_wildcards
             )
+        item["dhcp_client"] = is_dhcp_client(item)
     return listeners
+
+
+def is_dhcp_client(item):
+    """A DHCP client's socket (udp/68, DHCPv6 udp/546 on IPv6): a client waiting for its server's
+    replies, not a service. ufw's own before.rules and before6.rules let those replies in whatever the
+    rule set says, so closing the firewall never cuts it off, and nobody declares it."""
+    if item["proto"] != "udp":
+        return False
+    return (item["port"] == DHCP_CLIENT_PORT and item["family"] == "ipv4") or (
+        item["port"] == DHCPV6_CLIENT_PORT and item["family"] == "ipv6"
+    )
 
 
 def format_endpoint(item):
@@ -335,7 +349,7 @@ def audit(listeners, services, purging=(), masking=()):
     they are not undeclared, but if a declared service needs one, that is a conflict.
     """
     purging, masking = set(purging), set(masking)
-    result = {"declared": [], "undeclared": [], "loopback": [], "vanishing": [], "conflicts": []}
+    result = {"declared": [], "undeclared": [], "loopback": [], "dhcp_clients": [], "vanishing": [], "conflicts": []}
     for item in listeners:
         service, reason = match_service(item, services)
         going = item.get("package") in purging or item.get("unit") in masking
@@ -349,6 +363,8 @@ def audit(listeners, services, purging=(), masking=()):
             result["vanishing"].append(item)
         elif item["loopback"]:
             result["loopback"].append(item)
+        elif item.get("dhcp_client"):
+            result["dhcp_clients"].append(item)
         else:
             item["reason"] = reason
             result["undeclared"].append(item)

@@ -816,7 +816,8 @@ def closed_listeners(listeners, declared, before, after, *, profiles=None, ipv6_
     found = {}
     for item in listeners:
         key = f"{item['port']}/{item['proto']}"
-        if item.get("loopback") or key in declared:
+        # A DHCP client's replies pass ufw's before.rules whatever the rule set: never taken offline.
+        if item.get("loopback") or item.get("dhcp_client") or key in declared:
             continue
         rules, policy, active = before
         if active and not _reachable(rules, policy, item, profiles, ipv6_enabled):

@@ -130,6 +130,13 @@ loopback_summary:
   returned: always
   type: list
   elements: str
+dhcp_clients:
+  description:
+    - DHCP clients' sockets (udp/68 on IPv4, udp/546 on IPv6), not services; ufw's own framework rules let
+      their servers' replies in whatever the rule set says. Never undeclared, never drift.
+  returned: always
+  type: list
+  elements: dict
 vanishing:
   description: Undeclared listeners of a package in O(purging) or a unit in O(masking).
   returned: always

@@ -298,6 +298,25 @@ def test_audit_sorts_listeners():
     )
 
 
+@pytest.mark.parametrize(
+    ("address", "port", "proto", "client"),
+    [
+        ("10.0.2.15", 68, "udp", True),
+        ("0.0.0.0", 68, "udp", True),
+        ("fe80::5054:ff:fe12:3456", 546, "udp", True),
+        ("0.0.0.0", 68, "tcp", False),
+        ("0.0.0.0", 546, "udp", False),
+        ("::", 67, "udp", False),
+    ],
+)
+def test_a_dhcp_client_is_no_service(address, port, proto, client):
+    item = _classified(address, port, proto, process="systemd-networkd")
+    assert item["dhcp_client"] is client
+    result = s.audit([item], SERVICES)
+    assert [i["port"] for i in result["dhcp_clients"]] == ([port] if client else [])
+    assert [i["port"] for i in result["undeclared"]] == ([] if client else [port])
+
+
 def test_audit_reports_a_declared_listener_of_a_purged_package_as_conflict():
     item = _classified("::", 8080, unit="bulwark-web.service", package="apache2-bin", process="apache2", pid=5)
     result = s.audit([item], SERVICES, purging=["apache2-bin"])

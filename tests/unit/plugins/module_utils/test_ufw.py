@@ -1234,6 +1234,13 @@ def test_closing_an_undeclared_public_listener_is_found():
         # The new rules let it in.
         ([WEB], set(), ([], "deny", False), (normalise_rules([{"rule": "allow", "port": "80"}]), "deny")),
         ([WEB], set(), ([], "deny", False), ([], "allow")),
+        # A DHCP client (ufw's before.rules let its server's replies in): seen on a VM with systemd-networkd.
+        (
+            [listener(68, "10.0.2.15", "udp", process="systemd-networkd", dhcp_client=True)],
+            set(),
+            ([], "deny", False),
+            (QUICK_START, "deny"),
+        ),
     ],
 )
 def test_a_listener_that_stays_reachable_or_was_declared_is_not_found(listeners, declared, before, after):
