@@ -111,7 +111,7 @@ chroot_apt -y install apache2 libapache2-mod-php curl ca-certificates openssl
 chroot_apt clean
 rm -f "$rootfs/usr/sbin/policy-rc.d"
 
-# The guest's own settings: name, disk, network, name service, no apt timers during tests.
+# The guest's own settings: name, disk, network, name service.
 echo debian >"$rootfs/etc/hostname"
 printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$rootfs/etc/hosts"
 printf '/dev/vda\t/\text4\tdefaults,errors=remount-ro\t0\t1\n' >"$rootfs/etc/fstab"
@@ -125,9 +125,10 @@ Name=en* eth*
 DHCP=yes
 EOF
 ln -sf /lib/systemd/system/systemd-networkd.service "$rootfs/etc/systemd/system/multi-user.target.wants/systemd-networkd.service"
-# The apt timers would take the dpkg lock in the middle of a test run (seen in TESTBED.md).
-ln -sf /dev/null "$rootfs/etc/systemd/system/apt-daily.timer"
-ln -sf /dev/null "$rootfs/etc/systemd/system/apt-daily-upgrade.timer"
+# apt's timers stay as Debian installs them, not masked: the unattended_upgrades role enables them,
+# and systemd refuses to enable a masked unit (the role then fails). They first fire after 06:00 or
+# 18:00 (apt-daily with a random delay of up to 12 h, apt-daily-upgrade up to 1 h after 06:00), so a
+# test run only meets them at those hours - as it does in the containers, whose timers are real too.
 
 # Every clone its own identity: an empty machine-id is made anew at the first boot, and the SSH
 # host keys are generated at the first boot (once, while the marker file is there).
