@@ -61,8 +61,9 @@ def test_reboot_brings_the_host_back(rebooted):
 
 def test_website_answers_from_the_controller_after_the_reboot(rebooted, vm):
     with urllib.request.urlopen(f"http://{vm['address']}:{vm['http_port']}/", timeout=30) as response:
-        assert response.status == 200
-        assert "site up on apache2handler" in response.read().decode()
+        status, body = response.status, response.read().decode()
+    assert status == 200
+    assert "site up on apache2handler" in body, body[:300]
 
 
 def test_admin_logs_in_by_key_and_uses_sudo_after_the_reboot(rebooted, vm):
