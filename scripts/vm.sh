@@ -182,7 +182,7 @@ case ${1:-} in
     exec "${ssh_argv[@]}" "$@"
     ;;
   *)
-    sed -n '2,18p' "$0" >&2
+    sed -n '2,17p' "$0" >&2
     exit 2
     ;;
 esac
