@@ -9,19 +9,21 @@ VENV      := .venv
 BIN       := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.tmp/collections
-# Scenarios to run (default: all); e.g. `make molecule SCENARIOS="common ssh_hardening"`.
-SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard extensions/molecule/*/molecule.yml)))
+# Scenarios to run (default: all but the VM scenarios, which `make test` does not build images for
+# yet); e.g. `make molecule SCENARIOS="common ssh_hardening"`, or SCENARIOS=kernel after `make vm-image`.
+VM_SCENARIOS := kernel
+SCENARIOS ?= $(filter-out $(VM_SCENARIOS),$(notdir $(patsubst %/molecule.yml,%,$(wildcard extensions/molecule/*/molecule.yml))))
 RELEASES  ?= bookworm trixie
 IMAGE_VARIANTS ?= web modphp
 # Older ansible-core releases that sanity and units also run against (requirements-matrix.txt).
 CORES     ?= $(shell sed -n 's/^ansible-core==\([0-9]*[.][0-9]*\)[.].*/\1/p' requirements-matrix.txt)
 
-.PHONY: help demo test venv docker images base-image web-image tree lint sanity units extras browser molecule bench bench-fleet build ee clean
+.PHONY: help demo test venv docker images base-image web-image vm-image tree lint sanity units extras browser molecule bench bench-fleet build ee clean
 
 help:
 	@echo "make demo  - harden a throw-away Debian 12 container and print the drift report"
 	@echo "make test  - lint, sanity, unit tests, extras, the HTML report in chromium and every Molecule scenario"
-	@echo "steps: venv docker images lint ee sanity units extras browser molecule bench bench-fleet build clean"
+	@echo "steps: venv docker images vm-image lint ee sanity units extras browser molecule bench bench-fleet build clean"
 
 # Byte-compiled, except the ansible package's collections (13,600 files): ansible-core's collection
 # loader compiles their source at each import and never reads a .pyc, so compiling them in the
@@ -51,6 +53,14 @@ base-image: docker
 
 web-image: docker
 	@RELEASES=bookworm IMAGE_VARIANTS="web modphp" scripts/build-images.sh
+
+# The VM guests' base images (scripts/build-vm-image.sh: cached by recipe, about 3 minutes each the
+# first time), for the VM scenarios (kernel); QEMU and debootstrap installed where missing.
+VM_RELEASES ?= bookworm
+vm-image:
+	@command -v qemu-system-x86_64 >/dev/null && command -v qemu-img >/dev/null && command -v debootstrap >/dev/null \
+	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-system-x86 qemu-utils debootstrap >/dev/null; }
+	@for release in $(VM_RELEASES); do scripts/build-vm-image.sh $$release; done
 
 # The collection at its namespaced path, for ansible-test, pytest and Molecule.
 tree: venv

@@ -1,0 +1,78 @@
+"""The hardened web host is a VM with its own kernel, and it survives a real reboot: afterwards the
+website answers from the test controller through the VM's forwarded port, and the admin logs in by
+key over a fresh SSH connection and may use sudo."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+from playbook_run import run_playbook, scenario_file
+
+INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
+NAME = "kernel-bookworm"
+testinfra_hosts = [f"ansible://{NAME}?ansible_inventory={INVENTORY}"]
+
+
+@pytest.fixture(scope="module")
+def vm():
+    """The VM's connection data from Molecule's instance config (written by shared/vm-create.yml)."""
+    config = yaml.safe_load(Path(os.environ["MOLECULE_INSTANCE_CONFIG"]).read_text())
+    return next(item for item in config if item["instance"] == NAME)
+
+
+def boot_id(host) -> str:
+    return host.file("/proc/sys/kernel/random/boot_id").content_string.strip()
+
+
+@pytest.fixture(scope="module")
+def rebooted(host):
+    """Reboot the hardened VM once (ansible.builtin.reboot); the boot IDs before and after."""
+    before = boot_id(host)
+    result = run_playbook(scenario_file("reboot.yml"), timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    return before, boot_id(host)
+
+
+def fresh_login(vm, command: str) -> subprocess.CompletedProcess:
+    """A new SSH connection from the controller (no shared master), as the admin with the test key."""
+    argv = [
+        "ssh", "-i", vm["identity_file"], "-p", str(vm["port"]),
+        "-o", "ControlMaster=no", "-o", "ControlPath=none", "-o", "BatchMode=yes",
+        "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=20",
+        f"{vm['user']}@{vm['address']}", command,
+    ]  # fmt: skip
+    return subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_the_host_is_a_virtual_machine(host):
+    # A container would say "docker"; the kernel here is the guest's own.
+    assert host.run("systemd-detect-virt").stdout.strip() in ("qemu", "kvm")
+
+
+def test_reboot_brings_the_host_back(rebooted):
+    before, after = rebooted
+    assert before != after, "the boot ID did not change: no reboot happened"
+
+
+def test_website_answers_from_the_controller_after_the_reboot(rebooted, vm):
+    with urllib.request.urlopen(f"http://{vm['address']}:{vm['http_port']}/", timeout=30) as response:
+        status, body = response.status, response.read().decode()
+    assert status == 200
+    assert "site up on apache2handler" in body, body[:300]
+
+
+def test_admin_logs_in_by_key_and_uses_sudo_after_the_reboot(rebooted, vm):
+    result = fresh_login(vm, "id -un && sudo -n true && echo sudo-ok")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [vm["user"], "sudo-ok"]
+
+
+def test_services_are_up_after_the_reboot(rebooted, host):
+    assert "Status: active" in host.check_output("ufw status")
+    for service in ("ssh", "apache2", "ufw", "fail2ban"):
+        assert host.service(service).is_running, service
