@@ -92,7 +92,7 @@ options:
   pending:
     description:
       - Read apt's package cache for pending upgrades (RV(pending) and the counts and ages that come from it).
-      - V(false) for a caller that only compares O(settings), O(needrestart) or O(timers): the cache is not
+      - V(false) for a caller that only compares O(settings), O(needrestart) or O(timers); the cache is then not
         opened, and those return values are not returned.
     type: bool
     default: true
