@@ -14,7 +14,7 @@ import yaml
 from playbook_run import run_playbook, scenario_file
 
 INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
-NAME = "kernel-bookworm"
+NAME = f"kernel-{os.environ.get('BULWARK_VM_RELEASE', 'bookworm')}"
 testinfra_hosts = [f"ansible://{NAME}?ansible_inventory={INVENTORY}"]
 
 
