@@ -446,10 +446,14 @@ def read_current(module, rules_dir, with_v6):
 
 
 def read_profiles(rules_dir):
+    """The application profiles ufw reads: the regular files of applications.d, as ufw skips anything else
+    (Debian 13's apache2 leaves an empty directory named apache2 there)."""
     profiles = {}
     app_dir = os.path.join(rules_dir, "applications.d")
     if os.path.isdir(app_dir):
         for name in sorted(os.listdir(app_dir)):
+            if not os.path.isfile(os.path.join(app_dir, name)):
+                continue
             text = _read(os.path.join(app_dir, name))
             if text is not None:
                 profiles.update(parse_app_profiles(text))

@@ -43,6 +43,8 @@ def ufw_dir(monkeypatch, tmp_path):
     rules_dir = tmp_path / "ufw"
     (rules_dir / "applications.d").mkdir(parents=True)
     (rules_dir / "applications.d" / "openssh-server").write_text("[OpenSSH]\ntitle=Secure shell server\nports=22/tcp\n")
+    # Debian 13's apache2 leaves an empty directory there; ufw reads regular files only.
+    (rules_dir / "applications.d" / "apache2").mkdir()
     defaults = tmp_path / "default-ufw"
 
     def make(v4=(), v6=(), defaults_text=DEFAULTS):
