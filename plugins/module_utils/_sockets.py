@@ -26,6 +26,8 @@ SERVICE_KEYS = ("ports", "proto", "unit", "public")
 PROTOS = ("tcp", "udp")
 DHCP_CLIENT_PORT = 68
 DHCPV6_CLIENT_PORT = 546
+# The DHCP clients Debian ships, by process name (the kernel keeps 15 characters: systemd-network).
+DHCP_CLIENTS = ("systemd-network", "systemd-networkd", "dhclient", "dhcpcd", "NetworkManager", "udhcpc")
 _UNIT_RE = re.compile(r"^[A-Za-z0-9:_.\\@-]+$")
 _UNIT_SUFFIXES = (".service", ".socket", ".scope", ".mount", ".swap", ".target", ".timer", ".path")
 _SOCKET_LINK_RE = re.compile(r"^socket:\[(\d+)\]$")
@@ -121,9 +123,10 @@ def classify(listeners, bindv6only):
 
 
 def is_dhcp_client(item):
-    """A DHCP client's socket (udp/68, DHCPv6 udp/546 on IPv6): a client waiting for its server's
-    replies, not a service. ufw's own before.rules and before6.rules let those replies in whatever the
-    rule set says, so closing the firewall never cuts it off, and nobody declares it."""
+    """A DHCP client's port (udp/68, DHCPv6 udp/546 on IPv6): a client waiting for its server's
+    replies, not a service. ufw's own before.rules and before6.rules let those replies in whatever
+    the rule set says, so closing the firewall never cuts it off (the listener audit also asks for
+    a DHCP client's process: anything else there is reachable and undeclared)."""
     if item["proto"] != "udp":
         return False
     return (item["port"] == DHCP_CLIENT_PORT and item["family"] == "ipv4") or (
@@ -363,7 +366,9 @@ def audit(listeners, services, purging=(), masking=()):
             result["vanishing"].append(item)
         elif item["loopback"]:
             result["loopback"].append(item)
-        elif item.get("dhcp_client"):
+        elif item.get("dhcp_client") and item.get("process") in DHCP_CLIENTS:
+            # Any other process there is reported: ufw lets udp/68 in from source port 67, so a program
+            # that is no DHCP client listening there is reachable through the firewall.
             result["dhcp_clients"].append(item)
         else:
             item["reason"] = reason

@@ -132,7 +132,8 @@ loopback_summary:
   elements: str
 dhcp_clients:
   description:
-    - DHCP clients' sockets (udp/68 on IPv4, udp/546 on IPv6), not services; ufw's own framework rules let
+    - DHCP clients' sockets (udp/68 on IPv4, udp/546 on IPv6, held by a DHCP client such as systemd-networkd or
+      dhclient; another program there is undeclared), not services; ufw's own framework rules let
       their servers' replies in whatever the rule set says. Never undeclared, never drift.
   returned: always
   type: list

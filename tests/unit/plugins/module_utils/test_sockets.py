@@ -310,11 +310,19 @@ def test_audit_sorts_listeners():
     ],
 )
 def test_a_dhcp_client_is_no_service(address, port, proto, client):
-    item = _classified(address, port, proto, process="systemd-networkd")
+    item = _classified(address, port, proto, process="systemd-network")
     assert item["dhcp_client"] is client
     result = s.audit([item], SERVICES)
     assert [i["port"] for i in result["dhcp_clients"]] == ([port] if client else [])
     assert [i["port"] for i in result["undeclared"]] == ([] if client else [port])
+
+
+@pytest.mark.parametrize("process", ["nc", "python3", None])
+def test_another_program_on_the_dhcp_client_port_is_undeclared(process):
+    # ufw lets udp/68 in from source port 67: a backdoor there is reachable and must be reported.
+    item = _classified("0.0.0.0", 68, "udp", process=process)
+    result = s.audit([item], SERVICES)
+    assert (result["dhcp_clients"], [i["port"] for i in result["undeclared"]]) == ([], [68])
 
 
 def test_audit_reports_a_declared_listener_of_a_purged_package_as_conflict():
