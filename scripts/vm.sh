@@ -21,7 +21,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 run=${BULWARK_VM_RUN:-/var/tmp/bulwark-vm}
 logs=${BULWARK_VM_LOGS:-$run/logs}
 memory=${BULWARK_VM_MEMORY:-1024}
-[ "$memory" -le 1536 ] || { echo "vm: BULWARK_VM_MEMORY=$memory is more than 1536 MiB" >&2; exit 2; }
+case $memory in '' | *[!0-9]*) echo "vm: BULWARK_VM_MEMORY must be a number of MiB, not '$memory'" >&2; exit 2 ;; esac
+[ "$memory" -ge 512 ] && [ "$memory" -le 1536 ] \
+  || { echo "vm: BULWARK_VM_MEMORY=$memory MiB is outside 512-1536" >&2; exit 2; }
 
 # KVM only where it is hardware virtualisation: on a paravirtual KVM (kvm_pvm) a stock Debian
 # kernel does not boot.
@@ -173,7 +175,10 @@ case ${1:-} in
   state)
     shift
     files=()
-    for name; do files+=("$run/$name/state.json"); done
+    for name; do
+      [ -s "$run/$name/state.json" ] || { echo "vm: no VM named $name runs here ($run/$name)" >&2; exit 1; }
+      files+=("$run/$name/state.json")
+    done
     python3 -c 'import json, sys; print(json.dumps([json.load(open(f)) for f in sys.argv[1:]], indent=1))' "${files[@]}"
     ;;
   ssh)

@@ -368,14 +368,12 @@ class ScenarioMatrix:
         *,
         playbook: str = "converge.yml",
         apply_first: bool = False,
-        clean_before: bool = True,
         min_injections: int = 1,
     ) -> None:
         self.scenario = scenario
         self.target = target
         self.playbook = playbook
         self.apply_first = apply_first
-        self.clean_before = clean_before
         self.min_injections = min_injections
         self.items = load_all()
         self.injections = for_scenario(scenario, self.items)
@@ -409,8 +407,7 @@ class ScenarioMatrix:
         if self.apply_first:
             applied = run_playbook(self.scenario_dir / self.playbook, timeout=900)
             assert applied.returncode == 0, applied.stdout[-3000:]
-        if self.clean_before:
-            self.clean.append(self.clean_run("clean-before"))
+        self.clean.append(self.clean_run("clean-before"))
         self.outcomes = run_matrix(
             host,
             self.target,
