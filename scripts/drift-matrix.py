@@ -57,6 +57,15 @@ def main() -> int:
         "| control | via | injections (scenario: verdict) or why none |",
         "|---|---|---|",
     ]
+    # Each miss and extra by name (CI shows only the end of the output).
+    wrong = [
+        f"drift matrix: {run['scenario']} batch {batch['batch']}: "
+        + (f"{item['what']}: MISSED {', '.join(item['missed'])}" if item is not None else
+           f"named without an injection: {', '.join(batch['extra'])}")
+        for run in runs
+        for batch in run["batches"]
+        for item in [*(i for i in batch["injections"] if i["missed"]), *([None] if batch["extra"] else [])]
+    ]
     gaps = []
     catalogue = drift_matrix.catalogue()
     for control in catalogue:
@@ -79,6 +88,8 @@ def main() -> int:
             f"drift matrix: no injection ran for {len(gaps)} (control, way), e.g. {', '.join(gaps[:5])}"
             " (a partial run?)"
         )
+    for line in wrong:
+        print(line[:300])
     return 0 if precision == recall == 1.0 else 1
 
 

@@ -54,14 +54,16 @@ for scenario in "$@"; do
     echo "=== molecule: $scenario FAILED - last lines of $logs/$scenario.log"
     tail -n 150 "$logs/$scenario.log" | sed "s/^/[$scenario] /"
     # CI shows only the end of the output: the lines that say why, once more, last.
-    echo "=== molecule: $scenario FAILED - why (from $logs/$scenario.log)"
-    sed -e 's/\x1b\[[0-9;]*m//g' -e 's/^ *[0-9]* //' "$logs/$scenario.log" \
-      | grep -E 'fatal:|FAILED!|│ E   |^E   |ERROR ' | cut -c1-300 | tail -n 25 | sed "s/^/[$scenario] /"
+    # test-parallel.sh prints the .why files once more at its very end.
+    { echo "=== molecule: $scenario FAILED - why (from $logs/$scenario.log)"
+      sed -e 's/\x1b\[[0-9;]*m//g' -e 's/^ *[0-9]* //' "$logs/$scenario.log" \
+        | grep -E 'fatal:|FAILED!|│ E   |^E   |ERROR |^FAILED |^(E  +)?batch [0-9]+: ' | cut -c1-300 | tail -n 25 \
+        | sed "s/^/[$scenario] /"; } | tee "$logs/$scenario.why"
   fi
 done
 echo "=== molecule scenarios ($jobs at a time, $(( $(date +%s) - start_all ))s in all)"
 cat "$logs"/*.result 2>/dev/null | sed 's/^/  /'
 # The drift matrices of the scenarios that ran one, together (each scenario's tests assert its own).
-python3 scripts/drift-matrix.py || true
+python3 scripts/drift-matrix.py | tee "$logs/drift-matrix.why" || true
 echo "molecule: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

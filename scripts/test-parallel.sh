@@ -67,4 +67,12 @@ else
   tail -n 80 "$log"
 fi
 echo "=== molecule, lint, sanity, units and extras took $(( $(date +%s) - start ))s"
+# CI shows only the last lines of the output: why a scenario failed, once more, at the very end.
+if [ "$molecule" -ne 0 ]; then
+  grep -h -E 'MISSED|named without' .tmp/molecule-logs/drift-matrix.why 2>/dev/null | head -n 6
+  for why in .tmp/molecule-logs/*.why; do
+    case $why in */drift-matrix.why) continue ;; esac
+    [ -f "$why" ] && tail -n 8 "$why"
+  done
+fi
 [ "$molecule" -eq 0 ] && [ "$checked" -eq 0 ]
