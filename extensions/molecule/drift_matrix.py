@@ -26,6 +26,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shlex
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -33,6 +34,14 @@ from playbook_run import run_playbook
 
 HERE = Path(__file__).resolve().parent
 VIAS = ("file", "override", "daemon")
+
+
+def until(command: str, seconds: int = 180) -> str:
+    """Shell that runs ``command`` each second until it succeeds, and exits 1 after ``seconds``: a
+    daemon restarted or reloaded by an injection answers late on a loaded test machine (CI's is 99 %
+    busy), and a drift run started before it answers judges another state than the one injected."""
+    loop = f"end=$(($(date +%s) + {seconds})); until {command}; do [ $(date +%s) -lt $end ] || exit 1; sleep 1; done"
+    return "sh -c " + shlex.quote(loop)
 
 
 @dataclass(frozen=True)

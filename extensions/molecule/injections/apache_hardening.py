@@ -7,19 +7,18 @@ certificate by matrix.yml) takes what needs TLS or a package the role installs, 
 
 import shlex
 
-from drift_matrix import Injection, NotInjectable
+from drift_matrix import Injection, NotInjectable, until
 
 CONF = "/etc/apache2/conf-available/zz-bulwark-hardening.conf"
 VHOST = "/etc/apache2/sites-available/000-default.conf"
 CERT = "/etc/ssl/certs/bulwark-apache-selfsigned.pem"
 KEY = "/etc/ssl/private/bulwark-apache-selfsigned.key"
-# A graceful reload returns before Apache has read its files: wait until it serves the wanted header.
-WAIT = "for i in $(seq 40); do curl -sI http://127.0.0.1/ | grep -qi '{0}' && exit 0; sleep 0.5; done; exit 1"
 
 
 def served(pattern: str) -> str:
-    """Shell that waits (up to 20 s) until Apache's answer carries ``pattern`` (a grep -i pattern)."""
-    return "sh -c " + shlex.quote(WAIT.format(pattern))
+    """Shell that waits until Apache's answer carries ``pattern`` (a grep -i pattern): a graceful
+    reload returns before Apache has read its files."""
+    return until(f"curl -sI http://127.0.0.1/ | grep -qi {shlex.quote(pattern)}")
 
 
 INJECTIONS = [
@@ -126,7 +125,8 @@ INJECTIONS = [
         inject=(
             f"cp -p {CERT} /root/matrix.pem && cp -p {KEY} /root/matrix.key"
             f" && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout {KEY}"
-            f" -out {CERT} -days 3650 -subj /CN=bulwark-matrix 2>/dev/null && systemctl reload apache2 && sleep 3"
+            f" -out {CERT} -days 3650 -subj /CN=bulwark-matrix 2>/dev/null && systemctl reload apache2"
+            " && " + until("echo | openssl s_client -connect 127.0.0.1:443 2>/dev/null | grep -q bulwark-matrix") + ""
             f" && cp -p /root/matrix.pem {CERT} && cp -p /root/matrix.key {KEY} && rm /root/matrix.pem /root/matrix.key"
         ),
         scenarios=("apache_hardening",),

@@ -8,17 +8,14 @@ of a jail or a daemon setting is therefore named as FAIL2BAN-EFFECTIVE-JAILS (wi
 setting in its reasons); FAIL2BAN-JAILS and FAIL2BAN-DAEMON are our two files as written.
 """
 
-from drift_matrix import Injection, NotInjectable
+from drift_matrix import Injection, NotInjectable, until
 
 CONF = "/etc/fail2ban"
 JAILS = f"{CONF}/jail.d/bulwark.local"
 DAEMON = f"{CONF}/fail2ban.d/bulwark.local"
 LOG = "/var/log/fail2ban.log"
 # A restart, then wait until the server answers with its jails again (the next command needs it).
-RESTART = (
-    "systemctl restart fail2ban"
-    " && for i in $(seq 30); do fail2ban-client status sshd >/dev/null 2>&1 && break; sleep 1; done"
-)
+RESTART = "systemctl restart fail2ban && " + until("fail2ban-client status sshd >/dev/null 2>&1")
 EFFECTIVE = "FAIL2BAN-EFFECTIVE-JAILS"
 
 INJECTIONS = [

@@ -7,7 +7,7 @@ without daemon-reload is no drift of its own: systemd drops an inactive, unrefer
 afresh, masked, at the next question; while the unit runs, that is the injection below.)
 """
 
-from drift_matrix import Injection, NotInjectable
+from drift_matrix import Injection, NotInjectable, until
 
 # A package named as the blocklist names it, built locally (no network): dpkg lists it installed.
 BLOCKLISTED = """set -eu
@@ -91,8 +91,7 @@ INJECTIONS = [
         what="a transient unit (systemd-run) serving HTTP on port 8099, no file on disk",
         inject="systemd-run --unit=bulwark-drift-listener --property=WorkingDirectory=/tmp"
         " /usr/bin/python3 -m http.server --bind 0.0.0.0 8099"
-        " && for i in $(seq 50); do python3 -c 'import socket; socket.create_connection((\"127.0.0.1\", 8099), 1)'"
-        " 2>/dev/null && exit 0; sleep 0.2; done; exit 1",
+        " && " + until("python3 -c 'import socket; socket.create_connection((\"127.0.0.1\", 8099), 1)' 2>/dev/null"),
         undo="systemctl stop bulwark-drift-listener",
         scenarios=("site", "minimal_packages"),
     ),

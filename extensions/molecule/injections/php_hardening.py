@@ -5,7 +5,7 @@ service; the php_hardening scenario's matrix (tests/test_matrix.py, on its PHP-F
 xdebug installed and a declared pool) takes the modules, the pools and PHP-FPM.
 """
 
-from drift_matrix import Injection, NotInjectable
+from drift_matrix import Injection, NotInjectable, until
 
 MOD_PHP_INI = "/etc/php/*/apache2/conf.d/99-bulwark-hardening.ini"
 FPM = "/etc/php/*/fpm"
@@ -142,7 +142,9 @@ INJECTIONS = [
         what="Apache reloaded with expose_php = On in the role's ini, the ini put back with its old mtime (cp -p)",
         inject=(
             f"f=$(ls {MOD_PHP_INI}) && cp -p $f /root/matrix.ini && sed -i 's/^expose_php = Off$/expose_php = On/' $f"
-            " && systemctl reload apache2 && sleep 3 && cp -p /root/matrix.ini $f && rm /root/matrix.ini"
+            " && systemctl reload apache2 && "
+            + until("curl -sI http://127.0.0.1/ | grep -qi '^X-Powered-By: PHP'")
+            + " && cp -p /root/matrix.ini $f && rm /root/matrix.ini"
         ),
         alone=True,  # a later injection's reload would load the files again
     ),
@@ -153,7 +155,9 @@ INJECTIONS = [
         inject=(
             f"f={WWW} && cp -p $f /root/matrix.conf"
             " && sed -i 's|^php_admin_value\\[open_basedir\\] = .*|php_admin_value[open_basedir] = /|' $f"
-            f" && systemctl reload {FPM_UNIT} && sleep 2 && cp -p /root/matrix.conf $f && rm /root/matrix.conf"
+            f" && systemctl reload {FPM_UNIT} && "
+            + until('curl -skL http://127.0.0.1/probe.php | grep -qF \'"open_basedir":"\\/"\'')
+            + " && cp -p /root/matrix.conf $f && rm /root/matrix.conf"
         ),
         scenarios=("php_hardening",),
         alone=True,  # a later injection's reload would load the files again

@@ -10,13 +10,20 @@ holds apart from its files is SSH-SERVICE's (the load record and the live ``ssh 
 
 from dataclasses import replace
 
-from drift_matrix import Injection, NotInjectable
+from drift_matrix import Injection, NotInjectable, until
 
 CONFIG = "/etc/ssh/sshd_config"
 DROP_INS = "/etc/ssh/sshd_config.d"
 # sed -i through the symlink some hosts keep sshd_config behind (it would replace the link).
 SED = "sed -i --follow-symlinks"
 KEEP = "/root/.bulwark-drift-sshd_config"
+# sshd re-reads its files a while after SIGHUP (it re-executes itself): put the hardened file back only
+# once the live daemon offers password logins, or it may read the file put back instead.
+OFFERS_PASSWORD = until(
+    "ssh -o BatchMode=yes -o PreferredAuthentications=none -o StrictHostKeyChecking=no"
+    " -o UserKnownHostsFile=/dev/null -o ConnectTimeout=5"
+    " -p $(sshd -T 2>/dev/null | awk '$1 == \"port\" {print $2; exit}') root@127.0.0.1 true 2>&1 | grep -q password"
+)
 
 INJECTIONS = [
     # ---------------------------------------------------------------- SSH-PACKAGE
@@ -198,7 +205,7 @@ INJECTIONS = [
         inject=(
             f"cp -p {CONFIG} {KEEP}"
             f" && {SED} 's/^PasswordAuthentication no$/PasswordAuthentication yes/' {CONFIG}"
-            f" && systemctl reload ssh && sleep 1 && cp -p {KEEP} {CONFIG} && rm -f {KEEP}"
+            f" && systemctl reload ssh && {OFFERS_PASSWORD} && cp -p {KEEP} {CONFIG} && rm -f {KEEP}"
         ),
     ),
     Injection(
@@ -212,7 +219,7 @@ INJECTIONS = [
             f"cp -p {CONFIG} {KEEP}"
             f" && {SED} -e 's/^PasswordAuthentication no$/PasswordAuthentication yes/'"
             f" -e 's/^Ciphers .*/Ciphers aes256-gcm@openssh.com,aes128-ctr/' {CONFIG}"
-            " && kill -HUP $(systemctl show -p MainPID --value ssh) && sleep 2"
+            f" && kill -HUP $(systemctl show -p MainPID --value ssh) && {OFFERS_PASSWORD}"
             f" && cp -p {KEEP} {CONFIG} && rm -f {KEEP}"
         ),
     ),
