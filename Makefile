@@ -9,10 +9,9 @@ VENV      := .venv
 BIN       := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.tmp/collections
-# Scenarios to run (default: all but the VM scenarios, which `make test` does not build images for
-# yet); e.g. `make molecule SCENARIOS="common ssh_hardening"`, or SCENARIOS=kernel after `make vm-image`.
-VM_SCENARIOS := kernel
-SCENARIOS ?= $(filter-out $(VM_SCENARIOS),$(notdir $(patsubst %/molecule.yml,%,$(wildcard extensions/molecule/*/molecule.yml))))
+# Scenarios to run (default: all, the VM scenario "kernel" included); e.g.
+# `make molecule SCENARIOS="common ssh_hardening"`.
+SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard extensions/molecule/*/molecule.yml)))
 RELEASES  ?= bookworm trixie
 IMAGE_VARIANTS ?= web modphp
 # Older ansible-core releases that sanity and units also run against (requirements-matrix.txt).
@@ -59,7 +58,8 @@ web-image: docker
 VM_RELEASES ?= bookworm
 vm-image:
 	@command -v qemu-system-x86_64 >/dev/null && command -v qemu-img >/dev/null && command -v debootstrap >/dev/null \
-	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-system-x86 qemu-utils debootstrap >/dev/null; }
+	  || { apt-get -o DPkg::Lock::Timeout=600 update -qq \
+	       && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq qemu-system-x86 qemu-utils debootstrap >/dev/null; }
 	@for release in $(VM_RELEASES); do scripts/build-vm-image.sh $$release; done
 
 # The collection at its namespaced path, for ansible-test, pytest and Molecule.
@@ -86,14 +86,14 @@ extras: tree
 browser: tree
 	scripts/browser-test.sh
 
-molecule: venv images tree
+molecule: venv images vm-image tree
 	scripts/molecule.sh $(SCENARIOS)
 
 # The scenarios run side by side with lint, sanity and units (scripts/test-parallel.sh, which
 # installs the Docker engine and builds the images while it makes the venv, the collection tree
 # and the EE context - `make tree ee` - and while those checks start).
 test:
-	CORES="$(CORES)" RELEASES="$(RELEASES)" IMAGE_VARIANTS="$(IMAGE_VARIANTS)" scripts/test-parallel.sh $(SCENARIOS)
+	CORES="$(CORES)" RELEASES="$(RELEASES)" IMAGE_VARIANTS="$(IMAGE_VARIANTS)" VM_RELEASES="$(VM_RELEASES)" scripts/test-parallel.sh $(SCENARIOS)
 	@echo "make test: all steps passed"
 
 demo: venv base-image tree

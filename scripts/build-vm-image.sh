@@ -125,6 +125,9 @@ Name=en* eth*
 DHCP=yes
 EOF
 ln -sf /lib/systemd/system/systemd-networkd.service "$rootfs/etc/systemd/system/multi-user.target.wants/systemd-networkd.service"
+# man-db rebuilds its index after every dpkg run that installs a manual page: a minute of each
+# package install under TCG, for nothing a test reads. Debian's trigger runs only where this file is.
+rm -f "$rootfs/var/lib/man-db/auto-update"
 # apt's timers stay as Debian installs them, not masked: the unattended_upgrades role enables them,
 # and systemd refuses to enable a masked unit (the role then fails). They first fire after 06:00 or
 # 18:00 (apt-daily with a random delay of up to 12 h, apt-daily-upgrade up to 1 h after 06:00), so a
@@ -178,4 +181,11 @@ run qemu-img convert -f raw -O qcow2 "$work/disk.raw" "$work/disk.qcow2"
 rm -rf "$rootfs" "$work/disk.raw"
 mv "$work" "$dest"
 trap - EXIT
+# Older images of this release (another recipe) go, unless a running QEMU still boots from one.
+for old in "$cache/debian-$release"-*; do
+  [ "$old" != "$dest" ] && [ -d "$old" ] || continue
+  if grep -qsF -- "$old/" /proc/[0-9]*/cmdline; then continue; fi
+  echo "build-vm-image: removing $old (an older recipe)" >&2
+  rm -rf "$old"
+done
 echo "$dest"

@@ -11,6 +11,13 @@ cd "$(dirname "$0")/.."
 jobs=${MOLECULE_JOBS:-3}
 logs=.tmp/molecule-logs
 rm -rf "$logs" .tmp/drift-matrix && mkdir -p "$logs"
+# The VM scenarios' VMs (scripts/vm.sh) belong to this run: stopped when it ends, also when it is
+# interrupted; those of an earlier run that was killed outright (no trap ran) go first.
+export BULWARK_VM_OWNER=$$
+scripts/vm.sh prune
+trap 'scripts/vm.sh down --owner "$BULWARK_VM_OWNER" >/dev/null 2>&1 || true' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 run_one() {
   local scenario=$1 start result
@@ -27,7 +34,7 @@ run_one() {
 }
 
 # Longest first (measured), so the last to finish is a short one; the rest in the given order.
-slow="site site_existing controller immutable ssh_hardening php_hardening fail2ban apache_hardening minimal_packages unattended_upgrades ufw rollback quickstart ssh_guard"
+slow="site kernel site_existing controller immutable ssh_hardening php_hardening fail2ban apache_hardening minimal_packages unattended_upgrades ufw rollback quickstart ssh_guard"
 ordered=()
 for scenario in $slow; do
   for given in "$@"; do [ "$given" = "$scenario" ] && ordered+=("$scenario"); done

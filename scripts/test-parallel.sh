@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole of `make test`, with what does not depend on each other side by side:
-#   - the Docker engine (scripts/ensure-docker.sh) and then the test images (scripts/build-images.sh,
-#     cached by recipe), which need neither the venv nor the collection;
+#   - the Docker engine (scripts/ensure-docker.sh) and then the test images (scripts/build-images.sh)
+#     and the VM guests' images (make vm-image), all cached by recipe, which need neither the venv nor
+#     the collection;
 #   - meanwhile the venv, the collection tree and the EE build context (`make tree ee`), then the
 #     static checks (scripts/lint.sh) and ansible-test sanity and units on the newest ansible-core
 #     and on every version of requirements-matrix.txt (CORES), then the tests of extras/ (scripts/extras.sh)
@@ -17,7 +18,16 @@ mkdir -p .tmp
 log=.tmp/sanity-units.log
 start=$(date +%s)
 
-( scripts/ensure-docker.sh && scripts/build-images.sh ) >.tmp/images.log 2>&1 &
+# The VM guests' images (make vm-image: QEMU and debootstrap installed where missing) beside the
+# containers', once the engine's packages are in (one apt at a time).
+(
+  scripts/ensure-docker.sh || exit 1
+  scripts/build-images.sh &
+  containers=$!
+  ${MAKE:-make} --no-print-directory vm-image VM_RELEASES="${VM_RELEASES:-bookworm}" &
+  vms=$!
+  wait "$containers" && wait "$vms"
+) >.tmp/images.log 2>&1 &
 images=$!
 if ! ${MAKE:-make} --no-print-directory tree ee; then
   echo "=== make tree ee FAILED"
@@ -52,7 +62,7 @@ if wait "$images"; then
   scripts/molecule.sh "$@"
   molecule=$?
 else
-  echo "=== the Docker engine or the test images FAILED - last lines of .tmp/images.log"
+  echo "=== the Docker engine, the test images or the VM images FAILED - last lines of .tmp/images.log"
   tail -n 40 .tmp/images.log
   molecule=1
 fi

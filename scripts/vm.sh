@@ -10,6 +10,10 @@
 #   scripts/vm.sh down NAME...         stop them, remove their overlays; console logs are kept
 #   scripts/vm.sh state NAME...        the VMs' connection data, a JSON list (each in RUN/NAME/state.json)
 #   scripts/vm.sh ssh NAME [COMMAND]   log in as the admin (for debugging)
+#   scripts/vm.sh down --owner PID     stop the VMs started with BULWARK_VM_OWNER=PID
+#   scripts/vm.sh prune                stop the VMs whose owner process is gone (a killed run)
+# scripts/molecule.sh exports BULWARK_VM_OWNER (its PID), stops its VMs when it exits - also when
+# interrupted - and prunes those of an earlier run that was killed outright.
 # Directories: RUN=${BULWARK_VM_RUN:-/var/tmp/bulwark-vm} holds NAME/{overlay.qcow2,qemu.pid,
 # console.log,state.json}; `down` moves console.log to ${BULWARK_VM_LOGS:-RUN/logs}/NAME.console.log
 # (Molecule's shared/vm-destroy.yml sets it to the scenario logs' directory). The wait for SSH ends
@@ -61,6 +65,16 @@ qemu_pid() {
   echo "$pid"
 }
 
+# The VMs started with BULWARK_VM_OWNER=$1.
+owned_by() {
+  local dir
+  for dir in "$run"/*/; do
+    [ -s "$dir/state.json" ] || continue
+    [ "$(state_field "$(basename "$dir")" owner 2>/dev/null || true)" = "$1" ] && basename "$dir"
+  done
+  return 0
+}
+
 state_field() {
   python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$run/$1/state.json" "$2"
 }
@@ -91,7 +105,7 @@ start() {
   cat >"$dir/state.json" <<EOF
 {"name": "$name", "release": "$release", "address": "127.0.0.1", "ssh_port": $ssh, "http_port": $http,
  "https_port": $https, "user": "admin", "key": "$(dirname "$image")/id_ed25519", "accel": "$accel",
- "image": "$image", "console": "$dir/console.log"}
+ "image": "$image", "console": "$dir/console.log", "owner": "${BULWARK_VM_OWNER:-}"}
 EOF
   # The overlay is thrown away with the VM: the host's cache need not hold its writes for it
   # (cache=unsafe only drops flushes; a reboot of the guest keeps everything it wrote).
@@ -170,7 +184,22 @@ case ${1:-} in
     ;;
   down)
     shift
+    if [ "${1:-}" = --owner ]; then
+      [ -n "${2:-}" ] || { echo "vm: down --owner needs a PID" >&2; exit 2; }
+      set -- $(owned_by "$2")
+    fi
     for name; do stop "$name"; done
+    ;;
+  prune)
+    for dir in "$run"/*/; do
+      name=$(basename "$dir")
+      [ -s "$dir/state.json" ] || continue
+      owner=$(state_field "$name" owner 2>/dev/null || true)
+      if [ -n "$owner" ] && ! kill -0 "$owner" 2>/dev/null; then
+        echo "vm: stopping $name, left by a run that is gone (pid $owner)" >&2
+        stop "$name"
+      fi
+    done
     ;;
   state)
     shift
@@ -187,7 +216,7 @@ case ${1:-} in
     exec "${ssh_argv[@]}" "$@"
     ;;
   *)
-    sed -n '2,17p' "$0" >&2
+    sed -n '2,21p' "$0" >&2
     exit 2
     ;;
 esac
