@@ -181,8 +181,9 @@ run qemu-img convert -f raw -O qcow2 "$work/disk.raw" "$work/disk.qcow2"
 rm -rf "$rootfs" "$work/disk.raw"
 mv "$work" "$dest"
 trap - EXIT
-# Older images of this release (another recipe) go, unless a running QEMU still boots from one.
-for old in "$cache/debian-$release"-*; do
+# Older images of this release (other recipes) go, except the newest of them (another checkout, e.g.
+# a branch, may still use it) and any a running QEMU still boots from.
+for old in $(ls -dt "$cache/debian-$release"-* 2>/dev/null | tail -n +3); do
   [ "$old" != "$dest" ] && [ -d "$old" ] || continue
   if grep -qsF -- "$old/" /proc/[0-9]*/cmdline; then continue; fi
   echo "build-vm-image: removing $old (an older recipe)" >&2
