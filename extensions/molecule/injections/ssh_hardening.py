@@ -34,7 +34,9 @@ INJECTIONS = [
         inject="DEBIAN_FRONTEND=noninteractive apt-get remove -y -q openssh-server >/dev/null",
         # Without sshd the hardened configuration is not in effect: the check says a run installs,
         # hardens and starts it (SSH-CONFIG). The keys, moduli and service tasks need sshd and do not run.
-        expect=("SSH-CONFIG",),
+        # The packages only openssh-server needed (runit-helper, ncurses-term, libwrap0 on Debian 12) are
+        # left unused: minimal_packages' autoremove would purge them (PACKAGES-BLOCKLISTED).
+        expect=("SSH-CONFIG", "PACKAGES-BLOCKLISTED"),
         alone=True,
     ),
     NotInjectable(
@@ -167,6 +169,7 @@ INJECTIONS = [
         # The file differs (SSH-CONFIG), sshd still runs the old one (SSH-SERVICE), the rule set lacks the
         # SSH rules (UFW-RULESET).
         expect=("SSH-CONFIG", "SSH-SERVICE", "UFW-RULESET"),
+        alone=True,  # another injection's reload of sshd would make it run the moved file (not SSH-SERVICE)
     ),
     NotInjectable(
         control="SSH-PORT-FIREWALL",
