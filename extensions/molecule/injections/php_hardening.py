@@ -15,6 +15,10 @@ WWW = f"$(grep -l '^\\[www\\]' {FPM}/pool.d/*.conf | head -1)"
 # The PHP-FPM unit of the host's one PHP version.
 FPM_UNIT = "$(basename /usr/sbin/php-fpm* | sed 's/^php-fpm/php/')-fpm"
 
+# How many times Apache has (re)loaded its configuration: it logs this notice at every start and
+# graceful reload, whatever its LogLevel.
+RESUMED = "awk '/resuming normal operations/ {n++} END {print n + 0}' /var/log/apache2/error.log"
+
 INJECTIONS = [
     # ------------------------------------------------------------------ PHP-INI
     Injection(
@@ -142,8 +146,10 @@ INJECTIONS = [
         what="Apache reloaded with expose_php = On in the role's ini, the ini put back with its old mtime (cp -p)",
         inject=(
             f"f=$(ls {MOD_PHP_INI}) && cp -p $f /root/matrix.ini && sed -i 's/^expose_php = Off$/expose_php = On/' $f"
-            " && systemctl reload apache2 && "
-            + until("curl -sI http://127.0.0.1/ | grep -qi '^X-Powered-By: PHP'")
+            f" && export n=$({RESUMED}) && systemctl reload apache2 && "
+            # No header shows expose_php here (apache_hardening unsets X-Powered-By): wait until Apache
+            # says it has loaded its configuration again (mod_php reads the ini then).
+            + until(f'test "$({RESUMED})" -gt "$n"')
             + " && cp -p /root/matrix.ini $f && rm /root/matrix.ini"
         ),
         alone=True,  # a later injection's reload would load the files again
