@@ -74,8 +74,8 @@ install_scanners() {
 # OpenSCAP: exit status 2 means that some rules failed, which is the measure, not an error.
 scan_oscap() {
   local label=$1 rc=0 dir=/var/tmp/yardstick/$1
-  guest "sudo install -d -m 0700 $dir && cd $dir && sudo oscap xccdf eval --profile $profile \
-    --results results.xml --report report.html /var/tmp/yardstick/ds.xml" >"$out/$label/oscap.log" 2>&1 || rc=$?
+  guest "sudo sh -c 'install -d -m 0700 $dir && cd $dir && oscap xccdf eval --profile $profile \
+    --results results.xml --report report.html /var/tmp/yardstick/ds.xml'" >"$out/$label/oscap.log" 2>&1 || rc=$?
   if [ "$rc" != 0 ] && [ "$rc" != 2 ]; then
     tail -n 20 "$out/$label/oscap.log" >&2
     echo "yardsticks: oscap failed on the $label VM (exit status $rc)" >&2
