@@ -15,4 +15,5 @@ scripts/check-version.sh
 run python scripts/role-docs.py --check
 run python scripts/check-controls.py
 run python scripts/check-controls.py --self-test
+run python scripts/yardstick-summary.py --self-test
 run antsibull-changelog lint

@@ -234,7 +234,10 @@ def render(summary: dict) -> str:
         lines.append("| Lynis %s | %s | %s |" % (label, cell("bare", "lynis", key), cell("hardened", "lynis", key)))
     other = {scan: scans.get(scan, {}).get("openscap", {}).get("other") for scan in SCANS}
     if any(other.values()):
-        lines += ["", "OpenSCAP's other results: %s." % ", ".join("%s %s" % (s, other[s] or {}) for s in SCANS)]
+        described = {
+            scan: ", ".join("%s %d" % item for item in sorted((other[scan] or {}).items())) or "none" for scan in SCANS
+        }
+        lines += ["", "OpenSCAP's other results: %s." % "; ".join("%s: %s" % (s, described[s]) for s in SCANS)]
     changes = summary.get("openscap_changes")
     if changes:
 
@@ -293,7 +296,8 @@ def render(summary: dict) -> str:
     lines += [
         "| total | %s | |" % minutes(summary["total_seconds"]),
         "",
-        "Load averages (1, 5, 15 min) at the start: %s; at the end: %s." % (summary["load_start"], summary["load_end"]),
+        "Load averages (1, 5, 15 min) at the start: %s; at the end: %s."
+        % (summary["load_start"] or "-", summary["load_end"] or "-"),
     ]
     if summary["problems"]:
         lines += ["", "## PROBLEMS: these scans measured nothing", ""] + ["- " + p for p in summary["problems"]]
