@@ -1,7 +1,7 @@
 # bulwark.hardening - the two commands of the README, and the steps they are made of.
 #   make demo   harden a throw-away systemd container and print the drift report
 #   make test   lint, sanity, unit tests and every Molecule scenario
-#   make yardsticks   OpenSCAP and Lynis on a VM, bare and hardened (about an hour; not in make test)
+#   make yardsticks   OpenSCAP and Lynis on a VM, bare and hardened (over an hour; not in make test)
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := help
@@ -110,7 +110,7 @@ bench-fleet: venv base-image tree
 
 # External yardsticks on a VM with its own kernel (scripts/yardsticks.sh): OpenSCAP's CIS level 1
 # server profile and Lynis, before and after the kernel scenario's converge; reports and summary in
-# .tmp/yardsticks/RELEASE/. About an hour under TCG, so never part of `make test`.
+# .tmp/yardsticks/RELEASE/. Over an hour under TCG (Lynis alone 28 min a scan), so never in `make test`.
 YARDSTICK_RELEASE ?= bookworm
 yardsticks: venv tree
 	scripts/yardsticks.sh $(YARDSTICK_RELEASE)
