@@ -11,7 +11,8 @@
 # Reports in .tmp/yardsticks/RELEASE/{bare,hardened}/ (results.xml, report.html, lynis-report.dat,
 # lynis.log), the playbooks' logs and the VM's console log beside them, and the summary
 # (scripts/yardstick-summary.py: summary.md, summary.json, printed at the end; it fails when a scan
-# produced no results). About an hour under TCG: each Lynis scan takes 16-20 minutes there.
+# produced no results). Over an hour under TCG: each Lynis scan took 28 minutes there, each OpenSCAP
+# scan 11-13, the converge 15 (Debian 12, the 2-core machine at load 4-8).
 #   usage: scripts/yardsticks.sh [bookworm|trixie]      (default bookworm)
 set -euo pipefail
 
