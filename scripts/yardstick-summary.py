@@ -271,7 +271,8 @@ def render(summary: dict) -> str:
                 "",
                 *failing(changes["failing_ours"]),
                 "",
-                "Still failing hardened, outside every role's controls (%d):" % len(changes["failing_other"]),
+                "Still failing hardened, in no CIS recommendation that a control of ours names (%d):"
+                % len(changes["failing_other"]),
                 "",
                 *failing(changes["failing_other"]),
             ]
