@@ -1,6 +1,7 @@
 # bulwark.hardening - the two commands of the README, and the steps they are made of.
 #   make demo   harden a throw-away systemd container and print the drift report
 #   make test   lint, sanity, unit tests and every Molecule scenario
+#   make yardsticks   OpenSCAP and Lynis on a VM, bare and hardened (over an hour; not in make test)
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := help
@@ -17,12 +18,12 @@ IMAGE_VARIANTS ?= web modphp
 # Older ansible-core releases that sanity and units also run against (requirements-matrix.txt).
 CORES     ?= $(shell sed -n 's/^ansible-core==\([0-9]*[.][0-9]*\)[.].*/\1/p' requirements-matrix.txt)
 
-.PHONY: help demo test venv docker images base-image web-image vm-image tree lint sanity units extras browser molecule bench bench-fleet build ee clean
+.PHONY: help demo test venv docker images base-image web-image vm-image tree lint sanity units extras browser molecule bench bench-fleet yardsticks build ee clean
 
 help:
 	@echo "make demo  - harden a throw-away Debian 12 container and print the drift report"
 	@echo "make test  - lint, sanity, unit tests, extras, the HTML report in chromium and every Molecule scenario"
-	@echo "steps: venv docker images vm-image lint ee sanity units extras browser molecule bench bench-fleet build clean"
+	@echo "steps: venv docker images vm-image lint ee sanity units extras browser molecule bench bench-fleet yardsticks build clean"
 
 # Byte-compiled, except the ansible package's collections (13,600 files): ansible-core's collection
 # loader compiles their source at each import and never reads a .pyc, so compiling them in the
@@ -106,6 +107,13 @@ bench: venv web-image tree
 # site.yml over SSH against 1, 5 and 20 containers from one controller (a few minutes).
 bench-fleet: venv base-image tree
 	scripts/bench-fleet.sh
+
+# External yardsticks on a VM with its own kernel (scripts/yardsticks.sh): OpenSCAP's CIS level 1
+# server profile and Lynis, before and after the kernel scenario's converge; reports and summary in
+# .tmp/yardsticks/RELEASE/. Over an hour under TCG (Lynis alone 28 min a scan), so never in `make test`.
+YARDSTICK_RELEASE ?= bookworm
+yardsticks: venv tree
+	scripts/yardsticks.sh $(YARDSTICK_RELEASE)
 
 # Only ansible-galaxy: from the venv when there is one, else the system's (Debian 12's own
 # `apt install ansible` does); no test toolchain.
