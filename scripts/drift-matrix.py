@@ -60,8 +60,11 @@ def main() -> int:
     # Each miss and extra by name (CI shows only the end of the output).
     wrong = [
         f"drift matrix: {run['scenario']} batch {batch['batch']}: "
-        + (f"{item['what']}: MISSED {', '.join(item['missed'])}" if item is not None else
-           f"named without an injection: {', '.join(batch['extra'])}")
+        + (
+            f"{item['what']}: MISSED {', '.join(item['missed'])}"
+            if item is not None
+            else f"named without an injection: {', '.join(batch['extra'])}"
+        )
         for run in runs
         for batch in run["batches"]
         for item in [*(i for i in batch["injections"] if i["missed"]), *([None] if batch["extra"] else [])]
