@@ -26,7 +26,10 @@ start=$(date +%s)
   containers=$!
   ${MAKE:-make} --no-print-directory vm-image VM_RELEASES="${VM_RELEASES:-bookworm}" &
   vms=$!
-  wait "$containers" && wait "$vms"
+  # Both waited for, so that neither build outlives this step when the other fails.
+  wait "$containers"
+  built=$?
+  wait "$vms" && [ "$built" -eq 0 ]
 ) >.tmp/images.log 2>&1 &
 images=$!
 if ! ${MAKE:-make} --no-print-directory tree ee; then
@@ -79,7 +82,7 @@ fi
 echo "=== molecule, lint, sanity, units and extras took $(( $(date +%s) - start ))s"
 # CI shows only the last lines of the output: why a scenario failed, once more, at the very end.
 if [ "$molecule" -ne 0 ]; then
-  grep -h -E 'MISSED|named without' .tmp/molecule-logs/drift-matrix.why 2>/dev/null | head -n 6
+  grep -h -E ': missed |named without' .tmp/molecule-logs/drift-matrix.why 2>/dev/null | head -n 6
   for why in .tmp/molecule-logs/*.why; do
     case $why in */drift-matrix.why) continue ;; esac
     [ -f "$why" ] && tail -n 8 "$why"

@@ -65,14 +65,14 @@ qemu_pid() {
   echo "$pid"
 }
 
-# The VMs started with BULWARK_VM_OWNER=$1.
-owned_by() {
-  local dir
+# "NAME OWNER" for each VM of RUN (OWNER empty for one started without BULWARK_VM_OWNER).
+owners() {
+  local dir name
   for dir in "$run"/*/; do
     [ -s "$dir/state.json" ] || continue
-    [ "$(state_field "$(basename "$dir")" owner 2>/dev/null || true)" = "$1" ] && basename "$dir"
+    name=$(basename "$dir")
+    echo "$name $(state_field "$name" owner 2>/dev/null || true)"
   done
-  return 0
 }
 
 state_field() {
@@ -186,15 +186,12 @@ case ${1:-} in
     shift
     if [ "${1:-}" = --owner ]; then
       [ -n "${2:-}" ] || { echo "vm: down --owner needs a PID" >&2; exit 2; }
-      set -- $(owned_by "$2")
+      set -- $(owners | awk -v owner="$2" '$2 == owner {print $1}')
     fi
     for name; do stop "$name"; done
     ;;
   prune)
-    for dir in "$run"/*/; do
-      name=$(basename "$dir")
-      [ -s "$dir/state.json" ] || continue
-      owner=$(state_field "$name" owner 2>/dev/null || true)
+    owners | while read -r name owner; do
       if [ -n "$owner" ] && ! kill -0 "$owner" 2>/dev/null; then
         echo "vm: stopping $name, left by a run that is gone (pid $owner)" >&2
         stop "$name"

@@ -126,8 +126,10 @@ INJECTIONS = [
             f"cp -p {CERT} /root/matrix.pem && cp -p {KEY} /root/matrix.key"
             f" && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout {KEY}"
             f" -out {CERT} -days 3650 -subj /CN=bulwark-matrix 2>/dev/null && systemctl reload apache2"
-            " && " + until("echo | openssl s_client -connect 127.0.0.1:443 2>/dev/null | grep -q bulwark-matrix") + ""
-            f" && cp -p /root/matrix.pem {CERT} && cp -p /root/matrix.key {KEY} && rm /root/matrix.pem /root/matrix.key"
+            " && "
+            + until("echo | openssl s_client -connect 127.0.0.1:443 2>/dev/null | grep -q bulwark-matrix")
+            + f" && cp -p /root/matrix.pem {CERT} && cp -p /root/matrix.key {KEY}"
+            " && rm /root/matrix.pem /root/matrix.key"
         ),
         scenarios=("apache_hardening",),
     ),
