@@ -35,6 +35,7 @@ PREFIXES = {
     "php_hardening": ("PHP",),
     "immutable": ("IMMUTABLE",),
     "common": ("COMMON",),
+    "os_baseline": ("OS",),
 }
 ID_RE = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$")
 ENTRY_KEYS = {"role", "title", "measure", "cis"}

@@ -391,6 +391,7 @@ class CallbackModule(CallbackBase):
             warnings=[] if hidden else warnings_of(result),
             seconds=seconds,
             detail=None if hidden or not changed else evidence(result._result),
+            not_applicable=None if hidden else result._result.get("not_applicable"),
         )
 
     def v2_runner_on_skipped(self, result):

@@ -338,6 +338,69 @@ CONTROLS = {
             "Locks lifted for an update window, restored after it (i-doit guide: Authorizations in the File System)"
         ),
     },
+    # os_baseline
+    "OS-SYSCTL": {
+        "role": "os_baseline",
+        "title": "Kernel parameters in effect",
+        "measure": (
+            "Process and network kernel parameters (ASLR, ptrace scope, no set-ID core dumps, no redirects, source"
+            " routes or forwarding, reverse-path filter, SYN cookies, no IPv6 router advertisements), live and at boot,"
+            " with no later sysctl.d file overriding them (CIS)"
+        ),
+        "cis": "1.5.1-1.5.3, 3.3.1-3.3.11",
+    },
+    "OS-KERNEL-MODULES": {
+        "role": "os_baseline",
+        "title": "Unused kernel modules disabled",
+        "measure": (
+            "Unused file-system, USB storage and network protocol modules cannot be loaded and are not loaded (CIS)"
+        ),
+        "cis": "1.1.1.1-1.1.1.5, 1.1.1.9, 3.2.1-3.2.4",
+    },
+    "OS-FILE-PERMISSIONS": {
+        "role": "os_baseline",
+        "title": "Account and boot file permissions",
+        "measure": (
+            "passwd, group, shadow, gshadow (and their backups), shells, opasswd and the boot loader's configuration"
+            " owned by root and no more permissive than CIS allows (server checklist #10: permissions)"
+        ),
+        "cis": "1.4.2, 7.1.1-7.1.10",
+    },
+    "OS-SUDO": {
+        "role": "os_baseline",
+        "title": "sudo hardened",
+        "measure": "sudo installed, commands run in a pseudo-terminal, logged to a file, credentials cached briefly (CIS)",
+        "cis": "5.2.1-5.2.3, 5.2.6",
+    },
+    "OS-BANNERS": {
+        "role": "os_baseline",
+        "title": "Local login banners",
+        "measure": (
+            "Message of the day and local login banner state the policy and reveal no system details, mode 0644 (CIS)"
+        ),
+        "cis": "1.6.1, 1.6.2, 1.6.4, 1.6.5",
+    },
+    "OS-SHELL": {
+        "role": "os_baseline",
+        "title": "Shell timeout and umask",
+        "measure": "Idle login shells end after a timeout; new files are not readable by others by default (CIS)",
+        "cis": "5.4.3.2, 5.4.3.3",
+    },
+    "OS-CORE-DUMPS": {
+        "role": "os_baseline",
+        "title": "Core dumps restricted",
+        "measure": "No core dumps written by any process, nor stored by systemd-coredump (CIS)",
+        "cis": "1.5.3",
+    },
+    "OS-AUDIT-FINDINGS": {
+        "role": "os_baseline",
+        "title": "File and account audit",
+        "measure": (
+            "No world-writable file or directory without the sticky bit, no unowned file, no unreviewed set-ID"
+            " program; accounts shadowed, none with an empty password, no duplicate or orphaned IDs and names (CIS)"
+        ),
+        "cis": "7.1.11-7.1.13, 7.2.1-7.2.8",
+    },
 }
 
 

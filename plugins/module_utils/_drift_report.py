@@ -257,8 +257,14 @@ def record(
     warnings: list[str] = (),
     seconds: float = 0.0,
     detail: dict | None = None,
+    not_applicable: dict | None = None,
 ) -> None:
-    """Add one task result to a host: the control it checked, its warnings and time and, if changed, the drift."""
+    """Add one task result to a host: the control it checked, its warnings and time and, if changed, the drift.
+
+    *not_applicable* (a module's ``not_applicable``: setting -> why it cannot be judged on this host,
+    such as a kernel parameter inside a container) makes a control that did not drift "not_applicable"
+    rather than "compliant": what could not be judged is never reported as compliant.
+    """
     if not control["id"] and not changed:
         # A task that declares no control (an assert, a read, a task of the user's own) is only
         # counted; it becomes an entry of the report when it changed something.
@@ -278,6 +284,7 @@ def record(
             "files": [],
             "settings": [],
             "subjects": [],
+            "not_applicable": [],
             "time": 0.0,
         },
     )
@@ -287,6 +294,11 @@ def record(
         entry["tasks"].append(task)
     if control["id"]:  # a task of the user's own shows its warnings in the run only
         entry["warnings"].extend(warning for warning in warnings if warning not in entry["warnings"])
+    if isinstance(not_applicable, dict) and not_applicable:
+        lines = ["%s: %s" % (setting, reason) for setting, reason in sorted(not_applicable.items())]
+        entry["not_applicable"] = sorted(set(entry.get("not_applicable", [])) | set(lines))
+        if entry["status"] == "compliant":
+            entry["status"] = "not_applicable"
     if not changed:
         host["ok"] += 1
         return
@@ -455,6 +467,9 @@ def _state(host: dict, name: str) -> str:
         )
     if status == "drift":
         return "%d of %d control(s) drifted" % (len(drifted(host)), len(host["controls"]))
+    unjudged = sum(1 for entry in host["controls"].values() if entry["status"] == "not_applicable")
+    if unjudged:
+        return "in compliance (%d controls checked, %d of them not applicable here)" % (len(host["controls"]), unjudged)
     return "in compliance (%d controls checked)" % len(host["controls"])
 
 
@@ -566,7 +581,9 @@ def junit(report: dict) -> str:
         host = report["hosts"][name]
         failures = sum(1 for entry in host["controls"].values() if entry["status"] == "drift")
         errors = 1 if host["status"] in ("failed", "unreachable") else 0
-        skipped = sum(1 for key in controls if key not in host["controls"])
+        skipped = sum(
+            1 for key in controls if key not in host["controls"] or host["controls"][key]["status"] == "not_applicable"
+        )
         seconds = sum(entry.get("time", 0.0) for entry in host["controls"].values())
         suite = ElementTree.SubElement(
             suites,
@@ -590,6 +607,10 @@ def junit(report: dict) -> str:
             )
             if entry is None:
                 ElementTree.SubElement(case, "skipped", message=not_checked(report, name, key, reference))
+            elif entry["status"] == "not_applicable":
+                ElementTree.SubElement(
+                    case, "skipped", message="not applicable on %s: %s" % (name, "; ".join(entry["not_applicable"]))
+                )
             elif entry["status"] == "drift":
                 failure = ElementTree.SubElement(case, "failure", message="%s drifted on %s" % (key, name))
                 failure.text = "\n".join([_measure(entry), *evidence_lines(entry), *_diff_lines(entry)]).strip()

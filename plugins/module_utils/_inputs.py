@@ -40,6 +40,7 @@ PREFIXES = (
     "apache_hardening_",
     "php_hardening_",
     "immutable_",
+    "os_baseline_",
     "common_",
     "bulwark_",
 )
@@ -93,10 +94,13 @@ RANGES = {
     "unattended_upgrades_download_interval": (0, None, "days; 0 = off"),
     "unattended_upgrades_upgrade_interval": (0, None, "days; 0 = off"),
     "unattended_upgrades_autoclean_interval": (0, None, "days; 0 = off"),
+    "os_baseline_sudo_timestamp_timeout": (0, None, "minutes; a negative value would keep the password for ever"),
+    "os_baseline_shell_timeout": (0, None, "seconds; 0 = none"),
+    "os_baseline_audit_time_limit": (1, 3600, "seconds"),
 }
 
 # Values written verbatim on several lines on purpose.
-MULTILINE = frozenset(("ssh_hardening_banner",))
+MULTILINE = frozenset(("ssh_hardening_banner", "os_baseline_banner"))
 
 # Package names of every shape Debian has: a pattern that matches all of them matches every package.
 PROBE_PACKAGES = (
@@ -318,6 +322,15 @@ def matches_every_package(pattern, regex=False):
 
 
 def _everything_errors(name, value):
+    if name == "os_baseline_audit_allowed" and isinstance(value, dict):
+        return [
+            f"{name}[{check!r}][{index}] {pattern!r} matches every path, so the audit could never find anything; "
+            "name the paths"
+            for check, patterns in value.items()
+            if isinstance(patterns, list)
+            for index, pattern in enumerate(patterns)
+            if isinstance(pattern, str) and pattern.strip().rstrip("/*") == ""
+        ]
     if not isinstance(value, (list, tuple)):
         return []
     errors = []

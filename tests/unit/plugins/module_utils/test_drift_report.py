@@ -432,3 +432,26 @@ def test_html_shows_each_drifted_controls_detail_and_the_run():
     details = [attrs["id"] for tag, attrs in page.tags if tag == "details"]
     links = [attrs["href"][1:] for tag, attrs in page.tags if tag == "a"]
     assert len(details) == 2 and links == details
+
+
+def test_a_control_that_could_not_be_judged_here_is_not_applicable_never_compliant():
+    host = new_host()
+    reasons = {"kernel.randomize_va_space": "read-only /proc/sys here (a container?)"}
+    record(host, control("OS-SYSCTL"), "os_baseline", "Check", changed=False, diff=[], not_applicable=reasons)
+    record(host, control("SSH-CONFIG"), "ssh_hardening", "Install sshd_config", changed=False, diff=[])
+    report = build({"c1": host}, True)
+    entry = report["hosts"]["c1"]["controls"]["OS-SYSCTL"]
+    assert entry["status"] == "not_applicable"
+    assert entry["not_applicable"] == ["kernel.randomize_va_space: read-only /proc/sys here (a container?)"]
+    assert "2 controls checked, 1 of them not applicable here" in render(report)
+    suite = _suites(report)["c1"]
+    case = next(case for case in suite if case.get("name").startswith("OS-SYSCTL"))
+    assert "not applicable on c1: kernel.randomize_va_space" in case.find("skipped").get("message")
+    assert suite.get("skipped") == "1"
+
+
+def test_drift_outweighs_not_applicable():
+    host = new_host()
+    record(host, control("OS-SYSCTL"), "os_baseline", "Check", changed=True, diff=["-a", "+b"],
+           not_applicable={"kernel.x": "read-only"})  # fmt: skip
+    assert host["controls"]["OS-SYSCTL"]["status"] == "drift"

@@ -1,0 +1,114 @@
+"""The operating system under the web server, as a user and the drift check see it, in a container.
+
+Fixture (prepare.yml): /etc/shadow and /etc/gshadow world-readable; the user alice with
+passwordless sudo from a sudoers file of the admin's own. The kernel's parameters and modules
+belong to the host here: the report must say "not applicable", never "compliant" (the kernel
+scenario proves them on a VM).
+"""
+
+from __future__ import annotations
+
+import os
+import pytest
+from playbook_run import run_playbook, scenario_file
+
+INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
+TARGETS = ["os_baseline-bookworm", "os_baseline-trixie"]
+testinfra_hosts = [f"ansible://{name}?ansible_inventory={INVENTORY}" for name in TARGETS]
+
+
+def as_alice(host, command: str):
+    """A login shell of the unprivileged user (su -, as a console or SSH login would start one)."""
+    return host.run("su - alice -c %s", command)
+
+
+def test_the_shadow_files_are_not_readable_by_a_user(host):
+    for path in ("/etc/shadow", "/etc/gshadow"):
+        result = as_alice(host, f"cat {path}")
+        assert result.rc != 0 and "Permission denied" in result.stderr, (path, result.stdout, result.stderr)
+        assert host.file(path).group == "shadow"
+
+
+def test_a_login_shell_times_out_and_cannot_lift_the_timeout(host):
+    assert as_alice(host, "echo $TMOUT").stdout.strip() == "900"
+    lifted = as_alice(host, "TMOUT=0; echo lifted")
+    assert lifted.rc != 0 and "readonly" in lifted.stderr, lifted.stderr
+    # A second read of the profile (a nested login shell) does not fail on the read-only variable.
+    nested = as_alice(host, "bash -lc 'echo $TMOUT'")
+    assert nested.rc == 0 and nested.stdout.strip() == "900" and "readonly" not in nested.stderr, nested.stderr
+
+
+def test_new_files_of_a_login_shell_are_private_to_the_group(host):
+    result = as_alice(host, "umask; rm -f /tmp/alice-file; touch /tmp/alice-file; stat -c %a /tmp/alice-file")
+    umask, mode = result.stdout.split()
+    assert (umask, mode) == ("0027", "640"), result.stdout
+
+
+def test_no_core_dump_can_be_written(host):
+    assert as_alice(host, "ulimit -Hc").stdout.strip() == "0"
+    # Raising the hard limit again is refused to an unprivileged user.
+    assert as_alice(host, "ulimit -Hc unlimited").rc != 0
+
+
+def test_sudo_logs_every_command_to_its_file(host):
+    marker = "bulwark-sudo-log-probe"
+    assert as_alice(host, f"sudo -n /bin/echo {marker}").rc == 0
+    log = host.file("/var/log/sudo.log")
+    assert marker in log.content_string, "sudo did not log the command to /var/log/sudo.log"
+
+
+def test_sudo_runs_in_a_pseudo_terminal_with_a_short_credential_cache(host):
+    # What sudo itself will apply to the user: every sudoers file merged, as sudo reads them.
+    defaults = host.check_output("sudo -l -U alice")
+    assert "use_pty" in defaults and "timestamp_timeout=15" in defaults, defaults
+
+
+@pytest.mark.parametrize("path", ["/etc/issue", "/etc/motd"])
+def test_the_banners_state_the_policy_and_no_system_details(host, path):
+    text = host.file(path).content_string
+    assert text == "Authorised access only. Activity is logged.\n", text
+    # What a console login shows: agetty expands \\s \\r \\m \\v; none is left to expand.
+    assert not any(escape in text for escape in ("\\s", "\\r", "\\m", "\\v"))
+
+
+def test_the_kernel_side_is_not_applicable_in_a_container_never_compliant(host, check_run):
+    _run, report = check_run()
+    section = report[host.backend.host.name]
+    for control in ("OS-SYSCTL", "OS-KERNEL-MODULES"):
+        entry = section["controls"][control]
+        assert entry["status"] == "not_applicable", (control, entry)
+        assert entry["not_applicable"], entry
+
+
+def test_a_drift_check_names_a_loosened_file_and_a_new_world_writable_file(host, check_run):
+    host.run("chmod 0644 /etc/shadow; install -m 0777 /dev/null /srv/bulwark-open")
+    try:
+        _run, report = check_run()
+    finally:
+        host.run("chmod 0640 /etc/shadow; rm -f /srv/bulwark-open")
+    controls = report[host.backend.host.name]["controls"]
+    assert controls["OS-FILE-PERMISSIONS"]["status"] == "drift", controls["OS-FILE-PERMISSIONS"]
+    audit = controls["OS-AUDIT-FINDINGS"]
+    assert audit["status"] == "drift" and any("/srv/bulwark-open" in line for line in audit["found"]), audit
+    drifted = sorted(key for key, entry in controls.items() if entry["status"] == "drift")
+    assert drifted == ["OS-AUDIT-FINDINGS", "OS-FILE-PERMISSIONS"], drifted
+
+
+def test_a_later_sysctl_file_that_overrides_a_setting_is_refused_before_anything_is_written(host):
+    override = "/etc/sysctl.d/99-zz-local.conf"
+    host.run(f"printf 'net.ipv4.ip_forward = 1\\n' > {override}; rm -f /etc/issue")
+    try:
+        result = run_playbook(scenario_file(), "--limit", host.backend.host.name)
+    finally:
+        host.run(f"rm -f {override}")
+    assert result.returncode != 0
+    assert override in result.stdout and "net.ipv4.ip_forward" in result.stdout, result.stdout[-3000:]
+    # Refused in the preflight: the banner, removed above, was not written again.
+    assert not host.file("/etc/issue").exists
+    assert run_playbook(scenario_file(), "--limit", host.backend.host.name).returncode == 0
+
+
+def test_a_umask_that_lets_others_read_is_refused_by_its_name(host):
+    result = run_playbook(scenario_file(), "--limit", host.backend.host.name, "-e", "os_baseline_umask=022")
+    assert result.returncode != 0
+    assert "os_baseline_umask '022'" in result.stdout, result.stdout[-3000:]

@@ -1,0 +1,162 @@
+# Copyright: (c) 2026, bulwark.hardening contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The os_baseline role's plan: its variables checked against each other and against what the
+preflight's checks found on the host, and the settings it writes computed (role_plan)."""
+
+from __future__ import annotations
+
+import re
+
+# A sysctl key as the kernel names it under /proc/sys (dots or slashes; interface names may hold
+# dashes and, as the key's own separator is the dot, no dots).
+_SYSCTL_KEY = re.compile(r"^[A-Za-z0-9_*-]+([./][A-Za-z0-9_*:@+-]+)+$")
+_MODULE = re.compile(r"^[A-Za-z0-9_-]+$")
+_UMASK = re.compile(r"^0?[0-7]{3}$")
+# What agetty and the motd would expand into system details (CIS 1.6.1-1.6.3).
+_ESCAPES = re.compile(r"\\[mrsv]")
+_OS_NAMES = re.compile(r"\b(debian|gnu/linux|linux|ubuntu)\b", re.IGNORECASE)
+# The most permissive umask CIS accepts: group may not write, others get nothing (027).
+_UMASK_REQUIRED = 0o027
+# Interfaces that mean the host routes packets for others: containers, VMs, VPNs.
+_FORWARDING_INTERFACES = re.compile(r"^(docker|br-|virbr|cni|flannel|cali|vxlan|podman|lxcbr|lxdbr|veth|wg|tun|tap)")
+
+
+def sysctl_key(key):
+    return key.replace("/", ".")
+
+
+def sysctl_settings(settings):
+    """(the sysctl settings to write, errors) from the defaults, forwarding and the overrides."""
+    errors = []
+    wanted = {key: str(value) for key, value in settings["sysctl_defaults"].items()}
+    if not settings["os_baseline_ip_forward"]:
+        wanted.update(dict.fromkeys(settings["forwarding_keys"], "0"))
+    overrides = settings["os_baseline_sysctl_overrides"]
+    if not isinstance(overrides, dict):
+        return wanted, [f"os_baseline_sysctl_overrides must be a mapping of sysctl keys to values, got {overrides!r}"]
+    for key, value in overrides.items():
+        if not isinstance(key, str) or not _SYSCTL_KEY.match(key) or "*" in key:
+            errors.append(f"os_baseline_sysctl_overrides: {key!r} is not a sysctl key such as net.ipv4.tcp_syncookies")
+            continue
+        name = sysctl_key(key)
+        if value is None:
+            wanted.pop(name, None)
+        elif isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip():
+            errors.append(
+                f"os_baseline_sysctl_overrides[{key!r}] must be a number or a string as /proc/sys/{name.replace('.', '/')}"
+                f" shows it (null leaves the key unmanaged), got {value!r}"
+            )
+        elif any(ord(char) < 32 and char != "\t" for char in str(value)):
+            errors.append(f"os_baseline_sysctl_overrides[{key!r}] holds a control character: {value!r}")
+        else:
+            wanted[name] = " ".join(str(value).split())
+    return dict(sorted(wanted.items())), errors
+
+
+def kernel_modules(settings):
+    """(the modules to disable, errors): the defaults and the extra ones, less the allowed ones."""
+    errors = []
+    names = {}
+    for variable in ("os_baseline_kernel_modules_extra", "os_baseline_kernel_modules_allowed"):
+        value = settings[variable]
+        if not isinstance(value, list):
+            errors.append(f"{variable} must be a list of kernel module names, got {value!r}")
+            names[variable] = []
+            continue
+        bad = [item for item in value if not isinstance(item, str) or not _MODULE.match(item)]
+        errors.extend(f"{variable}: {item!r} is not a kernel module name such as usb-storage" for item in bad)
+        names[variable] = [item.replace("-", "_") for item in value if item not in bad]
+    allowed = set(names["os_baseline_kernel_modules_allowed"])
+    wanted = []
+    for name in settings["modules_defaults"] + settings["os_baseline_kernel_modules_extra"]:
+        if (
+            isinstance(name, str)
+            and _MODULE.match(name)
+            and name.replace("-", "_") not in allowed
+            and name not in wanted
+        ):
+            wanted.append(name)
+    return wanted, errors
+
+
+def forwarding_errors(settings):
+    """Refuse to switch forwarding off on a host that forwards for containers, VMs or a VPN."""
+    if settings["os_baseline_ip_forward"]:
+        return []
+    interfaces = settings["sysctl_check"].get("interfaces") or []
+    routing = sorted(name for name in interfaces if _FORWARDING_INTERFACES.match(name))
+    if not routing:
+        return []
+    return [
+        "os_baseline_ip_forward is false, but this host forwards packets for containers, VMs or a VPN (interfaces "
+        f"{', '.join(routing[:5])}{'...' if len(routing) > 5 else ''}): switching forwarding off would cut them off."
+        " Set os_baseline_ip_forward: true to leave forwarding as it is (CIS 3.3.1 is then not met)"
+    ]
+
+
+def override_errors(check, what):
+    """Another file that overrides one of our settings: named, and refused before anything is written."""
+    errors = []
+    for key, found in sorted((check.get("overridden") or {}).items()):
+        if isinstance(found, dict):
+            where = f"{found.get('file', '?')} sets {found.get('value', '?')!s}"
+        else:
+            where = str(found)
+        errors.append(
+            f"{what} {key}: {where}, which overrides bulwark.hardening's setting. Remove or change it there"
+            " (bulwark.hardening never edits another file)"
+        )
+    return errors
+
+
+def banner_errors(banner):
+    if not isinstance(banner, str):
+        return [f"os_baseline_banner must be a string, got {banner!r}"]
+    errors = []
+    if _ESCAPES.search(banner):
+        errors.append(
+            f"os_baseline_banner holds {_ESCAPES.search(banner).group(0)!r}, which shows the OS or kernel at login (CIS 1.6)"
+        )
+    if _OS_NAMES.search(banner):
+        errors.append(f"os_baseline_banner names the operating system ({_OS_NAMES.search(banner).group(0)!r}; CIS 1.6)")
+    if any(ord(char) < 32 and char not in "\n\t" for char in banner):
+        errors.append(f"os_baseline_banner holds a control character: {banner!r}")
+    return errors
+
+
+def access_errors(settings):
+    errors = []
+    logfile = settings["os_baseline_sudo_logfile"]
+    if not isinstance(logfile, str) or not re.match(r"^/[A-Za-z0-9_./-]+$", logfile) or "/../" in logfile + "/":
+        errors.append(f"os_baseline_sudo_logfile must be an absolute path without spaces or quotes, got {logfile!r}")
+    umask = settings["os_baseline_umask"]
+    if not isinstance(umask, str) or not _UMASK.match(umask):
+        errors.append(f"os_baseline_umask must be an octal umask such as '027' (quoted), got {umask!r}")
+    elif int(umask, 8) & _UMASK_REQUIRED != _UMASK_REQUIRED:
+        errors.append(
+            f"os_baseline_umask {umask!r} lets the group write or others read; at least '027' is required (CIS 5.4.3.3)"
+        )
+    return errors
+
+
+def role_plan(settings):
+    """Check the os_baseline role's variables (and what the preflight found); compute its settings.
+
+    Returns ``errors``, ``sysctl`` (key -> value, as written), ``modules`` (names to disable) and
+    ``umask`` (the normalised octal string).
+    """
+    sysctl, errors = sysctl_settings(settings)
+    modules, module_errors = kernel_modules(settings)
+    errors += module_errors
+    errors += forwarding_errors(settings)
+    errors += override_errors(settings["sysctl_check"], "sysctl")
+    errors += override_errors(settings["modules_check"], "kernel module")
+    errors += banner_errors(settings["os_baseline_banner"])
+    errors += access_errors(settings)
+    umask = settings["os_baseline_umask"]
+    return {
+        "errors": errors,
+        "sysctl": sysctl,
+        "modules": modules,
+        "umask": umask.zfill(4)[-3:] if isinstance(umask, str) and _UMASK.match(umask) else "027",
+    }

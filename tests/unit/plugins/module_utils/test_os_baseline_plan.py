@@ -1,0 +1,163 @@
+# Copyright: (c) 2026, bulwark.hardening contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The os_baseline role's plan: the settings it computes and each rule between its variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ansible_collections.bulwark.hardening.plugins.module_utils._os_baseline import role_plan
+from ansible_collections.bulwark.hardening.tests.unit.plugins.role_settings import (
+    ROLES,
+    planner,
+    refuses_then_takes,
+    role_defaults,
+)
+
+VARS = yaml.safe_load((Path(ROLES) / "os_baseline" / "vars" / "main.yml").read_text(encoding="utf-8"))
+DEFAULTS = {
+    **{
+        name: value
+        for name, value in role_defaults("os_baseline").items()
+        if name not in ("os_baseline_sysctl_enabled",)
+    },
+    "sysctl_defaults": VARS["_os_baseline_sysctl_defaults"],
+    "forwarding_keys": VARS["_os_baseline_forwarding_keys"],
+    "modules_defaults": VARS["_os_baseline_modules_defaults"],
+    "sysctl_check": {},
+    "modules_check": {},
+}
+
+plan = planner(role_plan, DEFAULTS)
+
+
+def test_the_defaults_pass_and_switch_forwarding_off():
+    result = plan()
+    assert result["errors"] == []
+    assert result["sysctl"]["net.ipv4.ip_forward"] == "0"
+    assert result["sysctl"]["net.ipv6.conf.all.forwarding"] == "0"
+    assert result["sysctl"]["kernel.randomize_va_space"] == "2"
+    assert "usb-storage" in result["modules"] and "overlay" not in result["modules"]
+    assert result["umask"] == "027"
+
+
+def test_ip_forward_true_leaves_forwarding_unmanaged():
+    result = plan(os_baseline_ip_forward=True)
+    assert "net.ipv4.ip_forward" not in result["sysctl"] and "net.ipv6.conf.all.forwarding" not in result["sysctl"]
+
+
+def test_overrides_change_add_and_unmanage_keys():
+    result = plan(
+        os_baseline_sysctl_overrides={
+            "net/ipv4/tcp_syncookies": 1,
+            "kernel.kptr_restrict": "2",
+            "net.ipv4.conf.all.rp_filter": None,
+            "net.ipv4.tcp_rmem": "4096\t87380  6291456",
+        }
+    )
+    assert result["errors"] == []
+    assert result["sysctl"]["kernel.kptr_restrict"] == "2"
+    assert "net.ipv4.conf.all.rp_filter" not in result["sysctl"]
+    assert result["sysctl"]["net.ipv4.tcp_rmem"] == "4096 87380 6291456"
+
+
+def test_allowed_and_extra_modules():
+    result = plan(
+        os_baseline_kernel_modules_allowed=["usb_storage"], os_baseline_kernel_modules_extra=["udf", "cramfs"]
+    )
+    assert (
+        "usb-storage" not in result["modules"] and result["modules"].count("cramfs") == 1 and "udf" in result["modules"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("bad", "good", "message"),
+    [
+        pytest.param(
+            {"os_baseline_sysctl_overrides": {"net.ipv4 .x": 1}},
+            {"os_baseline_sysctl_overrides": {"net.ipv4.x": 1}},
+            "os_baseline_sysctl_overrides: 'net.ipv4 .x' is not a sysctl key",
+            id="key",
+        ),
+        pytest.param(
+            {"os_baseline_sysctl_overrides": {"net.ipv4.x": True}},
+            {"os_baseline_sysctl_overrides": {"net.ipv4.x": 1}},
+            "os_baseline_sysctl_overrides['net.ipv4.x'] must be a number or a string",
+            id="yaml-boolean",
+        ),
+        pytest.param(
+            {"os_baseline_sysctl_overrides": {"net.ipv4.x": "1\nkernel.y = 0"}},
+            {"os_baseline_sysctl_overrides": {"net.ipv4.x": "1"}},
+            "holds a control character",
+            id="newline",
+        ),
+        pytest.param(
+            {"os_baseline_kernel_modules_extra": ["udf;rm"]},
+            {"os_baseline_kernel_modules_extra": ["udf"]},
+            "os_baseline_kernel_modules_extra: 'udf;rm' is not a kernel module name",
+            id="module",
+        ),
+        pytest.param(
+            {"os_baseline_umask": "022"},
+            {"os_baseline_umask": "0077"},
+            "os_baseline_umask '022' lets the group write or others read",
+            id="umask-weak",
+        ),
+        pytest.param(
+            {"os_baseline_umask": 27}, {"os_baseline_umask": "027"}, "os_baseline_umask must be", id="umask-int"
+        ),
+        pytest.param(
+            {"os_baseline_sudo_logfile": "/var/log/sudo log"},
+            {"os_baseline_sudo_logfile": "/var/log/sudo-io.log"},
+            "os_baseline_sudo_logfile must be an absolute path",
+            id="logfile",
+        ),
+        pytest.param(
+            {"os_baseline_banner": "Welcome to \\s \\r"},
+            {"os_baseline_banner": "Welcome."},
+            "os_baseline_banner holds '\\\\s'",
+            id="banner-escape",
+        ),
+        pytest.param(
+            {"os_baseline_banner": "Debian server of ACME"},
+            {"os_baseline_banner": "Server of ACME"},
+            "os_baseline_banner names the operating system ('Debian'",
+            id="banner-os",
+        ),
+        pytest.param(
+            {"sysctl_check": {"interfaces": ["lo", "eth0", "docker0", "veth12ab"]}},
+            {"sysctl_check": {"interfaces": ["lo", "eth0"]}},
+            "this host forwards packets for containers, VMs or a VPN (interfaces docker0, veth12ab)",
+            id="docker-forwarding",
+        ),
+        pytest.param(
+            {
+                "sysctl_check": {
+                    "overridden": {"net.ipv4.ip_forward": {"file": "/etc/sysctl.d/99-docker.conf", "value": "1"}}
+                }
+            },
+            {"sysctl_check": {"overridden": {}}},
+            "sysctl net.ipv4.ip_forward: /etc/sysctl.d/99-docker.conf sets 1",
+            id="sysctl-override",
+        ),
+        pytest.param(
+            {
+                "modules_check": {
+                    "overridden": {"usb_storage": "/etc/modprobe.d/usb.conf: install usb_storage /bin/true"}
+                }
+            },
+            {"modules_check": {}},
+            "kernel module usb_storage: /etc/modprobe.d/usb.conf: install usb_storage /bin/true",
+            id="module-override",
+        ),
+    ],
+)
+def test_each_rule_refuses_by_name(bad, good, message):
+    refuses_then_takes(plan, bad, good, message)
+
+
+def test_docker_bridges_are_fine_when_forwarding_is_kept():
+    assert plan(os_baseline_ip_forward=True, sysctl_check={"interfaces": ["docker0"]})["errors"] == []
