@@ -369,7 +369,9 @@ CONTROLS = {
     "OS-SUDO": {
         "role": "os_baseline",
         "title": "sudo hardened",
-        "measure": "sudo installed, commands run in a pseudo-terminal, logged to a file, credentials cached briefly (CIS)",
+        "measure": (
+            "sudo installed, commands run in a pseudo-terminal, logged to a file, credentials cached briefly (CIS)"
+        ),
         "cis": "5.2.1-5.2.3, 5.2.6",
     },
     "OS-BANNERS": {

@@ -43,8 +43,8 @@ def sysctl_settings(settings):
             wanted.pop(name, None)
         elif isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip():
             errors.append(
-                f"os_baseline_sysctl_overrides[{key!r}] must be a number or a string as /proc/sys/{name.replace('.', '/')}"
-                f" shows it (null leaves the key unmanaged), got {value!r}"
+                f"os_baseline_sysctl_overrides[{key!r}] must be a number or a string as"
+                f" /proc/sys/{name.replace('.', '/')} shows it (null leaves the key unmanaged), got {value!r}"
             )
         elif any(ord(char) < 32 and char != "\t" for char in str(value)):
             errors.append(f"os_baseline_sysctl_overrides[{key!r}] holds a control character: {value!r}")
@@ -113,10 +113,9 @@ def banner_errors(banner):
     if not isinstance(banner, str):
         return [f"os_baseline_banner must be a string, got {banner!r}"]
     errors = []
-    if _ESCAPES.search(banner):
-        errors.append(
-            f"os_baseline_banner holds {_ESCAPES.search(banner).group(0)!r}, which shows the OS or kernel at login (CIS 1.6)"
-        )
+    escape = _ESCAPES.search(banner)
+    if escape:
+        errors.append(f"os_baseline_banner holds {escape.group(0)!r}, which shows the OS or kernel at login (CIS 1.6)")
     if _OS_NAMES.search(banner):
         errors.append(f"os_baseline_banner names the operating system ({_OS_NAMES.search(banner).group(0)!r}; CIS 1.6)")
     if any(ord(char) < 32 and char not in "\n\t" for char in banner):

@@ -71,13 +71,12 @@ absent:
   sample: [/etc/security/opasswd]
 """
 
-# Imports follow the documentation blocks, as in every Ansible module (hence the E402 waivers).
-import grp  # noqa: E402
-import os  # noqa: E402
-import pwd  # noqa: E402
-import stat  # noqa: E402
+import grp
+import os
+import pwd
+import stat
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible.module_utils.basic import AnsibleModule
 
 
 def parse_mode(value):
@@ -88,9 +87,9 @@ def parse_mode(value):
     return int(text, 8)
 
 
-def planned(current_mode, uid, gid, want_uid, want_gids, max_mode):
-    """What changes for one file: (new mode, new uid, new gid), each None when it stays."""
-    mode = stat.S_IMODE(current_mode)
+def planned(info, want_uid, want_gids, max_mode):
+    """What changes for one file (*info*: its lstat): (new mode, new uid, new gid), each None when it stays."""
+    mode, uid, gid = stat.S_IMODE(info.st_mode), info.st_uid, info.st_gid
     new_mode = mode & max_mode
     return (
         new_mode if new_mode != mode else None,
@@ -158,7 +157,7 @@ def main():
         except FileNotFoundError:
             absent.append(entry["path"])
             continue
-        change = planned(info.st_mode, info.st_uid, info.st_gid, uid, gids, max_mode)
+        change = planned(info, uid, gids, max_mode)
         if any(value is not None for value in change):
             plans.append((entry["path"], info, change))
 

@@ -9,6 +9,7 @@ scenario proves them on a VM).
 from __future__ import annotations
 
 import os
+
 import pytest
 from playbook_run import run_playbook, scenario_file
 

@@ -7,6 +7,7 @@ import grp
 import os
 import pwd
 import stat
+from types import SimpleNamespace
 
 import pytest
 
@@ -22,6 +23,10 @@ ME = pwd.getpwuid(os.getuid()).pw_name
 MY_GROUP = grp.getgrgid(os.getgid()).gr_name
 
 
+def info(mode, uid, gid):
+    return SimpleNamespace(st_mode=mode, st_uid=uid, st_gid=gid)
+
+
 def run(files, check=False, expect=ExitJson):
     args = {"files": files, "_ansible_check_mode": check, "_ansible_diff": True}
     with patch_module_args(args), pytest.raises(expect) as caught:
@@ -34,12 +39,12 @@ def run(files, check=False, expect=ExitJson):
     [(0o644, 0o640, 0o640), (0o600, 0o640, None), (0o777, 0o644, 0o644), (0o4755, 0o755, 0o755), (0o640, 0o640, None)],
 )
 def test_only_the_bits_beyond_the_maximum_are_removed(current, maximum, expected):
-    assert mod.planned(stat.S_IFREG | current, 0, 0, 0, [0], maximum) == (expected, None, None)
+    assert mod.planned(info(stat.S_IFREG | current, 0, 0), 0, [0], maximum) == (expected, None, None)
 
 
 def test_a_group_among_the_acceptable_ones_is_kept_and_another_replaced():
-    assert mod.planned(0o100640, 0, 42, 0, [42, 0], 0o640) == (None, None, None)
-    assert mod.planned(0o100640, 0, 7, 0, [42, 0], 0o640) == (None, None, 42)
+    assert mod.planned(info(0o100640, 0, 42), 0, [42, 0], 0o640) == (None, None, None)
+    assert mod.planned(info(0o100640, 0, 7), 0, [42, 0], 0o640) == (None, None, 42)
 
 
 @pytest.mark.parametrize("bad", ["0999", "rw-r--r--", "", "17777"])
