@@ -131,10 +131,27 @@ overridden:
   type: dict
   sample: {net.ipv4.ip_forward: {file: /etc/sysctl.d/99-local.conf, value: "1"}}
 not_applicable:
-  description: Per key left alone in the running kernel, why.
+  description:
+    - Per key whose running value differs but cannot be set here, why - a read-only C(/proc/sys), or, inside a
+      container, a key of the host's kernel (everything outside C(net.), which the container's network namespace
+      has of its own). The drift report shows such a control as not applicable, never as compliant.
   returned: success
   type: dict
-  sample: {net.ipv6.conf.all.accept_ra: "this kernel has no net.ipv6.conf.all.accept_ra"}
+  sample: {kernel.yama.ptrace_scope: "the host's kernel, not this container's"}
+absent:
+  description: Keys this kernel does not have (IPv6 switched off, a module not loaded); nothing to set or judge.
+  returned: success
+  type: list
+  elements: str
+  sample: [net.ipv6.conf.all.accept_ra]
+interfaces:
+  description:
+    - The host's network interfaces (C(/sys/class/net)), for a caller that must know whether the host forwards
+      packets for containers, VMs or a VPN before it switches forwarding off.
+  returned: success
+  type: list
+  elements: str
+  sample: [lo, eth0, docker0]
 written:
   description: The keys set in the running kernel (in check mode, that would be set).
   returned: success
@@ -166,6 +183,9 @@ from ansible_collections.bulwark.hardening.plugins.module_utils._sysctl import (
 # The errors of a write that /proc/sys refuses as a whole (a read-only mount, a container's limits).
 READ_ONLY_ERRORS = (errno.EROFS, errno.EACCES, errno.EPERM)
 READ_ONLY_REASON = "read-only /proc/sys here (a container?)"
+HOST_KERNEL_REASON = "the host's kernel, not this container's"
+# What systemd (and so every systemd container manager) leaves for a container's processes, and Docker's marker.
+CONTAINER_MARKERS = ("/run/systemd/container", "/.dockerenv", "/run/.containerenv")
 # systemd-sysctl's directories, first one first (/lib/sysctl.d for a system whose /lib is not /usr/lib).
 SYSCTL_DIRS = ("/etc/sysctl.d", "/run/sysctl.d", "/usr/local/lib/sysctl.d", "/usr/lib/sysctl.d", "/lib/sysctl.d")
 
@@ -257,11 +277,23 @@ def live_lines(drift, found_overrides, wanted):
     return "".join(line + "\n" for line in before), "".join(line + "\n" for line in after)
 
 
-def read_running(module, wanted, proc_root, judge, skip):
-    """``(effective, not_applicable, drift)``: each key's running value, the keys left alone and why, and
-    the running values that differ from ``wanted`` on a writable /proc/sys (when ``judge``, keys of
-    ``skip`` excepted)."""
-    effective, not_applicable, drift = {}, {}, {}
+def in_container(markers=CONTAINER_MARKERS):
+    return any(os.path.exists(path) for path in markers)
+
+
+def interfaces(sys_class_net="/sys/class/net"):
+    try:
+        return sorted(os.listdir(sys_class_net))
+    except OSError:
+        return []
+
+
+def read_running(module, wanted, proc_root, judge, skip, *, container=False):
+    """``(effective, not_applicable, absent, drift)``: each key's running value, the differing keys that
+    cannot be set here and why, the keys this kernel lacks, and the running values that differ from
+    ``wanted`` and can be set (when ``judge``, keys of ``skip`` excepted). In a container only the
+    network namespace's own keys (``net.``) are the container's to set."""
+    effective, not_applicable, absent, drift = {}, {}, [], {}
     for key, value in wanted.items():
         path = proc_path(proc_root, key)
         try:
@@ -270,13 +302,15 @@ def read_running(module, wanted, proc_root, judge, skip):
             module.fail_json(msg=f"cannot read {key} from {path}: {exc}")
         effective[key] = live
         if live is None:
-            not_applicable[key] = f"this kernel has no {key}"
+            absent.append(key)
         elif judge and live != value and key not in skip:
-            if live_writable(path):
+            if container and not key.startswith("net."):
+                not_applicable[key] = HOST_KERNEL_REASON
+            elif live_writable(path):
                 drift[key] = live
             else:
                 not_applicable[key] = READ_ONLY_REASON
-    return effective, not_applicable, drift
+    return effective, not_applicable, absent, drift
 
 
 def set_running(module, wanted, proc_root, keys, *, effective, not_applicable):
@@ -371,7 +405,9 @@ def main():
     # 3. The running kernel: compare, then act outside check mode (the kernel first: a value it
     #    refuses never reaches the file).
     proc_root = params["proc_root"]
-    effective, not_applicable, drift = read_running(module, wanted, proc_root, params["apply_live"], found_overrides)
+    effective, not_applicable, absent, drift = read_running(
+        module, wanted, proc_root, params["apply_live"], found_overrides, container=in_container()
+    )
     written = sorted(drift)
     if not module.check_mode:
         written = set_running(module, wanted, proc_root, written, effective=effective, not_applicable=not_applicable)
@@ -388,6 +424,8 @@ def main():
         "configured": configured,
         "overridden": found_overrides,
         "not_applicable": not_applicable,
+        "absent": absent,
+        "interfaces": interfaces(),
         "written": written,
     }
     diffs = diffs_of(

@@ -66,6 +66,8 @@ class Host:
 @pytest.fixture
 def host(monkeypatch, tmp_path):
     patch_exits(monkeypatch)
+    # The tests may themselves run in a container; the module's container rule has its own test.
+    monkeypatch.setattr(mod, "in_container", lambda: False)
     return Host(tmp_path)
 
 
@@ -212,9 +214,9 @@ def test_sysctl_conf_is_read_last_unless_a_sysctl_d_file_links_to_it(host):
     assert run(host.args(), check=True)["overridden"] == {}
 
 
-def test_a_key_this_kernel_lacks_is_not_applicable(host):
+def test_a_key_this_kernel_lacks_is_absent_not_unjudged(host):
     result = run(host.args(settings={**SETTINGS, "net.ipv6.conf.all.accept_ra": 0}))
-    assert result["not_applicable"] == {"net.ipv6.conf.all.accept_ra": "this kernel has no net.ipv6.conf.all.accept_ra"}
+    assert result["absent"] == ["net.ipv6.conf.all.accept_ra"] and result["not_applicable"] == {}
     assert result["effective"]["net.ipv6.conf.all.accept_ra"] is None
     assert "net.ipv6.conf.all.accept_ra = 0\n" in host.dest.read_text()
 
@@ -339,3 +341,22 @@ def test_live_writable_probes_without_writing(tmp_path):
     assert mod.live_writable(str(path)) is True
     assert mod.live_writable(str(tmp_path / "missing")) is False
     assert path.read_text() == "1\n"
+
+
+def test_in_a_container_only_the_network_namespace_keys_are_set(host, monkeypatch):
+    monkeypatch.setattr(mod, "in_container", lambda: True)
+    host.live({"kernel.randomize_va_space": "0"})
+    checked = run(host.args(), check=True)
+    assert checked["not_applicable"] == {"kernel.randomize_va_space": "the host's kernel, not this container's"}
+    assert checked["written"] == ["net.ipv4.ip_forward", "net.ipv4.tcp_rmem"]
+    result = run(host.args())
+    assert host.read("kernel.randomize_va_space") == "0\n", "a container wrote the host kernel's value"
+    assert host.read("net.ipv4.ip_forward") == "0\n"
+    assert result["not_applicable"] == {"kernel.randomize_va_space": "the host's kernel, not this container's"}
+
+
+def test_the_interfaces_are_listed(monkeypatch, tmp_path):
+    for name in ("lo", "docker0"):
+        (tmp_path / name).mkdir()
+    assert mod.interfaces(str(tmp_path)) == ["docker0", "lo"]
+    assert mod.interfaces(str(tmp_path / "missing")) == []
