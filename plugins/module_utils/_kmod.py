@@ -190,3 +190,14 @@ def describe_override(pattern, command, source):
     """``/etc/modprobe.d/x.conf: install usb_storage /bin/true`` (the file when it was found)."""
     line = f"install {pattern} {command}"
     return f"{source}: {line}" if source else line
+
+
+def state_diff(unloaded, overridden):
+    """The before and after of the modules' state: ``sctp loaded`` -> ``sctp not loaded`` for each
+    module unloaded (or to unload), and each override -> our install command."""
+    before = [f"{name} loaded\n" for name in unloaded]
+    after = [f"{name} not loaded\n" for name in unloaded]
+    for name, why in sorted(overridden.items()):
+        before.append(f"{name} {why}\n")
+        after.append(f"{name} install {INSTALL_COMMAND}\n")
+    return "".join(before), "".join(after)

@@ -197,6 +197,75 @@ def write_file(module, dest, text):
             os.unlink(tmp)
 
 
+def judge_effective(module, modprobe, dest, candidate, modules):
+    """``(effective, overridden)``: each module's install command and blacklisting as modprobe
+    resolves them with ``candidate`` in place of dest (None: dest holds it already), and the modules
+    whose install line is not ours."""
+    effective = {name: {"install": None, "blacklisted": None, "loaded": False} for name in modules}
+    overridden = {}
+    if modprobe is None:
+        return effective, overridden
+    installs, blacklisted = read_effective(module, modprobe, dest, candidate)
+    for name in modules:
+        winner = kmod.install_for(installs, name)
+        effective[name]["install"] = winner[1] if winner else None
+        effective[name]["blacklisted"] = name in blacklisted
+        if winner is None:
+            overridden[name] = f"no install line in effect: modprobe does not read {dest}"
+        elif winner[1] != kmod.INSTALL_COMMAND:
+            overridden[name] = kmod.describe_override(*winner, source_of(*winner, dest))
+    return effective, overridden
+
+
+def live_state(module, params, modprobe, effective, not_applicable):
+    """``(absent, in_use, to_unload)`` from the running kernel; marks the loaded modules in
+    ``effective`` and adds the built-in ones (and those a container cannot unload) to ``not_applicable``."""
+    modules_dir = params["modules_dir"] or os.path.join("/lib/modules", os.uname().release)
+    loaded = kmod.parse_proc_modules(read_text(params["proc_modules"]))
+    builtin = kmod.parse_modules_builtin(read_text(os.path.join(modules_dir, "modules.builtin")))
+    dep_text = read_text(os.path.join(modules_dir, "modules.dep"), None)
+    available = kmod.parse_modules_dep(dep_text) if dep_text is not None else None
+    absent, in_use, to_unload = [], {}, []
+    container = None
+    for name in effective:
+        sys_entry = os.path.join(params["sys_module"], name)
+        has_initstate = os.path.exists(os.path.join(sys_entry, "initstate"))
+        if kmod.is_builtin(name, builtin, loaded, os.path.isdir(sys_entry), has_initstate):
+            not_applicable.setdefault(name, []).append("built into this kernel")
+            continue
+        if name not in loaded:
+            if available is not None and name not in available:
+                absent.append(name)
+            continue
+        effective[name]["loaded"] = True
+        if container is None:
+            container = in_container(module)
+        if container:
+            not_applicable.setdefault(name, []).append(f"loaded in the host's kernel; {CONTAINER}")
+        elif not params["unload"]:
+            continue
+        elif modprobe is None:
+            not_applicable.setdefault(name, []).append("modprobe is not installed: cannot unload")
+        elif kmod.in_use(loaded[name]):
+            in_use[name] = kmod.in_use(loaded[name])
+        else:
+            to_unload.append(name)
+    return absent, in_use, to_unload
+
+
+def unload(module, modprobe, names, result):
+    """``modprobe -r`` each module (never forced); a refusal for permission is not applicable here."""
+    for name in names:
+        rc, out, err = module.run_command([modprobe, "-r", name], environ_update=C_LOCALE)
+        if rc == 0:
+            result["unloaded"].append(name)
+            result["effective"][name]["loaded"] = False
+        elif "not permitted" in (err or out):
+            result["not_applicable"].setdefault(name, []).append(CONTAINER)
+        else:
+            module.fail_json(msg=f"modprobe -r {name} failed: {(err or out).strip()}", rc=rc, **result)
+
+
 def main():
     module = AnsibleModule(
         argument_spec={
@@ -218,30 +287,14 @@ def main():
         )
     dest = params["dest"]
     modules = kmod.wanted(params["disabled"])
-    not_applicable = {}
 
-    # The file.
     candidate = kmod.render(modules)
     before, mode = file_state(dest)
     file_changed = before != candidate or mode != MODE
 
-    # What modprobe has in effect, with our candidate in place.
     modprobe = module.get_bin_path("modprobe", opt_dirs=["/usr/sbin", "/sbin"])
-    effective = {name: {"install": None, "blacklisted": None, "loaded": False} for name in modules}
-    overridden = {}
-    if modprobe is None:
-        for name in modules:
-            not_applicable.setdefault(name, []).append(NO_MODPROBE)
-    else:
-        installs, blacklisted = read_effective(module, modprobe, dest, candidate if before != candidate else None)
-        for name in modules:
-            winner = kmod.install_for(installs, name)
-            effective[name]["install"] = winner[1] if winner else None
-            effective[name]["blacklisted"] = name in blacklisted
-            if winner is None:
-                overridden[name] = f"no install line in effect: modprobe does not read {dest}"
-            elif winner[1] != kmod.INSTALL_COMMAND:
-                overridden[name] = kmod.describe_override(*winner, source_of(*winner, dest))
+    effective, overridden = judge_effective(module, modprobe, dest, None if before == candidate else candidate, modules)
+    not_applicable = {} if modprobe else {name: [NO_MODPROBE] for name in modules}
     if overridden and params["overrides"] == "fail":
         lines = "; ".join(f"{name}: {why}" for name, why in sorted(overridden.items()))
         module.fail_json(
@@ -251,46 +304,8 @@ def main():
             effective=effective,
         )
 
-    # What the running kernel has.
-    modules_dir = params["modules_dir"] or os.path.join("/lib/modules", os.uname().release)
-    loaded = kmod.parse_proc_modules(read_text(params["proc_modules"]))
-    builtin = kmod.parse_modules_builtin(read_text(os.path.join(modules_dir, "modules.builtin")))
-    dep_text = read_text(os.path.join(modules_dir, "modules.dep"), None)
-    available = kmod.parse_modules_dep(dep_text) if dep_text is not None else None
-    absent, in_use, to_unload = [], {}, []
-    container = None
-    for name in modules:
-        sys_entry = os.path.join(params["sys_module"], name)
-        if kmod.is_builtin(
-            name, builtin, loaded, os.path.isdir(sys_entry), os.path.exists(os.path.join(sys_entry, "initstate"))
-        ):
-            not_applicable.setdefault(name, []).append("built into this kernel")
-            continue
-        if name not in loaded:
-            if available is not None and name not in available:
-                absent.append(name)
-            continue
-        effective[name]["loaded"] = True
-        if container is None:
-            container = in_container(module)
-        if container:
-            not_applicable.setdefault(name, []).append(f"loaded in the host's kernel; {CONTAINER}")
-            continue
-        if not params["unload"]:
-            continue
-        if modprobe is None:
-            not_applicable.setdefault(name, []).append("modprobe is not installed: cannot unload")
-            continue
-        busy = kmod.in_use(loaded[name])
-        if busy:
-            in_use[name] = busy
-        else:
-            to_unload.append(name)
-
-    changed = file_changed or bool(to_unload) or (module.check_mode and bool(in_use))
-    changed = changed or (params["overrides"] == "report" and bool(overridden))
+    absent, in_use, to_unload = live_state(module, params, modprobe, effective, not_applicable)
     result = {
-        "changed": changed,
         "effective": effective,
         "overridden": overridden,
         "not_applicable": not_applicable,
@@ -298,37 +313,25 @@ def main():
         "in_use": in_use,
         "unloaded": [],
     }
-
-    # Act.
-    if not module.check_mode:
+    if module.check_mode:
+        result["unloaded"] = to_unload
+    else:
         if file_changed:
             write_file(module, dest, candidate)
-        for name in to_unload:
-            rc, out, err = module.run_command([modprobe, "-r", name], environ_update=C_LOCALE)
-            if rc == 0:
-                result["unloaded"].append(name)
-                effective[name]["loaded"] = False
-            elif "not permitted" in (err or out):
-                not_applicable.setdefault(name, []).append(CONTAINER)
-            else:
-                module.fail_json(msg=f"modprobe -r {name} failed: {(err or out).strip()}", rc=rc, **result)
-    else:
-        result["unloaded"] = to_unload
+        unload(module, modprobe, to_unload, result)
+    # In check mode a module in use is drift too; outside it fails the call below.
+    drift = result["unloaded"] + (sorted(in_use) if module.check_mode else [])
+    result["changed"] = file_changed or bool(drift) or (params["overrides"] == "report" and bool(overridden))
 
     if module._diff:
+        state_before, state_after = kmod.state_diff(drift, overridden)
         result["diff"] = [
             {"before_header": dest, "after_header": dest, "before": before or "", "after": candidate},
             {
                 "before_header": "kernel modules",
                 "after_header": "kernel modules",
-                "before": "".join(
-                    [f"{name} loaded\n" for name in to_unload + sorted(in_use)]
-                    + [f"{name} {why}\n" for name, why in sorted(overridden.items())]
-                ),
-                "after": "".join(
-                    [f"{name} not loaded\n" for name in to_unload + sorted(in_use)]
-                    + [f"{name} install {kmod.INSTALL_COMMAND}\n" for name in sorted(overridden)]
-                ),
+                "before": state_before,
+                "after": state_after,
             },
         ]
 

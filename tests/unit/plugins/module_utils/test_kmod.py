@@ -128,17 +128,17 @@ def test_parse_modules_builtin_and_dep():
 
 
 @pytest.mark.parametrize(
-    "module, builtin, loaded, in_sys, initstate, expected",
+    "builtin, loaded, in_sys, initstate, expected",
     [
-        ("udf", {"udf"}, {}, False, False, True),  # modules.builtin says so
-        ("udf", set(), {}, True, False, True),  # /sys/module without initstate and not loaded
-        ("udf", set(), {}, True, True, False),  # a loadable module has an initstate
-        ("udf", set(), {"udf": {}}, True, False, False),
-        ("udf", set(), {}, False, False, False),
+        ({"udf"}, {}, False, False, True),  # modules.builtin says so
+        (set(), {}, True, False, True),  # /sys/module without initstate and not loaded
+        (set(), {}, True, True, False),  # a loadable module has an initstate
+        (set(), {"udf": {}}, True, False, False),
+        (set(), {}, False, False, False),
     ],
 )
-def test_is_builtin(module, builtin, loaded, in_sys, initstate, expected):
-    assert kmod.is_builtin(module, builtin, loaded, in_sys, initstate) is expected
+def test_is_builtin(builtin, loaded, in_sys, initstate, expected):
+    assert kmod.is_builtin("udf", builtin, loaded, in_sys, initstate) is expected
 
 
 def test_showconfig_argv_plain_without_candidate():
@@ -185,3 +185,12 @@ def test_describe_override():
         "/etc/modprobe.d/a.conf: install cramfs /bin/true"
     )
     assert kmod.describe_override("cramfs", "/bin/true", None) == "install cramfs /bin/true"
+
+
+def test_state_diff():
+    before, after = kmod.state_diff(
+        ["sctp", "usb_storage"], {"cramfs": "/etc/modprobe.d/a.conf: install cramfs /bin/true"}
+    )
+    assert before == "sctp loaded\nusb_storage loaded\ncramfs /etc/modprobe.d/a.conf: install cramfs /bin/true\n"
+    assert after == "sctp not loaded\nusb_storage not loaded\ncramfs install /bin/false\n"
+    assert kmod.state_diff([], {}) == ("", "")
