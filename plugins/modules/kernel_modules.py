@@ -52,7 +52,7 @@ options:
   overrides:
     description:
       - What to do when another file's C(install) line wins over ours.
-      - V(fail) fails before anything is written, naming the file and the line.
+      - V(fail) fails before anything is written (in check mode too), naming the file and the line.
       - V(report) reports it in RV(overridden) and the diff as a change (for a check-mode drift run).
     type: str
     choices: [fail, report]
@@ -110,7 +110,9 @@ not_applicable:
   type: dict
   sample: {udf: ["built into this kernel"]}
 absent:
-  description: Modules that have no module file for the running kernel (nothing to load).
+  description:
+    - Modules that have no module file for the running kernel (nothing to load).
+    - Empty when the kernel's C(modules.dep) cannot be read (a container).
   returned: success
   type: list
   elements: str
@@ -186,6 +188,7 @@ def file_state(dest):
 
 
 def write_file(module, dest, text):
+    os.makedirs(os.path.dirname(dest), mode=0o755, exist_ok=True)  # no /etc/modprobe.d without kmod
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(dest)}.", dir=os.path.dirname(dest))
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:

@@ -265,6 +265,12 @@ def test_without_modprobe_the_effective_check_is_not_applicable(env):
     assert env["calls"] == []
 
 
+def test_a_missing_directory_is_made(env):
+    dest = env["tmp"] / "run" / "modprobe.d" / "x.conf"
+    result = run(env, {"disabled": ["cramfs"], "dest": str(dest)})
+    assert result["changed"] is True and dest.read_text() == kmod.render(["cramfs"])
+
+
 def test_modprobe_c_failing_fails(env, monkeypatch):
     monkeypatch.setattr(
         basic.AnsibleModule, "run_command", lambda self, argv, **kw: (1, "", "modprobe: ERROR: bad config\n")
