@@ -179,7 +179,7 @@ def config_files(listing):
 def conf_installs(text):
     """The ``(pattern, command)`` install lines of one modprobe.d file (``\\`` continues a line)."""
     found = []
-    for line in text.replace("\\\n", " ").splitlines():
+    for line in text.replace("\\\n", "").splitlines():  # kmod joins the lines as they are
         fields = line.split(None, 2)
         if len(fields) == 3 and fields[0] == "install":
             found.append((normalize(fields[1]), fields[2].strip()))
