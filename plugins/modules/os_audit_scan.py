@@ -20,7 +20,7 @@ description:
     descend into a mount point whose file system type is in O(skip_fstypes), and stops after O(time_limit)
     seconds with RV(incomplete) true and RV(stopped_at) naming where.
   - Findings that O(allow) matches are expected and not reported. The rest are RV(findings).
-  - Outside check mode the module reports RV(changed=false) and one warning per check with unexpected findings.
+  - Outside check mode the module reports C(changed=false) and one warning per check with unexpected findings.
   - In check mode with O(report_drift) (the scheduled drift run, C(--check --diff)), unexpected findings make
     the task C(changed) and the diff's before lists them, one line each, with an empty after. Here C(changed)
     means I(the host is not compliant); nothing is changed, and a normal run will not change it either - the
@@ -82,7 +82,7 @@ options:
       - A check named here uses this list instead of its default; a check not named keeps its default. Only
         V(suid_sgid) has a default - the SUID/SGID executables a minimal Debian 12 or 13 server ships
         (C(/usr/bin/su), C(/usr/bin/passwd), C(/usr/bin/sudo), C(/usr/lib/openssh/ssh-keysign), ...; the
-        list, with the package of each, is in C(plugins/module_utils/_scan.py)). Give C(suid_sgid: []) to
+        list, with the package of each, is in C(plugins/module_utils/_scan.py)). Give V(suid_sgid) an empty list to
         report every one.
     type: dict
     default: {}
