@@ -25,7 +25,7 @@ description:
     the task C(changed) and the diff's before lists them, one line each, with an empty after. Here C(changed)
     means I(the host is not compliant); nothing is changed, and a normal run will not change it either - the
     findings are for an admin to review.
-version_added: 0.9.0
+version_added: 0.4.0
 extends_documentation_fragment:
   - bulwark.hardening.module
 attributes:
