@@ -65,10 +65,8 @@ def run(host, expect=ExitJson, check_mode=False, diff=False, **args):
         **{name: str(host.etc / name) for name in ("passwd", "shadow", "group", "gshadow")},
         **args,
     }
-    with (
-        patch_module_args({**args, "_ansible_check_mode": check_mode, "_ansible_diff": diff}),
-        pytest.raises(expect) as caught,
-    ):
+    args.update(_ansible_check_mode=check_mode, _ansible_diff=diff)
+    with patch_module_args(args), pytest.raises(expect) as caught:
         mod.main()
     result = caught.value.args[0]
     result["warnings"] = list(host.warnings)
