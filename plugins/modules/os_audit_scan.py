@@ -111,7 +111,8 @@ options:
 notes:
   - Run it as root; a directory it cannot list is counted in RV(errors) and passed over.
   - A bind mount of a file system that is also mounted elsewhere is walked twice.
-  - The walk's findings are at most O(max_findings) per check, sorted by path; the count is complete.
+  - Each check lists the first O(max_findings) unexpected findings the walk met, sorted by path; RV(counts)
+    counts them all.
 seealso:
   - name: CIS Debian Linux 12 Benchmark v1.1.0
     description: Sections 7.1.11 - 7.1.13 (files) and 7.2 (accounts and groups).
