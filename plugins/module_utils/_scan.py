@@ -88,6 +88,9 @@ DEFAULT_SUID_SGID_ALLOW = (
 
 DEFAULT_ALLOW = {"suid_sgid": DEFAULT_SUID_SGID_ALLOW}
 
+# The mode bits without which mode_findings() has nothing to say: the walk's fast path.
+_NOTABLE = stat.S_IWOTH | stat.S_ISUID | stat.S_ISGID
+
 _OCTAL_ESCAPE = re.compile(r"\\([0-7]{3})")
 
 
@@ -270,7 +273,7 @@ class Walk:
         """Run the file checks on one entry (its lstat result)."""
         self.scanned += 1
         add = self.findings.add
-        if self._modes:
+        if self._modes and st.st_mode & _NOTABLE:
             for check, detail in mode_findings(st.st_mode):
                 if check in self.findings.items:
                     add(check, "path", path, detail)
