@@ -164,12 +164,12 @@ def mode_findings(mode):
     perm = stat.S_IMODE(mode)
     if stat.S_ISREG(mode):
         if perm & stat.S_IWOTH:
-            found.append(("world_writable", f"world-writable file ({perm:04o})"))
+            found.append(("world_writable", f"file {perm:04o}"))
         bits = [name for bit, name in ((stat.S_ISUID, "SUID"), (stat.S_ISGID, "SGID")) if perm & bit]
         if bits:
-            found.append(("suid_sgid", f"{'+'.join(bits)} file ({perm:04o})"))
+            found.append(("suid_sgid", f"{'+'.join(bits)} file {perm:04o}"))
     elif stat.S_ISDIR(mode) and perm & stat.S_IWOTH and not perm & stat.S_ISVTX:
-        found.append(("world_writable", f"world-writable directory without the sticky bit ({perm:04o})"))
+        found.append(("world_writable", f"directory {perm:04o} without the sticky bit"))
     return found
 
 
@@ -178,10 +178,10 @@ def owner_detail(uid, gid, uid_known, gid_known):
     if uid_known and gid_known:
         return None
     if not uid_known and not gid_known:
-        return f"no owner (uid {uid}) and no group (gid {gid})"
+        return f"no owner or group: uid {uid}, gid {gid}"
     if not uid_known:
-        return f"no owner (uid {uid})"
-    return f"no group (gid {gid})"
+        return f"no owner: uid {uid}"
+    return f"no group: gid {gid}"
 
 
 # ------------------------------------------------------------------------------------ allow
@@ -403,12 +403,12 @@ def account_findings(passwd, shadow, group, gshadow, names=None):
         if len(owners) > 1 and uid != 0
     )
     found.extend(
-        (name, f"duplicate user name ({len(uids)} entries in {names['passwd']})")
+        (name, f"duplicate user name: {len(uids)} entries in {names['passwd']}")
         for name, uids in sorted(by_user.items())
         if name and len(uids) > 1
     )
     root_like = sorted({n for n in by_uid.get(0, []) if n != "root"})
-    found.extend((name, "UID 0 but not root (root must be the only UID 0 account)") for name in root_like)
+    found.extend((name, "UID 0 but not root: root must be the only UID 0 account") for name in root_like)
 
     by_gid, by_group = {}, {}
     for _number, fields in groups:
@@ -421,7 +421,7 @@ def account_findings(passwd, shadow, group, gshadow, names=None):
         if len(owners) > 1
     )
     found.extend(
-        (name, f"duplicate group name ({len(gids)} entries in {names['group']})")
+        (name, f"duplicate group name: {len(gids)} entries in {names['group']}")
         for name, gids in sorted(by_group.items())
         if name and len(gids) > 1
     )
@@ -459,7 +459,7 @@ def account_findings(passwd, shadow, group, gshadow, names=None):
 
 # ------------------------------------------------------------------------------------ report
 def finding_line(check, item):
-    """One line of the drift diff, e.g. ``world-writable: /srv/x (world-writable file (0777))``."""
+    """One line of the drift diff, e.g. ``world-writable: /srv/x (file 0777)``."""
     label = check.replace("_", "-")
     what = item.get("path", item.get("name"))
     return f"{label}: {what} ({item['detail']})"

@@ -151,11 +151,11 @@ findings:
   sample:
     world_writable:
       - path: /srv/share/notes.txt
-        detail: world-writable file (0666)
+        detail: file 0666
     unowned: []
     suid_sgid:
       - path: /usr/local/bin/helper
-        detail: SUID file (4755)
+        detail: SUID file 4755
     accounts:
       - name: uid 1001
         detail: duplicate UID shared by alice, bob

@@ -101,14 +101,14 @@ def test_distinct_roots(roots, expected):
     "mode, expected",
     [
         (stat.S_IFREG | 0o644, []),
-        (stat.S_IFREG | 0o666, [("world_writable", "world-writable file (0666)")]),
-        (stat.S_IFREG | 0o4755, [("suid_sgid", "SUID file (4755)")]),
-        (stat.S_IFREG | 0o2755, [("suid_sgid", "SGID file (2755)")]),
+        (stat.S_IFREG | 0o666, [("world_writable", "file 0666")]),
+        (stat.S_IFREG | 0o4755, [("suid_sgid", "SUID file 4755")]),
+        (stat.S_IFREG | 0o2755, [("suid_sgid", "SGID file 2755")]),
         (
             stat.S_IFREG | 0o6777,
-            [("world_writable", "world-writable file (6777)"), ("suid_sgid", "SUID+SGID file (6777)")],
+            [("world_writable", "file 6777"), ("suid_sgid", "SUID+SGID file 6777")],
         ),
-        (stat.S_IFDIR | 0o777, [("world_writable", "world-writable directory without the sticky bit (0777)")]),
+        (stat.S_IFDIR | 0o777, [("world_writable", "directory 0777 without the sticky bit")]),
         (stat.S_IFDIR | 0o1777, []),  # /tmp
         (stat.S_IFDIR | 0o2775, []),  # a SGID directory is no executable
         (stat.S_IFLNK | 0o777, []),  # a symlink's mode means nothing
@@ -125,9 +125,9 @@ def test_mode_findings(mode, expected):
     "uid_known, gid_known, expected",
     [
         (True, True, None),
-        (False, True, "no owner (uid 4242)"),
-        (True, False, "no group (gid 4343)"),
-        (False, False, "no owner (uid 4242) and no group (gid 4343)"),
+        (False, True, "no owner: uid 4242"),
+        (True, False, "no group: gid 4343"),
+        (False, False, "no owner or group: uid 4242, gid 4343"),
     ],
 )
 def test_owner_detail(uid_known, gid_known, expected):
@@ -199,10 +199,10 @@ def test_default_allow_covers_the_debian_set(path):
 def test_findings_cap_counts_and_allow():
     found = sc.Findings(["suid_sgid"], {"suid_sgid": ["/usr/bin/su"]}, limit=2)
     for path in ("/usr/bin/su", "/a", "/b", "/c"):
-        found.add("suid_sgid", "path", path, "SUID file (4755)")
+        found.add("suid_sgid", "path", path, "SUID file 4755")
     assert found.items["suid_sgid"] == [
-        {"path": "/a", "detail": "SUID file (4755)"},
-        {"path": "/b", "detail": "SUID file (4755)"},
+        {"path": "/a", "detail": "SUID file 4755"},
+        {"path": "/b", "detail": "SUID file 4755"},
     ]
     assert found.counts == {"suid_sgid": 3}
     assert found.allowed == {"suid_sgid": 1}
@@ -371,7 +371,7 @@ def test_account_findings_clean():
             SHADOW,
             GROUP,
             GSHADOW,
-            [("alice", "duplicate user name (2 entries in /etc/passwd)")],
+            [("alice", "duplicate user name: 2 entries in /etc/passwd")],
         ),
         (
             PASSWD,
@@ -385,14 +385,14 @@ def test_account_findings_clean():
             SHADOW,
             GROUP + "alice:x:1001:\n",
             GSHADOW,
-            [("alice", "duplicate group name (2 entries in /etc/group)")],
+            [("alice", "duplicate group name: 2 entries in /etc/group")],
         ),
         (
             PASSWD + "toor:x:0:0::/root:/bin/bash\n",
             SHADOW,
             GROUP,
             GSHADOW,
-            [("toor", "UID 0 but not root (root must be the only UID 0 account)")],
+            [("toor", "UID 0 but not root: root must be the only UID 0 account")],
         ),
         (
             PASSWD,
@@ -469,12 +469,10 @@ def test_known_ids():
 
 
 def test_finding_line_and_summary():
-    items = [{"path": f"/srv/{n}", "detail": "world-writable file (0666)"} for n in range(7)]
-    assert sc.finding_line("world_writable", items[0]) == "world-writable: /srv/0 (world-writable file (0666))"
+    items = [{"path": f"/srv/{n}", "detail": "file 0666"} for n in range(7)]
+    assert sc.finding_line("world_writable", items[0]) == "world-writable: /srv/0 (file 0666)"
     assert sc.finding_line("accounts", {"name": "toor", "detail": "x"}) == "accounts: toor (x)"
     text = sc.summary("world_writable", items, 9)
-    assert text.startswith("world_writable: 9 unexpected findings: /srv/0 (world-writable file (0666)), /srv/1")
+    assert text.startswith("world_writable: 9 unexpected findings: /srv/0 (file 0666), /srv/1")
     assert text.endswith(", and 4 more")
-    assert (
-        sc.summary("suid_sgid", items[:1], 1) == "suid_sgid: 1 unexpected finding: /srv/0 (world-writable file (0666))"
-    )
+    assert sc.summary("suid_sgid", items[:1], 1) == "suid_sgid: 1 unexpected finding: /srv/0 (file 0666)"

@@ -79,10 +79,10 @@ def test_report_outside_check_mode_changes_nothing_and_warns(host):
     result = run(host)
     assert result["changed"] is False
     assert result["findings"]["world_writable"] == [
-        {"path": str(host.root / "srv" / "drop"), "detail": "world-writable directory without the sticky bit (0777)"},
-        {"path": str(host.root / "tmp" / "notes"), "detail": "world-writable file (0666)"},
+        {"path": str(host.root / "srv" / "drop"), "detail": "directory 0777 without the sticky bit"},
+        {"path": str(host.root / "tmp" / "notes"), "detail": "file 0666"},
     ]
-    assert result["findings"]["suid_sgid"] == [{"path": str(host.root / "usr/bin/tool"), "detail": "SUID file (4755)"}]
+    assert result["findings"]["suid_sgid"] == [{"path": str(host.root / "usr/bin/tool"), "detail": "SUID file 4755"}]
     assert result["findings"]["unowned"] == []
     assert result["findings"]["accounts"] == []
     assert result["counts"] == {"world_writable": 2, "unowned": 0, "suid_sgid": 1, "accounts": 0}
@@ -102,9 +102,9 @@ def test_check_mode_reports_findings_as_drift(host):
     assert result["changed"] is True
     assert result["diff"]["after"] == ""
     assert result["diff"]["before"].splitlines() == [
-        f"world-writable: {host.root}/srv/drop (world-writable directory without the sticky bit (0777))",
-        f"world-writable: {host.root}/tmp/notes (world-writable file (0666))",
-        f"suid-sgid: {host.root}/usr/bin/tool (SUID file (4755))",
+        f"world-writable: {host.root}/srv/drop (directory 0777 without the sticky bit)",
+        f"world-writable: {host.root}/tmp/notes (file 0666)",
+        f"suid-sgid: {host.root}/usr/bin/tool (SUID file 4755)",
     ]
     assert result["warnings"] == []
 
@@ -144,7 +144,7 @@ def test_unknown_owner_is_looked_up_in_the_files_then_nss(host, monkeypatch):
         str(host.root / "usr" / "bin"),
         str(host.root / "usr" / "bin" / "tool"),
     ]
-    assert result["findings"]["unowned"][0]["detail"] == f"no owner (uid {UID})"
+    assert result["findings"]["unowned"][0]["detail"] == f"no owner: uid {UID}"
 
 
 def test_unknown_group(host, monkeypatch):
@@ -156,7 +156,7 @@ def test_unknown_group(host, monkeypatch):
     monkeypatch.setattr(mod.grp, "getgrgid", unknown)
     result = run(host, checks=["unowned"], roots=[str(host.root / "usr" / "bin" / "tool")])
     assert result["findings"]["unowned"] == [
-        {"path": str(host.root / "usr" / "bin" / "tool"), "detail": f"no group (gid {GID})"}
+        {"path": str(host.root / "usr" / "bin" / "tool"), "detail": f"no group: gid {GID}"}
     ]
 
 
@@ -166,7 +166,7 @@ def test_accounts(host):
     result = run(host, checks=["accounts"])
     assert result["findings"] == {
         "accounts": [
-            {"name": "toor", "detail": "UID 0 but not root (root must be the only UID 0 account)"},
+            {"name": "toor", "detail": "UID 0 but not root: root must be the only UID 0 account"},
             {"name": "toor", "detail": f"empty password field in {host.etc}/shadow"},
         ]
     }
