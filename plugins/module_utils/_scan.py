@@ -60,11 +60,12 @@ DEFAULT_SKIP_FSTYPES = (
     "fuse.glusterfs",
 )
 
-# The SUID/SGID executables a minimal Debian 12 (bookworm) server ships, from the bookworm root
-# file system of the collection's test image (bulwark/debian-systemd:bookworm) and a bookworm VM,
-# with the package of each. They are expected: a report names only the others. Debian 13 (trixie)
-# ships the same paths for these packages. A pattern (fnmatch, '*' also matches '/') covers the
-# multiarch directory.
+# The SUID/SGID executables a minimal Debian 12 (bookworm) server ships, with the package of each:
+# read from the root file system of the collection's test image (bulwark/debian-systemd:bookworm)
+# and a Debian 12 host. They are expected: a report names only the others. sudo and cron are in
+# every server the collection hardens; polkitd and libutempter0 come with common packages.
+# Debian 13 (trixie) was not checked; its packages are expected to keep these paths.
+# A pattern (fnmatch, '*' also matches '/') covers the multiarch directory.
 DEFAULT_SUID_SGID_ALLOW = (
     "/usr/bin/chfn",  # passwd, SUID root
     "/usr/bin/chsh",  # passwd, SUID root

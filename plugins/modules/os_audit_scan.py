@@ -80,7 +80,7 @@ options:
         patterns (C(*) also matches C(/)). For V(accounts), the patterns match the finding's name (a user
         name, a group name, C(uid 1001)).
       - A check named here uses this list instead of its default; a check not named keeps its default. Only
-        V(suid_sgid) has a default - the SUID/SGID executables a minimal Debian 12 or 13 server ships
+        V(suid_sgid) has a default - the SUID/SGID executables a minimal Debian 12 server ships
         (C(/usr/bin/su), C(/usr/bin/passwd), C(/usr/bin/sudo), C(/usr/lib/openssh/ssh-keysign), ...; the
         list, with the package of each, is in C(plugins/module_utils/_scan.py)). Give V(suid_sgid) an empty list to
         report every one.
