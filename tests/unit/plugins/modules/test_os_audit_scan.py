@@ -185,6 +185,7 @@ def test_time_limit_stops_the_walk_and_says_where(host, monkeypatch):
     monkeypatch.setattr(mod, "time", types.SimpleNamespace(monotonic=lambda: 0.0))
     result = run(host, time_limit=1)
     assert result["incomplete"] is True
+    assert "the file checks are incomplete" in result["not_applicable"]["file checks"]
     assert result["stopped_at"] == str(host.root)
     assert any("stopped at" in warning for warning in result["warnings"])
 
@@ -210,3 +211,14 @@ def test_a_root_given_twice_or_nested_is_walked_once(host):
 )
 def test_errors_name_the_value(host, args, message):
     assert message in run(host, expect=FailJson, **args)["msg"]
+
+
+def test_an_excluded_directory_is_not_entered(host):
+    """Container engines' image layers (the default exclude) are the images' files, not the host's."""
+    layers = host.root / "var" / "lib" / "docker"
+    layers.mkdir(parents=True)
+    (layers / "open").write_text("x")
+    (layers / "open").chmod(0o777)
+    result = run(host, exclude=[str(layers)])
+    assert not any("docker" in item["path"] for item in result["findings"]["world_writable"])
+    assert {"path": str(layers), "fstype": "excluded"} in result["skipped_mounts"]
