@@ -221,7 +221,7 @@ def render(results: list[tuple[dict, list[dict]]]) -> str:
         "(Manual) is one CIS assesses by hand.",
         "",
         "| Benchmark | Level 1 Server | " + " | ".join(STATES.values()) + " |",
-        "| --- | ---: | " + " | ".join("---:" for _ in STATES) + " |",
+        "| --- | ---: | " + " | ".join(["---:"] * len(STATES)) + " |",
     ]
     for data, table in results:
         numbers = counts(table)
