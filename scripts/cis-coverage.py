@@ -188,7 +188,7 @@ def rows(data: dict, catalogue: dict, field: str, decisions: dict, key: str) -> 
             )
         if controls:
             roles = sorted({catalogue[control]["role"] for control in controls})
-            row["state"] = "implemented" if roles == [ROLE] else "covered_elsewhere"
+            row["state"] = "implemented" if ROLE in roles else "covered_elsewhere"
             row["by"] = "; ".join(
                 ", ".join(f"`{c}`" for c in controls if catalogue[c]["role"] == role) + f" ({role})" for role in roles
             )
@@ -353,6 +353,7 @@ recommendations:
 SAMPLE_CATALOGUE = {
     "OS-MODULES": {"role": "os_baseline", "title": "t", "measure": "m", "cis": "1.1.1-1.1.2", "cis13": "1.1.1"},
     "SSH-CONFIG": {"role": "ssh_hardening", "title": "t", "measure": "m", "cis": "5.1.1-5.1.10"},
+    "OS-SSHD-MODE": {"role": "os_baseline", "title": "t", "measure": "m", "cis": "5.1.2"},
 }
 SAMPLE_COVERAGE = """
 debian12:
@@ -408,15 +409,16 @@ def self_test() -> int:
         assert [(r["id"], r["state"]) for r in t12] == [
             ("1.1.1", "implemented"),
             ("5.1.1", "covered_elsewhere"),
-            ("5.1.2", "covered_elsewhere"),
+            ("5.1.2", "implemented"),
             ("5.1.10", "covered_elsewhere"),
             ("6.1", "planned"),
             ("7.1", "manual"),
         ], t12
+        assert t12[2]["by"] == "`OS-SSHD-MODE` (os_baseline); `SSH-CONFIG` (ssh_hardening)", t12[2]
         assert t12[1]["by"] == "`SSH-CONFIG` (ssh_hardening)" and t12[4]["by"].startswith("logging_audit: ")
         assert [r["state"] for r in t13][:4] == ["implemented", "manual", "planned", "not_applicable"], t13
         body = render(results)
-        assert "| CIS Sample v1.0.0 | 6 | 1 | 3 | 1 | 0 | 1 |" in body, body
+        assert "| CIS Sample v1.0.0 | 6 | 2 | 2 | 1 | 0 | 1 |" in body, body
         assert "| 5.1.10 | Ensure sshd \\| MACs are configured | covered elsewhere |" in body, body
         assert "| 7.1 | Ensure SUID files are reviewed (Manual) | manual |" in body, body
         assert "1.1.2" not in body.split("<details>", 1)[1], "a Level 2 recommendation is not in the table"
