@@ -3,7 +3,7 @@
 The drift report (plugins/callback/drift_report.py) reports controls, not tasks: each task that
 can report ``changed`` names its control by ID in its ``vars`` (``bulwark_control: SSH-CONFIG``;
 its own, or inherited from an enclosing ``block``; the task's own wins). Each control's title,
-measure and CIS reference are written once, in the catalogue (plugins/module_utils/_controls.py).
+measure and CIS references are written once, in the catalogue (plugins/module_utils/_controls.py).
 
 This script reads the catalogue and every ``roles/*/tasks/*.yml`` and prints one line per defect,
 ``path: task name: reason``, and exits 1: a task that can change a host and names no control; an
@@ -38,7 +38,7 @@ PREFIXES = {
     "os_baseline": ("OS",),
 }
 ID_RE = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$")
-ENTRY_KEYS = {"role", "title", "measure", "cis"}
+ENTRY_KEYS = {"role", "title", "measure", "cis", "cis13"}
 # Measures shorter than this are not searched for as restated text (none is, today).
 MIN_RESTATED = 20
 
@@ -123,14 +123,14 @@ def catalogue_problems(catalogue: dict) -> list[str]:
             defects.append(f"{where}: the ID does not match {ID_RE.pattern}")
             continue
         if not isinstance(entry, dict):
-            defects.append(f"{where}: an entry must be a mapping with role, title, measure and optional cis")
+            defects.append(f"{where}: an entry must be a mapping with role, title, measure and optional cis, cis13")
             continue
         unknown = sorted(str(key) for key in entry if key not in ENTRY_KEYS)
         if unknown:
             defects.append(f"{where}: unknown keys {', '.join(unknown)} (allowed: {', '.join(sorted(ENTRY_KEYS))})")
-        for key in ("title", "measure", "cis"):
+        for key in ("title", "measure", "cis", "cis13"):
             value = entry.get(key)
-            if (key in entry or key != "cis") and (not isinstance(value, str) or not value.strip()):
+            if (key in entry or key in ("title", "measure")) and (not isinstance(value, str) or not value.strip()):
                 defects.append(f"{where}: {key} must be a non-empty string, not {value!r}")
         allowed = PREFIXES.get(entry.get("role"))
         if allowed is None:
@@ -233,7 +233,13 @@ def check_files(paths, catalogue: dict) -> tuple[list[str], list]:
 SAMPLE = {
     "SSH-CONFIG": {"role": "ssh_hardening", "title": "Hardened sshd_config", "measure": "No root login (i-doit)"},
     "SSH-SERVICE": {"role": "ssh_hardening", "title": "sshd running", "measure": "sshd enabled and running"},
-    "UFW-PACKAGE": {"role": "ufw", "title": "ufw installed", "measure": "ufw, the host firewall", "cis": "4.2.1"},
+    "UFW-PACKAGE": {
+        "role": "ufw",
+        "title": "ufw installed",
+        "measure": "ufw, the host firewall",
+        "cis": "4.2.1",
+        "cis13": "4.1.1",
+    },
 }
 GOOD = """
 - name: Install the hardened sshd_config
@@ -320,6 +326,7 @@ BAD_CATALOGUE = {
     "SSH-EMPTY": {"role": "ssh_hardening", "title": "t", "measure": " "},
     "SSH-NO-TITLE": {"role": "ssh_hardening", "measure": "m"},
     "SSH-CIS": {"role": "ssh_hardening", "title": "t", "measure": "m", "cis": ""},
+    "SSH-CIS13": {"role": "ssh_hardening", "title": "t", "measure": "m", "cis": "5.1.4", "cis13": ["5.1.4"]},
     "UFW-IN-SSH": {"role": "ssh_hardening", "title": "t", "measure": "m"},
     "WEB-ROLE": {"role": "web", "title": "t", "measure": "m"},
 }
@@ -329,6 +336,7 @@ BAD_CATALOGUE_LINES = [
     "SSH-EMPTY: measure must be a non-empty string",
     "SSH-NO-TITLE: title must be a non-empty string, not None",
     "SSH-CIS: cis must be a non-empty string",
+    "SSH-CIS13: cis13 must be a non-empty string, not ['5.1.4']",
     "UFW-IN-SSH: a control of role ssh_hardening starts with SSH-",
     "WEB-ROLE: role 'web' is none of",
 ]

@@ -1,7 +1,7 @@
 # Copyright: (c) 2026, bulwark.hardening contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The catalogue of the collection's drift controls, by ID: the one place for each control's
-title, measure and CIS Debian 12 reference.
+title, measure and CIS references.
 
 A task that can change a host names its control by ID only (``vars: {bulwark_control: SSH-CONFIG}``).
 The drift_report callback reads this catalogue on the controller, whether the collection runs from a
@@ -9,8 +9,12 @@ source tree or is installed; scripts/check-controls.py refuses an ID not in it, 
 uses, and a task that restates a measure; scripts/role-docs.py renders each role's table from it.
 
 Per entry: ``role`` (the role whose tasks implement it), ``title`` (what the report names it),
-``measure`` (what the control requires and the document that asks for it) and, where CIS Debian 12
-has one, ``cis`` (its recommendation numbers). Data only: nothing here runs on a managed host.
+``measure`` (what the control requires and the document that asks for it) and, where the benchmark
+has them, ``cis`` (its recommendation numbers in CIS Debian Linux 12 v1.1.0) and ``cis13`` (in CIS
+Debian 13 v1.0.0): each a list of numbers and ranges within one section ("5.1.4-5.1.7, 5.1.10").
+The two benchmarks number and split their recommendations differently, so each control states both;
+scripts/cis-coverage.py checks every number against meta/cis/ and renders the coverage table.
+Data only: nothing here runs on a managed host.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ CONTROLS = {
         "title": "SSH login banner",
         "measure": "Warning banner shown before SSH login (from CIS; no seed document asks for it)",
         "cis": "1.6.3, 1.6.6",
+        "cis13": "1.6.3, 1.6.6",
     },
     "SSH-HOST-KEYS": {
         "role": "ssh_hardening",
@@ -61,6 +66,7 @@ CONTROLS = {
             "server checklist #5)"
         ),
         "cis": "5.1.4-5.1.7, 5.1.10-5.1.22",
+        "cis13": "5.1.4-5.1.7, 5.1.10-5.1.23",
     },
     "SSH-PORT-FIREWALL": {
         "role": "ssh_hardening",
@@ -94,6 +100,7 @@ CONTROLS = {
             "Ports, IPv4 versus IPv6)"
         ),
         "cis": "4.2.7",
+        "cis13": "4.1.3, 4.1.5",
     },
     "UFW-PACKAGE": {
         "role": "ufw",
@@ -103,6 +110,7 @@ CONTROLS = {
             "requirements #3)"
         ),
         "cis": "4.2.1",
+        "cis13": "4.1.1",
     },
     "UFW-LIVE": {
         "role": "ufw",
@@ -120,6 +128,7 @@ CONTROLS = {
             "(i-doit guide: Firewall and Open Ports; server checklist #3)"
         ),
         "cis": "4.2.3, 4.2.6, 4.2.7",
+        "cis13": "4.1.2, 4.1.3, 4.1.5",
     },
     # fail2ban
     "FAIL2BAN-LOG": {
@@ -174,6 +183,7 @@ CONTROLS = {
             "checklist #1; minimum requirements #5)"
         ),
         "cis": "1.2.2.1",
+        "cis13": "1.2.2.1",
     },
     "UPDATES-NEEDRESTART": {
         "role": "unattended_upgrades",
@@ -217,6 +227,7 @@ CONTROLS = {
             "checklist #1)"
         ),
         "cis": "1.2.2.1",
+        "cis13": "1.2.2.1",
     },
     # minimal_packages
     "PACKAGES-MASKED-SERVICES": {
@@ -227,6 +238,7 @@ CONTROLS = {
             "System)"
         ),
         "cis": "2.1.13",
+        "cis13": "2.1.13",
     },
     "LISTENER-UNDECLARED": {
         "role": "minimal_packages",
@@ -236,6 +248,7 @@ CONTROLS = {
             "requirements #1, #6)"
         ),
         "cis": "2.1.22",
+        "cis13": "2.1.23",
     },
     "PACKAGES-BLOCKLISTED": {
         "role": "minimal_packages",
@@ -245,6 +258,7 @@ CONTROLS = {
             "System)"
         ),
         "cis": "2.1.2-2.1.12, 2.1.14-2.1.17, 2.1.19, 2.1.20, 2.2.1-2.2.6",
+        "cis13": "2.1.2-2.1.12, 2.1.14-2.1.18, 2.1.20, 2.1.21, 2.2.1-2.2.6",
     },
     # apache_hardening
     "APACHE-CONFIG": {
