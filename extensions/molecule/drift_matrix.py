@@ -107,6 +107,7 @@ GROUPS = {
     "APACHE": "web",
     "PHP": "web",
     "IMMUTABLE": "immutable",
+    "OS": "os",
 }
 # The site scenario (the whole baseline, drift.yml itself) makes this many batches; an injection
 # that does not fit there runs in the next scenario it lists (its role's, which repairs faster).

@@ -362,6 +362,7 @@ CONTROLS = {
             " with no later sysctl.d file overriding them (CIS)"
         ),
         "cis": "1.5.1-1.5.3, 3.3.1-3.3.11",
+        "cis13": "1.5.1-1.5.5, 1.5.8-1.5.10, 3.3.1.1-3.3.1.18, 3.3.2.1-3.3.2.8",
     },
     "OS-KERNEL-MODULES": {
         "role": "os_baseline",
@@ -370,6 +371,7 @@ CONTROLS = {
             "Unused file-system, USB storage and network protocol modules cannot be loaded and are not loaded (CIS)"
         ),
         "cis": "1.1.1.1-1.1.1.5, 1.1.1.9, 3.2.1-3.2.4",
+        "cis13": "1.1.1.1-1.1.1.5, 1.1.1.9, 1.1.1.10, 3.2.1-3.2.6",
     },
     "OS-FILE-PERMISSIONS": {
         "role": "os_baseline",
@@ -379,6 +381,7 @@ CONTROLS = {
             " owned by root and no more permissive than CIS allows (server checklist #10: permissions)"
         ),
         "cis": "1.4.2, 7.1.1-7.1.10",
+        "cis13": "1.4.2, 7.1.1-7.1.10",
     },
     "OS-SUDO": {
         "role": "os_baseline",
@@ -387,6 +390,7 @@ CONTROLS = {
             "sudo installed, commands run in a pseudo-terminal, logged to a file, credentials cached briefly (CIS)"
         ),
         "cis": "5.2.1-5.2.3, 5.2.6",
+        "cis13": "5.2.1-5.2.3, 5.2.6",
     },
     "OS-BANNERS": {
         "role": "os_baseline",
@@ -395,18 +399,24 @@ CONTROLS = {
             "Message of the day and local login banner state the policy and reveal no system details, mode 0644 (CIS)"
         ),
         "cis": "1.6.1, 1.6.2, 1.6.4, 1.6.5",
+        "cis13": "1.6.1, 1.6.2, 1.6.4, 1.6.5",
     },
     "OS-SHELL": {
         "role": "os_baseline",
         "title": "Shell timeout and umask",
-        "measure": "Idle login shells end after a timeout; new files are not readable by others by default (CIS)",
-        "cis": "5.4.3.2, 5.4.3.3",
+        "measure": (
+            "Idle login shells end after a timeout; login shells create files that others cannot read (CIS; the"
+            " umask of login.defs and PAM is still to come)"
+        ),
+        "cis": "5.4.3.2",
+        "cis13": "5.4.3.2",
     },
     "OS-CORE-DUMPS": {
         "role": "os_baseline",
         "title": "Core dumps restricted",
         "measure": "No core dumps written by any process, nor stored by systemd-coredump (CIS)",
         "cis": "1.5.3",
+        "cis13": "1.5.11-1.5.13",
     },
     "OS-AUDIT-FINDINGS": {
         "role": "os_baseline",
@@ -416,6 +426,7 @@ CONTROLS = {
             " program; accounts shadowed, none with an empty password, no duplicate or orphaned IDs and names (CIS)"
         ),
         "cis": "7.1.11-7.1.13, 7.2.1-7.2.8",
+        "cis13": "7.1.11-7.1.13, 7.2.1-7.2.8",
     },
 }
 

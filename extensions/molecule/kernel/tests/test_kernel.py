@@ -107,22 +107,25 @@ def test_an_unused_module_cannot_be_loaded_after_the_reboot(rebooted, host):
 
 
 def test_a_drift_check_judges_the_live_kernel_and_a_later_sysctl_file(rebooted, host, check_run):
-    # Three kinds of drift at once (one check run under TCG takes minutes): a value changed at
-    # runtime, a module loaded by hand past modprobe's configuration, a later sysctl.d file.
+    # Four kinds of drift at once (one check run under TCG takes minutes): a value changed at
+    # runtime, a module loaded by hand past modprobe's configuration, a later sysctl.d file and an
+    # earlier modprobe.d file (for an install command, modprobe takes the first file's).
     cramfs = host.check_output("modinfo -n cramfs")
-    later = "/etc/sysctl.d/99-zz-local.conf"
+    later, earlier = "/etc/sysctl.d/99-zz-local.conf", "/etc/modprobe.d/00-aa-local.conf"
     host.run_expect([0], "sysctl -qw net.ipv4.conf.all.accept_redirects=1")
     host.run_expect([0], "insmod %s", cramfs)
     host.run_expect([0], "printf 'kernel.yama.ptrace_scope = 0\\n' > %s", later)
+    host.run_expect([0], "printf 'install sctp /bin/true\\n' > %s", earlier)
     try:
         _run, report = check_run()
     finally:
-        host.run(f"sysctl -qw net.ipv4.conf.all.accept_redirects=0; rmmod cramfs; rm -f {later}")
+        host.run(f"sysctl -qw net.ipv4.conf.all.accept_redirects=0; rmmod cramfs; rm -f {later} {earlier}")
     controls = report[NAME]["controls"]
     sysctl, modules = controls["OS-SYSCTL"], controls["OS-KERNEL-MODULES"]
     assert sysctl["status"] == "drift" and modules["status"] == "drift", (sysctl, modules)
     found = "\n".join(sysctl["found"] + sysctl["expected"])
     assert "net.ipv4.conf.all.accept_redirects" in found and later in found, found
-    assert "cramfs" in "\n".join(modules["found"] + modules["expected"]), modules
+    module_lines = "\n".join(modules["found"] + modules["expected"])
+    assert "cramfs" in module_lines and earlier in module_lines, modules
     drifted = sorted(key for key, entry in controls.items() if entry["status"] == "drift")
     assert drifted == ["OS-KERNEL-MODULES", "OS-SYSCTL"], drifted

@@ -1,0 +1,152 @@
+"""Drift injections for the os_baseline role's controls (see extensions/molecule/drift_matrix.py).
+
+They run in the os_baseline scenario (containers, the role with its defaults). What only a kernel of the
+host's own can show - a value changed in the running kernel, a module loaded, modprobe's merged
+configuration - is injected on the kernel scenario's VM instead (extensions/molecule/kernel/tests/
+test_kernel.py, test_a_drift_check_judges_the_live_kernel_and_a_later_sysctl_file), where /proc/sys is
+writable and kmod is installed.
+"""
+
+from drift_matrix import Injection, NotInjectable
+
+SYSCTL = "/etc/sysctl.d/90-bulwark-hardening.conf"
+MODPROBE = "/etc/modprobe.d/00-bulwark-hardening.conf"
+SUDOERS = "/etc/sudoers.d/bulwark-hardening"
+PROFILE = "/etc/profile.d/bulwark-hardening.sh"
+LIMITS = "/etc/security/limits.d/bulwark-hardening.conf"
+ON_THE_VM = (
+    "a container's kernel is the host's (/proc/sys read-only, no kmod): injected on the kernel scenario's VM "
+    "(test_kernel.py, one drift run with a runtime value, a hand-loaded module, a later sysctl.d file and an "
+    "earlier modprobe.d file)"
+)
+NO_PROCESS = "no process holds it: {what} is read afresh at every {when}, so the files are what is in effect."
+
+SCENARIOS = ("os_baseline",)
+
+INJECTIONS = [
+    # ---------------------------------------------------------------- OS-SYSCTL
+    Injection(
+        control="OS-SYSCTL",
+        via="file",
+        what="ASLR switched off in our sysctl.d file (kernel.randomize_va_space = 0)",
+        inject=f"sed -i 's/^kernel.randomize_va_space = 2$/kernel.randomize_va_space = 0/' {SYSCTL}",
+        scenarios=SCENARIOS,
+    ),
+    Injection(
+        control="OS-SYSCTL",
+        via="override",
+        what="a later sysctl.d file accepts ICMP redirects (99-zz-local.conf: net.ipv4.conf.all.accept_redirects = 1)",
+        inject="printf 'net.ipv4.conf.all.accept_redirects = 1\\n' > /etc/sysctl.d/99-zz-local.conf",
+        undo="rm /etc/sysctl.d/99-zz-local.conf",
+        scenarios=SCENARIOS,
+    ),
+    NotInjectable(control="OS-SYSCTL", via="daemon", why=ON_THE_VM),
+    # ---------------------------------------------------------------- OS-KERNEL-MODULES
+    Injection(
+        control="OS-KERNEL-MODULES",
+        via="file",
+        what="usb-storage made loadable again in our modprobe.d file (its install and blacklist lines removed)",
+        inject=f"sed -i '/usb.storage/d' {MODPROBE}",
+        scenarios=SCENARIOS,
+    ),
+    NotInjectable(control="OS-KERNEL-MODULES", via="override", why=ON_THE_VM),
+    NotInjectable(control="OS-KERNEL-MODULES", via="daemon", why=ON_THE_VM),
+    # ---------------------------------------------------------------- OS-FILE-PERMISSIONS
+    Injection(
+        control="OS-FILE-PERMISSIONS",
+        via="file",
+        what="/etc/shadow made world-readable (chmod 0644)",
+        inject="chmod 0644 /etc/shadow",
+        scenarios=SCENARIOS,
+    ),
+    NotInjectable(
+        control="OS-FILE-PERMISSIONS",
+        via="override",
+        why="a file's owner and mode live in its inode; nothing read with higher priority can change them.",
+    ),
+    NotInjectable(
+        control="OS-FILE-PERMISSIONS",
+        via="daemon",
+        why=NO_PROCESS.format(what="a file's owner and mode", when="open"),
+    ),
+    # ---------------------------------------------------------------- OS-SUDO
+    Injection(
+        control="OS-SUDO",
+        via="file",
+        what="our sudoers file caches credentials for an hour (timestamp_timeout=60)",
+        inject=f"sed -i 's/^Defaults timestamp_timeout=.*/Defaults timestamp_timeout=60/' {SUDOERS}",
+        scenarios=SCENARIOS,
+    ),
+    NotInjectable(
+        control="OS-SUDO",
+        via="override",
+        why=(
+            "a later sudoers.d file (Defaults !use_pty) is not judged yet: the read of sudo's effective Defaults"
+            " (sudo -l) comes with the next step of the role."
+        ),
+    ),
+    NotInjectable(control="OS-SUDO", via="daemon", why=NO_PROCESS.format(what="sudoers", when="sudo command")),
+    # ---------------------------------------------------------------- OS-BANNERS
+    Injection(
+        control="OS-BANNERS",
+        via="file",
+        what="the local login banner names the system again (\\S \\r on /etc/issue)",
+        inject="printf 'Debian GNU/Linux \\\\S \\\\r\\n' > /etc/issue",
+        scenarios=SCENARIOS,
+    ),
+    NotInjectable(
+        control="OS-BANNERS",
+        via="override",
+        why="agetty also shows /etc/issue.d/*.issue, which the role does not judge yet (the next step of the role).",
+    ),
+    NotInjectable(control="OS-BANNERS", via="daemon", why=NO_PROCESS.format(what="/etc/issue", when="login")),
+    # ---------------------------------------------------------------- OS-SHELL
+    Injection(
+        control="OS-SHELL",
+        via="file",
+        what="our profile.d file's shell timeout lifted (TMOUT=0)",
+        inject=f"sed -i 's/^  TMOUT=.*/  TMOUT=0/' {PROFILE}",
+        scenarios=SCENARIOS,
+    ),
+    NotInjectable(
+        control="OS-SHELL",
+        via="override",
+        why="a later profile.d file (umask 022) is not judged yet: a login shell's effective umask comes next.",
+    ),
+    NotInjectable(control="OS-SHELL", via="daemon", why=NO_PROCESS.format(what="profile.d", when="login")),
+    # ---------------------------------------------------------------- OS-CORE-DUMPS
+    Injection(
+        control="OS-CORE-DUMPS",
+        via="file",
+        what="our limits.d file allows core dumps (* hard core unlimited)",
+        inject=f"sed -i 's/^\\* hard core 0$/* hard core unlimited/' {LIMITS}",
+        scenarios=SCENARIOS,
+    ),
+    NotInjectable(
+        control="OS-CORE-DUMPS",
+        via="override",
+        why="a later limits.d file is not judged yet: a login's effective hard limit (ulimit -Hc) comes next.",
+    ),
+    NotInjectable(
+        control="OS-CORE-DUMPS",
+        via="daemon",
+        why=NO_PROCESS.format(
+            what="limits.d (by pam_limits) and coredump.conf (by systemd-coredump)", when="login or crash"
+        ),
+    ),
+    # ---------------------------------------------------------------- OS-AUDIT-FINDINGS
+    Injection(
+        control="OS-AUDIT-FINDINGS",
+        via="file",
+        what="a world-writable file (/srv/bulwark-matrix-open, 0777) and a user with an empty password",
+        inject="install -m 0777 /dev/null /srv/bulwark-matrix-open && useradd -M bulwarkmx && passwd -qd bulwarkmx",
+        undo="rm -f /srv/bulwark-matrix-open && userdel bulwarkmx",
+        scenarios=SCENARIOS,
+    ),
+    NotInjectable(
+        control="OS-AUDIT-FINDINGS",
+        via="override",
+        why="the audit reads the file systems and the account files themselves; there is no configuration to override.",
+    ),
+    NotInjectable(control="OS-AUDIT-FINDINGS", via="daemon", why="no daemon: the audit walks the host at each run."),
+]
