@@ -298,10 +298,10 @@ def binding_applies(kind, binding, user, groups=()):
     if kind != ":":
         return False
     positive = negative = False
-    for item in binding.split(","):
-        negated = item.startswith("!")
-        item = item.lstrip("!")
-        if item == user or item == "ALL" or (item.startswith("%") and item[1:] in groups) or item.isupper():
+    for raw in binding.split(","):
+        negated = raw.startswith("!")
+        item = raw.lstrip("!")
+        if item in (user, "ALL") or (item.startswith("%") and item[1:] in groups) or item.isupper():
             if negated:
                 negative = True
             else:
@@ -326,7 +326,7 @@ def same_value(wanted, effective):
         return False
 
 
-def responsible_line(items, name, wanted, effective, user, groups=(), kind=None, binding=None):
+def responsible_line(items, name, wanted, effective, user, *, groups=(), kind=None, binding=None):
     """The last sudoers line behind a wrong effective value: ``(file, line)`` or ``(None, None)``.
 
     ``items`` come from read_sudoers().  Looked at: the general lines that may apply to the user

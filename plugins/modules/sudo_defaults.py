@@ -25,7 +25,9 @@ attributes:
   check_mode:
     details: The module only reads. In check mode with O(report_drift), differences make it report C(changed).
   diff_mode:
-    details: In check mode, one line per difference, C(user: name = effective (file:line)) before and C(user: name = wanted) after.
+    details: >-
+      In check mode, one line per difference, C(user: name = effective (file:line)) before and
+      C(user: name = wanted) after.
   platform:
     platforms: posix
 options:
@@ -34,7 +36,8 @@ options:
       - The wanted Defaults, setting name to value.
       - V(true) for a flag that must be on (C(use_pty)), V(false) for one that must be off (C(!visiblepw)), a string or
         number for a C(name=value) setting. Numbers are compared as numbers (V(15) matches C(15.0)).
-      - A setting no sudoers line sets has sudo's built-in default, which the module cannot see; it counts as a difference.
+      - A setting no sudoers line sets has sudo's built-in default, which the module cannot see; it counts as a
+        difference.
     type: dict
     required: true
   users:
@@ -104,12 +107,15 @@ differs:
     wanted: {description: The wanted value., type: raw}
     effective: {description: The effective value., type: raw}
     scope:
-      description: Empty for the user's general Defaults; C(Defaults>runas) or C(Defaults!cmnd) for a value that applies only there.
+      description: >-
+        Empty for the user's general Defaults; C(Defaults>runas) or C(Defaults!cmnd) for a value that applies
+        only there.
       type: str
     file: {description: The file of the last line responsible, or V(null) when none sets the setting., type: str}
     line: {description: That line's number (the first line of a continued line)., type: int}
   sample:
-    - {user: root, name: timestamp_timeout, wanted: 15, effective: "30", scope: "", file: /etc/sudoers.d/zz-local, line: 1}
+    - {user: root, name: timestamp_timeout, wanted: 15, effective: "30", scope: "",
+       file: /etc/sudoers.d/zz-local, line: 1}
 unjudged:
   description: Users that were not judged, with the reason.
   returned: success
@@ -199,7 +205,9 @@ def main():
     wanted = module.params["defaults"]
     for name, value in wanted.items():
         if not isinstance(value, (bool, int, float, str)):
-            module.fail_json(msg=f"defaults: the value of {name} must be true, false, a string or a number, not {value!r}")
+            module.fail_json(
+                msg=f"defaults: the value of {name} must be true, false, a string or a number, not {value!r}"
+            )
     sudo = module.get_bin_path("sudo", required=True)
 
     effective, differs, unjudged = {}, [], {}
@@ -210,7 +218,7 @@ def main():
         if rc != 0:
             if UNKNOWN_USER.search(err or ""):
                 unjudged[user] = "no such user"
-                module.warn(f"sudo_defaults: user {user} does not exist; its sudo Defaults were not judged")
+                module.warn(f"user {user} does not exist; its sudo Defaults were not judged")
                 continue
             module.fail_json(msg=f"sudo -l -U {user} failed (rc {rc}): {(err or out).strip()}")
         try:
@@ -227,7 +235,7 @@ def main():
         try:
             items = read_sudoers(module.params["sudoers"], socket.gethostname())
         except (OSError, ValueError) as exc:
-            module.warn(f"sudo_defaults: cannot read the sudoers files to name the lines responsible: {exc}")
+            module.warn(f"cannot read the sudoers files to name the lines responsible: {exc}")
             items = []
         groups = {}
         for item in differs:
@@ -241,7 +249,7 @@ def main():
                 item["wanted"],
                 item["effective"],
                 user,
-                groups[user],
+                groups=groups[user],
                 kind=specific["kind"] if specific else None,
                 binding=specific["binding"] if specific else None,
             )

@@ -145,10 +145,8 @@ def test_resolve_later_wins(entries, expected):
 
 
 def test_resolve_starts_from_the_general_values():
-    assert sudo.resolve([("use_pty", "negate", None)], ["use_pty", "logfile"], start={"use_pty": True, "logfile": "/l"}) == {
-        "use_pty": False,
-        "logfile": "/l",
-    }
+    start = {"use_pty": True, "logfile": "/l"}
+    assert sudo.resolve([("use_pty", "negate", None)], list(start), start=start) == {"use_pty": False, "logfile": "/l"}
 
 
 @pytest.mark.parametrize(
@@ -319,7 +317,14 @@ def items_of(text, name="/etc/sudoers.d/x"):
         # The last line that sets exactly the effective value, not a later one for another user.
         ("Defaults !use_pty\nDefaults:root !use_pty\nDefaults:alice !use_pty\n", "use_pty", True, False, "root", 2),
         ("Defaults !use_pty\nDefaults:alice use_pty\n", "use_pty", True, False, "root", 1),
-        ("Defaults timestamp_timeout=30\nDefaults:root timestamp_timeout=60\n", "timestamp_timeout", 15, "60", "root", 2),
+        (
+            "Defaults timestamp_timeout=30\nDefaults:root timestamp_timeout=60\n",
+            "timestamp_timeout",
+            15,
+            "60",
+            "root",
+            2,
+        ),
         # A host line for another host sets a different value: the line with the effective value is named.
         ("Defaults@db1 timestamp_timeout=5\nDefaults timestamp_timeout=30\n", "timestamp_timeout", 15, "30", "root", 2),
         # No line with the effective value (a list setting): the last one with another value.
@@ -328,7 +333,7 @@ def items_of(text, name="/etc/sudoers.d/x"):
         ("Defaults env_reset\n", "logfile", "/var/log/sudo.log", None, "root", 0),
     ],
 )
-def test_responsible_line(text, name, wanted, effective, user, expected):
+def test_responsible_line(text, name, wanted, effective, user, expected):  # noqa: PLR0917
     found = sudo.responsible_line(items_of(text), name, wanted, effective, user)
     assert found == (("/etc/sudoers.d/x", expected) if expected else (None, None))
 
