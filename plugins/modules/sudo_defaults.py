@@ -102,17 +102,29 @@ differs:
   type: list
   elements: dict
   contains:
-    user: {description: The user., type: str}
-    name: {description: The setting., type: str}
-    wanted: {description: The wanted value., type: raw}
-    effective: {description: The effective value., type: raw}
+    user:
+      description: The user.
+      type: str
+    name:
+      description: The setting.
+      type: str
+    wanted:
+      description: The wanted value.
+      type: raw
+    effective:
+      description: The effective value.
+      type: raw
     scope:
       description: >-
         Empty for the user's general Defaults; C(Defaults>runas) or C(Defaults!cmnd) for a value that applies
         only there.
       type: str
-    file: {description: The file of the last line responsible, or V(null) when none sets the setting., type: str}
-    line: {description: That line's number (the first line of a continued line)., type: int}
+    file:
+      description: The file of the last line responsible, or V(null) when no line sets the setting.
+      type: str
+    line:
+      description: That line's number (the first line of a continued line), or V(null).
+      type: int
   sample:
     - {user: root, name: timestamp_timeout, wanted: 15, effective: "30", scope: "",
        file: /etc/sudoers.d/zz-local, line: 1}
