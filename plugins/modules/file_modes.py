@@ -11,7 +11,7 @@ description:
   - For each file in O(files), sets its owner and group and removes every permission bit that O(files[].mode)
     does not allow. A file that is already stricter stays as it is (CIS asks for "0640 or more restrictive").
   - A file that does not exist is left alone and named in RV(absent); the module never creates one.
-  - A symlink is not followed: its target is judged where it is listed itself.
+  - A symlink is not followed; its target is judged where it is listed itself.
 version_added: 0.4.0
 extends_documentation_fragment:
   - bulwark.hardening.module
@@ -179,8 +179,8 @@ def main():
             if not stat.S_ISLNK(info.st_mode):
                 os.chmod(path, new[0])
         except OSError as exc:
-            module.fail_json(msg=f"file_modes: {path}: {exc.strerror}", changed_files=[p for p, _, _ in plans])
-    result = {"changed": bool(plans), "changed_files": [path for path, _, _ in plans], "absent": absent}
+            module.fail_json(msg=f"file_modes: {path}: {exc.strerror}", changed_files=[plan[0] for plan in plans])
+    result = {"changed": bool(plans), "changed_files": [plan[0] for plan in plans], "absent": absent}
     if module._diff and plans:
         result["diff"] = {"before": "\n".join(before) + "\n", "after": "\n".join(after) + "\n"}
     module.exit_json(**result)

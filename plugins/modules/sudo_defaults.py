@@ -220,7 +220,15 @@ def main():
             module.fail_json(
                 msg=f"defaults: the value of {name} must be true, false, a string or a number, not {value!r}"
             )
-    sudo = module.get_bin_path("sudo", required=True)
+    sudo = module.get_bin_path("sudo")
+    if not sudo:
+        # Nothing in effect to judge (the caller installs sudo, and says so as its own change).
+        module.exit_json(
+            changed=False,
+            effective={},
+            differs=[],
+            unjudged=dict.fromkeys(module.params["users"], "sudo is not installed"),
+        )
 
     effective, differs, unjudged = {}, [], {}
     for user in module.params["users"]:

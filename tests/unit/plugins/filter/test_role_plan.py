@@ -17,6 +17,7 @@ MODULES = {
     "host": "_host",
     "immutable": "_immutable",
     "minimal_packages": "_packages",
+    "os_baseline": "_os_baseline",
     "php_hardening": "_php",
     "ssh_hardening": "_ssh",
     "ufw": "_ufw",

@@ -249,3 +249,16 @@ def test_broken_sudoers_file_is_a_warning(host):
 def test_user_groups_of_real_accounts():
     assert "root" in mod.user_groups("root")
     assert mod.user_groups("no-such-user-bulwark") == []
+
+
+def test_a_host_without_sudo_has_nothing_in_effect_to_judge(monkeypatch):
+    patch_exits(monkeypatch)
+    monkeypatch.setattr(mod.AnsibleModule, "get_bin_path", lambda self, name, *args, **kwargs: None)
+    with (
+        patch_module_args({"defaults": {"use_pty": True}, "users": ["root", "admin"]}),
+        pytest.raises(ExitJson) as caught,
+    ):
+        mod.main()
+    result = caught.value.args[0]
+    assert result["changed"] is False and result["differs"] == []
+    assert result["unjudged"] == {"root": "sudo is not installed", "admin": "sudo is not installed"}
