@@ -387,10 +387,11 @@ CONTROLS = {
         "role": "os_baseline",
         "title": "sudo hardened",
         "measure": (
-            "sudo installed, commands run in a pseudo-terminal, logged to a file, credentials cached briefly (CIS)"
+            "sudo installed; as sudo itself applies it to root and the admin: commands in a pseudo-terminal, logged"
+            " to a file, authentication not switched off, credentials cached briefly (CIS)"
         ),
-        "cis": "5.2.1-5.2.3, 5.2.6",
-        "cis13": "5.2.1-5.2.3, 5.2.6",
+        "cis": "5.2.1-5.2.3, 5.2.5, 5.2.6",
+        "cis13": "5.2.1-5.2.3, 5.2.5, 5.2.6",
     },
     "OS-BANNERS": {
         "role": "os_baseline",

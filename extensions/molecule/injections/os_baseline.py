@@ -77,13 +77,13 @@ INJECTIONS = [
         inject=f"sed -i 's/^Defaults timestamp_timeout=.*/Defaults timestamp_timeout=60/' {SUDOERS}",
         scenarios=SCENARIOS,
     ),
-    NotInjectable(
+    Injection(
         control="OS-SUDO",
         via="override",
-        why=(
-            "a later sudoers.d file (Defaults !use_pty) is not judged yet: the read of sudo's effective Defaults"
-            " (sudo -l) comes with the next step of the role."
-        ),
+        what="a later sudoers.d file switches the pseudo-terminal off (zz-local: Defaults !use_pty)",
+        inject="printf 'Defaults !use_pty\\n' > /etc/sudoers.d/zz-local && chmod 0440 /etc/sudoers.d/zz-local",
+        undo="rm /etc/sudoers.d/zz-local",
+        scenarios=SCENARIOS,
     ),
     NotInjectable(control="OS-SUDO", via="daemon", why=NO_PROCESS.format(what="sudoers", when="sudo command")),
     # ---------------------------------------------------------------- OS-BANNERS

@@ -74,7 +74,7 @@ def test_the_banners_state_the_policy_and_no_system_details(host, path):
 
 def test_the_kernel_side_is_not_applicable_in_a_container_never_compliant(host, check_run):
     _run, report = check_run()
-    section = report[host.backend.host.name]
+    section = report[host.backend.get_hostname()]
     for control in ("OS-SYSCTL", "OS-KERNEL-MODULES"):
         entry = section["controls"][control]
         assert entry["status"] == "not_applicable", (control, entry)
@@ -87,7 +87,7 @@ def test_a_drift_check_names_a_loosened_file_and_a_new_world_writable_file(host,
         _run, report = check_run()
     finally:
         host.run("chmod 0640 /etc/shadow; rm -f /srv/bulwark-open")
-    controls = report[host.backend.host.name]["controls"]
+    controls = report[host.backend.get_hostname()]["controls"]
     assert controls["OS-FILE-PERMISSIONS"]["status"] == "drift", controls["OS-FILE-PERMISSIONS"]
     audit = controls["OS-AUDIT-FINDINGS"]
     assert audit["status"] == "drift" and any("/srv/bulwark-open" in line for line in audit["found"]), audit
@@ -99,17 +99,17 @@ def test_a_later_sysctl_file_that_overrides_a_setting_is_refused_before_anything
     override = "/etc/sysctl.d/99-zz-local.conf"
     host.run(f"printf 'net.ipv4.ip_forward = 1\\n' > {override}; rm -f /etc/issue")
     try:
-        result = run_playbook(scenario_file(), "--limit", host.backend.host.name)
+        result = run_playbook(scenario_file(), "--limit", host.backend.get_hostname())
     finally:
         host.run(f"rm -f {override}")
     assert result.returncode != 0
     assert override in result.stdout and "net.ipv4.ip_forward" in result.stdout, result.stdout[-3000:]
     # Refused in the preflight: the banner, removed above, was not written again.
     assert not host.file("/etc/issue").exists
-    assert run_playbook(scenario_file(), "--limit", host.backend.host.name).returncode == 0
+    assert run_playbook(scenario_file(), "--limit", host.backend.get_hostname()).returncode == 0
 
 
 def test_a_umask_that_lets_others_read_is_refused_by_its_name(host):
-    result = run_playbook(scenario_file(), "--limit", host.backend.host.name, "-e", "os_baseline_umask=022")
+    result = run_playbook(scenario_file(), "--limit", host.backend.get_hostname(), "-e", "os_baseline_umask=022")
     assert result.returncode != 0
     assert "os_baseline_umask '022'" in result.stdout, result.stdout[-3000:]
