@@ -113,3 +113,22 @@ def test_a_umask_that_lets_others_read_is_refused_by_its_name(host):
     result = run_playbook(scenario_file(), "--limit", host.backend.get_hostname(), "-e", "os_baseline_umask=022")
     assert result.returncode != 0
     assert "os_baseline_umask '022'" in result.stdout, result.stdout[-3000:]
+
+
+def test_forwarding_is_not_switched_off_on_a_host_with_a_docker_bridge(host):
+    """The anchors' Docker breakage (ip_forward=0 under a running Docker): refused, naming the bridge,
+    until the operator keeps forwarding on purpose."""
+    name, sysctl = host.backend.get_hostname(), "/etc/sysctl.d/90-bulwark-hardening.conf"
+    host.run_expect([0], "ip link add docker0 type bridge")
+    try:
+        refused = run_playbook(scenario_file(), "--limit", name)
+        kept = run_playbook(scenario_file(), "--limit", name, "-e", '{"os_baseline_ip_forward": true}')
+    finally:
+        host.run("ip link del docker0")
+    assert refused.returncode != 0
+    assert "docker0" in refused.stdout and "os_baseline_ip_forward" in refused.stdout, refused.stdout[-3000:]
+    assert kept.returncode == 0, kept.stdout[-3000:]
+    assert "ip_forward" not in host.file(sysctl).content_string
+    # Without the bridge, the default run switches forwarding off again.
+    assert run_playbook(scenario_file(), "--limit", name).returncode == 0
+    assert "net.ipv4.ip_forward = 0" in host.file(sysctl).content_string
