@@ -10,6 +10,19 @@ import os
 
 from ansible_collections.bulwark.hardening.plugins.module_utils._files import read_text
 
+# What container managers leave for the processes inside: systemd's record (systemd as PID 1 in any
+# container manager, nspawn, LXC), Docker's and Podman's markers.
+CONTAINER_MARKERS = ("/run/systemd/container", "/.dockerenv", "/run/.containerenv")
+
+
+def in_container(module=None, markers=CONTAINER_MARKERS):
+    """Whether this process runs in a container, whose kernel is the host's: a marker file, or else
+    (given a module) ``systemd-detect-virt --container``."""
+    if any(os.path.exists(path) for path in markers):
+        return True
+    detect = module.get_bin_path("systemd-detect-virt") if module is not None else None
+    return bool(detect) and module.run_command([detect, "--container"], environ_update={"LC_ALL": "C"})[0] == 0
+
 
 def _stat_fields(pid):
     """The fields of /proc/PID/stat after the command name (field 3 onwards), or None."""

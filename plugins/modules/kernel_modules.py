@@ -134,9 +134,10 @@ import tempfile
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.bulwark.hardening.plugins.module_utils import _kmod as kmod
+from ansible_collections.bulwark.hardening.plugins.module_utils import _process
 from ansible_collections.bulwark.hardening.plugins.module_utils._files import read_text
 
-CONTAINER_MARKERS = ("/run/.containerenv", "/.dockerenv")
+CONTAINER_MARKERS = _process.CONTAINER_MARKERS
 C_LOCALE = {"LC_ALL": "C"}  # modprobe -r's "Operation not permitted" is strerror's, in the locale
 MODE = 0o644
 NO_MODPROBE = "modprobe is not installed: the configuration in effect cannot be read"
@@ -175,10 +176,7 @@ def source_of(pattern, command, dest):
 
 
 def in_container(module):
-    if any(os.path.exists(marker) for marker in CONTAINER_MARKERS):
-        return True
-    detect = module.get_bin_path("systemd-detect-virt")
-    return bool(detect) and module.run_command([detect, "--container"], environ_update=C_LOCALE)[0] == 0
+    return _process.in_container(module, CONTAINER_MARKERS)
 
 
 def file_state(dest):

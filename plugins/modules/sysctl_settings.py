@@ -167,6 +167,7 @@ import tempfile
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.bulwark.hardening.plugins.module_utils._files import read_text
+from ansible_collections.bulwark.hardening.plugins.module_utils._process import in_container
 from ansible_collections.bulwark.hardening.plugins.module_utils._sysctl import (
     list_conf_dirs,
     normalize_settings,
@@ -184,8 +185,6 @@ from ansible_collections.bulwark.hardening.plugins.module_utils._sysctl import (
 READ_ONLY_ERRORS = (errno.EROFS, errno.EACCES, errno.EPERM)
 READ_ONLY_REASON = "read-only /proc/sys here (a container?)"
 HOST_KERNEL_REASON = "the host's kernel, not this container's"
-# What systemd (and so every systemd container manager) leaves for a container's processes, and Docker's marker.
-CONTAINER_MARKERS = ("/run/systemd/container", "/.dockerenv", "/run/.containerenv")
 # systemd-sysctl's directories, first one first (/lib/sysctl.d for a system whose /lib is not /usr/lib).
 SYSCTL_DIRS = ("/etc/sysctl.d", "/run/sysctl.d", "/usr/local/lib/sysctl.d", "/usr/lib/sysctl.d", "/lib/sysctl.d")
 
@@ -275,10 +274,6 @@ def live_lines(drift, found_overrides, wanted):
             before.append(f"{key} = {shown} (at boot, from {entry['file']})")
             after.append(f"{key} = {wanted[key]} (at boot)")
     return "".join(line + "\n" for line in before), "".join(line + "\n" for line in after)
-
-
-def in_container(markers=CONTAINER_MARKERS):
-    return any(os.path.exists(path) for path in markers)
 
 
 def interfaces(sys_class_net="/sys/class/net"):
@@ -406,7 +401,7 @@ def main():
     #    refuses never reaches the file).
     proc_root = params["proc_root"]
     effective, not_applicable, absent, drift = read_running(
-        module, wanted, proc_root, params["apply_live"], found_overrides, container=in_container()
+        module, wanted, proc_root, params["apply_live"], found_overrides, container=in_container(module)
     )
     written = sorted(drift)
     if not module.check_mode:

@@ -67,7 +67,7 @@ class Host:
 def host(monkeypatch, tmp_path):
     patch_exits(monkeypatch)
     # The tests may themselves run in a container; the module's container rule has its own test.
-    monkeypatch.setattr(mod, "in_container", lambda: False)
+    monkeypatch.setattr(mod, "in_container", lambda module: False)
     return Host(tmp_path)
 
 
@@ -344,7 +344,7 @@ def test_live_writable_probes_without_writing(tmp_path):
 
 
 def test_in_a_container_only_the_network_namespace_keys_are_set(host, monkeypatch):
-    monkeypatch.setattr(mod, "in_container", lambda: True)
+    monkeypatch.setattr(mod, "in_container", lambda module: True)
     host.live({"kernel.randomize_va_space": "0"})
     checked = run(host.args(), check=True)
     assert checked["not_applicable"] == {"kernel.randomize_va_space": "the host's kernel, not this container's"}
