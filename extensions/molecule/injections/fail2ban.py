@@ -25,6 +25,7 @@ INJECTIONS = [
         via="file",
         what="fail2ban's log, which recidive reads, made world-writable (anyone can forge the offences it bans on)",
         inject=f"chmod 0666 {LOG}",
+        expect=("OS-AUDIT-FINDINGS",),  # a world-writable file, where os_baseline's audit runs (site)
         scenarios=("site", "fail2ban"),
     ),
     NotInjectable(
