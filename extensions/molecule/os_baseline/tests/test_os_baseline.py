@@ -103,7 +103,8 @@ def test_a_later_sysctl_file_that_overrides_a_setting_is_refused_before_anything
     finally:
         host.run(f"rm -f {override}")
     assert result.returncode != 0
-    assert override in result.stdout and "net.ipv4.ip_forward" in result.stdout, result.stdout[-3000:]
+    said = result.stdout + result.stderr  # ansible-core 2.19 and newer print the failure on stderr
+    assert override in said and "net.ipv4.ip_forward" in said, said[-3000:]
     # Refused in the preflight: the banner, removed above, was not written again.
     assert not host.file("/etc/issue").exists
     assert run_playbook(scenario_file(), "--limit", host.backend.get_hostname()).returncode == 0
@@ -112,7 +113,8 @@ def test_a_later_sysctl_file_that_overrides_a_setting_is_refused_before_anything
 def test_a_umask_that_lets_others_read_is_refused_by_its_name(host):
     result = run_playbook(scenario_file(), "--limit", host.backend.get_hostname(), "-e", "os_baseline_umask=022")
     assert result.returncode != 0
-    assert "os_baseline_umask '022'" in result.stdout, result.stdout[-3000:]
+    said = result.stdout + result.stderr
+    assert "os_baseline_umask '022'" in said, said[-3000:]
 
 
 def test_forwarding_is_not_switched_off_on_a_host_with_a_docker_bridge(host):
@@ -126,7 +128,8 @@ def test_forwarding_is_not_switched_off_on_a_host_with_a_docker_bridge(host):
     finally:
         host.run("ip link del docker0")
     assert refused.returncode != 0
-    assert "docker0" in refused.stdout and "os_baseline_ip_forward" in refused.stdout, refused.stdout[-3000:]
+    said = refused.stdout + refused.stderr
+    assert "docker0" in said and "os_baseline_ip_forward" in said, said[-3000:]
     assert kept.returncode == 0, kept.stdout[-3000:]
     assert "ip_forward" not in host.file(sysctl).content_string
     # Without the bridge, the default run switches forwarding off again.
