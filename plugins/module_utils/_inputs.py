@@ -30,6 +30,7 @@ from ansible_collections.bulwark.hardening.plugins.module_utils._host import (
 )
 from ansible_collections.bulwark.hardening.plugins.module_utils._immutable import parse_mode
 from ansible_collections.bulwark.hardening.plugins.module_utils._php import PhpValueError, ini_literal, size_to_bytes
+from ansible_collections.bulwark.hardening.plugins.module_utils._scan import CHECKS as AUDIT_CHECKS
 
 PREFIXES = (
     "ssh_hardening_",
@@ -321,16 +322,27 @@ def matches_every_package(pattern, regex=False):
     return all(fnmatch.fnmatchcase(name, text) for name in PROBE_PACKAGES)
 
 
+def _audit_allowed_errors(name, value):
+    """os_baseline_audit_allowed: a check the audit has, a list of patterns each, none matching every path."""
+    errors = []
+    for check, patterns in value.items():
+        if check not in AUDIT_CHECKS:
+            errors.append(f"{name}: {check!r} is not a check of the audit; the checks are {', '.join(AUDIT_CHECKS)}")
+        elif not isinstance(patterns, list) or not all(isinstance(item, str) for item in patterns):
+            errors.append(f"{name}[{check!r}] must be a list of paths or patterns, got {patterns!r}")
+        else:
+            errors.extend(
+                f"{name}[{check!r}][{index}] {pattern!r} matches every path, so the audit could never find"
+                " anything; name the paths"
+                for index, pattern in enumerate(patterns)
+                if pattern.strip().rstrip("/*") == ""
+            )
+    return errors
+
+
 def _everything_errors(name, value):
     if name == "os_baseline_audit_allowed" and isinstance(value, dict):
-        return [
-            f"{name}[{check!r}][{index}] {pattern!r} matches every path, so the audit could never find anything; "
-            "name the paths"
-            for check, patterns in value.items()
-            if isinstance(patterns, list)
-            for index, pattern in enumerate(patterns)
-            if isinstance(pattern, str) and pattern.strip().rstrip("/*") == ""
-        ]
+        return _audit_allowed_errors(name, value)
     if not isinstance(value, (list, tuple)):
         return []
     errors = []

@@ -403,3 +403,21 @@ def test_the_host_declaration_is_refused_first_of_all_by_the_host_models_own_rul
     ]
     # A wrong type is reported once, by the type check.
     assert errors_with(bulwark_services="http") == ["bulwark_services must be a mapping, got the string 'http'"]
+
+
+@pytest.mark.parametrize(
+    ("allowed", "message"),
+    [
+        ({"world_writable": ["/"]}, "os_baseline_audit_allowed['world_writable'][0] '/' matches every path"),
+        ({"suid_sgid": ["/usr/bin/x", "/**"]}, "os_baseline_audit_allowed['suid_sgid'][1] '/**' matches every path"),
+        (
+            {"world_writeable": ["/srv/drop"]},
+            "os_baseline_audit_allowed: 'world_writeable' is not a check of the audit",
+        ),
+        ({"unowned": "/srv/drop"}, "os_baseline_audit_allowed['unowned'] must be a list of paths or patterns"),
+    ],
+)
+def test_an_audit_allowance_that_hides_everything_or_names_no_check_is_refused(allowed, message):
+    errors = errors_with(os_baseline_audit_allowed=allowed)
+    assert len(errors) == 1 and errors[0].startswith(message), errors
+    assert errors_with(os_baseline_audit_allowed={"world_writable": ["/srv/drop"], "accounts": ["svc*"]}) == []
