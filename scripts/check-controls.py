@@ -142,7 +142,10 @@ def catalogue_problems(catalogue: dict) -> list[str]:
 
 
 def control_problems(control, role: str, catalogue: dict) -> list[str]:
-    """What is wrong with one task's bulwark_control (empty when it names a control of its role)."""
+    """What is wrong with one task's bulwark_control (empty when it names a control of its role, or lists
+    two or more, as a task that writes the files of several controls in one call does)."""
+    if isinstance(control, list) and len(control) > 1 and len(set(map(str, control))) == len(control):
+        return [problem for item in control for problem in control_problems(item, role, catalogue)]
     if not isinstance(control, str):
         return [
             f"bulwark_control names a control by its ID only (its title, measure and CIS are in {CATALOGUE}), "
@@ -198,7 +201,9 @@ def check_tasks(path: str, role: str, tasks, catalogue: dict, *, inherited=None,
 
 def unused(catalogue: dict, found: list) -> list[str]:
     """Catalogue entries that no task names."""
-    named = {control for _path, control, _name in found}
+    named = {
+        ident for _path, control, _name in found for ident in (control if isinstance(control, list) else [control])
+    }
     return [f"{CATALOGUE}: {ident}: no task names this control" for ident in catalogue if ident not in named]
 
 
@@ -280,6 +285,21 @@ INHERITED = """
     - name: Restore the file
       ansible.builtin.copy: {dest: /etc/ssh/x, content: y}
 """
+SEVERAL = """
+- name: Write the sshd files of two controls in one call
+  bulwark.hardening.config_file:
+    files: [{dest: /etc/ssh/a, content: a, control: SSH-CONFIG}, {dest: /etc/ssh/b, content: b, control: SSH-SERVICE}]
+  vars:
+    bulwark_control: [SSH-CONFIG, SSH-SERVICE]
+- name: List one control twice
+  ansible.builtin.copy: {dest: /etc/ssh/c, content: c}
+  vars:
+    bulwark_control: [SSH-CONFIG, SSH-CONFIG]
+- name: List another role's control
+  ansible.builtin.copy: {dest: /etc/ssh/d, content: d}
+  vars:
+    bulwark_control: [SSH-CONFIG, UFW-PACKAGE]
+"""
 EXEMPT = """
 - name: Read the version
   ansible.builtin.command: {argv: [sshd, -V]}
@@ -310,6 +330,13 @@ CASES = [
         ],
     ),
     (INHERITED, []),
+    (
+        SEVERAL,
+        [
+            "List one control twice: bulwark_control names a control by its ID only",
+            "List another role's control: bulwark_control UFW-PACKAGE is a control of role ufw, not of ssh_hardening",
+        ],
+    ),
     (
         EXEMPT,
         [

@@ -150,6 +150,7 @@ from ansible_collections.bulwark.hardening.plugins.module_utils._drift_report im
     junit,
     markdown,
     new_host,
+    parts_by_control,
     record,
     render,
     skip,
@@ -177,15 +178,24 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 
 def control_of(task_vars, task: str) -> dict:
-    """The control a task names by ID in its vars, as the catalogue describes it.
+    """The control a task names by ID in its vars, as the catalogue describes it (the first, for a task
+    that lists several: see controls_of).
 
     An ID the catalogue does not hold (a control of the user's own) keeps its ID and takes the
     task's name as its title; a task that names no control is known by its name alone.
     """
+    return controls_of(task_vars, task)[0]
+
+
+def controls_of(task_vars, task: str) -> list[dict]:
+    """The controls a task names: one ID, or a list of IDs for a task that writes the files of several
+    controls in one call (each file names its own; parts_by_control splits the result)."""
     ident = task_vars.get(CONTROL_VAR) if isinstance(task_vars, dict) else None
-    if not isinstance(ident, str) or not ident.strip():
-        return {"id": "", "title": task, "measure": "", "cis": ""}
-    return control(ident.strip()) or {"id": ident.strip(), "title": task, "measure": "", "cis": ""}
+    idents = ident if isinstance(ident, list) else [ident]
+    idents = [item.strip() for item in idents if isinstance(item, str) and item.strip()]
+    if not idents:
+        return [{"id": "", "title": task, "measure": "", "cis": ""}]
+    return [control(item) or {"id": item, "title": task, "measure": "", "cis": ""} for item in idents]
 
 
 def verdict(report: dict, *, check_mode: bool, drift_run: bool, matched: bool) -> dict:
@@ -377,22 +387,29 @@ class CallbackModule(CallbackBase):
         if self._gate_play or task_vars.get(GATE_VAR):
             return
         host = self._count(result)
-        changed = bool(result._result.get("changed", False))
         hidden = task.no_log or result._result.get("censored")
-        diff = [] if hidden or not changed else summarise_diff(diff_of(result._result)) or found(result._result)
         title = task.name or task.action
-        record(
-            host,
-            control_of(task_vars, title),
-            self._role(task),
-            title,
-            changed=changed,
-            diff=diff,
-            warnings=[] if hidden else warnings_of(result),
-            seconds=seconds,
-            detail=None if hidden or not changed else evidence(result._result),
-            not_applicable=None if hidden else result._result.get("not_applicable"),
-        )
+        controls = controls_of(task_vars, title)
+        if len(controls) == 1:
+            parts = [(controls[0], result._result)]
+        else:
+            split = parts_by_control(result._result, [item["id"] for item in controls])
+            parts = [(item, split[item["id"]]) for item in controls]
+        for index, (entry, part) in enumerate(parts):
+            changed = bool(part.get("changed", False))
+            diff = [] if hidden or not changed else summarise_diff(diff_of(part)) or found(part)
+            record(
+                host,
+                entry,
+                self._role(task),
+                title,
+                changed=changed,
+                diff=diff,
+                warnings=[] if hidden or index else warnings_of(result),
+                seconds=seconds / len(parts),
+                detail=None if hidden or not changed else evidence(part),
+                not_applicable=None if hidden else part.get("not_applicable"),
+            )
 
     def v2_runner_on_skipped(self, result):
         self._seconds(result)
@@ -401,7 +418,8 @@ class CallbackModule(CallbackBase):
         task_vars = self._vars(task)
         if host is not None and not isinstance(task, Handler) and not self._is_gate(task):
             title = task.name or task.action
-            skip(host, control_of(task_vars, title), self._role(task), title)
+            for entry in controls_of(task_vars, title):
+                skip(host, entry, self._role(task), title)
 
     def v2_runner_on_failed(self, result, ignore_errors=False):
         self._seconds(result)

@@ -72,6 +72,32 @@ def diff_of(result: dict):
     return result.get("diff")
 
 
+def parts_by_control(result: dict, ids: list[str]) -> dict[str, dict]:
+    """One task's result split by control, for a task that writes the files of several controls in
+    one call (``bulwark_control`` lists them; config_file's ``files[].control`` names each file's).
+
+    Each control gets its own files and the diffs whose header names one of them: changed only when
+    one of its files changed. A file that names no control, or a control the task does not list,
+    belongs to the first control listed; a control no file names is unchanged.
+    """
+    first = ids[0]
+    owner: dict[str, str] = {}
+    parts = {ident: {"changed": False, "files": [], "diff": []} for ident in ids}
+    for item in result.get("files") or []:
+        if not isinstance(item, dict):
+            continue
+        ident = item.get("control") if item.get("control") in parts else first
+        owner[str(item.get("dest", ""))] = ident
+        parts[ident]["files"].append(item)
+        parts[ident]["changed"] = parts[ident]["changed"] or bool(item.get("changed"))
+    for item in _diff_items(result.get("diff")):
+        path = path_of(item.get("before_header")) or path_of(item.get("after_header"))
+        parts[owner.get(path, first)]["diff"].append(item)
+    if not result.get("files"):  # not a files result: it all belongs to the first control
+        parts[first] = {**result, "changed": bool(result.get("changed"))}
+    return parts
+
+
 def found(result: dict) -> list[str]:
     """For a drift without a diff (a state a task reports, e.g. updates pending too long): its message."""
     if "results" in result:

@@ -117,6 +117,13 @@ options:
         description: Mode of the file, as an octal string.
         type: str
         default: "0644"
+      control:
+        description:
+          - The drift control (its ID in the catalogue) this file belongs to, for a task that writes the files of
+            several controls in one call (its C(bulwark_control) var lists them). The result's RV(files) carries it,
+            and the drift report judges each control by its own files.
+        type: str
+        version_added: 0.4.0
 seealso:
   - module: bulwark.hardening.rollback
 """
@@ -164,12 +171,14 @@ changes:
   type: list
   elements: str
 files:
-  description: Each file of O(files), in the order given, with its RV(dest), RV(changes) and C(changed).
+  description:
+    - Each file of O(files), in the order given, with its RV(dest), RV(changes) and C(changed), and its
+      C(control) where O(files[].control) names one.
   returned: with O(files)
   type: list
   elements: dict
   sample: [{dest: /usr/local/sbin/helper, changed: false, changes: []},
-           {dest: /etc/helper.json, changed: true, changes: [content]}]
+           {dest: /etc/helper.json, changed: true, changes: [content], control: HELPER-DATA}]
 backup_file:
   description: The copy of the old file.
   returned: when a backup was made
@@ -369,6 +378,7 @@ def main():
                     "owner": {"type": "str", "default": "root"},
                     "group": {"type": "str", "default": "root"},
                     "mode": {"type": "str", "default": "0644"},
+                    "control": {"type": "str"},
                 },
                 "mutually_exclusive": [["content", "data"]],
             },
@@ -405,7 +415,9 @@ def main():
         result = {
             "changed": bool(changed),
             "files": [
-                {"dest": item["dest"], "changed": bool(item["changes"]), "changes": item["changes"]} for item in items
+                {"dest": item["dest"], "changed": bool(item["changes"]), "changes": item["changes"]}
+                | ({"control": entry["control"]} if entry.get("control") else {})
+                for item, entry in zip(items, params["files"])
             ],
         }
         if module._diff and diffs:

@@ -401,6 +401,37 @@ def test_a_drifted_results_files_and_settings_reach_the_report():
     ]
 
 
+def test_a_task_that_writes_the_files_of_several_controls_reports_each_by_its_own_files():
+    callback = CallbackModule()
+    task = _task(Task, "Write the login environment", ["OS-BANNERS", "OS-SHELL", "OS-CORE-DUMPS"])
+    motd = {
+        "before": "hello\n",
+        "after": "Authorised access only.\n",
+        "before_header": "/etc/motd",
+        "after_header": "/etc/motd",
+    }
+    files = [
+        {"dest": "/etc/motd", "changed": True, "changes": ["content"], "control": "OS-BANNERS"},
+        {"dest": "/etc/profile.d/b.sh", "changed": False, "changes": [], "control": "OS-SHELL"},
+    ]
+    callback.v2_runner_on_ok(_Result(task, True, diff=[motd], files=files))
+    callback.v2_runner_on_ok(_Result(task, False, host="web2", files=[{**item, "changed": False} for item in files]))
+    callback.v2_runner_on_ok(_Result(_task(Task, "Write sshd_config", SSH), False, host="web3"))
+    callback.v2_runner_on_skipped(_Result(task, False, host="web3"))
+    hosts = build(callback._hosts, True)["hosts"]
+    controls = hosts["web1"]["controls"]
+    assert {key: entry["status"] for key, entry in controls.items()} == {
+        "OS-BANNERS": "drift",
+        "OS-SHELL": "compliant",
+        "OS-CORE-DUMPS": "compliant",
+    }
+    assert controls["OS-BANNERS"]["files"] == ["/etc/motd"]
+    assert controls["OS-BANNERS"]["expected"] == ["Authorised access only."]
+    assert controls["OS-SHELL"]["expected"] == []
+    assert {entry["status"] for entry in hosts["web2"]["controls"].values()} == {"compliant"}
+    assert sorted(hosts["web3"]["skipped"]) == ["OS-BANNERS", "OS-CORE-DUMPS", "OS-SHELL"]
+
+
 def test_the_html_report_and_the_run_are_written(tmp_path, monkeypatch):
     monkeypatch.setattr("ansible.context.CLIARGS", {"check": True})
     callback = CallbackModule()

@@ -24,6 +24,7 @@ from ansible_collections.bulwark.hardening.plugins.module_utils._drift_report im
     junit,
     markdown,
     new_host,
+    parts_by_control,
     path_of,
     record,
     render,
@@ -455,3 +456,28 @@ def test_drift_outweighs_not_applicable():
     record(host, control("OS-SYSCTL"), "os_baseline", "Check", changed=True, diff=["-a", "+b"],
            not_applicable={"kernel.x": "read-only"})  # fmt: skip
     assert host["controls"]["OS-SYSCTL"]["status"] == "drift"
+
+
+def test_parts_by_control_gives_each_control_its_own_files_and_diffs():
+    diff = [
+        {"before": "a\n", "after": "b\n", "before_header": "/etc/one", "after_header": "/etc/one"},
+        {"before": "", "after": "c\n", "before_header": "/etc/three", "after_header": "/etc/three"},
+    ]
+    files = [
+        {"dest": "/etc/one", "changed": True, "control": "B"},
+        {"dest": "/etc/two", "changed": False, "control": "C"},
+        {"dest": "/etc/three", "changed": True},  # no control: the first listed
+        {"dest": "/etc/four", "changed": False, "control": "Z"},  # not listed: the first
+    ]
+    parts = parts_by_control({"changed": True, "files": files, "diff": diff}, ["A", "B", "C", "D"])
+    assert {key: part["changed"] for key, part in parts.items()} == {"A": True, "B": True, "C": False, "D": False}
+    assert [item["dest"] for item in parts["A"]["files"]] == ["/etc/three", "/etc/four"]
+    assert parts["B"]["diff"] == diff[:1]
+    assert parts["A"]["diff"] == diff[1:]
+    assert parts["D"] == {"changed": False, "files": [], "diff": []}
+
+
+def test_parts_by_control_of_a_result_without_files_is_all_the_first_controls():
+    parts = parts_by_control({"changed": True, "msg": "x"}, ["A", "B"])
+    assert parts["A"] == {"changed": True, "msg": "x"}
+    assert parts["B"]["changed"] is False
