@@ -424,10 +424,12 @@ CONTROLS = {
         "title": "File and account audit",
         "measure": (
             "No world-writable file or directory without the sticky bit, no unowned file, no unreviewed set-ID"
-            " program; accounts shadowed, none with an empty password, no duplicate or orphaned IDs and names (CIS)"
+            " program; accounts shadowed, none with an empty password, no duplicate or orphaned IDs and names; root"
+            " the only UID 0 and GID 0, a root login umask of 027 and a PATH only root can write, no system account"
+            " with a login shell, no account without one that is not locked (CIS)"
         ),
-        "cis": "7.1.11-7.1.13, 7.2.1-7.2.8",
-        "cis13": "7.1.11-7.1.13, 7.2.1-7.2.8",
+        "cis": "5.4.2.1-5.4.2.8, 7.1.11-7.1.13, 7.2.1-7.2.8",
+        "cis13": "5.4.2.1-5.4.2.8, 7.1.11-7.1.13, 7.2.1-7.2.8",
     },
 }
 

@@ -458,6 +458,89 @@ def account_findings(passwd, shadow, group, gshadow, names=None):
     return found
 
 
+# CIS 5.4.2.7: the system accounts that may keep a login shell of their own (/bin/sync and the like).
+SHELL_EXEMPT = ("root", "sync", "shutdown", "halt", "nfsnobody")
+# CIS 5.4.2.6: the bits root's login umask must mask at least (027: no group write, nothing for others).
+ROOT_UMASK = 0o027
+
+
+def valid_shells(text):
+    """The login shells of /etc/shells (absolute paths), nologin excepted as CIS counts them."""
+    shells = set()
+    for line in (text or "").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line.startswith("/") and not line.endswith("/nologin"):
+            shells.add(line)
+    return shells
+
+
+def uid_min(login_defs_text, default=1000):
+    """UID_MIN of login.defs (the last definition, as shadow's getdef keeps it), or ``default``."""
+    value = default
+    for line in (login_defs_text or "").splitlines():
+        fields = line.split()
+        if len(fields) >= 2 and fields[0] == "UID_MIN" and fields[1].isdigit():
+            value = int(fields[1])
+    return value
+
+
+def login_shell_findings(passwd, shadow, shells, first_uid):
+    """CIS 5.4.2.2, 5.4.2.7 and 5.4.2.8 on the passwd and shadow texts, as ``[(name, detail)]``: an
+    account other than root with GID 0, a system account (UID below UID_MIN) with a valid login shell,
+    and an account without a valid login shell whose password is not locked."""
+    found = []
+    locked = {}
+    for _number, fields in _records(shadow or "", 2):
+        locked[fields[0]] = fields[1].startswith(("!", "*"))
+    for _number, fields in _records(passwd, 7):
+        name, uid, gid, shell = fields[0], fields[2], fields[3], fields[6].strip()
+        if name != "root" and gid == "0":
+            found.append((name, "primary GID 0 but not root: root must be the only account in group 0"))
+        if not uid.isdigit() or name in SHELL_EXEMPT:
+            continue
+        if int(uid) < first_uid and shell in shells:
+            found.append((name, f"system account (UID {uid}) with the login shell {shell}"))
+        if shell not in shells and shadow is not None and not locked.get(name, True):
+            found.append((name, f"no valid login shell ({shell or 'none'}) but its password is not locked"))
+    return found
+
+
+def root_group_findings(group):
+    """CIS 5.4.2.3: group root is the only group with GID 0."""
+    return [
+        (fields[0], "GID 0 but not the group root")
+        for _number, fields in _records(group, 4)
+        if fields[2] == "0" and fields[0] != "root"
+    ]
+
+
+def root_environment_findings(umask, path, stat_of):
+    """CIS 5.4.2.5 and 5.4.2.6 on what root's login shell printed: its umask (octal text) and PATH.
+
+    ``stat_of(directory)`` is os.stat (None for a missing directory). A PATH entry must be an absolute,
+    existing directory owned by root that neither its group nor others can write.
+    """
+    found = []
+    text = (umask or "").strip()
+    if not re.fullmatch(r"[0-7]{1,4}", text):
+        found.append(("root", f"root's login shell printed no umask ({text!r})"))
+    elif int(text, 8) & ROOT_UMASK != ROOT_UMASK:
+        found.append(("root", f"root's login umask is {int(text, 8):04o}: 0027 or stricter expected"))
+    entries = (path or "").split(":")
+    for entry in entries:
+        if entry == "" or not entry.startswith("/"):
+            found.append(("root", f"root's PATH has {'an empty' if entry == '' else 'the relative'} entry {entry!r}"))
+            continue
+        st = stat_of(entry)
+        if st is None or not stat.S_ISDIR(st.st_mode):
+            found.append(("root", f"root's PATH entry {entry} is not a directory"))
+        elif st.st_uid != 0:
+            found.append(("root", f"root's PATH entry {entry} is owned by UID {st.st_uid}, not root"))
+        elif st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            found.append(("root", f"root's PATH entry {entry} is writable by its group or others"))
+    return found
+
+
 # ------------------------------------------------------------------------------------ report
 def finding_line(check, item):
     """One line of the drift diff, e.g. ``world-writable: /srv/x (file 0777)``."""

@@ -12,8 +12,11 @@ description:
     checks are world-writable files and world-writable directories without the sticky bit, files and
     directories without a known owner or group, and SUID/SGID regular files. The account checks are duplicate
     UIDs, GIDs, user names and group names, empty password fields in the shadow file, passwd entries whose
-    password is not shadowed, primary groups missing from the group file, members of the shadow group, and
-    accounts other than root with UID 0.
+    password is not shadowed, primary groups missing from the group file, members of the shadow group,
+    accounts other than root with UID 0 or GID 0 and groups other than root with GID 0, system accounts with
+    a valid login shell, accounts without one whose password is not locked, and root's login environment - a
+    umask that lets its group write or others read, and a PATH entry that is empty, relative, missing, not
+    owned by root or writable by its group or others (section 5.4.2).
   - B(The module never changes the host), in either mode.
   - One walk of the file systems under O(roots) feeds all three file checks, from one C(lstat) per entry;
     symlinks are never followed, and entries that vanish during the walk are passed over. The walk does not
@@ -117,6 +120,23 @@ options:
     description: The gshadow file, for the members of the shadow group. When it does not exist, it is left out.
     type: path
     default: /etc/gshadow
+  shells:
+    description: The valid login shells (a C(nologin) line is not one), for the system accounts' shells.
+    type: path
+    default: /etc/shells
+    version_added: 0.4.0
+  login_defs:
+    description: The file whose C(UID_MIN) ends the system accounts (1000 without it).
+    type: path
+    default: /etc/login.defs
+    version_added: 0.4.0
+  root_environment:
+    description:
+      - Run root's login shell (C(env -i ... bash -lc), as a fresh C(su -) would) and judge the umask and the PATH
+        it ends up with (CIS 5.4.2.5, 5.4.2.6); part of the V(accounts) check.
+    type: bool
+    default: true
+    version_added: 0.4.0
 notes:
   - Run it as root; a directory it cannot list is counted in RV(errors) and passed over.
   - A bind mount of a file system that is also mounted elsewhere is walked twice.
@@ -124,7 +144,7 @@ notes:
     counts them all.
 seealso:
   - name: CIS Debian Linux 12 Benchmark v1.1.0
-    description: Sections 7.1.11 - 7.1.13 (files) and 7.2 (accounts and groups).
+    description: Sections 7.1.11 - 7.1.13 (files), 7.2 (accounts and groups) and 5.4.2 (root and system accounts).
     link: https://www.cisecurity.org/benchmark/debian_linux
 """
 
@@ -233,10 +253,15 @@ from ansible_collections.bulwark.hardening.plugins.module_utils._scan import (
     distinct_roots,
     finding_line,
     known_ids,
+    login_shell_findings,
     merged_allow,
     parse_mounts,
+    root_environment_findings,
+    root_group_findings,
     skipped_points,
     summary,
+    uid_min,
+    valid_shells,
 )
 
 MOUNTINFO = "/proc/self/mountinfo"
@@ -320,6 +345,24 @@ def drift_diff(checks, findings, max_findings):
     }
 
 
+def stat_or_none(path):
+    try:
+        return os.stat(path)
+    except OSError:
+        return None
+
+
+def root_environment(module):
+    """Findings on the umask and PATH of root's login shell, started as a fresh login starts it."""
+    argv = ["env", "-i", "HOME=/root", "USER=root", "LOGNAME=root", "SHELL=/bin/bash", "TERM=dumb"]
+    argv += ["/bin/bash", "-lc", 'umask; printf "%s\\n" "$PATH"']
+    rc, out, err = module.run_command(argv)
+    lines = out.splitlines()
+    if rc != 0 or len(lines) < 2:
+        return [("root", f"root's login shell could not be judged: rc {rc}, {(err or out).strip()[:200]!r}")]
+    return root_environment_findings(lines[-2], lines[-1], stat_or_none)
+
+
 def main():
     # passwd/shadow/gshadow are file paths, not secrets: no_log=False says so (and quiets the warning).
     module = AnsibleModule(
@@ -340,6 +383,9 @@ def main():
             "shadow": {"type": "path", "default": "/etc/shadow", "no_log": False},
             "group": {"type": "path", "default": "/etc/group"},
             "gshadow": {"type": "path", "default": "/etc/gshadow", "no_log": False},
+            "shells": {"type": "path", "default": "/etc/shells"},
+            "login_defs": {"type": "path", "default": "/etc/login.defs"},
+            "root_environment": {"type": "bool", "default": True},
         },
         supports_check_mode=True,
     )
@@ -369,7 +415,13 @@ def main():
         shadow = read_text(params["shadow"], False, module)
         gshadow = read_text(params["gshadow"], False, module)
         names = {key: params[key] for key in ("passwd", "shadow", "group", "gshadow")}
-        for name, detail in account_findings(passwd, shadow, group, gshadow, names):
+        found = account_findings(passwd, shadow, group, gshadow, names)
+        shells = valid_shells(read_text(params["shells"], False, module))
+        first_uid = uid_min(read_text(params["login_defs"], False, module))
+        found += login_shell_findings(passwd, shadow, shells, first_uid) + root_group_findings(group)
+        if params["root_environment"]:
+            found += root_environment(module)
+        for name, detail in found:
             findings.add("accounts", "name", name, detail)
     for check in checks:
         if check in FILE_CHECKS:

@@ -22,6 +22,7 @@ PASSWD = "root:x:0:0:root:/root:/bin/bash\n" + (f"tester:x:{UID}:{GID}::/home/t:
 SHADOW = "root:*:19000:0:99999:7:::\ntester:!:19000:0:99999:7:::\n"
 GROUP = "root:x:0:\nshadow:x:42:\n" + (f"tester:x:{GID}:\n" if GID else "")
 GSHADOW = "root:*::\nshadow:*::\ntester:!::\n"
+SHELLS = "# /etc/shells\n/bin/sh\n/bin/bash\n/usr/bin/bash\n/usr/sbin/nologin\n"
 
 
 def mode_of(path):
@@ -51,7 +52,8 @@ def host(monkeypatch, tmp_path):
     (root / "proc" / "kcore").chmod(0o666)
     etc = tmp_path / "etc"
     etc.mkdir()
-    for name, text in (("passwd", PASSWD), ("shadow", SHADOW), ("group", GROUP), ("gshadow", GSHADOW)):
+    files = (("passwd", PASSWD), ("shadow", SHADOW), ("group", GROUP), ("gshadow", GSHADOW), ("shells", SHELLS))
+    for name, text in files + (("login.defs", "UID_MIN 1000\n"),):
         (etc / name).write_text(text)
     mountinfo = tmp_path / "mountinfo"
     mountinfo.write_text(f"1 0 254:0 / / rw - ext4 /dev/vda rw\n22 1 0:21 / {root}/proc rw,relatime - proc proc rw\n")
@@ -62,7 +64,9 @@ def host(monkeypatch, tmp_path):
 def run(host, expect=ExitJson, check_mode=False, diff=False, **args):
     args = {
         "roots": [str(host.root)],
-        **{name: str(host.etc / name) for name in ("passwd", "shadow", "group", "gshadow")},
+        **{name: str(host.etc / name) for name in ("passwd", "shadow", "group", "gshadow", "shells")},
+        "login_defs": str(host.etc / "login.defs"),
+        "root_environment": False,
         **args,
     }
     args.update(_ansible_check_mode=check_mode, _ansible_diff=diff)
@@ -168,10 +172,84 @@ def test_accounts(host):
         "accounts": [
             {"name": "toor", "detail": "UID 0 but not root: root must be the only UID 0 account"},
             {"name": "toor", "detail": f"empty password field in {host.etc}/shadow"},
+            {"name": "toor", "detail": "primary GID 0 but not root: root must be the only account in group 0"},
+            {"name": "toor", "detail": "system account (UID 0) with the login shell /bin/sh"},
         ]
     }
     assert result["scanned"] == 0
     assert run(host, checks=["accounts"], allow={"accounts": ["toor"]})["counts"] == {"accounts": 0}
+
+
+def test_system_accounts_shells_and_locks(host):
+    (host.etc / "passwd").write_text(
+        PASSWD
+        + "sync:x:4:65534:sync:/bin:/bin/sync\n"  # exempt, and locked
+        + "www-data:x:33:33::/var/www:/usr/sbin/nologin\n"  # locked: fine
+        + "backup:x:34:34::/var/backups:/bin/bash\n"  # a system account with a shell
+        + "svc:x:998:998::/srv:/usr/sbin/nologin\n"  # no shell but a password
+        + "alice:x:1000:1000::/home/alice:/bin/bash\n"  # a user: fine
+    )
+    (host.etc / "shadow").write_text(
+        SHADOW + "sync:*:1::::::\nwww-data:*:1::::::\nbackup:*:1::::::\nsvc:$y$j9T$abc:1::::::\nalice:$y$x:1::::::\n"
+    )
+    groups = "wheel:x:0:\nnogroup:x:65534:\nwww-data:x:33:\nbackup:x:34:\nsvc:x:998:\nalice:x:1000:\n"
+    (host.etc / "group").write_text(GROUP + groups)
+    details = {(item["name"], item["detail"]) for item in run(host, checks=["accounts"])["findings"]["accounts"]}
+    assert details == {
+        ("backup", "system account (UID 34) with the login shell /bin/bash"),
+        ("svc", "no valid login shell (/usr/sbin/nologin) but its password is not locked"),
+        ("wheel", "GID 0 but not the group root"),
+        ("gid 0", "duplicate GID shared by root, wheel"),
+    }
+    # UID_MIN moved below alice: she counts as a system account with a shell.
+    (host.etc / "login.defs").write_text("UID_MIN 500\nUID_MIN 1001\n")
+    found = run(host, checks=["accounts"])["findings"]["accounts"]
+    assert {"name": "alice", "detail": "system account (UID 1000) with the login shell /bin/bash"} in found
+
+
+@pytest.mark.parametrize(
+    ("printed", "expected"),
+    [
+        ("0027\n/usr/sbin:/usr/bin\n", []),
+        ("0077\n/usr/sbin:/usr/bin\n", []),
+        ("0022\n/usr/sbin:/usr/bin\n", ["root's login umask is 0022: 0027 or stricter expected"]),
+        (
+            "0027\n/usr/sbin::.:/nonexistent\n",
+            [
+                "root's PATH has an empty entry ''",
+                "root's PATH has the relative entry '.'",
+                "root's PATH entry /nonexistent is not a directory",
+            ],
+        ),
+        ("motd\n", ["root's login shell printed no umask ('motd')"]),
+    ],
+)
+def test_root_login_environment(host, monkeypatch, printed, expected):
+    calls = []
+
+    def run_command(self, argv, **kwargs):
+        calls.append(argv)
+        return (0, printed, "") if "\n" in printed[:-1] else (1, printed, "")
+
+    monkeypatch.setattr(mod.AnsibleModule, "run_command", run_command)
+    monkeypatch.setattr(mod, "stat_or_none", lambda path: None if path == "/nonexistent" else os.stat("/usr/bin"))
+    found = run(host, checks=["accounts"], root_environment=True)["findings"]["accounts"]
+    if printed == "motd\n":
+        assert found[0]["detail"].startswith("root's login shell could not be judged: rc 1")
+        return
+    assert [item["detail"] for item in found] == expected
+    assert calls[0][:2] == ["env", "-i"] and calls[0][-3:-1] == ["/bin/bash", "-lc"]
+
+
+def test_a_path_entry_others_can_write_is_a_finding(tmp_path):
+    from ansible_collections.bulwark.hardening.plugins.module_utils._scan import root_environment_findings
+
+    loose = tmp_path / "bin"
+    loose.mkdir()
+    loose.chmod(0o777)
+    found = root_environment_findings("027", f"/usr/bin:{loose}", os.stat)
+    owner = "owned by UID" if os.getuid() else "writable by its group or others"
+    assert len(found) == 1 and owner in found[0][1]
 
 
 def test_accounts_without_shadow_files(host):
