@@ -468,9 +468,9 @@ def valid_shells(text):
     """The login shells of /etc/shells (absolute paths), nologin excepted as CIS counts them."""
     shells = set()
     for line in (text or "").splitlines():
-        line = line.split("#", 1)[0].strip()
-        if line.startswith("/") and not line.endswith("/nologin"):
-            shells.add(line)
+        shell = line.split("#", 1)[0].strip()
+        if shell.startswith("/") and not shell.endswith("/nologin"):
+            shells.add(shell)
     return shells
 
 

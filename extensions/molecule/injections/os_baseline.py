@@ -146,7 +146,7 @@ INJECTIONS = [
     Injection(
         control="OS-AUDIT-FINDINGS",
         via="file",
-        what="a system account given a login shell (games: /bin/bash) and root's login umask loosened in /root/.profile",
+        what="a system account given a login shell (games: /bin/bash), root's login umask loosened in /root/.profile",
         inject="usermod -s /bin/bash games && printf 'umask 022 # bulwark-matrix\\n' >> /root/.profile",
         undo="usermod -s /usr/sbin/nologin games && sed -i '/# bulwark-matrix$/d' /root/.profile",
         scenarios=SCENARIOS,

@@ -8,6 +8,7 @@ import types
 
 import pytest
 
+from ansible_collections.bulwark.hardening.plugins.module_utils._scan import root_environment_findings
 from ansible_collections.bulwark.hardening.plugins.modules import os_audit_scan as mod
 from ansible_collections.bulwark.hardening.tests.unit.plugins.modules.utils import (
     ExitJson,
@@ -53,7 +54,7 @@ def host(monkeypatch, tmp_path):
     etc = tmp_path / "etc"
     etc.mkdir()
     files = (("passwd", PASSWD), ("shadow", SHADOW), ("group", GROUP), ("gshadow", GSHADOW), ("shells", SHELLS))
-    for name, text in files + (("login.defs", "UID_MIN 1000\n"),):
+    for name, text in (*files, ("login.defs", "UID_MIN 1000\n")):
         (etc / name).write_text(text)
     mountinfo = tmp_path / "mountinfo"
     mountinfo.write_text(f"1 0 254:0 / / rw - ext4 /dev/vda rw\n22 1 0:21 / {root}/proc rw,relatime - proc proc rw\n")
@@ -242,8 +243,6 @@ def test_root_login_environment(host, monkeypatch, printed, expected):
 
 
 def test_a_path_entry_others_can_write_is_a_finding(tmp_path):
-    from ansible_collections.bulwark.hardening.plugins.module_utils._scan import root_environment_findings
-
     loose = tmp_path / "bin"
     loose.mkdir()
     loose.chmod(0o777)
