@@ -375,13 +375,14 @@ CONTROLS = {
     },
     "OS-FILE-PERMISSIONS": {
         "role": "os_baseline",
-        "title": "Account and boot file permissions",
+        "title": "Account, boot and cron file permissions",
         "measure": (
-            "passwd, group, shadow, gshadow (and their backups), shells, opasswd and the boot loader's configuration"
-            " owned by root and no more permissive than CIS allows (server checklist #10: permissions)"
+            "passwd, group, shadow, gshadow (and their backups), shells, opasswd, the boot loader's configuration,"
+            " crontab and the cron directories owned by root and no more permissive than CIS allows (server"
+            " checklist #10: permissions)"
         ),
-        "cis": "1.4.2, 7.1.1-7.1.10",
-        "cis13": "1.4.2, 7.1.1-7.1.10",
+        "cis": "1.4.2, 2.4.1.2-2.4.1.7, 7.1.1-7.1.10",
+        "cis13": "1.4.2, 2.4.1.2-2.4.1.8, 7.1.1-7.1.10",
     },
     "OS-SUDO": {
         "role": "os_baseline",

@@ -55,8 +55,8 @@ INJECTIONS = [
     Injection(
         control="OS-FILE-PERMISSIONS",
         via="file",
-        what="/etc/shadow made world-readable (chmod 0644)",
-        inject="chmod 0644 /etc/shadow",
+        what="/etc/shadow made world-readable (chmod 0644), /etc/cron.d opened to all (chmod 0755)",
+        inject="chmod 0644 /etc/shadow && chmod 0755 /etc/cron.d",
         scenarios=SCENARIOS,
     ),
     NotInjectable(
