@@ -112,11 +112,13 @@ def missing_flags(options, required):
 
 
 def add_flags(options, required):
-    """``options`` with each flag of ``required`` in effect: an explicit opposite (``exec``) removed, the
-    missing flags appended (last wins over ``defaults`` and ``user``). Every other option is kept."""
+    """``options`` with each flag of ``required`` in effect: an explicit opposite (``exec``) and a flag a later
+    ``defaults`` undoes removed, the missing flags appended (last wins over ``defaults`` and ``user``). Every
+    other option is kept."""
     opposites = {OPPOSITE[flag] for flag in required}
     kept = [option for option in options if option not in opposites]
-    return kept + missing_flags(kept, required)
+    missing = missing_flags(kept, required)
+    return [option for option in kept if option not in missing] + missing
 
 
 # ---------------------------------------------------------------------------------- fstab
