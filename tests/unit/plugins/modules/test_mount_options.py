@@ -6,7 +6,6 @@ systemctl and mount, whose remount rewrites the fake mountinfo as the kernel wou
 from __future__ import annotations
 
 import pytest
-
 from ansible.module_utils import basic
 
 from ansible_collections.bulwark.hardening.plugins.modules import mount_options as mod
@@ -68,7 +67,7 @@ class Host:
         self.verify = {}  # file text -> (stdout, stderr) of findmnt --verify
         self.kernel_ignores = set()
 
-    def run_command(self, module, argv, **kwargs):
+    def run_command(self, argv):
         assert isinstance(argv, list), "run_command must get a list, never a shell string"
         self.calls.append(argv)
         name = argv[0].rsplit("/", 1)[-1]
@@ -107,7 +106,11 @@ def host(monkeypatch, tmp_path):
     (tmp_path / "root").mkdir()
     fake = Host(tmp_path / "root")
     monkeypatch.setattr(mod, "in_container", lambda module: False)
-    monkeypatch.setattr(basic.AnsibleModule, "run_command", lambda self, argv, **kw: fake.run_command(self, argv, **kw))
+
+    def run_command(_module, argv, **_kwargs):
+        return fake.run_command(argv)
+
+    monkeypatch.setattr(basic.AnsibleModule, "run_command", run_command)
     fake.warnings = []
     monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, warning: fake.warnings.append(warning))
     monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", lambda self, name, *a, **kw: "/usr/bin/" + name)
