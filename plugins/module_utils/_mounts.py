@@ -28,6 +28,9 @@ SYSTEMD_DEV_SHM = ("nosuid", "nodev")
 DROP_IN_NAME = "bulwark-hardening.conf"
 DROP_IN_HEADER = "# Managed by bulwark.hardening (os_baseline)\n"
 
+# findmnt --verify's warning that /etc/fstab is newer than systemd's last reload (util-linux with systemd).
+SYSTEMD_STALE = "your fstab has been modified, but systemd still uses the old version"
+
 _OCTAL_ESCAPE = re.compile(r"\\([0-7]{3})")
 
 Mount = collections.namedtuple("Mount", "mount_id parent_id device root point options fstype source")
@@ -244,7 +247,11 @@ def verify_findings(stdout):
     for line in stdout.splitlines():
         match = re.match(r"^\s+\[([EW])\] (.*)$", line)
         if match:
-            findings.append((target, match.group(1), match.group(2).strip()))
+            message = match.group(2).strip()
+            # The warning that systemd has not reloaded /etc/fstab is about the host, not a line: findmnt
+            # prints it under whichever target it printed last.
+            where = None if message.startswith(SYSTEMD_STALE) else target
+            findings.append((where, match.group(1), message))
         elif line and not line[0].isspace():
             target = line.strip()
     return findings

@@ -8,7 +8,7 @@ DOCUMENTATION = r"""
 ---
 module: mount_options
 short_description: Put nodev, nosuid and noexec on separate file systems, live and for the next boot
-version_added: 0.6.0
+version_added: 0.4.0
 description:
   - For each mount point of O(mounts), judges the options in effect twice - on the live mount (its
     per-mount options in C(/proc/self/mountinfo), where C(nodev), C(nosuid) and C(noexec) live) and on what
@@ -49,8 +49,8 @@ options:
         other option fails the call, naming it).
       - The root file system V(/) is refused - it is never remounted.
       - V(noexec) on C(/tmp) or C(/var/tmp) breaks package scripts and installers that run programs from
-        there (some C(.deb) maintainer scripts, DKMS builds, C(pip) builds); the module warns nobody and
-        refuses nothing, the caller decides.
+        there (some C(.deb) maintainer scripts, DKMS builds, C(pip) builds). The module does not refuse it -
+        the caller (the role) decides.
     type: dict
     required: true
   root:

@@ -289,7 +289,7 @@ def test_verify_findings():
         ("/", "E", "unreachable on boot required source: UUID=1234-abcd"),
         ("/var", "W", "target specified more than once"),
         ("/var", "W", "unreachable source: /dev/nonexist: No such file or directory"),
-        ("/var", "W", "your fstab has been modified, but systemd still uses the old version;"),
+        (None, "W", "your fstab has been modified, but systemd still uses the old version;"),
     ]
     assert verify_findings("Success, no errors or warnings detected\n") == []
 
