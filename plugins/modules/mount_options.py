@@ -103,7 +103,7 @@ mounts:
     /tmp:
       live: [rw, nosuid, nodev, noexec, relatime]
       boot_source: /usr/lib/systemd/system/tmp.mount
-      boot: ["mode=1777", strictatime, nosuid, nodev, "size=50%%", "nr_inodes=1m", noexec]
+      boot: ["mode=1777", strictatime, nosuid, nodev, "size=50%", "nr_inodes=400k", noexec]
       missing: {live: [noexec], boot: [noexec]}
 not_applicable:
   description: Per mount point that is not judged here, why.

@@ -117,7 +117,7 @@ def test_unescape(field, text):
         (["users", "exec"], {"nodev", "nosuid"}),
         (["owner"], {"nodev", "nosuid"}),
         (["rw", "noexec", "exec"], set()),
-        (["size=50%%", "mode=1777", "nosuid"], {"nosuid"}),
+        (["size=50%", "mode=1777", "nosuid"], {"nosuid"}),
     ],
 )
 def test_flags_of(options, flags):
@@ -231,19 +231,19 @@ ConditionPathIsSymbolicLink=!/tmp
 What=tmpfs
 Where=/tmp
 Type=tmpfs
-Options=mode=1777,strictatime,nosuid,nodev,size=50%%,nr_inodes=1m
+Options=mode=1777,strictatime,nosuid,nodev,size=50%,nr_inodes=400k
 """
 
 
 @pytest.mark.parametrize(
     "texts, result",
     [
-        ([TMP_MOUNT], ("mode=1777,strictatime,nosuid,nodev,size=50%%,nr_inodes=1m", 0)),
+        ([TMP_MOUNT], ("mode=1777,strictatime,nosuid,nodev,size=50%,nr_inodes=400k", 0)),
         ([TMP_MOUNT, "[Mount]\nOptions=nodev,noexec\n"], ("nodev,noexec", 1)),
         ([TMP_MOUNT, "[Mount]\nOptions=\n"], ("", 1)),  # an empty assignment resets
         (
             [TMP_MOUNT, "[Unit]\nOptions=noexec\n# [Mount]\n"],
-            ("mode=1777,strictatime,nosuid,nodev,size=50%%,nr_inodes=1m", 0),
+            ("mode=1777,strictatime,nosuid,nodev,size=50%,nr_inodes=400k", 0),
         ),
         (["[Mount]\nWhat=x\n"], (None, None)),
     ],

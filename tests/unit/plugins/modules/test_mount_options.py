@@ -44,7 +44,7 @@ Description=Temporary Directory /tmp
 What=tmpfs
 Where=/tmp
 Type=tmpfs
-Options=mode=1777,strictatime,nosuid,nodev,size=50%%,nr_inodes=1m
+Options=mode=1777,strictatime,nosuid,nodev,size=50%,nr_inodes=400k
 """
 DROP_IN = "etc/systemd/system/tmp.mount.d/bulwark-hardening.conf"
 SUCCESS = ("Success, no errors or warnings detected\n", "")
@@ -141,7 +141,7 @@ def test_check_mode_judges_live_and_boot_and_writes_nothing(host):
     assert tmp["missing"] == {"live": ["noexec"], "boot": ["noexec"]}
     # Shown with the new drop-in in place, as the next boot will mount it.
     assert tmp["boot_source"] == "/" + DROP_IN
-    assert tmp["boot"] == ["mode=1777", "strictatime", "nosuid", "nodev", "size=50%%", "nr_inodes=1m", "noexec"]
+    assert tmp["boot"] == ["mode=1777", "strictatime", "nosuid", "nodev", "size=50%", "nr_inodes=400k", "noexec"]
     assert result["mounts"]["/dev/shm"]["missing"] == {"live": ["noexec"], "boot": ["noexec"]}
     assert result["mounts"]["/home"]["missing"] == {"live": ["nosuid"], "boot": ["nodev", "nosuid"]}
     assert result["written"] == ["/etc/fstab", "/" + DROP_IN]
@@ -167,7 +167,7 @@ def test_real_run_writes_validates_remounts_then_is_idempotent(host):
         "UUID=77aa-0b3c /home           ext4    defaults,nodev,nosuid        0       2",
     ) + ("tmpfs /dev/shm tmpfs defaults,nosuid,nodev,noexec 0 0\n")
     drop_in = (host.root / DROP_IN).read_text()
-    assert drop_in.endswith("[Mount]\nOptions=mode=1777,strictatime,nosuid,nodev,size=50%%,nr_inodes=1m,noexec\n")
+    assert drop_in.endswith("[Mount]\nOptions=mode=1777,strictatime,nosuid,nodev,size=50%,nr_inodes=400k,noexec\n")
     assert host.commands("systemctl") == [["/usr/bin/systemctl", "daemon-reload"]]
     assert host.commands("mount") == [
         ["/usr/bin/mount", "-o", "remount,nodev,nosuid,noexec", "/dev/shm"],
