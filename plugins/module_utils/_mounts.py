@@ -47,15 +47,16 @@ def parse_mountinfo(text):
 
     Fields (proc(5)): mount ID, parent ID, major:minor, root, mount point, per-mount options, optional
     fields ended by ``-``, file system type, source, super options. ``options`` are the per-mount
-    options (where nodev, nosuid and noexec live), as a tuple. A line without the ``-`` is skipped.
+    options (where nodev, nosuid and noexec live), as a tuple. A line without the ``-`` and a type after
+    it is skipped.
     """
     mounts = []
     for line in text.splitlines():
         fields = line.split(" ")
-        if len(fields) < 9 or "-" not in fields[6:]:
+        if len(fields) < 7 or "-" not in fields[6:]:
             continue
         separator = fields.index("-", 6)
-        if separator + 2 >= len(fields):
+        if separator + 1 >= len(fields):
             continue
         try:
             mount_id, parent_id = int(fields[0]), int(fields[1])
@@ -70,7 +71,7 @@ def parse_mountinfo(text):
                 unescape(fields[4]),
                 tuple(fields[5].split(",")),
                 fields[separator + 1],
-                unescape(fields[separator + 2]),
+                unescape(fields[separator + 2]) if separator + 2 < len(fields) else "",
             )
         )
     return mounts
