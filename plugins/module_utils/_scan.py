@@ -21,6 +21,8 @@ import re
 import stat
 import time
 
+from ansible_collections.bulwark.hardening.plugins.module_utils._mounts import parse_mountinfo
+
 FILE_CHECKS = ("world_writable", "unowned", "suid_sgid")
 CHECKS = (*FILE_CHECKS, "accounts")
 
@@ -92,30 +94,12 @@ DEFAULT_ALLOW = {"suid_sgid": DEFAULT_SUID_SGID_ALLOW}
 # The mode bits without which mode_findings() has nothing to say: the walk's fast path.
 _NOTABLE = stat.S_IWOTH | stat.S_ISUID | stat.S_ISGID
 
-_OCTAL_ESCAPE = re.compile(r"\\([0-7]{3})")
-
 
 # ------------------------------------------------------------------------------------ mounts
-def _unescape(field):
-    return _OCTAL_ESCAPE.sub(lambda m: chr(int(m.group(1), 8)), field)
-
-
 def parse_mounts(text):
-    """The mounts of a /proc/self/mountinfo text as ``(mount point, fstype)``, in mount order.
-
-    The mount point is the fifth field (octal escapes such as ``\\040`` decoded); the type is the
-    first field after the ``-`` that ends the optional fields. A line without one is skipped.
-    """
-    mounts = []
-    for line in text.splitlines():
-        fields = line.split(" ")
-        if len(fields) < 7 or "-" not in fields[6:]:
-            continue
-        separator = fields.index("-", 6)
-        if separator + 1 >= len(fields):
-            continue
-        mounts.append((_unescape(fields[4]), fields[separator + 1]))
-    return mounts
+    """The mounts of a /proc/self/mountinfo text as ``(mount point, fstype)``, in mount order (the one
+    mountinfo parser, _mounts.parse_mountinfo: escapes decoded, malformed lines skipped)."""
+    return [(mount.point, mount.fstype) for mount in parse_mountinfo(text)]
 
 
 def effective_mounts(mounts):
