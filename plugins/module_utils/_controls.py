@@ -373,6 +373,22 @@ CONTROLS = {
         "cis": "1.1.1.1-1.1.1.5, 1.1.1.9, 3.2.1-3.2.4",
         "cis13": "1.1.1.1-1.1.1.5, 1.1.1.9, 1.1.1.10, 3.2.1-3.2.6",
     },
+    "OS-MOUNTS": {
+        "role": "os_baseline",
+        "title": "Mount options",
+        "measure": (
+            "nodev, nosuid and noexec on /tmp, /dev/shm, /var/tmp, /var/log and /var/log/audit, nodev and nosuid on"
+            " /home and /var, where each is a separate file system: live and for the next boot (CIS)"
+        ),
+        "cis": (
+            "1.1.2.1.2-1.1.2.1.4, 1.1.2.2.2-1.1.2.2.4, 1.1.2.3.2-1.1.2.3.3, 1.1.2.4.2-1.1.2.4.3, 1.1.2.5.2-1.1.2.5.4,"
+            " 1.1.2.6.2-1.1.2.6.4, 1.1.2.7.2-1.1.2.7.4"
+        ),
+        "cis13": (
+            "1.1.2.1.2-1.1.2.1.4, 1.1.2.2.2-1.1.2.2.4, 1.1.2.3.2-1.1.2.3.3, 1.1.2.4.2-1.1.2.4.3, 1.1.2.5.2-1.1.2.5.4,"
+            " 1.1.2.6.2-1.1.2.6.4, 1.1.2.7.2-1.1.2.7.4"
+        ),
+    },
     "OS-FILE-PERMISSIONS": {
         "role": "os_baseline",
         "title": "Account, boot and cron file permissions",

@@ -138,11 +138,41 @@ def access_errors(settings):
     return errors
 
 
+_MOUNT_FLAGS = ("nodev", "nosuid", "noexec")
+
+
+def mount_options(settings):
+    """(mount point -> the flags it must have, errors) from os_baseline_mount_options; a point whose value
+    is null or an empty list is left unmanaged."""
+    name = "os_baseline_mount_options"
+    value = settings[name]
+    if not isinstance(value, dict):
+        return {}, [f"{name} must be a mapping of mount points to lists of {', '.join(_MOUNT_FLAGS)}, got {value!r}"]
+    wanted, errors = {}, []
+    for point, flags in value.items():
+        if not isinstance(point, str) or not re.match(r"^/[^\s]*$", point) or point.rstrip("/") == "":
+            errors.append(
+                f"{name}: {point!r} is not a mount point such as /tmp (the root file system is never remounted)"
+            )
+            continue
+        if flags is None or flags == []:
+            continue
+        if not isinstance(flags, list):
+            errors.append(f"{name}[{point!r}] must be a list such as [nodev, nosuid, noexec], got {flags!r}")
+            continue
+        bad = [flag for flag in flags if flag not in _MOUNT_FLAGS]
+        if bad:
+            errors.append(f"{name}[{point!r}]: {', '.join(map(repr, bad))} is not one of {', '.join(_MOUNT_FLAGS)}")
+            continue
+        wanted[point.rstrip("/")] = [flag for flag in _MOUNT_FLAGS if flag in flags]
+    return wanted, errors
+
+
 def role_plan(settings):
     """Check the os_baseline role's variables (and what the preflight found); compute its settings.
 
-    Returns ``errors``, ``sysctl`` (key -> value, as written), ``modules`` (names to disable) and
-    ``umask`` (the normalised octal string).
+    Returns ``errors``, ``sysctl`` (key -> value, as written), ``modules`` (names to disable), ``mounts``
+    (mount point -> flags) and ``umask`` (the normalised octal string).
     """
     sysctl, errors = sysctl_settings(settings)
     modules, module_errors = kernel_modules(settings)
@@ -152,10 +182,13 @@ def role_plan(settings):
     errors += override_errors(settings["modules_check"], "kernel module")
     errors += banner_errors(settings["os_baseline_banner"])
     errors += access_errors(settings)
+    mounts, mount_errors = mount_options(settings)
+    errors += mount_errors
     umask = settings["os_baseline_umask"]
     return {
         "errors": errors,
         "sysctl": sysctl,
         "modules": modules,
+        "mounts": mounts,
         "umask": umask.zfill(4)[-3:] if isinstance(umask, str) and _UMASK.match(umask) else "027",
     }

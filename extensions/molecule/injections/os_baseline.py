@@ -19,6 +19,10 @@ ON_THE_VM = (
     "(test_kernel.py, one drift run with a runtime value, a hand-loaded module, a later sysctl.d file and an "
     "earlier modprobe.d file)"
 )
+MOUNTS_ON_THE_VM = (
+    "a container's mounts are the engine's (every mount point is not applicable there): injected on the kernel "
+    "scenario's VM (test_kernel.py: /dev/shm remounted exec, and /tmp's fstab line without noexec)"
+)
 NO_PROCESS = "no process holds it: {what} is read afresh at every {when}, so the files are what is in effect."
 
 SCENARIOS = ("os_baseline",)
@@ -51,6 +55,10 @@ INJECTIONS = [
     ),
     NotInjectable(control="OS-KERNEL-MODULES", via="override", why=ON_THE_VM),
     NotInjectable(control="OS-KERNEL-MODULES", via="daemon", why=ON_THE_VM),
+    # ---------------------------------------------------------------- OS-MOUNTS
+    NotInjectable(control="OS-MOUNTS", via="file", why=MOUNTS_ON_THE_VM),
+    NotInjectable(control="OS-MOUNTS", via="override", why=MOUNTS_ON_THE_VM),
+    NotInjectable(control="OS-MOUNTS", via="daemon", why=MOUNTS_ON_THE_VM),
     # ---------------------------------------------------------------- OS-FILE-PERMISSIONS
     Injection(
         control="OS-FILE-PERMISSIONS",

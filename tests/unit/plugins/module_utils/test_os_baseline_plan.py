@@ -153,6 +153,30 @@ def test_allowed_and_extra_modules():
             "kernel module usb_storage: /etc/modprobe.d/usb.conf: install usb_storage /bin/true",
             id="module-override",
         ),
+        pytest.param(
+            {"os_baseline_mount_options": {"/tmp": "nodev,nosuid"}},
+            {"os_baseline_mount_options": {"/tmp": ["nodev", "nosuid"]}},
+            "os_baseline_mount_options['/tmp'] must be a list such as [nodev, nosuid, noexec], got 'nodev,nosuid'",
+            id="mount-string",
+        ),
+        pytest.param(
+            {"os_baseline_mount_options": {"/tmp": ["nodev", "ro"]}},
+            {"os_baseline_mount_options": {"/tmp": ["nodev"]}},
+            "os_baseline_mount_options['/tmp']: 'ro' is not one of nodev, nosuid, noexec",
+            id="mount-flag",
+        ),
+        pytest.param(
+            {"os_baseline_mount_options": {"/": ["nodev"]}},
+            {"os_baseline_mount_options": {"/srv": ["nodev"]}},
+            "os_baseline_mount_options: '/' is not a mount point such as /tmp",
+            id="mount-root",
+        ),
+        pytest.param(
+            {"os_baseline_mount_options": ["/tmp"]},
+            {"os_baseline_mount_options": {}},
+            "os_baseline_mount_options must be a mapping",
+            id="mount-list",
+        ),
     ],
 )
 def test_each_rule_refuses_by_name(bad, good, message):
@@ -161,3 +185,10 @@ def test_each_rule_refuses_by_name(bad, good, message):
 
 def test_docker_bridges_are_fine_when_forwarding_is_kept():
     assert plan(os_baseline_ip_forward=True, sysctl_check={"interfaces": ["docker0"]})["errors"] == []
+
+
+def test_mount_options_default_to_cis_and_a_null_unmanages_a_point():
+    assert plan()["mounts"]["/dev/shm"] == ["nodev", "nosuid", "noexec"]
+    assert plan()["mounts"]["/home"] == ["nodev", "nosuid"]
+    mounts = plan(os_baseline_mount_options={"/tmp/": ["noexec", "nodev"], "/home": None, "/var": []})["mounts"]
+    assert mounts == {"/tmp": ["nodev", "noexec"]}
