@@ -113,25 +113,58 @@ def test_an_unused_module_cannot_be_loaded_after_the_reboot(rebooted, host):
         assert module.replace("-", "_") not in host.file("/proc/modules").content_string
 
 
+# The separate file systems of the VM: systemd's /dev/shm, and the tmpfs /tmp that prepare.yml added to
+# /etc/fstab with defaults only.
+NOEXEC_MOUNTS = ("/tmp", "/dev/shm")
+
+
+@pytest.mark.parametrize("point", NOEXEC_MOUNTS)
+def test_a_program_cannot_run_from_tmp_or_dev_shm_after_the_reboot(rebooted, host, point):
+    flags = set(host.check_output("findmnt -no OPTIONS %s", point).split(","))
+    assert {"nodev", "nosuid", "noexec"} <= flags, flags
+    program = f"{point}/bulwark-exec-test"
+    host.run_expect([0], "install -m 0755 /bin/true %s", program)
+    try:
+        attempt = host.run(program)
+    finally:
+        host.run("rm -f %s", program)
+    assert attempt.rc == 126 and "Permission denied" in attempt.stderr, (attempt.rc, attempt.stderr)
+
+
+def test_the_next_boot_keeps_the_mount_options(host):
+    # What survives the reboot comes from here: the fstab line of /tmp, and one for systemd's /dev/shm.
+    lines = [line.split() for line in host.file("/etc/fstab").content_string.splitlines() if line.strip()]
+    options = {fields[1]: set(fields[3].split(",")) for fields in lines if not fields[0].startswith("#")}
+    for point in NOEXEC_MOUNTS:
+        assert {"nodev", "nosuid", "noexec"} <= options.get(point, set()), (point, options.get(point))
+    assert "size=256m" in options["/tmp"], options["/tmp"]  # the admin's own option kept
+
+
 def test_a_drift_check_judges_the_live_kernel_and_a_later_sysctl_file(rebooted, host, check_run):
-    # Four kinds of drift at once (one check run under TCG takes minutes): a value changed at
-    # runtime, a module loaded by hand past modprobe's configuration (--ignore-install), a later sysctl.d file and an
-    # earlier modprobe.d file (for an install command, modprobe takes the first file's).
+    # Five kinds of drift at once (one check run under TCG takes minutes): a value changed at
+    # runtime, a module loaded by hand past modprobe's configuration (--ignore-install), a later sysctl.d file, an
+    # earlier modprobe.d file (for an install command, modprobe takes the first file's) and a mount remounted
+    # without noexec.
     later, earlier = "/etc/sysctl.d/99-zz-local.conf", "/etc/modprobe.d/00-aa-local.conf"
     host.run_expect([0], "sysctl -qw net.ipv4.conf.all.accept_redirects=1")
     host.run_expect([0], "modprobe --ignore-install hfs")
     host.run_expect([0], "printf 'kernel.yama.ptrace_scope = 0\\n' > %s", later)
     host.run_expect([0], "printf 'install sctp /bin/true\\n' > %s", earlier)
+    host.run_expect([0], "mount -o remount,exec /dev/shm")
     try:
         _run, report = check_run()
     finally:
         host.run(f"sysctl -qw net.ipv4.conf.all.accept_redirects=0; rmmod hfs; rm -f {later} {earlier}")
+        host.run("mount -o remount,noexec /dev/shm")
     controls = report[NAME]["controls"]
-    sysctl, modules = controls["OS-SYSCTL"], controls["OS-KERNEL-MODULES"]
+    sysctl, modules, mounts = controls["OS-SYSCTL"], controls["OS-KERNEL-MODULES"], controls["OS-MOUNTS"]
     assert sysctl["status"] == "drift" and modules["status"] == "drift", (sysctl, modules)
     found = "\n".join(sysctl["found"] + sysctl["expected"])
     assert "net.ipv4.conf.all.accept_redirects" in found and later in found, found
     module_lines = "\n".join(modules["found"] + modules["expected"])
     assert "hfs loaded" in module_lines and earlier in module_lines, modules
+    assert mounts["status"] == "drift", mounts
+    mount_lines = "\n".join(mounts["found"] + mounts["expected"])
+    assert "/dev/shm" in mount_lines and "noexec" in mount_lines, mounts
     drifted = sorted(key for key, entry in controls.items() if entry["status"] == "drift")
-    assert drifted == ["OS-KERNEL-MODULES", "OS-SYSCTL"], drifted
+    assert drifted == ["OS-KERNEL-MODULES", "OS-MOUNTS", "OS-SYSCTL"], drifted
