@@ -500,8 +500,8 @@ def judge_faillock(auth, account, paths, layers, wanted):
             jump = parse_control(entry["control"]).get("success", "")
             if jump.isdigit() and unix[0] + int(jump) < fail[0]:
                 drift.append(
-                    f"{where(paths['auth'], entry)}: pam_unix.so success=[{jump}] lands on or before "
-                    f"pam_faillock.so authfail ({where(paths['auth'], auth[fail[0]])}), which then denies a good password"
+                    f"{where(paths['auth'], entry)}: pam_unix.so success=[{jump}] lands on or before pam_faillock.so "
+                    f"authfail ({where(paths['auth'], auth[fail[0]])}), which then denies a good password"
                 )
     for mode, indexes in (("preauth", pre), ("authfail", fail)):
         for index in indexes:
@@ -513,7 +513,7 @@ def judge_faillock(auth, account, paths, layers, wanted):
     return drift, effective
 
 
-def judge_password_module(password, path, module, layers, wanted, defaults):
+def judge_password_module(password, path, module, layers, *, wanted, defaults):
     """One password module (pam_pwquality, pam_pwhistory): present, and its values."""
     indexes = find(password, "password", module)
     if not indexes:

@@ -94,7 +94,9 @@ def test_our_profiles_render_what_the_real_pam_auth_update_wrote():
     ]  # fmt: skip
     for kind in pam.TYPES:
         template = read("bookworm-stock", f"etc/pam.d/common-{kind}")
-        assert pam.render_common(template, profiles, enabled, kind) == read("bookworm-hardened", f"etc/pam.d/common-{kind}")
+        assert pam.render_common(template, profiles, enabled, kind) == read(
+            "bookworm-hardened", f"etc/pam.d/common-{kind}"
+        )
         assert pam.render_saved(profiles, enabled, kind) == read("bookworm-hardened", f"var/lib/pam/{kind}")
 
 
@@ -181,7 +183,13 @@ def test_parse_stack():
     text = "# c\n@include common-auth\n-auth  [success=1 default=ignore]  /lib/security/pam_x.so a=1 \\\n b # c\n"
     assert pam.parse_stack(text) == [
         {"line": 2, "include": "common-auth"},
-        {"line": 3, "type": "auth", "control": "[success=1 default=ignore]", "module": "pam_x.so", "args": ["a=1", "b"]},
+        {
+            "line": 3,
+            "type": "auth",
+            "control": "[success=1 default=ignore]",
+            "module": "pam_x.so",
+            "args": ["a=1", "b"],
+        },
     ]
 
 
@@ -247,7 +255,9 @@ def test_normalize_settings(values, error):
 
 def test_layered_line_wins_over_files_and_files_over_defaults():
     layers = [("/a.conf", {"minlen": ("10", 1)}), ("/b.conf", {"minlen": ("12", 3), "difok": ("2", 4)})]
-    values = pam.layered(layers, {"minlen": "14", "retry": "3", "try_first_pass": True}, {"difok": "1", "dictcheck": "1"})
+    values = pam.layered(
+        layers, {"minlen": "14", "retry": "3", "try_first_pass": True}, {"difok": "1", "dictcheck": "1"}
+    )
     assert values["minlen"] == {"value": "14", "source": "line"}
     assert values["difok"] == {"value": "2", "source": "/b.conf:4"}
     assert values["dictcheck"] == {"value": "1", "source": "default"}
@@ -280,9 +290,14 @@ def test_the_hardened_stack_is_compliant():
                                     "values": {"deny": "5", "unlock_time": "900", "fail_interval": "900"}}  # fmt: skip
     drift, _ = pam.judge_unix(stacks, PATHS, {"nullok": False, "hashing": "yescrypt"})
     assert drift == []
-    drift, effective = pam.judge_password_module(stacks["password"], PATHS["password"], "pam_pwhistory.so", [],
-                                                 {"remember": "24", "enforce_for_root": True, "use_authtok": True},
-                                                 pam.DEFAULTS["pwhistory"])  # fmt: skip
+    drift, effective = pam.judge_password_module(
+        stacks["password"],
+        PATHS["password"],
+        "pam_pwhistory.so",
+        [],
+        wanted={"remember": "24", "enforce_for_root": True, "use_authtok": True},
+        defaults=pam.DEFAULTS["pwhistory"],
+    )
     assert drift == []
     assert pam.judge_order(stacks["password"], PATHS["password"],
                            ["pam_pwquality.so", "pam_pwhistory.so", "pam_unix.so"]) == []  # fmt: skip
@@ -340,8 +355,14 @@ def test_preauth_after_unix_is_drift():
 
 def test_a_removed_pwquality_line_and_the_order():
     stacks = stacks_of("bookworm-hardened", {"password": [("password\trequisite\t\t\tpam_pwquality.so retry=3\n", "")]})
-    drift, effective = pam.judge_password_module(stacks["password"], PATHS["password"], "pam_pwquality.so", [],
-                                                 {"minlen": "14"}, pam.DEFAULTS["pwquality"])  # fmt: skip
+    drift, effective = pam.judge_password_module(
+        stacks["password"],
+        PATHS["password"],
+        "pam_pwquality.so",
+        [],
+        wanted={"minlen": "14"},
+        defaults=pam.DEFAULTS["pwquality"],
+    )
     assert drift == ["/etc/pam.d/common-password: no 'password pam_pwquality.so' line"]
     assert effective == {}
     swapped = stacks_of("bookworm-hardened")["password"]
@@ -355,8 +376,14 @@ def test_pwquality_conf_read_last_wins_over_our_dropin():
     stacks = stacks_of("bookworm-hardened")
     layers = [("/etc/security/pwquality.conf.d/50-bulwark-hardening.conf", {"minlen": ("14", 2)}),
               ("/etc/security/pwquality.conf", {"minlen": ("8", 11)})]  # fmt: skip
-    drift, _ = pam.judge_password_module(stacks["password"], PATHS["password"], "pam_pwquality.so", layers,
-                                         {"minlen": "14", "dictcheck": "1"}, pam.DEFAULTS["pwquality"])  # fmt: skip
+    drift, _ = pam.judge_password_module(
+        stacks["password"],
+        PATHS["password"],
+        "pam_pwquality.so",
+        layers,
+        wanted={"minlen": "14", "dictcheck": "1"},
+        defaults=pam.DEFAULTS["pwquality"],
+    )
     assert drift == [
         "/etc/pam.d/common-password:25: pam_pwquality.so minlen is 8 (from /etc/security/pwquality.conf:11), wanted 14"
     ]
@@ -398,7 +425,9 @@ def test_sudo_needs_password(text, expected):
 
 
 def test_sudo_needs_password_from_the_sudo_fixture():
-    with open(os.path.join(os.path.dirname(__file__), "fixtures", "sudo-l-bookworm-override-admin.txt"), encoding="utf-8") as handle:
+    with open(
+        os.path.join(os.path.dirname(__file__), "fixtures", "sudo-l-bookworm-override-admin.txt"), encoding="utf-8"
+    ) as handle:
         assert pam.sudo_needs_password(handle.read()) is True
 
 
@@ -414,7 +443,8 @@ PROTECT = [{"user": "admin", "sudo_needs_password": True}, {"user": "robot", "su
     ("faillock", "unix", "empty", "errors", "warnings"),
     [
         ({"deny": "5", "unlock_time": "0"}, None, [], ["until someone runs faillock --reset"], []),
-        ({"deny": "5", "unlock_time": "900"}, None, [], [], ["5 wrong sudo passwords lock admin's sudo (and logins) for 900"]),
+        ({"deny": "5", "unlock_time": "900"}, None, [], [],
+         ["5 wrong sudo passwords lock admin's sudo (and logins) for 900"]),
         ({"deny": "0", "unlock_time": "0"}, None, [], [], []),
         ({}, None, [], [], ["3 wrong sudo passwords lock admin's sudo (and logins) for 600"]),
         (None, {"nullok": False}, ["admin"], ["nullok removed while admin has an empty password"], []),
