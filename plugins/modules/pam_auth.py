@@ -26,10 +26,10 @@ description:
     edited to the same values, so that both say the same.
   - O(unix) replaces Debian's C(unix) profile by C(bulwark-unix) - Debian's own profile as this host has it, with
     C(nullok) dropped, the hash chosen, no C(remember=) and C(use_authtok) on its password line - enabled with
-    C(pam-auth-update --enable bulwark-unix --disable unix) (the profile also declares C(Conflicts: unix)). Editing
-    C(/usr/share/pam-configs/unix) would be undone by the next libpam-runtime upgrade, and options edited by hand
-    in C(/etc/pam.d) are hand edits. Debian's later changes to its unix profile reach C(bulwark-unix) at the next
-    run of this module.
+    C(pam-auth-update --enable bulwark-unix --disable unix) (the profile also names C(unix) in its C(Conflicts)
+    field). Editing C(/usr/share/pam-configs/unix) would be undone by the next libpam-runtime upgrade, and options
+    edited by hand in C(/etc/pam.d) are hand edits. Debian's later changes to its unix profile reach
+    C(bulwark-unix) at the next run of this module.
   - Judges what is in effect, resolved as libpam resolves it - the live C(common-auth), C(common-account) and
     C(common-password) parsed, each module in its stack and in order (faillock preauth before pam_unix, authfail
     after it and skipped by pam_unix's success jump; pwquality, then pwhistory, then pam_unix), and each module's
@@ -513,7 +513,7 @@ def plan(module, host, wanted):
         )
     else:
         expected = {kind: rendered[kind] if rendered[kind] is not None else live[kind] for kind in TYPES}
-        still, _ = judge(host, wanted, expected, files)
+        still, _effective = judge(host, wanted, expected, files)
         if not still:
             return step
         message = "after pam-auth-update the wanted state would still not be in effect: " + "; ".join(still)
@@ -559,7 +559,9 @@ def apply(module, host, wanted, step, result):
             write_file(path, step["files"][path])
         except OSError as exc:
             module.fail_json(msg=f"cannot write {path}: {exc}", written=step["changed_files"])
-    result["cmd"] = run_pam_auth_update(module, host, step["enable"], step["disable"])
+    profiles_dir = host.path("usr/share/pam-configs")
+    if step["changed_common"] or any(os.path.dirname(path) == profiles_dir for path in step["changed_files"]):
+        result["cmd"] = run_pam_auth_update(module, host, step["enable"], step["disable"])
     after = {kind: host.read(host.common(kind)) for kind in TYPES}
     still, result["effective"] = judge(host, wanted, after, {})
     if still:

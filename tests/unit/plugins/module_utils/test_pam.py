@@ -288,7 +288,7 @@ def test_the_hardened_stack_is_compliant():
     assert drift == []
     assert effective["preauth"] == {"line": "/etc/pam.d/common-auth:17",
                                     "values": {"deny": "5", "unlock_time": "900", "fail_interval": "900"}}  # fmt: skip
-    drift, _ = pam.judge_unix(stacks, PATHS, {"nullok": False, "hashing": "yescrypt"})
+    drift, _effective = pam.judge_unix(stacks, PATHS, {"nullok": False, "hashing": "yescrypt"})
     assert drift == []
     drift, effective = pam.judge_password_module(
         stacks["password"],
@@ -305,13 +305,13 @@ def test_the_hardened_stack_is_compliant():
 
 def test_the_stock_stack_drifts_everywhere():
     stacks = stacks_of("bookworm-stock")
-    drift, _ = pam.judge_faillock(stacks["auth"], stacks["account"], PATHS, [], {"deny": "5"})
+    drift, _effective = pam.judge_faillock(stacks["auth"], stacks["account"], PATHS, [], {"deny": "5"})
     assert drift == [
         "/etc/pam.d/common-auth: no 'auth pam_faillock.so preauth' line",
         "/etc/pam.d/common-auth: no 'auth pam_faillock.so authfail' line",
         "/etc/pam.d/common-account: no 'account pam_faillock.so' line",
     ]
-    drift, _ = pam.judge_unix(stacks, PATHS, {"nullok": False, "hashing": "sha512"})
+    drift, _effective = pam.judge_unix(stacks, PATHS, {"nullok": False, "hashing": "sha512"})
     assert drift == [
         "/etc/pam.d/common-auth:17: pam_unix.so has nullok (an empty password logs in)",
         "/etc/pam.d/common-password:25: pam_unix.so hashes with yescrypt, wanted sha512",
@@ -321,12 +321,12 @@ def test_the_stock_stack_drifts_everywhere():
 
 def test_hand_edits_on_the_line_are_drift_naming_file_and_line():
     stacks = stacks_of("bookworm-edited")
-    drift, _ = pam.judge_faillock(stacks["auth"], stacks["account"], PATHS, FAILLOCK_CONF, {"deny": "5"})
+    drift, _effective = pam.judge_faillock(stacks["auth"], stacks["account"], PATHS, FAILLOCK_CONF, {"deny": "5"})
     assert drift == [
         "/etc/pam.d/common-auth:19: pam_faillock.so authfail deny is 100 "
         "(from its arguments at /etc/pam.d/common-auth:19), wanted 5"
     ]
-    drift, _ = pam.judge_unix(stacks, PATHS, {"nullok": False, "hashing": "yescrypt"})
+    drift, _effective = pam.judge_unix(stacks, PATHS, {"nullok": False, "hashing": "yescrypt"})
     assert drift == ["/etc/pam.d/common-auth:18: pam_unix.so has nullok (an empty password logs in)"]
 
 
@@ -339,8 +339,8 @@ def test_hand_edits_on_the_line_are_drift_naming_file_and_line():
 )
 def test_auth_stack_defects(replace, expected):
     stacks = stacks_of("bookworm-hardened", {"auth": [replace]})
-    faillock, _ = pam.judge_faillock(stacks["auth"], stacks["account"], PATHS, FAILLOCK_CONF, {"deny": "5"})
-    unix, _ = pam.judge_unix(stacks, PATHS, {"nullok": False})
+    faillock, _effective = pam.judge_faillock(stacks["auth"], stacks["account"], PATHS, FAILLOCK_CONF, {"deny": "5"})
+    unix, _effective = pam.judge_unix(stacks, PATHS, {"nullok": False})
     assert [line for line in faillock + unix if expected in line]
 
 
@@ -349,7 +349,7 @@ def test_preauth_after_unix_is_drift():
     pre = "auth\trequisite\t\t\tpam_faillock.so preauth\n"
     unix = "auth\t[success=2 default=ignore]\tpam_unix.so try_first_pass\n"
     stack = pam.parse_stack(text.replace(pre + unix, unix + pre))
-    drift, _ = pam.judge_faillock(stack, stacks_of("bookworm-hardened")["account"], PATHS, FAILLOCK_CONF, {})
+    drift, _effective = pam.judge_faillock(stack, stacks_of("bookworm-hardened")["account"], PATHS, FAILLOCK_CONF, {})
     assert drift[0] == "/etc/pam.d/common-auth:18: pam_faillock.so preauth comes after pam_unix.so"
 
 
@@ -376,7 +376,7 @@ def test_pwquality_conf_read_last_wins_over_our_dropin():
     stacks = stacks_of("bookworm-hardened")
     layers = [("/etc/security/pwquality.conf.d/50-bulwark-hardening.conf", {"minlen": ("14", 2)}),
               ("/etc/security/pwquality.conf", {"minlen": ("8", 11)})]  # fmt: skip
-    drift, _ = pam.judge_password_module(
+    drift, _effective = pam.judge_password_module(
         stacks["password"],
         PATHS["password"],
         "pam_pwquality.so",

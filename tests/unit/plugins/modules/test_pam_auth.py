@@ -234,6 +234,17 @@ def test_a_hand_edit_that_pam_auth_update_keeps_fails_before_writing(host, old, 
     assert "remember=24" in host.read("usr/share/pam-configs/bulwark-pwhistory")
 
 
+def test_a_settings_file_alone_changes_without_pam_auth_update(host):
+    run(host.args())
+    host.commands.clear()
+    result = run(host.args(faillock={"deny": 4, "unlock_time": 900}))
+    assert result["changed"] is True
+    assert result["written"] == [host.path("etc/security/faillock.conf")]
+    assert "cmd" not in result
+    assert not [argv for argv, _env in host.commands if argv[0].endswith("pam-auth-update")]
+    assert result["effective"]["faillock"]["preauth"]["values"]["deny"] == "4"
+
+
 def test_a_removed_pwquality_line_is_drift_and_is_put_back(host):
     run(host.args())
     line = "password\trequisite\t\t\tpam_pwquality.so retry=3\n"
