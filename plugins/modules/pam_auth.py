@@ -491,38 +491,45 @@ def run_pam_auth_update(module, host, enable, disable):
 
 
 def plan(module, host, wanted):
-    """The live state judged, the files as they will be and what pam-auth-update will make of them;
-    fails (outside check mode) when pam-auth-update would refuse or leave the wanted state out."""
+    """The live state judged, the files as they will be and what pam-auth-update will make of them.
+
+    Fails (outside check mode; in check mode, says so in the drift) when the wanted state would
+    not be in effect afterwards: pam-auth-update refuses to write over a line added by hand, keeps
+    an option edited by hand, or another file overrides ours.
+    """
     live = {kind: host.read(host.common(kind)) for kind in TYPES}
     drift, effective = judge(host, wanted, live, {})
     files, enable, disable = planned_files(module, host, wanted)
     before = {path: host.read(path, None) for path in files}
     enabled, rendered, refusals, edits, _profiles = simulate(host, files, enable, disable)
+    if refusals:
+        rendered = dict.fromkeys(TYPES)  # pam-auth-update writes no common file then
+    changed_files = [path for path in files if before[path] != files[path]]
+    profiles_dir = host.path("usr/share/pam-configs")
     step = {
         "live": live, "drift": drift, "effective": effective, "files": files, "enable": enable, "disable": disable,
-        "before": before, "enabled": enabled, "rendered": rendered,
-        "changed_files": [path for path in files if before[path] != files[path]],
+        "before": before, "enabled": enabled, "rendered": rendered, "changed_files": changed_files,
         "changed_common": [kind for kind in TYPES if rendered[kind] is not None and rendered[kind] != live[kind]],
+        "profiles_changed": any(os.path.dirname(path) == profiles_dir for path in changed_files),
     }  # fmt: skip
-    if not (step["changed_files"] or step["changed_common"]):
-        return step
-    if refusals:
-        message = (
-            f"pam-auth-update would refuse to write: a line added or moved by hand at {'; '.join(refusals)}; "
-            "undo it (this module never runs pam-auth-update --force)"
+    expected = {kind: rendered[kind] if rendered[kind] is not None else live[kind] for kind in TYPES}
+    still = judge(host, wanted, expected, files)[0]
+    messages = []
+    if refusals and (step["profiles_changed"] or still):
+        messages.append(
+            f"pam-auth-update refuses to write while a line added or moved by hand is in its block, at "
+            f"{'; '.join(refusals)}: undo it (this module never runs pam-auth-update --force)"
         )
-    else:
-        expected = {kind: rendered[kind] if rendered[kind] is not None else live[kind] for kind in TYPES}
-        still, _effective = judge(host, wanted, expected, files)
-        if not still:
-            return step
-        message = "after pam-auth-update the wanted state would still not be in effect: " + "; ".join(still)
+    if still:
         kept = kept_edits(host, edits)
-        if kept:
-            message += ". pam-auth-update keeps these hand edits: " + "; ".join(kept)
-    if not module.check_mode:
-        module.fail_json(msg=message, drift=drift)
-    drift.append(message)
+        messages.append(
+            "after pam-auth-update the wanted state would still not be in effect: "
+            + "; ".join(still)
+            + (". pam-auth-update keeps these hand edits: " + "; ".join(kept) if kept else "")
+        )
+    if messages and not module.check_mode:
+        module.fail_json(msg="; ".join(messages), drift=drift)
+    drift.extend(messages)
     return step
 
 
@@ -559,8 +566,7 @@ def apply(module, host, wanted, step, result):
             write_file(path, step["files"][path])
         except OSError as exc:
             module.fail_json(msg=f"cannot write {path}: {exc}", written=step["changed_files"])
-    profiles_dir = host.path("usr/share/pam-configs")
-    if step["changed_common"] or any(os.path.dirname(path) == profiles_dir for path in step["changed_files"]):
+    if step["changed_common"] or step["profiles_changed"]:
         result["cmd"] = run_pam_auth_update(module, host, step["enable"], step["disable"])
     after = {kind: host.read(host.common(kind)) for kind in TYPES}
     still, result["effective"] = judge(host, wanted, after, {})

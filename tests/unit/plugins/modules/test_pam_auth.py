@@ -213,7 +213,11 @@ def test_a_hand_added_line_fails_naming_the_file_and_line_and_writes_nothing(hos
     assert "remember=24" in host.read("usr/share/pam-configs/bulwark-pwhistory")
     checked = run(host.args(pwhistory={"remember": 5}), check=True)
     assert checked["changed"] is True
-    assert any("would refuse" in line for line in checked["drift"])
+    assert any("refuses to write" in line for line in checked["drift"])
+    # Nothing to write and everything in effect: the added line is the admin's business.
+    unchanged = run(host.args())
+    assert unchanged["changed"] is False
+    assert unchanged["drift"] == []
 
 
 @pytest.mark.parametrize(
@@ -232,6 +236,9 @@ def test_a_hand_edit_that_pam_auth_update_keeps_fails_before_writing(host, old, 
     result = run(host.args(pwhistory={"remember": 5}), expect=FailJson)
     assert named in result["msg"] and "edited by hand" in result["msg"]
     assert "remember=24" in host.read("usr/share/pam-configs/bulwark-pwhistory")
+    # Nothing of ours to write: the hand edit still fails a real run, which cannot fix it.
+    result = run(host.args(), expect=FailJson)
+    assert named in result["msg"] and "edited by hand" in result["msg"]
 
 
 def test_a_settings_file_alone_changes_without_pam_auth_update(host):
