@@ -38,10 +38,13 @@ description:
     difference is a sentence of RV(drift) naming the file and line.
   - Before it writes, the module computes what C(pam-auth-update) will write, as it does - the profiles enabled
     (those in the live block, C(--enable), C(--disable), a C(Default - yes) profile never seen, C(Conflicts)), in
-    Priority order, the managed block rebuilt, options changed by hand on a line kept. A line added or moved by hand
-    inside the managed block makes C(pam-auth-update) refuse to write any common file without C(--force) - the
-    module fails naming the file and line. A hand edit that C(pam-auth-update) would keep against the wanted
-    state (C(nullok) put back, C(deny=100) on the line) fails the call too, naming the line.
+    Priority order, the managed block rebuilt, options changed by hand on a line kept, a line deleted by hand read
+    as its profile disabled. A line added or moved by hand inside the managed block makes C(pam-auth-update) refuse
+    to write any common file without C(--force) (it exits 0 and says so on stderr) - when C(pam-auth-update) must
+    run, the module fails naming the file and line. A hand edit that C(pam-auth-update) would keep against the
+    wanted state (C(nullok) put back, C(deny=100) on the line), or a value of another file that wins (an active
+    C(minlen) in C(pwquality.conf)), fails the call too, naming the line - before anything is written. In check mode
+    these are sentences of RV(drift) instead.
   - The lockout guard runs before anything is written - see O(protect).
   - Then writes the files, arms O(rollback) (before the first write, only when something changes), runs
     C(pam-auth-update) (an argument list, C(DEBIAN_FRONTEND=noninteractive)), reads the stacks again and fails if

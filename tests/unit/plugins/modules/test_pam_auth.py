@@ -352,3 +352,47 @@ def test_unmanaged_options_are_left_alone(host):
 def test_bad_values_are_named(host, args, message):
     result = run({"root": host.root, **args}, expect=FailJson)
     assert message in result["msg"]
+
+
+def test_pwhistory_conf_is_edited_where_it_exists_and_the_line_still_wins(host):
+    # Linux-PAM 1.5.3 and later (Debian 13) ship /etc/security/pwhistory.conf; 1.5.2 reads none.
+    host.write("etc/security/pwhistory.conf", "# remember = 10\n# enforce_for_root\nremember = 3\n")
+    run(host.args())
+    assert (
+        host.read("etc/security/pwhistory.conf")
+        == "# remember = 10\n# enforce_for_root\nenforce_for_root\nremember = 24\n"
+    )
+    host.write("etc/security/pwhistory.conf", "remember = 3\n")
+    checked = run(host.args(), check=True)
+    # The line's remember=24 wins over the file: in effect, nothing differs; the file is rewritten all the same.
+    assert checked["drift"] == []
+    assert checked["written"] == [host.path("etc/security/pwhistory.conf")]
+
+
+def test_sha512_goes_into_bulwark_unix(host):
+    run(host.args(unix={"nullok": False, "hashing": "sha512"}))
+    assert "pam_unix.so obscure use_authtok try_first_pass sha512" in host.read("etc/pam.d/common-password")
+    assert "yescrypt" not in host.read("usr/share/pam-configs/bulwark-unix")
+    checked = run(host.args(), check=True)
+    assert any("hashes with sha512, wanted yescrypt" in line for line in checked["drift"])
+
+
+def test_a_profile_disabled_by_hand_is_enabled_again(host):
+    run(host.args())
+    host.pam_auth_update(["pam-auth-update", "--root", host.root, "--disable", "pwquality"])
+    assert "pam_pwquality.so" not in host.read("etc/pam.d/common-password")
+    assert "pwquality" in host.read("var/lib/pam/seen").split()
+    result = run(host.args())
+    assert result["changed"] is True
+    assert "pam_pwquality.so" in host.read("etc/pam.d/common-password")
+
+
+def test_sudo_that_cannot_answer_counts_as_asking_a_password(host, monkeypatch):
+    warnings = []
+    monkeypatch.setattr(mod.AnsibleModule, "warn", lambda _self, text: warnings.append(text))
+    host.sudo_answer = (1, "", "sudo: something went wrong")
+    result = run(host.args(faillock={"deny": 5, "unlock_time": 0}), expect=FailJson, check=True)
+    assert "admin" in result["msg"]
+    assert any("assuming its sudo asks a password" in text for text in warnings)
+    host.sudo_answer = (1, "", "sudo: unknown user admin")
+    run(host.args(faillock={"deny": 5, "unlock_time": 0}), check=True)
