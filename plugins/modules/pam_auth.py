@@ -260,9 +260,10 @@ def read_profiles(host, replaced):
         names = os.listdir(directory)
     except OSError:
         names = []
+    # pam-auth-update skips only backups (name~) and editor files (#name#); a dot file is a profile to it.
     texts = {name: host.read(os.path.join(directory, name)) for name in names
-             if not name.endswith("~") and not (name.startswith("#") and name.endswith("#") and len(name) > 1)
-             and not name.startswith(".")}  # fmt: skip
+             if not name.endswith("~") and not (name.startswith("#") and name.endswith("#") and len(name) > 2)
+             and os.path.isfile(os.path.join(directory, name))}  # fmt: skip
     texts.update(replaced)
     return texts, {name: parse_profile(text) for name, text in texts.items()}
 
@@ -400,7 +401,9 @@ def simulate(host, files, enable, disable):
     for kind in TYPES:
         live = host.read(host.common(kind))
         refusal, edits[kind], modules = hand_edits(live, host.read(host.saved(kind)), kind)
-        if refusal:
+        if not os.path.exists(host.saved(kind)):
+            refusals.append(f"{host.common(kind)}: {host.saved(kind)} is missing (pam-auth-update never wrote it)")
+        elif refusal:
             refusals.append(f"{host.common(kind)}:{refusal[0]}: {refusal[1]!r}")
         current += [name for name in modules if name not in current]
     enabled = enabled_after(profiles, current, seen, enable, disable)
@@ -426,6 +429,8 @@ def sudo_answers(module, protect):
     out = []
     for given in protect:
         item = dict(given)
+        if item.get("sudo_needs_password") is None and item["user"] == "root":
+            item["sudo_needs_password"] = False  # sudo never asks root for a password
         if item.get("sudo_needs_password") is None:
             if not sudo:
                 item["sudo_needs_password"] = False

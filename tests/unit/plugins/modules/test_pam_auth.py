@@ -396,3 +396,15 @@ def test_sudo_that_cannot_answer_counts_as_asking_a_password(host, monkeypatch):
     assert any("assuming its sudo asks a password" in text for text in warnings)
     host.sudo_answer = (1, "", "sudo: unknown user admin")
     run(host.args(faillock={"deny": 5, "unlock_time": 0}), check=True)
+
+
+def test_root_needs_no_sudo_password_and_sudo_is_not_asked(host):
+    run(host.args(faillock={"deny": 5, "unlock_time": 0}, protect=[{"user": "root"}]), check=True)
+    assert not [argv for argv, _env in host.commands if argv[0].endswith("sudo")]
+
+
+def test_a_stack_pam_auth_update_never_wrote_is_named(host):
+    os.unlink(host.path("var/lib/pam/password"))
+    result = run(host.args(), expect=FailJson)
+    assert f"{host.path('var/lib/pam/password')} is missing" in result["msg"]
+    assert not os.path.exists(host.path("usr/share/pam-configs/bulwark-unix"))
