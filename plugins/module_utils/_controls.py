@@ -400,6 +400,23 @@ CONTROLS = {
         "cis": "1.4.2, 2.4.1.2-2.4.1.7, 7.1.1-7.1.10",
         "cis13": "1.4.2, 2.4.1.2-2.4.1.8, 7.1.1-7.1.10",
     },
+    "OS-PAM": {
+        "role": "os_baseline",
+        "title": "PAM: lockout, password quality and history",
+        "measure": (
+            "pam_faillock (5 failures, 15 minutes), pam_pwquality (14 characters, 3 classes, dictionary, root too),"
+            " pam_pwhistory (24 remembered) and pam_unix without nullok, with yescrypt and use_authtok, through"
+            " pam-auth-update profiles and judged on the live PAM stacks (CIS)"
+        ),
+        "cis": (
+            "5.3.1.1-5.3.1.3, 5.3.2.1-5.3.2.4, 5.3.3.1.1-5.3.3.1.2, 5.3.3.2.1-5.3.3.2.8, 5.3.3.3.1-5.3.3.3.3,"
+            " 5.3.3.4.1-5.3.3.4.4"
+        ),
+        "cis13": (
+            "5.3.1.1-5.3.1.3, 5.3.2.1-5.3.2.4, 5.3.3.1.1-5.3.3.1.2, 5.3.3.2.1-5.3.3.2.8, 5.3.3.3.1-5.3.3.3.3,"
+            " 5.3.3.4.1-5.3.3.4.4"
+        ),
+    },
     "OS-SUDO": {
         "role": "os_baseline",
         "title": "sudo hardened",

@@ -49,7 +49,7 @@ description:
   - Then writes the files, arms O(rollback) (before the first write, only when something changes), runs
     C(pam-auth-update) (an argument list, C(DEBIAN_FRONTEND=noninteractive)), reads the stacks again and fails if
     the wanted state is still not in effect, naming what.
-version_added: 0.5.0
+version_added: 0.4.0
 extends_documentation_fragment:
   - bulwark.hardening.module
   - bulwark.hardening.rollback
@@ -354,6 +354,17 @@ def wanted_options(module):
     return wanted
 
 
+# The profile of Debian's libpam-pwquality (Debian 12 and 13), for check mode on a host without it.
+DEBIAN_PWQUALITY_PROFILE = """Name: Pwquality password strength checking
+Default: yes
+Priority: 1024
+Conflicts: cracklib
+Password-Type: Primary
+Password:
+\trequisite\t\t\tpam_pwquality.so retry=3
+"""
+
+
 def planned_files(module, host, wanted):
     """``({path: new text}, enable, disable)``: the files to write (those that differ or not) and the
     profiles to enable and disable."""
@@ -366,10 +377,14 @@ def planned_files(module, host, wanted):
             enable.append(name)
     if wanted["pwquality"] is not None:
         if not os.path.exists(host.profile("pwquality")):
-            module.fail_json(
-                msg=f"pwquality is wanted but Debian's profile {host.profile('pwquality')} is missing: "
-                "install libpam-pwquality first (this module installs nothing)"
-            )
+            if not module.check_mode:
+                module.fail_json(
+                    msg=f"pwquality is wanted but Debian's profile {host.profile('pwquality')} is missing: "
+                    "install libpam-pwquality first (this module installs nothing)"
+                )
+            # Check mode on a host without the package (the role installs it before the real call): judged
+            # with the profile libpam-pwquality installs, and the package named in the drift.
+            files[host.profile("pwquality")] = DEBIAN_PWQUALITY_PROFILE
         files[host.path(PWQUALITY_DROPIN)] = render_settings(wanted["pwquality"])
         enable.append("pwquality")
     if wanted["pwhistory"] is not None:
@@ -507,6 +522,8 @@ def plan(module, host, wanted):
     """
     live = {kind: host.read(host.common(kind)) for kind in TYPES}
     drift, effective = judge(host, wanted, live, {})
+    if wanted["pwquality"] is not None and not os.path.exists(host.profile("pwquality")):
+        drift.append(f"libpam-pwquality is not installed: its profile {host.profile('pwquality')} is missing")
     files, enable, disable = planned_files(module, host, wanted)
     before = {path: host.read(path, None) for path in files}
     enabled, rendered, refusals, edits, _profiles = simulate(host, files, enable, disable)

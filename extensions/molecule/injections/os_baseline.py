@@ -77,6 +77,27 @@ INJECTIONS = [
         via="daemon",
         why=NO_PROCESS.format(what="a file's owner and mode", when="open"),
     ),
+    # ---------------------------------------------------------------- OS-PAM
+    Injection(
+        control="OS-PAM",
+        via="file",
+        what="a PAM file edited: pam_pwquality's line deleted from /etc/pam.d/common-password",
+        inject="sed -i '/pam_pwquality.so/d' /etc/pam.d/common-password",
+        scenarios=SCENARIOS,
+    ),
+    Injection(
+        control="OS-PAM",
+        via="override",
+        what="pwquality.conf, read after our pwquality.conf.d file, sets minlen = 8",
+        inject="printf 'minlen = 8\\n' >> /etc/security/pwquality.conf",
+        undo="sed -i '/^minlen = 8$/d' /etc/security/pwquality.conf",
+        scenarios=SCENARIOS,
+    ),
+    NotInjectable(
+        control="OS-PAM",
+        via="daemon",
+        why=NO_PROCESS.format(what="each PAM stack and its modules' settings", when="login, sudo or password change"),
+    ),
     # ---------------------------------------------------------------- OS-SUDO
     Injection(
         control="OS-SUDO",

@@ -1,7 +1,8 @@
 """The operating system under the web server, as a user and the drift check see it, in a container.
 
 Fixture (prepare.yml): /etc/shadow and /etc/gshadow world-readable; the user alice with
-passwordless sudo from a sudoers file of the admin's own. The kernel's parameters and modules
+passwordless sudo from a sudoers file of the admin's own; bob, whose sudo needs his password; carol,
+a user without sudo. The kernel's parameters and modules
 belong to the host here: the report must say "not applicable", never "compliant" (the kernel
 scenario proves them on a VM).
 """
@@ -9,6 +10,7 @@ scenario proves them on a VM).
 from __future__ import annotations
 
 import os
+import shlex
 
 import pytest
 from playbook_run import run_playbook, scenario_file
@@ -51,6 +53,48 @@ def test_no_core_dump_can_be_written(host):
     assert as_alice(host, "ulimit -Hc unlimited").rc != 0
 
 
+BOB_PASSWORD = "Bob-Old-Passw0rd-2026"
+
+
+def sudo_as_bob(host, password: str):
+    """bob runs sudo, typing ``password`` (sudo -S reads it from standard input; -k forgets a cached one)."""
+    return host.run(f"printf '%s\\n' {shlex.quote(password)} | runuser -u bob -- sudo -S -k -p '' /bin/true")
+
+
+def set_password(host, user: str, password: str):
+    """root sets a password through PAM (chpasswd's stack includes common-password)."""
+    return host.run(f"printf '%s:%s\\n' {shlex.quote(user)} {shlex.quote(password)} | chpasswd")
+
+
+def test_repeated_wrong_sudo_passwords_lock_the_account_then_it_unlocks(host):
+    host.run("faillock --user bob --reset")
+    try:
+        assert sudo_as_bob(host, BOB_PASSWORD).rc == 0, "bob's own password does not work before the test"
+        for _ in range(5):
+            assert sudo_as_bob(host, "not-bobs-password").rc != 0
+        locked = sudo_as_bob(host, BOB_PASSWORD)
+        assert locked.rc != 0, "sudo took bob's right password while his account is locked"
+        assert "bob" in host.check_output("faillock --user bob")
+    finally:
+        host.run("faillock --user bob --reset")
+    assert sudo_as_bob(host, BOB_PASSWORD).rc == 0, "bob is still locked after faillock --reset"
+
+
+def test_a_weak_password_is_refused_even_to_root(host):
+    weak = set_password(host, "carol", "carol1")
+    assert weak.rc != 0, "chpasswd took a six-character password"
+    assert "BAD PASSWORD" in weak.stdout + weak.stderr, weak.stdout + weak.stderr
+
+
+def test_a_recent_password_cannot_come_back(host):
+    first, second = "Carol-First-Passw0rd-2026", "Carol-Second-Passw0rd-2026"
+    assert set_password(host, "carol", first).rc == 0
+    assert set_password(host, "carol", second).rc == 0
+    again = set_password(host, "carol", first)
+    assert again.rc != 0, "chpasswd took a password carol had two changes ago"
+    assert "already" in (again.stdout + again.stderr).lower(), again.stdout + again.stderr
+
+
 def test_sudo_logs_every_command_to_its_file(host):
     marker = "bulwark-sudo-log-probe"
     assert as_alice(host, f"sudo -n /bin/echo {marker}").rc == 0
@@ -75,7 +119,7 @@ def test_the_banners_state_the_policy_and_no_system_details(host, path):
 def test_the_kernel_side_is_not_applicable_in_a_container_never_compliant(host, check_run):
     _run, report = check_run()
     section = report[host.backend.get_hostname()]
-    for control in ("OS-SYSCTL", "OS-KERNEL-MODULES"):
+    for control in ("OS-SYSCTL", "OS-KERNEL-MODULES", "OS-MOUNTS"):
         entry = section["controls"][control]
         assert entry["status"] == "not_applicable", (control, entry)
         assert entry["not_applicable"], entry

@@ -308,9 +308,19 @@ def test_guard_empty_password_with_nullok_removed_fails(host):
 
 def test_missing_pwquality_profile_fails_clearly(host):
     os.unlink(host.path("usr/share/pam-configs/pwquality"))
-    result = run(host.args(), expect=FailJson, check=True)
+    result = run(host.args(), expect=FailJson)
     assert "install libpam-pwquality" in result["msg"]
     assert host.path("usr/share/pam-configs/pwquality") in result["msg"]
+    assert not os.path.exists(host.path("usr/share/pam-configs/bulwark-unix"))  # nothing written
+
+
+def test_check_mode_without_libpam_pwquality_names_the_package_as_drift(host):
+    # A fresh host: the role installs libpam-pwquality after its preflight check, which must not fail.
+    os.unlink(host.path("usr/share/pam-configs/pwquality"))
+    result = run(host.args(), check=True)
+    assert result["changed"] is True
+    assert any(line.startswith("libpam-pwquality is not installed") for line in result["drift"]), result["drift"]
+    assert not os.path.exists(host.path("usr/share/pam-configs/pwquality"))
 
 
 def test_an_active_pwquality_conf_value_wins_and_fails(host):
