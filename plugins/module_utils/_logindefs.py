@@ -397,6 +397,24 @@ def plan_accounts(entries, uids, targets, today, *, uid_min, protect=(), exclude
     return changes, skipped, refusals
 
 
+def expiry_warnings(entries, changes, protect, today, soon=7):
+    """One warning per protected account whose password the new ageing makes expire within ``soon``
+    days (or its warning period, when longer): not a lockout today, but one the operator must see."""
+    lastchg = {entry["name"]: entry["lastchg"] for entry in entries}
+    warnings = []
+    for name in sorted(set(changes) & set(protect)):
+        after, last = changes[name]["after"], lastchg.get(name)
+        if after["max"] in (None, -1) or last is None or last > today:
+            continue
+        left = last + after["max"] - today
+        if left < max(soon, after["warn"] or 0):
+            warnings.append(
+                f"{name} (protected): with the new ageing its password expires on {day(last + after['max'])}, in"
+                f" {left} days; then pam_unix forces a change and a key-only login fails - set a new password first"
+            )
+    return warnings
+
+
 def chage_argv(chage, name, before, after, root="/"):
     """The chage command setting the fields that differ."""
     argv = [chage] + (["--root", root] if root != "/" else [])

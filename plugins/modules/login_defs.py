@@ -29,7 +29,7 @@ description:
     For an account of O(protect), the call fails naming it, the date and the ways out; any other such account
     keeps its ageing and is listed in RV(skipped) with the reason. Nobody is expired by this module.
   - A last change in the future (CIS 5.4.1.6) and an empty password field are RV(findings), never changed.
-version_added: 0.5.0
+version_added: 0.4.0
 extends_documentation_fragment:
   - bulwark.hardening.module
   - bulwark.hardening.rollback
@@ -182,6 +182,7 @@ from ansible_collections.bulwark.hardening.plugins.module_utils._logindefs impor
     chage_argv,
     edit_login_defs,
     edit_useradd,
+    expiry_warnings,
     findings_of,
     getdef_num,
     normalize_settings,
@@ -279,6 +280,8 @@ def plan_users(module, paths, wanted, inactive, *, uid_min, now):
     )
     if refusals:
         module.fail_json(msg="; ".join(refusals), accounts=changes, skipped=skipped, findings=findings)
+    for warning in expiry_warnings(entries, changes, params["protect"], now):
+        module.warn(warning)
     return changes, skipped, findings, {}
 
 

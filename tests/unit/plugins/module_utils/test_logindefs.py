@@ -368,8 +368,21 @@ def test_plan_accounts_changes_a_recent_password_below_its_expiry():
     entries = ld.parse_shadow(f"bob:$y$h:{TODAY - 300}:0:99999:7:::\n")
     changes, skipped, refusals = ld.plan_accounts(entries, {"bob": 1000}, {"max": 365}, TODAY, uid_min=1000)
     assert changes["bob"]["after"]["max"] == 365 and not skipped and not refusals
-    changes, skipped, _ = ld.plan_accounts(entries, {"bob": 1000}, {"max": 299}, TODAY, uid_min=1000)
+    changes, skipped, _refusals = ld.plan_accounts(entries, {"bob": 1000}, {"max": 299}, TODAY, uid_min=1000)
     assert not changes and "would have expired on" in skipped["bob"]
+
+
+def test_expiry_warnings_for_a_protected_user_close_to_expiry():
+    entries = ld.parse_shadow(f"admin:$y$h:{TODAY - 360}:0:99999:7:::\nbob:$y$h:{TODAY - 360}:0:99999:7:::\n")
+    changes, _skipped, _refusals = ld.plan_accounts(
+        entries, {"admin": 1000, "bob": 1001}, {"max": 365}, TODAY, uid_min=1000, protect=["admin"]
+    )
+    assert set(changes) == {"admin", "bob"}
+    assert ld.expiry_warnings(entries, changes, ["admin"], TODAY) == [
+        "admin (protected): with the new ageing its password expires on 2026-12-12, in 5 days; then pam_unix forces"
+        " a change and a key-only login fails - set a new password first"
+    ]
+    assert ld.expiry_warnings(entries, changes, ["admin"], TODAY - 30) == []
 
 
 def test_chage_argv_sets_only_what_differs():
