@@ -27,7 +27,7 @@ description:
     phase judges it today - a last change of 0, a password past its maximum or past its inactive period makes
     pam_unix refuse the login or force a password change, and a key-only SSH login without a terminal then fails.
     For an account of O(protect), the call fails naming it, the date and the ways out; any other such account
-    keeps its ageing and is listed in RV(skipped) with the reason. Nobody is expired by this module.
+    keeps its ageing and is listed in RV(skipped_accounts) with the reason. Nobody is expired by this module.
   - A last change in the future (CIS 5.4.1.6) and an empty password field are RV(findings), never changed.
 version_added: 0.4.0
 extends_documentation_fragment:
@@ -69,7 +69,8 @@ options:
     elements: str
     default: []
   exclude:
-    description: Users whose ageing is left alone (service accounts with a password). They are listed in RV(skipped).
+    description:
+      - Users whose ageing is left alone (service accounts with a password), listed in RV(skipped_accounts).
     type: list
     elements: str
     default: []
@@ -140,10 +141,11 @@ accounts:
     alice:
       before: {max: 99999, min: 0, warn: 7, inactive: null}
       after: {max: 365, min: 1, warn: 7, inactive: 45}
-skipped:
+skipped_accounts:
   description:
     - Per account whose ageing differs but is left alone, why - excluded, not in C(/etc/passwd), or new ageing that
       would lock it out today (with the date).
+    - Not C(skipped), which Ansible reserves for a skipped task.
   returned: success
   type: dict
   sample:
@@ -279,7 +281,7 @@ def plan_users(module, paths, wanted, inactive, *, uid_min, now):
         entries, uids, targets, now, uid_min=uid_min, protect=params["protect"], exclude=params["exclude"]
     )
     if refusals:
-        module.fail_json(msg="; ".join(refusals), accounts=changes, skipped=skipped, findings=findings)
+        module.fail_json(msg="; ".join(refusals), accounts=changes, skipped_accounts=skipped, findings=findings)
     for warning in expiry_warnings(entries, changes, params["protect"], now):
         module.warn(warning)
     return changes, skipped, findings, {}
@@ -357,7 +359,7 @@ def main():
         "changed": changed,
         "uid_min": uid_min,
         "accounts": changes,
-        "skipped": skipped,
+        "skipped_accounts": skipped,
         "findings": findings,
         "not_applicable": not_applicable,
     }

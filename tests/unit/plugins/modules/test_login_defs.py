@@ -145,7 +145,7 @@ def test_check_mode_reports_everything_and_changes_nothing(host):
         "INACTIVE": -1,
     }  # fmt: skip
     assert result["uid_min"] == 1000
-    assert result["skipped"] == {} and result["findings"] == [] and result["not_applicable"] == {}
+    assert result["skipped_accounts"] == {} and result["findings"] == [] and result["not_applicable"] == {}
     defs_diff, useradd_diff, accounts_diff = result["diff"]
     assert defs_diff == {
         "before_header": str(host.defs),
@@ -162,6 +162,8 @@ def test_check_mode_reports_everything_and_changes_nothing(host):
         == "admin: max 365, min 1, warn 7, inactive 45\nalice: max 365, min 1, warn 7, inactive 45\n"
     )
     assert "rollback" not in result
+    # Ansible reads these keys of a result itself ("skipped" as a skipped task).
+    assert not {"skipped", "failed", "unreachable", "results", "rc"} & set(result)
 
 
 def test_real_run_edits_in_place_runs_chage_and_is_idempotent(host):
@@ -211,14 +213,14 @@ def test_a_protected_user_that_would_be_locked_out_fails_the_call_before_anythin
 def test_a_protected_user_excluded_is_left_alone(host):
     host.shadow.write_text(SHADOW.replace(f"admin:$y$a:{TODAY - 10}:", f"admin:$y$a:{TODAY - 400}:"))
     result = run(host.args(protect=[], exclude=["admin"]))
-    assert result["skipped"] == {"admin": "left as it is: excluded (option exclude)"}
+    assert result["skipped_accounts"] == {"admin": "left as it is: excluded (option exclude)"}
     assert set(result["accounts"]) == {"alice"}
 
 
 def test_another_user_that_would_be_locked_out_is_skipped_and_keeps_its_ageing(host):
     host.shadow.write_text(SHADOW.replace(f"alice:$y$b:{TODAY - 20}:", "alice:$y$b:0:"))
     result = run(host.args())
-    assert result["skipped"] == {
+    assert result["skipped_accounts"] == {
         "alice": "left as it is: new ageing would lock it out today - its last password change is 0: the password"
         " must be changed at the next login"
     }
