@@ -21,6 +21,7 @@ import re
 import stat
 import time
 
+from ansible_collections.bulwark.hardening.plugins.module_utils._logindefs import getdef_num, resolve_getdef
 from ansible_collections.bulwark.hardening.plugins.module_utils._mounts import parse_mountinfo
 
 FILE_CHECKS = ("world_writable", "unowned", "suid_sgid")
@@ -459,13 +460,8 @@ def valid_shells(text):
 
 
 def uid_min(login_defs_text, default=1000):
-    """UID_MIN of login.defs (the last definition, as shadow's getdef keeps it), or ``default``."""
-    value = default
-    for line in (login_defs_text or "").splitlines():
-        fields = line.split()
-        if len(fields) >= 2 and fields[0] == "UID_MIN" and fields[1].isdigit():
-            value = int(fields[1])
-    return value
+    """UID_MIN of login.defs as shadow's getdef reads it (the one reader, _logindefs), or ``default``."""
+    return getdef_num(resolve_getdef(login_defs_text or "").get("UID_MIN"), default)
 
 
 def login_shell_findings(passwd, shadow, shells, first_uid):

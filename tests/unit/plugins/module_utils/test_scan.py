@@ -476,3 +476,18 @@ def test_finding_line_and_summary():
     assert text.startswith("world_writable: 9 unexpected findings: /srv/0 (file 0666), /srv/1")
     assert text.endswith(", and 4 more")
     assert sc.summary("suid_sgid", items[:1], 1) == "suid_sgid: 1 unexpected finding: /srv/0 (file 0666)"
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (None, 1000),
+        ("UID_MIN 500\nUID_MIN\t2000\n", 2000),  # the last line wins
+        ('UID_MIN "1500"\n', 1500),  # quotes skipped, as getdef does
+        ("UID_MIN 0100\n", 64),  # a leading 0 is octal
+        ("UID_MIN 500\nUID_MIN 2000abc\n", 1000),  # the last value is not a number: shadow's default
+        ("# UID_MIN 500\n", 1000),
+    ],
+)
+def test_uid_min_reads_login_defs_as_getdef(text, expected):
+    assert sc.uid_min(text) == expected
