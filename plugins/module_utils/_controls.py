@@ -400,6 +400,17 @@ CONTROLS = {
         "cis": "1.4.2, 2.4.1.2-2.4.1.7, 7.1.1-7.1.10",
         "cis13": "1.4.2, 2.4.1.2-2.4.1.8, 7.1.1-7.1.10",
     },
+    "OS-PASSWORD-AGEING": {
+        "role": "os_baseline",
+        "title": "Password ageing and hashing",
+        "measure": (
+            "login.defs: passwords expire after 365 days with 7 days' warning, yescrypt, umask 027; accounts locked 45"
+            " days after their password expired; the existing accounts with a password aged alike, none expired by"
+            " the change; no last password change in the future (CIS)"
+        ),
+        "cis": "5.4.1.1, 5.4.1.3-5.4.1.6",
+        "cis13": "5.4.1.1, 5.4.1.3-5.4.1.6",
+    },
     "OS-PAM": {
         "role": "os_baseline",
         "title": "PAM: lockout, password quality and history",
@@ -440,11 +451,11 @@ CONTROLS = {
         "role": "os_baseline",
         "title": "Shell timeout and umask",
         "measure": (
-            "Idle login shells end after a timeout; login shells create files that others cannot read (CIS; the"
-            " umask of login.defs and PAM is still to come)"
+            "Idle login shells end after a timeout; login shells create files that others cannot read (umask 027 in"
+            " /etc/profile.d, and UMASK in login.defs under OS-PASSWORD-AGEING) (CIS)"
         ),
-        "cis": "5.4.3.2",
-        "cis13": "5.4.3.2",
+        "cis": "5.4.3.2-5.4.3.3",
+        "cis13": "5.4.3.2-5.4.3.3",
     },
     "OS-CORE-DUMPS": {
         "role": "os_baseline",

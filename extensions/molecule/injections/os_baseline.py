@@ -77,6 +77,26 @@ INJECTIONS = [
         via="daemon",
         why=NO_PROCESS.format(what="a file's owner and mode", when="open"),
     ),
+    # ---------------------------------------------------------------- OS-PASSWORD-AGEING
+    Injection(
+        control="OS-PASSWORD-AGEING",
+        via="file",
+        what="login.defs: passwords never expire again (PASS_MAX_DAYS 99999)",
+        inject="sed -i 's/^PASS_MAX_DAYS.*/PASS_MAX_DAYS\\t99999/' /etc/login.defs",
+        scenarios=SCENARIOS,
+    ),
+    Injection(
+        control="OS-PASSWORD-AGEING",
+        via="override",
+        what="a later PASS_WARN_AGE line in login.defs (shadow reads the last one)",
+        inject="printf 'PASS_WARN_AGE 1\\n' >> /etc/login.defs",
+        scenarios=SCENARIOS,
+    ),
+    NotInjectable(
+        control="OS-PASSWORD-AGEING",
+        via="daemon",
+        why=NO_PROCESS.format(what="login.defs and /etc/shadow", when="login, password change or useradd"),
+    ),
     # ---------------------------------------------------------------- OS-PAM
     Injection(
         control="OS-PAM",

@@ -95,6 +95,31 @@ def test_a_recent_password_cannot_come_back(host):
     assert "already" in (again.stdout + again.stderr).lower(), again.stdout + again.stderr
 
 
+def ageing(host, user: str) -> dict:
+    """The password ageing of an account, as chage -l shows it (the C locale)."""
+    lines = host.check_output("LC_ALL=C chage -l %s", user).splitlines()
+    return {key.strip(): value.strip() for key, _sep, value in (line.partition(":") for line in lines)}
+
+
+def test_an_account_with_a_password_gets_the_ageing_but_none_is_expired_by_it(host):
+    bob = ageing(host, "bob")
+    assert bob["Maximum number of days between password change"] == "365", bob
+    assert bob["Number of days of warning before password expires"] == "7", bob
+    # dave's password is 400 days old: an ageing of 365 days would expire it today, so the role left
+    # his account alone (and said so).
+    dave = ageing(host, "dave")
+    assert dave["Maximum number of days between password change"] == "99999", dave
+    assert dave["Password expires"] == "never", dave
+
+
+def test_new_accounts_get_the_ageing_hashing_and_inactive_lock(host):
+    defs = host.check_output("grep -E '^(PASS_MAX_DAYS|PASS_WARN_AGE|ENCRYPT_METHOD|UMASK)\\b' /etc/login.defs")
+    assert sorted(line.split()[0] + " " + line.split()[1] for line in defs.splitlines()) == [
+        "ENCRYPT_METHOD YESCRYPT", "PASS_MAX_DAYS 365", "PASS_WARN_AGE 7", "UMASK 027",
+    ], defs  # fmt: skip
+    assert host.check_output("useradd -D | grep INACTIVE") == "INACTIVE=45"
+
+
 def test_sudo_logs_every_command_to_its_file(host):
     marker = "bulwark-sudo-log-probe"
     assert as_alice(host, f"sudo -n /bin/echo {marker}").rc == 0
