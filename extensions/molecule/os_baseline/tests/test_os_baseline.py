@@ -9,6 +9,7 @@ scenario proves them on a VM).
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 
@@ -185,6 +186,23 @@ def test_a_umask_that_lets_others_read_is_refused_by_its_name(host):
     assert result.returncode != 0
     said = result.stdout + result.stderr
     assert "os_baseline_umask '022'" in said, said[-3000:]
+
+
+def test_a_permanent_lockout_is_refused_while_the_admin_needs_a_password_for_sudo(host):
+    # The run connects as bob, whose sudo asks his password: locking after 5 failures until someone
+    # runs faillock --reset would leave him without root after 5 typos. Refused before anything is
+    # written, naming him.
+    settings = json.dumps({"os_baseline_faillock": {"deny": 5, "unlock_time": 0}})
+    name = host.backend.get_hostname()
+    as_bob = ("-e", "ansible_user=bob", "-e", "ansible_become=true", "-e", f"ansible_become_password={BOB_PASSWORD}")
+    before = host.check_output("md5sum /etc/security/faillock.conf")
+    result = run_playbook(scenario_file(), "--limit", name, *as_bob, "-e", settings)
+    said = result.stdout + result.stderr
+    assert result.returncode != 0, said[-3000:]
+    assert "lock bob's sudo until someone runs faillock --reset" in said, said[-3000:]
+    assert host.check_output("md5sum /etc/security/faillock.conf") == before
+    # bob connected and used sudo with his password during that run: he is not locked now.
+    assert sudo_as_bob(host, BOB_PASSWORD).rc == 0
 
 
 def test_forwarding_is_not_switched_off_on_a_host_with_a_docker_bridge(host):
