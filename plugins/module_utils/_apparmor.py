@@ -14,6 +14,9 @@ import os
 REQUIRED_ARGS = (("apparmor", "1"), ("security", "apparmor"))
 UNCONFINED = "unconfined"
 DROP_IN_NAME = "99-bulwark-apparmor.cfg"
+# Where grub-mkconfig writes the entries of this host's kernels in grub.cfg.
+LINUX_BEGIN = "### BEGIN /etc/grub.d/10_linux ###"
+LINUX_END = "### END /etc/grub.d/10_linux ###"
 HEADER = "# Managed by bulwark.hardening (os_baseline): AppArmor on the kernel command line\n"
 DROP_IN_LINE = 'GRUB_CMDLINE_LINUX="$GRUB_CMDLINE_LINUX apparmor=1 security=apparmor"\n'
 
@@ -124,15 +127,32 @@ def boot_missing(linux, linux_default):
 
 
 def grub_cfg_missing(text):
-    """``[(line number, missing args)]`` of the ``linux`` lines of a grub.cfg that lack a required argument."""
+    """``[(line number, missing args)]`` of the ``linux`` lines of a grub.cfg that boot this host's kernels and
+    lack a required argument.
+
+    grub-mkconfig writes this host's kernels between ``### BEGIN /etc/grub.d/10_linux ###`` and its END line;
+    only those are judged when the file has them (memtest86+'s ``linux`` lines and another system's kernels
+    found by os-prober never carry this host's arguments). A grub.cfg without the markers is judged on the
+    ``linux`` lines whose image is a ``vmlinuz``/``vmlinux``.
+    """
+    lines = text.splitlines()
+    marked = LINUX_BEGIN in (line.strip() for line in lines)
+    inside = not marked
     found = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        words = line.split(None, 1)
-        if words and words[0] in ("linux", "linux16", "linuxefi"):
-            args = split_cmdline(words[1] if len(words) > 1 else "")[1:]  # the first is the kernel image
-            missing = missing_args(args)
-            if missing:
-                found.append((number, missing))
+    for number, line in enumerate(lines, start=1):
+        stripped = line.strip()
+        if marked and stripped in (LINUX_BEGIN, LINUX_END):
+            inside = stripped == LINUX_BEGIN
+            continue
+        words = stripped.split(None, 1)
+        if not inside or not words or words[0] not in ("linux", "linuxefi"):
+            continue
+        args = split_cmdline(words[1] if len(words) > 1 else "")
+        if not args or (not marked and not os.path.basename(args[0]).startswith(("vmlinuz", "vmlinux"))):
+            continue
+        missing = missing_args(args[1:])  # the first is the kernel image
+        if missing:
+            found.append((number, missing))
     return found
 
 

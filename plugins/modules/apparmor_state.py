@@ -24,7 +24,8 @@ description:
     the order of their names, with C(/bin/sh) under C(set -e) as it does (a later file wins; a line may append to
     C($GRUB_CMDLINE_LINUX)). Normal entries get both variables, recovery entries C(GRUB_CMDLINE_LINUX) alone;
     both must end with C(apparmor=1) and C(security=apparmor) as the last values of those arguments. The
-    generated C(/boot/grub/grub.cfg), when there is one, must carry them on each C(linux) line.
+    generated C(/boot/grub/grub.cfg), when there is one, must carry them on each C(linux) line of this host's
+    kernels (its C(/etc/grub.d/10_linux) section; memtest86+ and the systems os-prober finds are not judged).
   - B(The fix), outside check mode and only for the boot - where the resolved line lacks them, the file
     C(/etc/default/grub.d/99-bulwark-apparmor.cfg) with C(GRUB_CMDLINE_LINUX="$GRUB_CMDLINE_LINUX apparmor=1
     security=apparmor"), then C(update-grub) (only when C(/usr/sbin/update-grub) exists), also when only the

@@ -121,7 +121,7 @@ def test_boot_missing(linux, default, missing):
     assert boot_missing(linux, default) == missing
 
 
-def test_grub_cfg_missing():
+def test_grub_cfg_missing_without_markers():
     text = """\
 menuentry 'Debian' {
 \tlinux\t/vmlinuz-6.1.0-28-amd64 root=UUID=1f1e ro apparmor=1 security=apparmor quiet
@@ -130,10 +130,33 @@ menuentry 'Debian (recovery mode)' {
 \tlinux\t/vmlinuz-6.1.0-28-amd64 root=UUID=1f1e ro single
 \techo 'linux is a word here'
 }
+menuentry 'Memory test' {
+\tlinux16\t/boot/memtest86+.bin
+\tlinux\t/boot/memtest86+x64.efi
+}
 """
     assert grub_cfg_missing(text) == [(5, ["apparmor=1", "security=apparmor"])]
     # The kernel image is never taken for an argument.
-    assert grub_cfg_missing("linux apparmor=1\n") == [(1, ["apparmor=1", "security=apparmor"])]
+    assert grub_cfg_missing("linux /vmlinuz apparmor=1\n") == [(1, ["security=apparmor"])]
+
+
+def test_grub_cfg_missing_judges_the_10_linux_section_only():
+    text = """\
+### BEGIN /etc/grub.d/10_linux ###
+menuentry 'Debian' {
+\tlinux\t/boot/vmlinuz-6.1.0-28-amd64 root=UUID=1f1e ro apparmor=1 security=apparmor quiet
+}
+menuentry 'Debian, recovery' {
+\tlinux\t/boot/vmlinuz-6.1.0-28-amd64 root=UUID=1f1e ro single security=apparmor apparmor=0
+}
+### END /etc/grub.d/10_linux ###
+### BEGIN /etc/grub.d/30_os-prober ###
+menuentry 'Other Linux' {
+\tlinux /boot/vmlinuz-5.10 root=/dev/sdb1 ro
+}
+### END /etc/grub.d/30_os-prober ###
+"""
+    assert grub_cfg_missing(text) == [(6, ["apparmor=1"])]
 
 
 def test_grub_d_order():

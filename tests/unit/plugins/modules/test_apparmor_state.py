@@ -76,7 +76,12 @@ class Host:
     def update_grub(self):
         linux, default = self.sourced()
         kernel = "linux\t/vmlinuz-6.1.0-28-amd64 root=UUID=1f1e ro"
-        self.write("boot/grub/grub.cfg", f"{kernel} {linux} {default}\n{kernel} single {linux}\n")
+        self.write(
+            "boot/grub/grub.cfg",
+            f"### BEGIN /etc/grub.d/10_linux ###\n{kernel} {linux} {default}\n{kernel} single {linux}\n"
+            "### END /etc/grub.d/10_linux ###\n### BEGIN /etc/grub.d/20_memtest86+ ###\n"
+            "linux /boot/memtest86+x64.efi\n### END /etc/grub.d/20_memtest86+ ###\n",
+        )
 
     def run_command(self, argv, environ_update=None):
         assert isinstance(argv, list), "run_command must get a list, never a shell string"
