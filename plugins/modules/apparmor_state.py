@@ -200,7 +200,7 @@ CONTAINER = "the host's kernel, not this container's"
 NO_GRUB = "no GRUB on this host: the kernel command line is the hypervisor's"
 NO_APPARMOR = "this kernel has no AppArmor (no /sys/module/apparmor)"
 DISABLED = "AppArmor is not enabled in the running kernel: no profile is loaded to judge"
-NO_SECURITYFS = "no /sys/kernel/security/apparmor (securityfs not mounted?)"
+NO_SECURITYFS = "cannot read /sys/kernel/security/apparmor/profiles (securityfs not mounted, or not root?)"
 C_LOCALE = {"LC_ALL": "C"}
 
 
