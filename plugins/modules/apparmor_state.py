@@ -106,6 +106,12 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+packages_missing:
+  description: The packages of CIS 1.3.1.1 (apparmor, apparmor-utils) whose programs are not on the host.
+  returned: always
+  type: list
+  elements: str
+  sample: [apparmor-utils]
 enabled:
   description: Whether AppArmor is enabled in the running kernel (V(null) where the kernel has no AppArmor).
   returned: success
@@ -147,7 +153,7 @@ grub:
     grub_cfg_missing: [apparmor=1, security=apparmor]
 findings:
   description:
-    - What the module reports and never fixes, each with its kind (V(kernel), V(cmdline), V(profile),
+    - What the module reports and never fixes, each with its kind (V(package), V(kernel), V(cmdline), V(profile),
       V(process)), its subject and a message.
   returned: success
   type: list
@@ -382,6 +388,13 @@ def run_update_grub(module, result):
         module.fail_json(msg=f"update-grub failed (exit status {rc}): {(err or out).strip()}", **result)
 
 
+# The programs by which each package of CIS 1.3.1.1 is known to be installed.
+PACKAGE_PROGRAMS = {
+    "apparmor": ("/usr/sbin/apparmor_parser", "/sbin/apparmor_parser"),
+    "apparmor-utils": ("/usr/sbin/aa-enforce", "/sbin/aa-enforce"),
+}
+
+
 def main():
     module = AnsibleModule(
         argument_spec={
@@ -413,8 +426,19 @@ def main():
         "update_grub": False,
         "reboot_required": False,
     }
+    # CIS 1.3.1.1: the packages, by the programs they install (the module installs nothing; the role does).
+    result["packages_missing"] = [
+        package
+        for package, programs in PACKAGE_PROGRAMS.items()
+        if not any(os.path.exists(on_root(root, program)) for program in programs)
+    ]
+    result["findings"] = [
+        {"kind": "package", "subject": package, "message": f"package {package} is not installed"}
+        for package in result["packages_missing"]
+    ]
     if in_container(module):
         result["not_applicable"] = {part: CONTAINER for part in ("kernel", "profiles", "processes", "boot")}
+        result["changed"] = params["findings_changed"] and bool(result["findings"])
         module.exit_json(**result)
 
     # 1. The running kernel and its processes: judged and reported, never changed.

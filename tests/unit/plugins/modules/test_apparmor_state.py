@@ -118,6 +118,8 @@ def host(monkeypatch, tmp_path):
     monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", lambda self, name, *a, **kw: "/bin/" + name)
     fake.tmpdir = tmp_path / "tmp"
     fake.tmpdir.mkdir()
+    for program in ("usr/sbin/apparmor_parser", "usr/sbin/aa-enforce"):  # both packages installed
+        fake.write(program, "")
     return fake
 
 
@@ -320,3 +322,15 @@ def test_default_grub_without_update_grub_writes_and_warns(host):
 def test_bad_mode_is_refused(host):
     failed = run(host, expect=FailJson, accepted_modes=["kill"])
     assert "accepted_modes" in failed["msg"] and "kill" in failed["msg"]
+
+
+def test_missing_packages_are_named_for_the_role_to_install(host):
+    os.unlink(host.root / "usr/sbin/aa-enforce")
+    result = run(host, check=True, findings_changed=True)
+    assert result["packages_missing"] == ["apparmor-utils"]
+    assert ("package", "apparmor-utils") in [(item["kind"], item["subject"]) for item in result["findings"]]
+    # In a container too: the packages are the host's own, unlike the kernel.
+    host.container = True
+    inside = run(host, check=True, findings_changed=True)
+    assert inside["packages_missing"] == ["apparmor-utils"] and inside["changed"] is True
+    assert run(host, check=True)["changed"] is False
