@@ -21,14 +21,15 @@ ON_THE_VM = (
 )
 MOUNTS_ON_THE_VM = (
     "a container's mounts are the engine's (every mount point is not applicable there): injected on the kernel "
-    "scenario's VM (test_kernel.py: /dev/shm remounted exec, and /tmp's fstab line without noexec)"
+    "scenario's VM (test_kernel.py: /dev/shm remounted exec in its drift run; /tmp's fstab line, which prepare.yml "
+    "wrote with defaults only, given the flags)"
 )
 APPARMOR_ELSEWHERE = (
     "a container's AppArmor is the host kernel's, and the test VM boots its kernel without GRUB (no grub.d file to "
     "drift): the boot line's resolution, a later grub.d file resetting it and the profile modes are unit-tested "
     "(test_apparmor_state.py); the VM proves AppArmor enabled with every profile accepted (test_kernel.py)"
 )
-"no process holds it: {what} is read afresh at every {when}, so the files are what is in effect."
+NO_PROCESS = "no process holds it: {what} is read afresh at every {when}, so the files are what is in effect."
 
 SCENARIOS = ("os_baseline",)
 
