@@ -98,6 +98,7 @@ RANGES = {
     "os_baseline_sudo_timestamp_timeout": (0, None, "minutes; a negative value would keep the password for ever"),
     "os_baseline_shell_timeout": (0, None, "seconds; 0 = none"),
     "os_baseline_audit_time_limit": (1, 3600, "seconds"),
+    "os_baseline_password_inactive": (-1, None, "days; -1 = never locked (CIS 5.4.1.5 wants 45 at most)"),
 }
 
 # Values written verbatim on several lines on purpose.

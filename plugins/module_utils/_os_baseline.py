@@ -168,6 +168,51 @@ def mount_options(settings):
     return wanted, errors
 
 
+_SETTING_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# The settings of PAM's modules and login.defs: a word or number each (true: a bare flag).
+_PAM_SETTINGS = ("os_baseline_faillock", "os_baseline_pwquality", "os_baseline_pwhistory")
+
+
+def setting_errors(name, value, *, flags=True):
+    """A mapping of settings (or null): each key a word, each value a number, a word or (with flags) a boolean."""
+    if value is None:
+        return []
+    if not isinstance(value, dict):
+        return [f"{name} must be a mapping of settings (or null to leave them alone), got {value!r}"]
+    errors = []
+    for key, item in value.items():
+        if not isinstance(key, str) or not _SETTING_KEY.match(key):
+            errors.append(f"{name}: {key!r} is not a setting name")
+        elif isinstance(item, bool):
+            if not flags:
+                errors.append(f"{name}[{key!r}] must be a number or a word, got {item!r}")
+        elif not isinstance(item, (int, str)) or not re.match(r"^[A-Za-z0-9_.+:/-]+$", str(item)):
+            errors.append(f"{name}[{key!r}] must be a number or a single word, got {item!r}")
+    return errors
+
+
+def access_setting_errors(settings):
+    """PAM's and login.defs' settings, refused by the variable's name before any module sees them."""
+    errors = [problem for name in _PAM_SETTINGS for problem in setting_errors(name, settings[name])]
+    unix = settings["os_baseline_pam_unix"]
+    if unix is not None:
+        if not isinstance(unix, dict) or set(unix) - {"nullok", "hashing"}:
+            errors.append(f"os_baseline_pam_unix must be a mapping of nullok and hashing (or null), got {unix!r}")
+        else:
+            if not isinstance(unix.get("nullok", False), bool):
+                errors.append(f"os_baseline_pam_unix.nullok must be true or false, got {unix['nullok']!r}")
+            if unix.get("hashing", "yescrypt") not in ("yescrypt", "sha512"):
+                errors.append(f"os_baseline_pam_unix.hashing must be yescrypt or sha512, got {unix['hashing']!r}")
+    errors += setting_errors("os_baseline_login_defs", settings["os_baseline_login_defs"], flags=False)
+    if settings["os_baseline_login_defs"] is None:
+        errors.append("os_baseline_login_defs must be a mapping of login.defs keys ({} leaves the file alone)")
+    exclude = settings["os_baseline_password_ageing_exclude"]
+    if not isinstance(exclude, list) or not all(isinstance(item, str) and _SETTING_KEY.match(item.replace("-", "_"))
+                                                for item in exclude):  # fmt: skip
+        errors.append(f"os_baseline_password_ageing_exclude must be a list of user names, got {exclude!r}")
+    return errors
+
+
 def role_plan(settings):
     """Check the os_baseline role's variables (and what the preflight found); compute its settings.
 
@@ -184,11 +229,15 @@ def role_plan(settings):
     errors += access_errors(settings)
     mounts, mount_errors = mount_options(settings)
     errors += mount_errors
+    access_errors_found = access_setting_errors(settings)
+    errors += access_errors_found
     umask = settings["os_baseline_umask"]
     return {
         "errors": errors,
         "sysctl": sysctl,
         "modules": modules,
         "mounts": mounts,
+        # The PAM and login.defs checks run only on settings that passed (the assert names the rest).
+        "access_ok": not access_errors_found,
         "umask": umask.zfill(4)[-3:] if isinstance(umask, str) and _UMASK.match(umask) else "027",
     }

@@ -172,6 +172,42 @@ def test_allowed_and_extra_modules():
             id="mount-root",
         ),
         pytest.param(
+            {"os_baseline_faillock": {"deny": "5\nunlock_time = 0"}},
+            {"os_baseline_faillock": {"deny": 5}},
+            "os_baseline_faillock['deny'] must be a number or a single word",
+            id="faillock-newline",
+        ),
+        pytest.param(
+            {"os_baseline_pwquality": "minlen=14"},
+            {"os_baseline_pwquality": None},
+            "os_baseline_pwquality must be a mapping of settings (or null to leave them alone)",
+            id="pwquality-string",
+        ),
+        pytest.param(
+            {"os_baseline_pam_unix": {"nullok": "no"}},
+            {"os_baseline_pam_unix": {"nullok": False, "hashing": "sha512"}},
+            "os_baseline_pam_unix.nullok must be true or false, got 'no'",
+            id="unix-nullok",
+        ),
+        pytest.param(
+            {"os_baseline_pam_unix": {"hashing": "md5"}},
+            {"os_baseline_pam_unix": {"hashing": "yescrypt"}},
+            "os_baseline_pam_unix.hashing must be yescrypt or sha512, got 'md5'",
+            id="unix-hash",
+        ),
+        pytest.param(
+            {"os_baseline_login_defs": {"PASS_MAX_DAYS": True}},
+            {"os_baseline_login_defs": {"PASS_MAX_DAYS": 180}},
+            "os_baseline_login_defs['PASS_MAX_DAYS'] must be a number or a word, got True",
+            id="login-defs-bool",
+        ),
+        pytest.param(
+            {"os_baseline_password_ageing_exclude": "backup"},
+            {"os_baseline_password_ageing_exclude": ["backup"]},
+            "os_baseline_password_ageing_exclude must be a list of user names",
+            id="exclude-string",
+        ),
+        pytest.param(
             {"os_baseline_mount_options": ["/tmp"]},
             {"os_baseline_mount_options": {}},
             "os_baseline_mount_options must be a mapping",
