@@ -210,6 +210,16 @@ def test_a_permanent_lockout_is_refused_while_the_admin_needs_a_password_for_sud
     assert sudo_as_bob(host, BOB_PASSWORD).rc == 0
 
 
+def test_a_newline_in_a_pam_setting_is_refused_by_its_name_before_anything_is_written(host):
+    settings = json.dumps({"os_baseline_faillock": {"deny": "5\nunlock_time = 0"}})
+    before = host.check_output("md5sum /etc/security/faillock.conf /etc/pam.d/common-auth")
+    result = run_playbook(scenario_file(), "--limit", host.backend.get_hostname(), "-e", settings)
+    said = result.stdout + result.stderr
+    assert result.returncode != 0, said[-3000:]
+    assert "os_baseline_faillock['deny'] must be a number or a single word" in said, said[-3000:]
+    assert host.check_output("md5sum /etc/security/faillock.conf /etc/pam.d/common-auth") == before
+
+
 def test_forwarding_is_not_switched_off_on_a_host_with_a_docker_bridge(host):
     """The anchors' Docker breakage (ip_forward=0 under a running Docker): refused, naming the bridge,
     until the operator keeps forwarding on purpose."""
