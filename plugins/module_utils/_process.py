@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 
 from ansible_collections.bulwark.hardening.plugins.module_utils._files import read_text
 
@@ -49,14 +50,34 @@ def ancestor_pids(pid=None):
     return pids
 
 
+def boot_time():
+    """When the kernel booted (epoch seconds), to a hundredth of a second: now less /proc/uptime.
+
+    /proc/stat's btime is whole seconds, truncated: a process start computed from it may be up to a
+    second early, enough to place a login sshd accepted just after it re-read its files before that
+    moment (the fresh-login confirmation then refused a valid proof on a fast machine).
+    """
+    try:
+        with open("/proc/uptime", encoding="ascii") as handle:
+            return time.time() - float(handle.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        with open("/proc/stat", encoding="ascii") as handle:
+            return float(next(int(line.split()[1]) for line in handle if line.startswith("btime ")))
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+
+
 def process_start(pid):
-    """Start time of a process (epoch seconds), or None."""
+    """Start time of a process (epoch seconds, to a hundredth of a second), or None."""
     fields = _stat_fields(pid)
     try:
         ticks = int(fields[19])
-        with open("/proc/stat", encoding="ascii") as handle:
-            boot = next(int(line.split()[1]) for line in handle if line.startswith("btime "))
-    except (TypeError, OSError, ValueError, IndexError, StopIteration):
+    except (TypeError, ValueError, IndexError):
+        return None
+    boot = boot_time()
+    if boot is None:
         return None
     return boot + ticks / os.sysconf("SC_CLK_TCK")
 

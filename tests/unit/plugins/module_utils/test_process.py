@@ -5,7 +5,10 @@ kernel_modules)."""
 
 from __future__ import annotations
 
-from ansible_collections.bulwark.hardening.plugins.module_utils._process import in_container
+import subprocess
+import time
+
+from ansible_collections.bulwark.hardening.plugins.module_utils._process import boot_time, in_container, process_start
 
 
 class Module:
@@ -33,3 +36,19 @@ def test_without_a_marker_systemd_detect_virt_decides(tmp_path):
     assert in_container(Module("/usr/bin/systemd-detect-virt", 1), markers) is False
     assert in_container(Module(None, 0), markers) is False
     assert in_container(None, markers) is False
+
+
+def test_a_process_start_is_precise_to_a_tick_not_btimes_whole_second():
+    # btime in /proc/stat is truncated to a whole second: a start computed from it came out up to a
+    # second early. A child started now must not appear to have started before now.
+    before = time.time()
+    child = subprocess.Popen(["sleep", "5"])
+    try:
+        started = process_start(child.pid)
+    finally:
+        child.kill()
+        child.wait()
+    assert before - 0.05 <= started <= time.time() + 0.05, (before, started)
+    with open("/proc/uptime", encoding="ascii") as handle:
+        uptime = float(handle.read().split()[0])
+    assert abs(boot_time() - (time.time() - uptime)) < 0.05
