@@ -606,6 +606,14 @@ def empty_password_users(shadow_text, users):
     return found
 
 
+def _decimal(value):
+    """A setting as pam_faillock's strtol reads it (base 10), or None for a word."""
+    try:
+        return int(str(value).strip(), 10)
+    except ValueError:
+        return None
+
+
 def guard(faillock, unix, protect, empty_users):
     """``(errors, warnings)`` of the lockout guard, each naming the user.
 
@@ -616,10 +624,12 @@ def guard(faillock, unix, protect, empty_users):
     if faillock is not None:
         deny = faillock.get("deny", DEFAULTS["faillock"]["deny"])
         unlock = faillock.get("unlock_time", DEFAULTS["faillock"]["unlock_time"])
+        # As pam_faillock reads them: decimal numbers ("00" is 0), or "never" for unlock_time.
+        permanent = str(unlock).strip() == "never" or _decimal(unlock) == 0
         for item in protect:
-            if not item.get("sudo_needs_password") or str(deny) == "0":
+            if not item.get("sudo_needs_password") or _decimal(deny) == 0:
                 continue
-            if str(unlock) in ("0", "never"):
+            if permanent:
                 errors.append(
                     f"faillock deny={deny} with unlock_time={unlock}: {deny} wrong sudo passwords would lock "
                     f"{item['user']}'s sudo until someone runs faillock --reset (set unlock_time above 0, or give "

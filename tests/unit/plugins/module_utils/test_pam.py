@@ -446,6 +446,11 @@ PROTECT = [{"user": "admin", "sudo_needs_password": True}, {"user": "robot", "su
         ({"deny": "5", "unlock_time": "900"}, None, [], [],
          ["5 wrong sudo passwords lock admin's sudo (and logins) for 900"]),
         ({"deny": "0", "unlock_time": "0"}, None, [], [], []),
+        # What pam_faillock reads as 0 or never, however it is written.
+        ({"deny": 5, "unlock_time": "00"}, None, [], ["until someone runs faillock --reset"], []),
+        ({"deny": "5", "unlock_time": 0}, None, [], ["until someone runs faillock --reset"], []),
+        ({"deny": "5", "unlock_time": " never"}, None, [], ["until someone runs faillock --reset"], []),
+        ({"deny": "000", "unlock_time": "0"}, None, [], [], []),
         ({}, None, [], [], ["3 wrong sudo passwords lock admin's sudo (and logins) for 600"]),
         (None, {"nullok": False}, ["admin"], ["nullok removed while admin has an empty password"], []),
         (None, {"nullok": True}, ["admin"], [], []),
