@@ -1,9 +1,12 @@
 # Copyright: (c) 2026, bulwark.hardening contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Reading a file the one way the modules read one: UTF-8 text, a bad byte replaced, and a
-missing or unreadable file an answer rather than an exception."""
+missing or unreadable file an answer rather than an exception; and where a module with a root
+option (a copy of a host, for tests) finds a host path."""
 
 from __future__ import annotations
+
+import os
 
 
 def read_text(path, default="", tolerate=OSError, errors="replace"):
@@ -18,3 +21,8 @@ def read_text(path, default="", tolerate=OSError, errors="replace"):
             return handle.read()
     except tolerate:
         return default
+
+
+def on_root(root, path):
+    """The host's ``path`` under ``root`` (a modules' O(root) option: a copy of a host, for tests)."""
+    return os.path.join(root, path.lstrip("/"))

@@ -190,7 +190,7 @@ import tempfile
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.bulwark.hardening.plugins.module_utils import _apparmor as aa
-from ansible_collections.bulwark.hardening.plugins.module_utils._files import read_text
+from ansible_collections.bulwark.hardening.plugins.module_utils._files import on_root, read_text
 from ansible_collections.bulwark.hardening.plugins.module_utils._process import in_container
 
 ENABLED = "/sys/module/apparmor/parameters/enabled"
@@ -208,11 +208,6 @@ NO_APPARMOR = "this kernel has no AppArmor (no /sys/module/apparmor)"
 DISABLED = "AppArmor is not enabled in the running kernel: no profile is loaded to judge"
 NO_SECURITYFS = "cannot read /sys/kernel/security/apparmor/profiles (securityfs not mounted, or not root?)"
 C_LOCALE = {"LC_ALL": "C"}
-
-
-def on_root(root, path):
-    """``path`` of the host, under ``root`` (the O(root) of the tests)."""
-    return os.path.join(root, path.lstrip("/"))
 
 
 def read_processes(proc):

@@ -130,7 +130,7 @@ import tempfile
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.bulwark.hardening.plugins.module_utils import _mounts as mnt
-from ansible_collections.bulwark.hardening.plugins.module_utils._files import read_text
+from ansible_collections.bulwark.hardening.plugins.module_utils._files import on_root, read_text
 from ansible_collections.bulwark.hardening.plugins.module_utils._process import in_container
 
 FSTAB = "/etc/fstab"
@@ -142,11 +142,6 @@ DROP_IN_DIR = "/etc/systemd/system"
 NOT_SEPARATE = "not a separate file system here (CIS: make it one at install time)"
 CONTAINER = "the container engine's mounts"
 C_LOCALE = {"LC_ALL": "C"}
-
-
-def on_root(root, path):
-    """``path`` of the host, under ``root`` (the O(root) of the tests)."""
-    return os.path.join(root, path.lstrip("/"))
 
 
 class Host:
