@@ -71,8 +71,8 @@ def test_repeated_wrong_sudo_passwords_lock_the_account_then_it_unlocks(host):
     host.run("faillock --user bob --reset")
     try:
         assert sudo_as_bob(host, BOB_PASSWORD).rc == 0, "bob's own password does not work before the test"
-        for _ in range(5):
-            assert sudo_as_bob(host, "not-bobs-password").rc != 0
+        for attempt in range(5):
+            assert sudo_as_bob(host, "not-bobs-password").rc != 0, f"wrong password {attempt + 1} was accepted"
         locked = sudo_as_bob(host, BOB_PASSWORD)
         assert locked.rc != 0, "sudo took bob's right password while his account is locked"
         assert "bob" in host.check_output("faillock --user bob")
