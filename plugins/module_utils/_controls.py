@@ -400,6 +400,17 @@ CONTROLS = {
         "cis": "1.4.2, 2.4.1.2-2.4.1.7, 7.1.1-7.1.10",
         "cis13": "1.4.2, 2.4.1.2-2.4.1.8, 7.1.1-7.1.10",
     },
+    "OS-APPARMOR": {
+        "role": "os_baseline",
+        "title": "AppArmor",
+        "measure": (
+            "apparmor and apparmor-utils installed, AppArmor enabled in the running kernel and on the command line"
+            " GRUB generates, every loaded profile in enforce or complain mode, no process unconfined that a profile"
+            " names (CIS)"
+        ),
+        "cis": "1.3.1.1-1.3.1.3",
+        "cis13": "1.3.1.1-1.3.1.2",
+    },
     "OS-PASSWORD-AGEING": {
         "role": "os_baseline",
         "title": "Password ageing and hashing",

@@ -24,6 +24,11 @@ MOUNTS_ON_THE_VM = (
     "scenario's VM (test_kernel.py: /dev/shm remounted exec in its drift run; /tmp's fstab line, which prepare.yml "
     "wrote with defaults only, given the flags)"
 )
+APPARMOR_ELSEWHERE = (
+    "a container's AppArmor is the host kernel's, and the test VM boots its kernel without GRUB (no grub.d file to "
+    "drift): the boot line's resolution, a later grub.d file resetting it and the profile modes are unit-tested "
+    "(test_apparmor_state.py); the VM proves AppArmor enabled with every profile accepted (test_kernel.py)"
+)
 NO_PROCESS = "no process holds it: {what} is read afresh at every {when}, so the files are what is in effect."
 
 SCENARIOS = ("os_baseline",)
@@ -56,6 +61,10 @@ INJECTIONS = [
     ),
     NotInjectable(control="OS-KERNEL-MODULES", via="override", why=ON_THE_VM),
     NotInjectable(control="OS-KERNEL-MODULES", via="daemon", why=ON_THE_VM),
+    # ---------------------------------------------------------------- OS-APPARMOR
+    NotInjectable(control="OS-APPARMOR", via="file", why=APPARMOR_ELSEWHERE),
+    NotInjectable(control="OS-APPARMOR", via="override", why=APPARMOR_ELSEWHERE),
+    NotInjectable(control="OS-APPARMOR", via="daemon", why=APPARMOR_ELSEWHERE),
     # ---------------------------------------------------------------- OS-MOUNTS
     NotInjectable(control="OS-MOUNTS", via="file", why=MOUNTS_ON_THE_VM),
     NotInjectable(control="OS-MOUNTS", via="override", why=MOUNTS_ON_THE_VM),

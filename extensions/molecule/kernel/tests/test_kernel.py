@@ -4,6 +4,7 @@ key over a fresh SSH connection and may use sudo."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import urllib.request
@@ -111,6 +112,14 @@ def test_an_unused_module_cannot_be_loaded_after_the_reboot(rebooted, host):
         assert attempt.rc != 0, f"modprobe {module} succeeded"
         assert "/bin/false" in attempt.stderr, attempt.stderr
         assert module.replace("-", "_") not in host.file("/proc/modules").content_string
+
+
+def test_apparmor_is_on_with_every_profile_enforcing_or_complaining_after_the_reboot(rebooted, host):
+    assert host.file("/sys/module/apparmor/parameters/enabled").content_string.strip() == "Y"
+    status = json.loads(host.check_output("aa-status --json"))
+    modes = status["profiles"]
+    assert modes, "no AppArmor profile is loaded"
+    assert set(modes.values()) <= {"enforce", "complain"}, modes
 
 
 # The separate file systems of the VM: systemd's /dev/shm, and the tmpfs /tmp that prepare.yml added to

@@ -125,9 +125,9 @@ def test_the_untouched_host_is_in_compliance_run_after_run():
     report = json.loads((OUT.parent / "check_zero.json").read_text())
     checked = report["hosts"][TARGET]["controls"]
     assert report["summary"]["compliant"] == [TARGET]
-    # In a container the kernel is the host's: its parameters and modules and the mounts are not
-    # applicable here, with the reason, and nothing else is.
-    kernel_side = ("OS-SYSCTL", "OS-KERNEL-MODULES", "OS-MOUNTS")
+    # In a container the kernel is the host's: its parameters and modules, the mounts and AppArmor are
+    # not applicable here, with the reason, and nothing else is.
+    kernel_side = ("OS-SYSCTL", "OS-KERNEL-MODULES", "OS-MOUNTS", "OS-APPARMOR")
     assert {key: entry["status"] for key, entry in checked.items() if entry["status"] != "compliant"} == dict.fromkeys(
         kernel_side, "not_applicable"
     )
