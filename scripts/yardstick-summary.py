@@ -17,8 +17,14 @@ numbers) names that recommendation, so a role of ours could be the reason it fai
 no role covers yet. On another release than bookworm the data stream follows another CIS benchmark,
 whose numbers the catalogue does not use: every failing rule is then listed unsplit.
 
+The verdict, on the hardened scans (issue #23's targets): at least OPENSCAP_TARGET % of the rules
+OpenSCAP could judge (pass + fail) pass, every rule that still fails is waived with its reason in
+meta/cis/openscap-waivers.yml (under the release's name), and Lynis's hardening index is at least
+LYNIS_TARGET. A waiver whose rule no longer fails is stale and listed, so the file stays true.
+
 A yardstick that cannot fail is a defect: exit status 1 when a scan produced nothing to count (no
-results file, no rule evaluated, no hardening index, no test performed), after writing what it could.
+results file, no rule evaluated, no hardening index, no test performed), after writing what it could;
+exit status 3 when the scans measured something and the verdict is "not met".
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ import sys
 import tempfile
 import xml.etree.ElementTree as ET
 
+import yaml
+
 XCCDF = "{http://checklists.nist.gov/xccdf/1.2}"
 CIS_HREF = "https://www.cisecurity.org/benchmark/"
 RULE_PREFIX = "xccdf_org.ssgproject.content_rule_"
@@ -39,6 +47,9 @@ SCANS = ("bare", "hardened")
 # The catalogue's CIS numbers are CIS Debian 12's (v1.1.0, the bookworm data stream's benchmark).
 CATALOGUE_RELEASE = "bookworm"
 SHOWN_LYNIS = 10
+WAIVERS = pathlib.Path(__file__).resolve().parent.parent / "meta/cis/openscap-waivers.yml"
+OPENSCAP_TARGET = 95.0
+LYNIS_TARGET = 85
 
 
 def read_oscap(path: pathlib.Path) -> dict:
@@ -143,6 +154,41 @@ def compare(bare: dict, hardened: dict, catalogue: dict | None) -> dict:
     return {"fixed": fixed, "broken": broken, "failing_ours": ours, "failing_other": other}
 
 
+def load_waivers(path: pathlib.Path, release: str) -> dict[str, str]:
+    """The release's waivers: rule (without the ssgproject prefix) -> reason. A waiver without a reason is refused."""
+    if not path.exists():
+        return {}
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    waivers = data.get(release) or {}
+    for rule, reason in waivers.items():
+        if not isinstance(reason, str) or not reason.strip():
+            raise ValueError("%s: the waiver of %s under %s has no reason" % (path, rule, release))
+    return {short(rule): reason for rule, reason in waivers.items()}
+
+
+def verdict(hardened: dict, waivers: dict[str, str]) -> dict:
+    """The targets on the hardened scans: OpenSCAP's pass rate and waivers, Lynis's hardening index."""
+    result: dict = {"openscap_target": OPENSCAP_TARGET, "lynis_target": LYNIS_TARGET}
+    oscap, lynis = hardened.get("openscap"), hardened.get("lynis")
+    met = oscap is not None and lynis is not None
+    if oscap is not None:
+        judged = oscap["counts"]["pass"] + oscap["counts"]["fail"]
+        rate = round(100.0 * oscap["counts"]["pass"] / judged, 1) if judged else 0.0
+        failing = sorted(short(r) for r, res in oscap["results"].items() if res == "fail")
+        result.update(
+            openscap_rate=rate,
+            unwaived=[rule for rule in failing if rule not in waivers],
+            waived=[rule for rule in failing if rule in waivers],
+            stale=sorted(rule for rule in waivers if rule not in failing),
+        )
+        met = met and rate >= OPENSCAP_TARGET and not result["unwaived"]
+    if lynis is not None:
+        result["lynis_index"] = lynis["hardening_index"]
+        met = met and (lynis["hardening_index"] or 0) >= LYNIS_TARGET
+    result["met"] = met
+    return result
+
+
 def read_times(path: pathlib.Path) -> list[dict]:
     steps = []
     if path.exists():
@@ -187,6 +233,12 @@ def summarise(out: pathlib.Path) -> tuple[dict, list[str]]:
     if all("openscap" in scans[s] for s in SCANS):
         catalogue = load_catalogue() if release == CATALOGUE_RELEASE else None
         summary["openscap_changes"] = compare(scans["bare"]["openscap"], scans["hardened"]["openscap"], catalogue)
+    try:
+        waivers = load_waivers(WAIVERS, release)
+    except (ValueError, OSError) as error:
+        problems.append(str(error))
+        waivers = {}
+    summary["verdict"] = verdict(scans.get("hardened", {}), waivers)
     summary["steps"] = read_times(out / "times.tsv")
     summary["total_seconds"] = sum(step["seconds"] for step in summary["steps"])
     for name in ("load-start", "load-end"):
@@ -225,6 +277,21 @@ def render(summary: dict) -> str:
         value = data[key]
         return len(value) if isinstance(value, list) else ("-" if value is None else value)
 
+    target = summary.get("verdict") or {}
+    if "openscap_rate" in target or "lynis_index" in target:
+        lines[4:4] = [
+            "**Verdict: %s.** OpenSCAP, hardened: %s %% of the rules it judged pass (target %s %%), %d failing"
+            " without a waiver; Lynis hardening index %s (target %s)."
+            % (
+                "met" if target["met"] else "NOT met",
+                target.get("openscap_rate", "-"),
+                target["openscap_target"],
+                len(target.get("unwaived", [])),
+                target.get("lynis_index", "-"),
+                target["lynis_target"],
+            ),
+            "",
+        ]
     for key in ("pass", "fail", "notapplicable", "other"):
         lines.append(
             "| OpenSCAP %s | %s | %s |" % (key, cell("bare", "openscap", key), cell("hardened", "openscap", key))
@@ -283,6 +350,10 @@ def render(summary: dict) -> str:
                 "",
                 *failing(changes["failing_other"]),
             ]
+    if target.get("unwaived") or target.get("stale"):
+        lines += ["", "## Waivers (meta/cis/openscap-waivers.yml)", ""]
+        lines += ["- failing without a waiver: `%s`" % rule for rule in target.get("unwaived", [])]
+        lines += ["- stale waiver (the rule no longer fails): `%s`" % rule for rule in target.get("stale", [])]
     for scan in SCANS:
         lynis = scans.get(scan, {}).get("lynis")
         if lynis:
@@ -318,7 +389,9 @@ def write(out: pathlib.Path) -> int:
     print(text, end="")
     for problem in problems:
         print("yardstick-summary: %s" % problem, file=sys.stderr)
-    return 1 if problems else 0
+    if problems:
+        return 1
+    return 0 if summary["verdict"]["met"] else 3
 
 
 RESULTS = """<?xml version="1.0"?>
@@ -365,6 +438,20 @@ def self_test() -> int:
         assert changes["fixed"] == ["sshd_set_max_auth_tries"] and changes["broken"] == []
         assert [e["rule"] for e in changes["failing_other"]] == ["grub2_audit_argument"]
         assert "| Lynis hardening index | 61 | 70 |" in render(summary)
+        # One pass, one fail: 50 %, the failing rule unwaived, Lynis 70 < 85 - not met.
+        target = summary["verdict"]
+        assert target["openscap_rate"] == 50.0 and target["unwaived"] == ["grub2_audit_argument"], target
+        assert not target["met"] and "**Verdict: NOT met.**" in render(summary)
+        waived = verdict(hardened, {"grub2_audit_argument": "no GRUB", "sshd_set_max_auth_tries": "old"})
+        assert waived["unwaived"] == [] and waived["stale"] == ["sshd_set_max_auth_tries"], waived
+        waivers = pathlib.Path(tmp) / "waivers.yml"
+        waivers.write_text("bookworm:\n  xccdf_org.ssgproject.content_rule_a: why\n  b: ''\n")
+        try:
+            load_waivers(waivers, "bookworm")
+            raise AssertionError("a waiver without a reason was taken")
+        except ValueError as error:
+            assert "b under bookworm" in str(error), error
+        assert load_waivers(waivers, "trixie") == {}
         # Nothing evaluated, no index: the verdict fails.
         (out / "hardened" / "results.xml").write_text(RESULTS.replace("fail", "notapplicable") % "notapplicable")
         (out / "hardened" / "lynis-report.dat").write_text("lynis_tests_done=0\n")

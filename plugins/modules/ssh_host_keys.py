@@ -19,6 +19,11 @@ description:
     line of a drop-in - C(HostKey) adds to the list, it is never replaced) must be strong too. A weak
     one is drift (C(changed) in check mode); outside check mode the module fails, naming the key and
     the file whose C(HostKey) line loads it. It never removes or edits a key or a file it does not manage.
+  - Every C(ssh_host_*_key) file in O(directory) and its C(.pub), C(sshd_config) and each C(sshd_config.d/*.conf)
+    must be root's alone (CIS Debian 12 v1.1.0 and Debian 13 v1.0.0 5.1.1-5.1.3) - a private key owned by root, group
+    root (mode 0600 at most) or C(ssh_keys) (0640 at most); a public key owned by root:root, 0644 at most; a
+    configuration file root:root, 0600 at most. A looser one is drift, and outside check mode its owner, group and
+    mode are tightened (a stricter mode stays stricter; a symbolic link is left alone).
 version_added: 0.2.0
 extends_documentation_fragment:
   - bulwark.hardening.module
@@ -96,6 +101,13 @@ weak:
   type: list
   elements: str
   sample: ["/etc/ssh/extra_rsa_key (ssh-rsa, 2048 bits) is loaded by HostKey in /etc/ssh/sshd_config.d/10-extra.conf"]
+modes_fixed:
+  description: Host key and sshd configuration files whose owner, group or mode was looser than allowed, as
+    C(path owner:group mode) before the change (tightened, or that would be in check mode).
+  returned: success
+  type: list
+  elements: str
+  sample: [/etc/ssh/ssh_host_ed25519_key root:root 0644]
 host_keys:
   description: The host keys of O(types) after the run, by path (C(type), C(bits), C(fingerprint)).
   returned: success
@@ -106,7 +118,10 @@ host_keys:
 # Imports follow the documentation blocks, as in every Ansible module (hence the E402 waivers).
 import base64
 import glob
+import grp
 import os
+import pwd
+import stat
 import struct
 
 from ansible.module_utils.basic import AnsibleModule
@@ -114,6 +129,8 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.bulwark.hardening.plugins.module_utils._rollback import ROLLBACK_SPEC, arm_option
 from ansible_collections.bulwark.hardening.plugins.module_utils._ssh import key_fingerprint
 
+# The owner and group a host key file must have (root:root); the unit tests run as another user.
+ROOT_IDS = (0, 0)
 _FIXED_BITS = {"ssh-ed25519": 256, "ecdsa-sha2-nistp256": 256, "ecdsa-sha2-nistp384": 384, "ecdsa-sha2-nistp521": 521}
 
 
@@ -207,6 +224,78 @@ def summary(keys):
     return "".join(lines) or "no host keys\n"
 
 
+def mode_fix(path, info, ssh_keys_gid):
+    """``(uid, gid, mode)`` that a host key file must get (CIS 5.1.2, 5.1.3), or None when it is tight enough.
+
+    A private key: root, group root (0600 at most) or ``ssh_keys`` (0640 at most); a public key (``.pub``):
+    root:root, 0644 at most; a configuration file (``sshd_config``, ``*.conf``): root:root, 0600 at most. Bits
+    beyond the ceiling are removed, a stricter mode stays.
+    """
+    mode = stat.S_IMODE(info.st_mode)
+    root_uid, root_gid = ROOT_IDS
+    if path.endswith(".pub"):
+        gid, ceiling = root_gid, 0o644
+    elif path.endswith(("/sshd_config", ".conf")):
+        gid, ceiling = root_gid, 0o600
+    elif ssh_keys_gid is not None and info.st_gid == ssh_keys_gid:
+        gid, ceiling = ssh_keys_gid, 0o640
+    else:
+        gid, ceiling = root_gid, 0o600
+    want = (root_uid, gid, mode & ceiling)
+    return None if want == (info.st_uid, info.st_gid, mode) else want
+
+
+def key_files(directory):
+    """The files of CIS 5.1.1-5.1.3 in ``directory``: the host keys, sshd_config and its drop-ins."""
+    base = glob.escape(directory)
+    names = glob.glob(os.path.join(base, "ssh_host_*_key")) + glob.glob(os.path.join(base, "ssh_host_*_key.pub"))
+    names += [os.path.join(directory, "sshd_config"), *glob.glob(os.path.join(base, "sshd_config.d", "*.conf"))]
+    return sorted(names)
+
+
+def describe_owner(path, info):
+    try:
+        owner = pwd.getpwuid(info.st_uid).pw_name
+    except KeyError:
+        owner = str(info.st_uid)
+    try:
+        group = grp.getgrgid(info.st_gid).gr_name
+    except KeyError:
+        group = str(info.st_gid)
+    return f"{path} {owner}:{group} {stat.S_IMODE(info.st_mode):04o}"
+
+
+def loose_modes(directory):
+    """``[(path, stat, (uid, gid, mode))]`` for each file of ``key_files`` looser than ``mode_fix`` allows."""
+    try:
+        ssh_keys_gid = grp.getgrnam("ssh_keys").gr_gid
+    except KeyError:
+        ssh_keys_gid = None
+    found = []
+    for path in key_files(directory):
+        try:
+            info = os.lstat(path)
+        except OSError:
+            continue
+        if not stat.S_ISREG(info.st_mode):
+            continue
+        fix = mode_fix(path, info, ssh_keys_gid)
+        if fix is not None:
+            found.append((path, info, fix))
+    return found
+
+
+def tighten(module, loose, result):
+    """Give each host key file of ``loose_modes`` its owner, group and mode."""
+    for path, _info, (uid, gid, mode) in loose:
+        try:
+            # Owner first: chown clears set-ID bits that a mode change would keep.
+            os.lchown(path, uid, gid)
+            os.chmod(path, mode)
+        except OSError as exc:
+            module.fail_json(msg=f"cannot restrict host key file {path}: {exc.strerror}", **result)
+
+
 def read_key(module, path):
     """Describe the key at ``path`` (private part must exist); None when it does not."""
     if not os.path.exists(path):
@@ -257,7 +346,16 @@ def main():
         if why:
             where = sources.get(path, "the sshd configuration")
             weak.append(f"{path} ({why}) is loaded by HostKey in {where}")
-    result = {"changed": bool(removed or generated or weak), "removed": removed, "generated": generated, "weak": weak}
+    # Modes are judged on the keys that stay: a removed key's are moot, a generated one is made 0600/0644.
+    loose = [item for item in loose_modes(params["directory"]) if item[0] not in removed]
+    modes_fixed = [describe_owner(path, info) for path, info, _fix in loose]
+    result = {
+        "changed": bool(removed or generated or weak or loose),
+        "removed": removed,
+        "generated": generated,
+        "weak": weak,
+        "modes_fixed": modes_fixed,
+    }
     if weak and not module.check_mode:
         module.fail_json(
             msg=f"weak host keys that this role does not manage: {'; '.join(weak)}. Remove the HostKey line (and the "
@@ -282,19 +380,27 @@ def main():
             if rc != 0:
                 module.fail_json(msg=f"ssh-keygen could not generate {path}: {err.strip() or out.strip()}", **result)
             after[key_type] = read_key(module, path)
+        tighten(module, loose, result)
     else:
         for key_type in generate:
             after[key_type] = None
     result["host_keys"] = {paths[key_type]: key for key_type, key in after.items() if key}
     if module._diff:
+        tightened = "".join(
+            f"{path} root:{'root' if gid == ROOT_IDS[1] else 'ssh_keys'} {mode:04o}\n"
+            for path, _info, (_uid, gid, mode) in loose
+        )
+        if module.check_mode:
+            after_text = "".join(f"{paths[k]}: new key\n" for k in generate)
+            after_text += summary({paths[k]: v for k, v in after.items() if v})
+        else:
+            after_text = summary({paths[k]: v for k, v in after.items()})
         result["diff"] = {
             "before_header": f"{params['directory']} host keys",
             "after_header": f"{params['directory']} host keys",
-            "before": summary({paths[k]: v for k, v in before.items()}) + "".join(f"{line}\n" for line in weak),
-            "after": summary({paths[k]: v for k, v in after.items()})
-            if not module.check_mode
-            else "".join(f"{paths[k]}: new key\n" for k in generate)
-            + summary({paths[k]: v for k, v in after.items() if v}),
+            "before": summary({paths[k]: v for k, v in before.items()})
+            + "".join(f"{line}\n" for line in weak + modes_fixed),
+            "after": after_text + tightened,
         }
     module.exit_json(**result)
 

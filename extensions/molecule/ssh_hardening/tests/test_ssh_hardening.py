@@ -65,6 +65,23 @@ def test_sftp_group_is_chrooted_and_gets_no_shell(ssh, sftp):
     assert "hostname-copy" in result.stdout
 
 
+def test_sshd_files_and_host_keys_are_roots_alone(host):
+    # CIS 5.1.1-5.1.3: the prepare step left the cloud-init drop-in readable by all (0644).
+    config = host.file("/etc/ssh/sshd_config")
+    config = host.file(config.linked_to) if config.is_symlink else config
+    checked = {config.path: 0o600, "/etc/ssh/sshd_config.d/50-cloud-init.conf": 0o600}
+    for key in host.check_output("ls /etc/ssh/ssh_host_*_key").split():
+        checked[key] = 0o600
+        checked[key + ".pub"] = 0o644
+    for path, ceiling in checked.items():
+        file = host.file(path)
+        assert (file.user, file.group) == ("root", "root"), path
+        assert file.mode & ~ceiling == 0, f"{path} is {file.mode:04o}, more than {ceiling:04o}"
+    # Nobody but root reads a private key or the configuration: prove it as another user.
+    assert host.run("runuser -u nobody -- cat /etc/ssh/sshd_config.d/50-cloud-init.conf").rc != 0
+    assert host.run("runuser -u nobody -- cat /etc/ssh/ssh_host_ed25519_key").rc != 0
+
+
 def test_effective_config_overrides_cloud_init(host):
     assert host.file("/etc/ssh/sshd_config.d/50-cloud-init.conf").contains("PasswordAuthentication yes")
     effective = host.check_output("sshd -T -C user=deploy,host=client,addr=198.51.100.7")

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import os
+import stat
+
 import pytest
 from ansible.module_utils import basic
 
@@ -75,17 +78,23 @@ def test_plan(keys, remove, generate):
 def keydir(monkeypatch, tmp_path):
     """A host key directory with an Ed25519 key and a 1024-bit RSA key; ssh-keygen faked."""
     patch_exits(monkeypatch)
+    # Root's keys, as on a host: the test's own user stands in for root.
+    monkeypatch.setattr(mod, "ROOT_IDS", (os.getuid(), os.getgid()))
     (tmp_path / "ssh_host_ed25519_key").write_text("private\n")
     (tmp_path / "ssh_host_ed25519_key.pub").write_text(ED25519 + " host\n")
     (tmp_path / "ssh_host_rsa_key").write_text("private\n")
     (tmp_path / "ssh_host_rsa_key.pub").write_text(RSA_1024 + " host\n")
+    for name in ("ssh_host_ed25519_key", "ssh_host_rsa_key"):
+        (tmp_path / name).chmod(0o600)
+    for name in ("ssh_host_ed25519_key.pub", "ssh_host_rsa_key.pub"):
+        (tmp_path / name).chmod(0o644)
     calls = []
 
     def run_command(module, args, **kwargs):
         assert isinstance(args, list)
         calls.append(args)
         path = args[args.index("-f") + 1]
-        with open(path, "w", encoding="ascii") as handle:
+        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="ascii") as handle:
             handle.write("private\n")
         with open(path + ".pub", "w", encoding="ascii") as handle:
             handle.write(ED25519 + " new\n")  # stands in for the generated key
@@ -206,6 +215,7 @@ def extra_key(keydir):
     (keydir.path / "extra_rsa_key.pub").write_text(RSA_1024 + " extra\n")
     (keydir.path / "sshd_config.d").mkdir()
     (keydir.path / "sshd_config.d" / "10-extra.conf").write_text(f"HostKey {extra}\n")
+    (keydir.path / "sshd_config.d" / "10-extra.conf").chmod(0o600)
     return extra
 
 
@@ -228,3 +238,70 @@ def test_weak_configured_key_is_refused_outside_check_mode(keydir, extra_key):
     assert str(keydir.path / "sshd_config.d" / "10-extra.conf") in result["msg"]
     assert str(extra_key) in result["msg"]
     assert keydir.calls == [] and extra_key.exists()
+
+
+# ---------------------------------------------------------------- owners and modes (CIS 5.1.2, 5.1.3)
+
+
+def fake_stat(mode, uid=0, gid=0):
+    return os.stat_result((stat.S_IFREG | mode, 0, 0, 1, uid, gid, 0, 0, 0, 0))
+
+
+@pytest.mark.parametrize(
+    "path, mode, uid, gid, want",
+    [
+        ("/etc/ssh/ssh_host_ed25519_key", 0o600, 0, 0, None),
+        ("/etc/ssh/ssh_host_ed25519_key", 0o400, 0, 0, None),  # stricter stays stricter
+        ("/etc/ssh/ssh_host_ed25519_key", 0o644, 0, 0, (0, 0, 0o600)),
+        ("/etc/ssh/ssh_host_ed25519_key", 0o640, 0, 101, None),  # group ssh_keys may read
+        ("/etc/ssh/ssh_host_ed25519_key", 0o660, 0, 101, (0, 101, 0o640)),
+        ("/etc/ssh/ssh_host_ed25519_key", 0o640, 0, 4, (0, 0, 0o600)),  # another group: root's, 0600
+        ("/etc/ssh/ssh_host_ed25519_key", 0o600, 1000, 0, (0, 0, 0o600)),
+        ("/etc/ssh/ssh_host_rsa_key.pub", 0o644, 0, 0, None),
+        ("/etc/ssh/ssh_host_rsa_key.pub", 0o664, 0, 4, (0, 0, 0o644)),
+        ("/etc/ssh/ssh_host_rsa_key.pub", 0o4755, 0, 0, (0, 0, 0o644)),
+        ("/etc/ssh/sshd_config", 0o644, 0, 0, (0, 0, 0o600)),
+        ("/etc/ssh/sshd_config", 0o600, 0, 0, None),
+        ("/etc/ssh/sshd_config.d/50-cloud-init.conf", 0o640, 0, 101, (0, 0, 0o600)),  # no ssh_keys allowance
+    ],
+)
+def test_mode_fix(path, mode, uid, gid, want):
+    assert mod.mode_fix(path, fake_stat(mode, uid, gid), 101) == want
+
+
+def test_a_readable_private_key_is_drift_then_made_root_only(keydir):
+    key = keydir.path / "ssh_host_ed25519_key"
+    key.chmod(0o644)
+    checked = run(
+        {"directory": str(keydir.path), "rsa_min_bits": 1024, "_ansible_check_mode": True, "_ansible_diff": True}
+    )
+    assert checked["changed"] is True and checked["generated"] == [] and checked["removed"] == []
+    assert checked["modes_fixed"] == [mod.describe_owner(str(key), os.lstat(key))]
+    assert checked["modes_fixed"][0].endswith(" 0644")
+    assert f"{key} root:root 0600" in checked["diff"]["after"]
+    assert stat.S_IMODE(key.stat().st_mode) == 0o644, "check mode changed the mode"
+    fixed = run({"directory": str(keydir.path), "rsa_min_bits": 1024})
+    assert fixed["changed"] is True
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    again = run({"directory": str(keydir.path), "rsa_min_bits": 1024})
+    assert again["changed"] is False and again["modes_fixed"] == []
+
+
+def test_a_drop_in_readable_by_all_is_made_root_only(keydir):
+    (keydir.path / "sshd_config.d").mkdir()
+    drop_in = keydir.path / "sshd_config.d" / "50-cloud-init.conf"
+    drop_in.write_text("PasswordAuthentication no\n")
+    drop_in.chmod(0o644)
+    result = run({"directory": str(keydir.path), "rsa_min_bits": 1024})
+    assert result["changed"] is True and result["modes_fixed"][0].startswith(f"{drop_in} ")
+    assert stat.S_IMODE(drop_in.stat().st_mode) == 0o600
+
+
+def test_a_symlinked_key_is_left_alone(keydir, tmp_path_factory):
+    target = tmp_path_factory.mktemp("elsewhere") / "key"
+    target.write_text("private\n")
+    target.chmod(0o644)
+    (keydir.path / "ssh_host_ecdsa_key").symlink_to(target)
+    result = run({"directory": str(keydir.path), "rsa_min_bits": 1024})
+    assert result["modes_fixed"] == []
+    assert stat.S_IMODE(target.stat().st_mode) == 0o644
