@@ -461,6 +461,16 @@ CONTROLS = {
         "cis": "1.6.1, 1.6.2, 1.6.4, 1.6.5",
         "cis13": "1.6.1, 1.6.2, 1.6.4, 1.6.5",
     },
+    "OS-JOB-ACCESS": {
+        "role": "os_baseline",
+        "title": "Who may schedule jobs",
+        "measure": (
+            "cron.allow and at.allow list root and the users the site allows (os_baseline_cron_allow, "
+            "os_baseline_at_allow), owned by root, mode 0640 (CIS)"
+        ),
+        "cis": "2.4.1.8, 2.4.2.1",
+        "cis13": "2.4.1.9, 2.4.2.1",
+    },
     "OS-SHELL": {
         "role": "os_baseline",
         "title": "Shell timeout and umask",

@@ -213,11 +213,31 @@ def access_setting_errors(settings):
     return errors
 
 
+# A user name as useradd takes it (Debian's NAME_REGEX, with upper case and a trailing $ for machines).
+_USER_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*\$?$")
+
+
+def job_access(settings):
+    """({'cron': users, 'at': users}, errors): root first, then the users each variable lists, once each."""
+    users, errors = {}, []
+    for tool, name in (("cron", "os_baseline_cron_allow"), ("at", "os_baseline_at_allow")):
+        value = settings[name]
+        if not isinstance(value, list):
+            errors.append(f"{name} must be a list of user names (root is always allowed), got {value!r}")
+            value = []
+        bad = [item for item in value if not isinstance(item, str) or not _USER_NAME.match(item)]
+        if bad:
+            errors.append(f"{name}: {', '.join(map(repr, bad))} is not a user name")
+        users[tool] = ["root", *dict.fromkeys(item for item in value if item not in bad and item != "root")]
+    return users, errors
+
+
 def role_plan(settings):
     """Check the os_baseline role's variables (and what the preflight found); compute its settings.
 
     Returns ``errors``, ``sysctl`` (key -> value, as written), ``modules`` (names to disable), ``mounts``
-    (mount point -> flags) and ``umask`` (the normalised octal string).
+    (mount point -> flags), ``jobs`` (cron and at: the users allowed, root first) and ``umask`` (the
+    normalised octal string).
     """
     sysctl, errors = sysctl_settings(settings)
     modules, module_errors = kernel_modules(settings)
@@ -231,12 +251,15 @@ def role_plan(settings):
     errors += mount_errors
     access_errors_found = access_setting_errors(settings)
     errors += access_errors_found
+    jobs, job_errors = job_access(settings)
+    errors += job_errors
     umask = settings["os_baseline_umask"]
     return {
         "errors": errors,
         "sysctl": sysctl,
         "modules": modules,
         "mounts": mounts,
+        "jobs": jobs,
         # The PAM and login.defs checks run only on settings that passed (the assert names the rest).
         "access_ok": not access_errors_found,
         "umask": umask.zfill(4)[-3:] if isinstance(umask, str) and _UMASK.match(umask) else "027",

@@ -173,6 +173,22 @@ INJECTIONS = [
         why="a later profile.d file (umask 022) is not judged yet: a login shell's effective umask comes next.",
     ),
     NotInjectable(control="OS-SHELL", via="daemon", why=NO_PROCESS.format(what="profile.d", when="login")),
+    # ---------------------------------------------------------------- OS-JOB-ACCESS
+    Injection(
+        control="OS-JOB-ACCESS",
+        via="file",
+        what="cron.allow lets another user use crontab (mallory appended)",
+        inject="printf 'mallory\\n' >> /etc/cron.allow",
+        scenarios=SCENARIOS,
+    ),
+    NotInjectable(
+        control="OS-JOB-ACCESS",
+        via="override",
+        why="crontab and at read cron.deny and at.deny only where there is no allow file: nothing overrides one.",
+    ),
+    NotInjectable(
+        control="OS-JOB-ACCESS", via="daemon", why=NO_PROCESS.format(what="cron.allow", when="crontab or at")
+    ),
     # ---------------------------------------------------------------- OS-CORE-DUMPS
     Injection(
         control="OS-CORE-DUMPS",

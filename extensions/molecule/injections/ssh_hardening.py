@@ -63,7 +63,10 @@ INJECTIONS = [
         control="SSH-BANNER",
         via="override",
         what="a drop-in's Match all sets Banner none (sshd reloaded)",
-        inject=f"(umask 077 && printf 'Match all\\n    Banner none\\n' > {DROP_INS}/zz-banner.conf) && systemctl reload ssh",
+        inject=(
+            f"(umask 077 && printf 'Match all\\n    Banner none\\n' > {DROP_INS}/zz-banner.conf)"
+            " && systemctl reload ssh"
+        ),
         undo=f"rm -f {DROP_INS}/zz-banner.conf",
     ),
     NotInjectable(

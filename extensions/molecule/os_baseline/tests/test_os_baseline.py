@@ -81,6 +81,23 @@ def test_repeated_wrong_sudo_passwords_lock_the_account_then_it_unlocks(host):
     assert sudo_as_bob(host, BOB_PASSWORD).rc == 0, "bob is still locked after faillock --reset"
 
 
+def test_only_root_and_the_listed_users_may_use_crontab(host):
+    # converge.yml lists bob; crontab runs setgid crontab, so the file must be readable to that group.
+    allowed = host.run("echo '# bob' | runuser -u bob -- crontab -")
+    try:
+        assert allowed.rc == 0, allowed.stderr
+        refused = host.run("echo '# carol' | runuser -u carol -- crontab -")
+        assert refused.rc != 0 and "not allowed" in refused.stderr, refused.stderr
+        assert host.run("echo '# root' | crontab -").rc == 0
+    finally:
+        host.run("crontab -r -u bob; crontab -r")
+    cron_allow = host.file("/etc/cron.allow")
+    assert (cron_allow.user, cron_allow.group, cron_allow.mode) == ("root", "crontab", 0o640)
+    assert cron_allow.content_string.split() == ["root", "bob"]
+    at_allow = host.file("/etc/at.allow")
+    assert (at_allow.user, at_allow.group, at_allow.mode) == ("root", "root", 0o640)
+
+
 def test_a_weak_password_is_refused_even_to_root(host):
     weak = set_password(host, "carol", "Tulip-7")
     assert weak.rc != 0, "chpasswd took a seven-character password"

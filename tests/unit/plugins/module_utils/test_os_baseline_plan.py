@@ -208,6 +208,24 @@ def test_allowed_and_extra_modules():
             id="exclude-string",
         ),
         pytest.param(
+            {"os_baseline_cron_allow": "www-data"},
+            {"os_baseline_cron_allow": ["www-data"]},
+            "os_baseline_cron_allow must be a list of user names (root is always allowed), got 'www-data'",
+            id="cron-allow-string",
+        ),
+        pytest.param(
+            {"os_baseline_at_allow": ["deploy\nmallory"]},
+            {"os_baseline_at_allow": ["deploy"]},
+            "os_baseline_at_allow: 'deploy\\nmallory' is not a user name",
+            id="at-allow-newline",
+        ),
+        pytest.param(
+            {"os_baseline_cron_allow": ["*"]},
+            {"os_baseline_cron_allow": []},
+            "os_baseline_cron_allow: '*' is not a user name",
+            id="cron-allow-everybody",
+        ),
+        pytest.param(
             {"os_baseline_mount_options": ["/tmp"]},
             {"os_baseline_mount_options": {}},
             "os_baseline_mount_options must be a mapping",
@@ -217,6 +235,14 @@ def test_allowed_and_extra_modules():
 )
 def test_each_rule_refuses_by_name(bad, good, message):
     refuses_then_takes(plan, bad, good, message)
+
+
+def test_cron_and_at_allow_root_first_then_the_listed_users_once():
+    assert plan()["jobs"] == {"cron": ["root"], "at": ["root"]}
+    jobs = plan(os_baseline_cron_allow=["www-data", "root", "backup$", "www-data"], os_baseline_at_allow=["Deploy"])[
+        "jobs"
+    ]
+    assert jobs == {"cron": ["root", "www-data", "backup$"], "at": ["root", "Deploy"]}
 
 
 def test_docker_bridges_are_fine_when_forwarding_is_kept():
