@@ -284,7 +284,9 @@ def test_match_all_drop_in_reopening_passwords_is_drift_and_refused(host, play):
     drop_in = "/etc/ssh/sshd_config.d/zz-reopen.conf"
     with host.sudo():
         before = host.check_output("sha256sum /etc/ssh/sshd_config")
-        host.check_output(f"printf 'Match all\\n    PasswordAuthentication yes\\n' > {drop_in}")
+        # Root's alone (umask 077), so that it drifts SSH-CONFIG only: a drop-in readable by all
+        # would also be SSH-HOST-KEYS's drift (CIS 5.1.1).
+        host.check_output(f"umask 077 && printf 'Match all\\n    PasswordAuthentication yes\\n' > {drop_in}")
     try:
         checked, drift = play(check=True)
         assert checked.returncode == 0, checked.stdout[-3000:]
