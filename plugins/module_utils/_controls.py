@@ -427,18 +427,19 @@ CONTROLS = {
     },
     "OS-PAM": {
         "role": "os_baseline",
-        "title": "PAM: lockout, password quality and history",
+        "title": "PAM: lockout, password quality and history, su",
         "measure": (
             "pam_faillock (5 failures, 15 minutes), pam_pwquality (14 characters, 3 classes, dictionary, root too),"
             " pam_pwhistory (24 remembered) and pam_unix without nullok, with yescrypt and use_authtok, through"
-            " pam-auth-update profiles and judged on the live PAM stacks (CIS)"
+            " pam-auth-update profiles and judged on the live PAM stacks; su restricted to an empty group"
+            " (pam_wheel) (CIS)"
         ),
         "cis": (
-            "5.3.1.1-5.3.1.3, 5.3.2.1-5.3.2.4, 5.3.3.1.1-5.3.3.1.2, 5.3.3.2.1-5.3.3.2.8, 5.3.3.3.1-5.3.3.3.3,"
+            "5.2.7, 5.3.1.1-5.3.1.3, 5.3.2.1-5.3.2.4, 5.3.3.1.1-5.3.3.1.2, 5.3.3.2.1-5.3.3.2.8, 5.3.3.3.1-5.3.3.3.3,"
             " 5.3.3.4.1-5.3.3.4.4"
         ),
         "cis13": (
-            "5.3.1.1-5.3.1.3, 5.3.2.1-5.3.2.4, 5.3.3.1.1-5.3.3.1.2, 5.3.3.2.1-5.3.3.2.8, 5.3.3.3.1-5.3.3.3.3,"
+            "5.2.7, 5.3.1.1-5.3.1.3, 5.3.2.1-5.3.2.4, 5.3.3.1.1-5.3.3.1.2, 5.3.3.2.1-5.3.3.2.8, 5.3.3.3.1-5.3.3.3.3,"
             " 5.3.3.4.1-5.3.3.4.4"
         ),
     },

@@ -191,6 +191,10 @@ def setting_errors(name, value, *, flags=True):
     return errors
 
 
+# A user name as useradd takes it (Debian's NAME_REGEX, with upper case and a trailing $ for machines).
+_USER_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*\$?$")
+
+
 def access_setting_errors(settings):
     """PAM's and login.defs' settings, refused by the variable's name before any module sees them."""
     errors = [problem for name in _PAM_SETTINGS for problem in setting_errors(name, settings[name])]
@@ -206,15 +210,16 @@ def access_setting_errors(settings):
     errors += setting_errors("os_baseline_login_defs", settings["os_baseline_login_defs"], flags=False)
     if settings["os_baseline_login_defs"] is None:
         errors.append("os_baseline_login_defs must be a mapping of login.defs keys ({} leaves the file alone)")
+    su_group = settings["os_baseline_su_group"]
+    if su_group is not None and (not isinstance(su_group, str) or not _USER_NAME.match(su_group) or su_group == "root"):
+        errors.append(
+            f"os_baseline_su_group must be a group name other than root (or null to leave su alone), got {su_group!r}"
+        )
     exclude = settings["os_baseline_password_ageing_exclude"]
     if not isinstance(exclude, list) or not all(isinstance(item, str) and _SETTING_KEY.match(item.replace("-", "_"))
                                                 for item in exclude):  # fmt: skip
         errors.append(f"os_baseline_password_ageing_exclude must be a list of user names, got {exclude!r}")
     return errors
-
-
-# A user name as useradd takes it (Debian's NAME_REGEX, with upper case and a trailing $ for machines).
-_USER_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*\$?$")
 
 
 def job_access(settings):

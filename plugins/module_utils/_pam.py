@@ -708,3 +708,82 @@ def unix_profile(debian_text, nullok, hashing):
             stacks[field] = lines
     return render_profile("bulwark.hardening: Unix authentication (Debian's unix, hardened)",
                           source["Priority"], stacks, conflicts=["unix"])  # fmt: skip
+
+
+# ----------------------------------------------------------------- su (CIS 5.2.7)
+
+_WHEEL = "pam_wheel.so"
+_WHEEL_COMMENTED = re.compile(r"^\s*#\s*auth\s+required\s+pam_wheel\.so\b[^\n]*$", re.MULTILINE)
+
+
+def su_line(group):
+    return f"auth       required   pam_wheel.so use_uid group={group}"
+
+
+def su_entry_ok(entry, group):
+    """Whether a parsed line of /etc/pam.d/su restricts su to ``group`` (pam_wheel, required, use_uid)."""
+    args = parse_args(entry.get("args", []))
+    return (
+        entry.get("type") == "auth"
+        and entry.get("module") == _WHEEL
+        and parse_control(entry.get("control", "")) in ({"": "required"}, {"": "requisite"})
+        and args.get("use_uid") is True
+        and args.get("group") == group
+        and "deny" not in args
+        and "trust" not in args
+    )
+
+
+def su_judge(text, group):
+    """Drift sentences for /etc/pam.d/su: a pam_wheel line for ``group`` before any other auth line but
+    pam_rootok's (what libpam runs first decides: a ``sufficient`` module before it would let su in)."""
+    stack = parse_stack(text)
+    for entry in stack:
+        if su_entry_ok(entry, group):
+            return []
+        if entry.get("include") or (entry.get("type") == "auth" and entry.get("module") != "pam_rootok.so"):
+            where = f"line {entry['line']}"
+            return [
+                f"/etc/pam.d/su: no 'auth required pam_wheel.so use_uid group={group}' before {where}: "
+                "anyone with root's password may use su (CIS 5.2.7)"
+            ]
+    return [f"/etc/pam.d/su: no 'auth required pam_wheel.so use_uid group={group}' (CIS 5.2.7)"]
+
+
+def su_edit(text, group):
+    """/etc/pam.d/su with our pam_wheel line: in place of an active pam_wheel line, else of Debian's
+    commented one, else after pam_rootok's line, else before the first other auth line or include."""
+    lines = text.splitlines()
+    wanted = su_line(group)
+    stack = parse_stack(text)
+    for entry in stack:
+        if entry.get("type") == "auth" and entry.get("module") == _WHEEL:
+            lines[entry["line"] - 1] = wanted
+            return "\n".join(lines) + "\n"
+    match = _WHEEL_COMMENTED.search(text)
+    if match:
+        return text[: match.start()] + wanted + text[match.end() :]
+    rootok = [entry["line"] for entry in stack if entry.get("module") == "pam_rootok.so"]
+    if rootok:
+        lines.insert(rootok[0], wanted)
+        return "\n".join(lines) + "\n"
+    first = next((entry["line"] for entry in stack if entry.get("include") or entry.get("type") == "auth"), None)
+    lines.insert(first - 1 if first else 0, wanted)
+    return "\n".join(lines) + "\n"
+
+
+def su_group_state(group, group_text, passwd_text):
+    """(exists, members): the members of ``group`` in /etc/group and the users whose primary group it is."""
+    gid, members = None, []
+    for line in group_text.splitlines():
+        fields = line.split(":")
+        if len(fields) >= 4 and fields[0] == group:
+            gid, members = fields[2], [name for name in fields[3].split(",") if name]
+            break
+    if gid is None:
+        return False, []
+    for line in passwd_text.splitlines():
+        fields = line.split(":")
+        if len(fields) >= 4 and fields[3] == gid and fields[0] not in members:
+            members.append(fields[0])
+    return True, members

@@ -66,7 +66,8 @@ DEFAULT_SKIP_FSTYPES = (
 # The SUID/SGID executables a minimal Debian 12 (bookworm) server ships, with the package of each:
 # read from the root file system of the collection's test image (bulwark/debian-systemd:bookworm)
 # and a Debian 12 host. They are expected: a report names only the others. sudo and cron are in
-# every server the collection hardens; polkitd and libutempter0 come with common packages.
+# every server the collection hardens (cron with Debian's default MTA, exim4, which its recommends
+# bring); polkitd and libutempter0 come with common packages.
 # Debian 13 (trixie) was not checked; its packages are expected to keep these paths.
 # A pattern (fnmatch, '*' also matches '/') covers the multiarch directory.
 DEFAULT_SUID_SGID_ALLOW = (
@@ -83,6 +84,8 @@ DEFAULT_SUID_SGID_ALLOW = (
     "/usr/sbin/unix_chkpwd",  # libpam-modules-bin, SGID shadow
     "/usr/bin/sudo",  # sudo, SUID root
     "/usr/bin/crontab",  # cron, SGID crontab
+    "/usr/sbin/exim4",  # exim4-daemon-light, Debian's default MTA (cron recommends one), SUID root
+    "/usr/bin/dotlockfile",  # liblockfile-bin, with exim4, SGID mail
     "/usr/bin/ssh-agent",  # openssh-client, SGID _ssh
     "/usr/lib/openssh/ssh-keysign",  # openssh-client, SUID root
     "/usr/lib/dbus-1.0/dbus-daemon-launch-helper",  # dbus-daemon, SUID root, group messagebus

@@ -45,7 +45,13 @@ description:
     wanted state (C(nullok) put back, C(deny=100) on the line), or a value of another file that wins (an active
     C(minlen) in C(pwquality.conf)), fails the call too, naming the line - before anything is written. In check mode
     these are sentences of RV(drift) instead.
-  - The lockout guard runs before anything is written - see O(protect).
+  - O(su_group) restricts C(su) to the members of a group (CIS Debian 12 and 13 5.2.7) - C(auth required
+    pam_wheel.so use_uid group=...) in C(/etc/pam.d/su), the one file of C(/etc/pam.d) this module edits (no profile
+    of C(pam-auth-update) covers it). The line replaces an active pam_wheel line, else Debian's commented one,
+    else goes right after C(pam_rootok) (root keeps its C(su)); it must come before every other C(auth) line and
+    include. The group is created (C(groupadd --system)) where missing and is meant to stay empty; members are
+    drift, never removed.
+  - The lockout guard runs before anything is written - see O(protect) and O(become_method).
   - Then writes the files, arms O(rollback) (before the first write, only when something changes), runs
     C(pam-auth-update) (an argument list, C(DEBIAN_FRONTEND=noninteractive)), reads the stacks again and fails if
     the wanted state is still not in effect, naming what.
@@ -91,6 +97,16 @@ options:
         type: str
         choices: [yescrypt, sha512]
         default: yescrypt
+  su_group:
+    description:
+      - Restrict C(su) to the members of this group (meant to be empty), or leave C(/etc/pam.d/su) alone (V(null)).
+    type: str
+  become_method:
+    description:
+      - How the connection becomes root (the role passes C(ansible_become_method)). V(su) with O(su_group) set fails
+        the call before anything is written - the next connection's C(become) would be refused.
+    type: str
+    default: sudo
   protect:
     description:
       - Users that the change must not lock out (the role passes the SSH connection's admin).
@@ -211,6 +227,9 @@ from ansible_collections.bulwark.hardening.plugins.module_utils._pam import (
     pwhistory_profile,
     render_common,
     render_settings,
+    su_edit,
+    su_group_state,
+    su_judge,
     sudo_needs_password,
     unix_profile,
 )
@@ -558,6 +577,33 @@ def plan(module, host, wanted):
     return step
 
 
+def plan_su(module, host):
+    """What /etc/pam.d/su and the su group need (CIS 5.2.7): ``{path, before, after, group_missing, drift}`` or
+    None when su is left alone; no /etc/pam.d/su (su not installed) is not applicable."""
+    group = module.params["su_group"]
+    if group is None:
+        return None
+    if not group or any(char in group for char in ":,\n \t") or group.startswith("-"):
+        module.fail_json(msg=f"su_group: {group!r} is not a group name")
+    path = host.path("etc/pam.d/su")
+    before = host.read(path, None)
+    if before is None:
+        return {"path": path, "not_applicable": f"{path} does not exist (su is not installed)"}
+    exists, members = su_group_state(group, host.read(host.path("etc/group")), host.read(host.path("etc/passwd")))
+    drift = su_judge(before, group)
+    after = su_edit(before, group) if drift else before
+    if drift and su_judge(after, group):
+        module.fail_json(msg=f"{path}: cannot place the pam_wheel line before the first other auth line: "
+                         + "; ".join(su_judge(after, group)))  # fmt: skip
+    if not exists:
+        drift.append(f"the group {group} that su is restricted to does not exist")
+    if members:
+        drift.append(f"the group {group} that su is restricted to has members ({', '.join(members)}); CIS 5.2.7 "
+                     "wants it empty (they may use su, with root's password)")  # fmt: skip
+    return {"path": path, "before": before, "after": after, "group_missing": not exists, "drift": drift,
+            "members": members}  # fmt: skip
+
+
 def run_guard(module, host, wanted, files):
     """The lockout guard: fails naming the user, warns how long a lock lasts."""
     params = module.params
@@ -578,14 +624,32 @@ def diffs_of(host, step):
               "after": step["files"][path]} for path in step["changed_files"]]  # fmt: skip
     diffs += [{"before_header": host.common(kind), "after_header": host.common(kind), "before": step["live"][kind],
                "after": step["rendered"][kind]} for kind in step["changed_common"]]  # fmt: skip
+    if step.get("su"):
+        su = step["su"]
+        diffs.append({"before_header": su["path"], "after_header": su["path"], "before": su["before"],
+                      "after": su["after"]})  # fmt: skip
     return diffs
 
 
 def apply(module, host, wanted, step, result):
-    """Rollback first, then our files, pam-auth-update, and the judgement again."""
+    """Rollback first, then our files, pam-auth-update, su, and the judgement again."""
+    su = step.get("su_plan")
     armed = [host.common(kind) for kind in TYPES] + [host.saved(kind) for kind in TYPES]
-    armed += [host.path("var/lib/pam/seen"), *step["files"]]
+    armed += [host.path("var/lib/pam/seen"), *step["files"], host.path("etc/pam.d/su")]
     arm_option(module, module.params["rollback"], armed, "PAM stacks", result)
+    if su is not None and su["group_missing"]:
+        # An empty group cannot lock anybody out: it is not part of the rollback.
+        argv = [module.get_bin_path("groupadd", required=True), "--system", module.params["su_group"]]
+        if host.root not in ("/", ""):
+            argv[1:1] = ["--prefix", host.root]
+        rc, out, err = module.run_command(argv)
+        if rc != 0:
+            module.fail_json(msg=f"groupadd failed (rc {rc}): {(err or out).strip()}", cmd=argv, **result)
+    if step.get("su"):
+        try:
+            write_file(step["su"]["path"], step["su"]["after"])
+        except OSError as exc:
+            module.fail_json(msg=f"cannot write {step['su']['path']}: {exc}", **result)
     for path in step["changed_files"]:
         try:
             write_file(path, step["files"][path])
@@ -613,6 +677,8 @@ def main():
                     "hashing": {"type": "str", "choices": ["yescrypt", "sha512"], "default": "yescrypt"},
                 },
             },
+            "su_group": {"type": "str"},
+            "become_method": {"type": "str", "default": "sudo"},
             "protect": {
                 "type": "list",
                 "elements": "dict",
@@ -634,17 +700,37 @@ def main():
         result["not_applicable"] = {name: reason for name in OPTIONS if wanted[name] is not None}
         module.exit_json(**result)
 
-    # Compute and compare; the guard before anything is written; act outside check mode.
+    # Compute and compare; the guards before anything is written; act outside check mode.
     step = plan(module, host, wanted)
+    su = plan_su(module, host)
+    if su is not None and "not_applicable" in su:
+        result["not_applicable"]["su"] = su["not_applicable"]
+        su = None
+    if su is not None and module.params["become_method"] == "su":
+        module.fail_json(
+            msg=f"lockout guard: this connection becomes root with su (become_method su); restricting su to the "
+            f"group {module.params['su_group']} would refuse the next login's become. Become root with sudo, or "
+            "leave su alone (su_group: null)"
+        )
     run_guard(module, host, wanted, step["files"])
-    will_change = bool(step["changed_files"] or step["changed_common"])
+    step["su_plan"] = su
+    if su is not None:
+        step["drift"].extend(su["drift"])
+        if su["after"] != su["before"]:
+            step["su"] = su
+    su_change = step.get("su") is not None or (su is not None and su["group_missing"])
+    will_change = bool(step["changed_files"] or step["changed_common"] or su_change)
     result.update(
         changed=bool(will_change or step["drift"]),
         drift=step["drift"],
         effective=step["effective"],
         enabled=step["enabled"],
-        written=step["changed_files"] + [host.common(kind) for kind in step["changed_common"]],
+        written=step["changed_files"]
+        + [host.common(kind) for kind in step["changed_common"]]
+        + ([step["su"]["path"]] if step.get("su") else []),
     )
+    if su is not None and su["members"] and not module.check_mode:
+        module.warn(su["drift"][-1])
     if module._diff and result["written"]:
         result["diff"] = diffs_of(host, step)
     if will_change and not module.check_mode:

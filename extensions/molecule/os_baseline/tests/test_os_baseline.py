@@ -81,6 +81,20 @@ def test_repeated_wrong_sudo_passwords_lock_the_account_then_it_unlocks(host):
     assert sudo_as_bob(host, BOB_PASSWORD).rc == 0, "bob is still locked after faillock --reset"
 
 
+def test_su_is_refused_outside_the_empty_su_group_and_root_keeps_it(host):
+    # carol is in no group: pam_wheel refuses her whatever the password (CIS 5.2.7).
+    refused = host.run("runuser -u carol -- su -c true root </dev/null")
+    assert refused.rc != 0 and "Permission denied" in refused.stderr, refused.stderr
+    # A member of the group gets as far as the password (which he cannot give here): the group decides.
+    host.check_output("gpasswd -a bob sugroup")
+    try:
+        member = host.run("runuser -u bob -- su -c true root </dev/null")
+        assert member.rc != 0 and "Permission denied" not in member.stderr, member.stderr
+    finally:
+        host.run("gpasswd -d bob sugroup")
+    assert host.run("su -s /bin/sh -c true carol").rc == 0, "root lost su"
+
+
 def test_only_root_and_the_listed_users_may_use_crontab(host):
     # converge.yml lists bob; crontab runs setgid crontab, so the file must be readable to that group.
     allowed = host.run("echo '# bob' | runuser -u bob -- crontab -")

@@ -208,6 +208,18 @@ def test_allowed_and_extra_modules():
             id="exclude-string",
         ),
         pytest.param(
+            {"os_baseline_su_group": "wheel users"},
+            {"os_baseline_su_group": None},
+            "os_baseline_su_group must be a group name other than root (or null to leave su alone), got 'wheel users'",
+            id="su-group-space",
+        ),
+        pytest.param(
+            {"os_baseline_su_group": "root"},
+            {"os_baseline_su_group": "sugroup"},
+            "os_baseline_su_group must be a group name other than root",
+            id="su-group-root",
+        ),
+        pytest.param(
             {"os_baseline_cron_allow": "www-data"},
             {"os_baseline_cron_allow": ["www-data"]},
             "os_baseline_cron_allow must be a list of user names (root is always allowed), got 'www-data'",

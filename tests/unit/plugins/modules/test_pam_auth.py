@@ -102,6 +102,8 @@ class Host:
             return self.pam_auth_update(argv)
         if argv[0].endswith("sudo"):
             return self.sudo_answer
+        if argv[0].endswith("/groupadd"):
+            return 0, "", ""
         raise AssertionError(f"unexpected command {argv}")
 
     def args(self, **extra):
@@ -418,3 +420,95 @@ def test_a_stack_pam_auth_update_never_wrote_is_named(host):
     result = run(host.args(), expect=FailJson)
     assert f"{host.path('var/lib/pam/password')} is missing" in result["msg"]
     assert not os.path.exists(host.path("usr/share/pam-configs/bulwark-unix"))
+
+
+# ---------------------------------------------------------------- su (CIS 5.2.7)
+
+
+def group_file(host, members=""):
+    host.write("etc/group", f"root:x:0:\nsudo:x:27:admin\nsugroup:x:998:{members}\n")
+    host.write("etc/passwd", "root:x:0:0:root:/root:/bin/bash\nadmin:x:1000:1000::/home/admin:/bin/bash\n")
+
+
+def test_su_is_restricted_in_place_of_debians_commented_line_and_then_idempotent(host):
+    group_file(host)
+    stock = host.read("etc/pam.d/su")
+    checked = run(host.args(su_group="sugroup"), check=True)
+    assert checked["changed"] is True
+    assert any("pam_wheel.so use_uid group=sugroup" in line for line in checked["drift"]), checked["drift"]
+    assert host.read("etc/pam.d/su") == stock, "check mode wrote /etc/pam.d/su"
+    done = run(host.args(su_group="sugroup"))
+    assert host.path("etc/pam.d/su") in done["written"]
+    text = host.read("etc/pam.d/su")
+    assert text.count("pam_wheel.so use_uid group=sugroup") == 1
+    # Right after pam_rootok (root keeps su), before every include; Debian's other comments kept.
+    stack = pam.parse_stack(text)
+    assert [e.get("module") for e in stack[:2]] == ["pam_rootok.so", "pam_wheel.so"], stack[:2]
+    assert "# auth       sufficient pam_wheel.so trust" in text
+    again = run(host.args(su_group="sugroup"), check=True)
+    assert again["changed"] is False and again["drift"] == [], again["drift"]
+
+
+def test_a_missing_su_group_is_created_empty(host):
+    host.write("etc/group", "root:x:0:\n")
+    host.write("etc/passwd", "root:x:0:0:root:/root:/bin/bash\n")
+    checked = run(host.args(su_group="sugroup"), check=True)
+    assert "the group sugroup that su is restricted to does not exist" in checked["drift"]
+    run(host.args(su_group="sugroup"))
+    groupadd = [argv for argv, _env in host.commands if argv[0].endswith("/groupadd")]
+    assert groupadd == [["/usr/sbin/groupadd", "--prefix", host.root, "--system", "sugroup"]], host.commands
+
+
+def test_members_of_the_su_group_are_drift_never_removed(host):
+    group_file(host, members="admin")
+    checked = run(host.args(su_group="sugroup"), check=True)
+    assert any("has members (admin)" in line for line in checked["drift"]), checked["drift"]
+    assert host.read("etc/group").endswith("sugroup:x:998:admin\n")
+
+
+def test_a_sufficient_line_before_the_wheel_line_is_drift(host):
+    group_file(host)
+    host.write(
+        "etc/pam.d/su",
+        "auth sufficient pam_rootok.so\nauth sufficient pam_wheel.so trust\n"
+        "auth required pam_wheel.so use_uid group=sugroup\n@include common-auth\n",
+    )
+    drift = pam.su_judge(host.read("etc/pam.d/su"), "sugroup")
+    assert drift and "before line 2" in drift[0], drift
+    # The active pam_wheel line (the first one) is replaced in place: the restriction comes first.
+    assert pam.su_judge(pam.su_edit(host.read("etc/pam.d/su"), "sugroup"), "sugroup") == []
+
+
+@pytest.mark.parametrize(
+    "line, ok",
+    [
+        ("auth required pam_wheel.so use_uid group=sugroup", True),
+        ("auth requisite pam_wheel.so group=sugroup use_uid", True),
+        ("auth required pam_wheel.so use_uid", False),  # the wheel group, not ours
+        ("auth required pam_wheel.so use_uid group=sugroup deny", False),
+        ("auth sufficient pam_wheel.so use_uid group=sugroup", False),
+        ("auth optional pam_wheel.so use_uid group=sugroup", False),
+    ],
+)
+def test_su_entry_ok(line, ok):
+    assert pam.su_entry_ok(pam.parse_stack(line)[0], "sugroup") is ok
+
+
+def test_becoming_root_with_su_is_refused_before_anything_is_written(host):
+    group_file(host)
+    stock = host.read("etc/pam.d/su")
+    failed = run(host.args(su_group="sugroup", become_method="su"), expect=FailJson)
+    assert "becomes root with su" in failed["msg"] and "su_group: null" in failed["msg"]
+    assert host.read("etc/pam.d/su") == stock
+    assert [argv for argv, _env in host.commands if argv[0].endswith("pam-auth-update")] == []
+
+
+def test_no_su_file_is_not_applicable(host):
+    os.unlink(host.path("etc/pam.d/su"))
+    result = run(host.args(su_group="sugroup"), check=True)
+    assert "su" in result["not_applicable"]
+
+
+def test_a_bad_su_group_is_named(host):
+    failed = run(host.args(su_group="wheel users"), expect=FailJson)
+    assert "su_group: 'wheel users' is not a group name" in failed["msg"]
