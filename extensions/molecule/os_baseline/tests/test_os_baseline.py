@@ -81,17 +81,25 @@ def test_repeated_wrong_sudo_passwords_lock_the_account_then_it_unlocks(host):
     assert sudo_as_bob(host, BOB_PASSWORD).rc == 0, "bob is still locked after faillock --reset"
 
 
+def su_to_bob(host, user: str):
+    """``user`` runs su to bob, typing bob's right password (su reads it from standard input)."""
+    return host.run(f"printf '%s\\n' {shlex.quote(BOB_PASSWORD)} | runuser -u {user} -- su -c 'id -un' bob")
+
+
 def test_su_is_refused_outside_the_empty_su_group_and_root_keeps_it(host):
-    # carol is in no group: pam_wheel refuses her whatever the password (CIS 5.2.7).
-    refused = host.run("runuser -u carol -- su -c true root </dev/null")
-    assert refused.rc != 0 and "Permission denied" in refused.stderr, refused.stderr
-    # A member of the group gets as far as the password (which he cannot give here): the group decides.
-    host.check_output("gpasswd -a bob sugroup")
+    # CIS 5.2.7: with bob's right password, carol (in no group) is refused by pam_wheel, and a member of
+    # the group gets through - the group decides, not the password.
     try:
-        member = host.run("runuser -u bob -- su -c true root </dev/null")
-        assert member.rc != 0 and "Permission denied" not in member.stderr, member.stderr
+        refused = su_to_bob(host, "carol")
+        assert refused.rc != 0 and "Permission denied" in refused.stderr, refused.stderr
+        host.check_output("gpasswd -a dave sugroup")
+        try:
+            member = su_to_bob(host, "dave")
+            assert member.rc == 0 and member.stdout.strip() == "bob", member.stderr
+        finally:
+            host.run("gpasswd -d dave sugroup")
     finally:
-        host.run("gpasswd -d bob sugroup")
+        host.run("faillock --user bob --reset")
     assert host.run("su -s /bin/sh -c true carol").rc == 0, "root lost su"
 
 
