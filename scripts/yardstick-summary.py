@@ -203,7 +203,9 @@ def summarise(out: pathlib.Path) -> tuple[dict, list[str]]:
     release = out.name
     summary: dict = {"release": release, "scans": {}}
     problems: list[str] = []
-    for scan in SCANS:
+    # The scans the run made (scans.txt, written by yardsticks.sh; both when it is missing).
+    listed = (out / "scans.txt").read_text().split() if (out / "scans.txt").exists() else list(SCANS)
+    for scan in [scan for scan in SCANS if scan in listed]:
         data: dict = {}
         results = out / scan / "results.xml"
         try:
@@ -230,7 +232,7 @@ def summarise(out: pathlib.Path) -> tuple[dict, list[str]]:
             data["lynis"] = lynis
         summary["scans"][scan] = data
     scans = summary["scans"]
-    if all("openscap" in scans[s] for s in SCANS):
+    if all("openscap" in scans.get(s, {}) for s in SCANS):
         catalogue = load_catalogue() if release == CATALOGUE_RELEASE else None
         summary["openscap_changes"] = compare(scans["bare"]["openscap"], scans["hardened"]["openscap"], catalogue)
     try:
@@ -459,6 +461,13 @@ def self_test() -> int:
         assert len(problems) == 3, problems
         (out / "bare" / "results.xml").unlink()
         assert len(summarise(out)[1]) == 4
+        # A hardened-only run (YARDSTICK_SCANS=hardened): no bare scan is no problem, and no comparison.
+        (out / "scans.txt").write_text("hardened\n")
+        (out / "hardened" / "results.xml").write_text(RESULTS % "pass")
+        (out / "hardened" / "lynis-report.dat").write_text(LYNIS % "70")
+        summary, problems = summarise(out)
+        assert problems == [] and "bare" not in summary["scans"] and "openscap_changes" not in summary, problems
+        assert "| OpenSCAP pass | - | 1 |" in render(summary)
     print("yardstick-summary: self-test passed")
     return 0
 
