@@ -59,9 +59,18 @@ def wanted(names):
     return sorted({normalize(name) for name in names})
 
 
+def spelled(names):
+    """``wanted(names)`` as the caller spelt them (the first spelling of each), in the same order: the
+    file says ``usb-storage`` as CIS and the kernel's file name do; kmod reads either spelling."""
+    first = {}
+    for name in names:
+        first.setdefault(normalize(name), name)
+    return [first[name] for name in wanted(names)]
+
+
 def render(modules):
-    """The modprobe.d file that disables ``modules`` (normalized names, sorted): a load attempt runs
-    /bin/false and fails, and the module's own aliases are ignored."""
+    """The modprobe.d file that disables ``modules`` (sorted by their normalized names, as spelt): a
+    load attempt runs /bin/false and fails, and the module's own aliases are ignored."""
     lines = [HEADER]
     for module in modules:
         lines.append(f"install {module} {INSTALL_COMMAND}\n")
@@ -78,10 +87,11 @@ def parse_showconfig(text):
         if line.startswith(END_OF_CONFIG):
             break
         fields = line.split(None, 2)
+        # kmod spells the names with _ already; a file's usb-storage is the same module.
         if len(fields) == 3 and fields[0] == "install":
-            installs.append((fields[1], fields[2].strip()))
+            installs.append((normalize(fields[1]), fields[2].strip()))
         elif len(fields) == 2 and fields[0] == "blacklist":
-            blacklisted.add(fields[1])
+            blacklisted.add(normalize(fields[1]))
     return installs, blacklisted
 
 

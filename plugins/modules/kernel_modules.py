@@ -289,7 +289,7 @@ def main():
     dest = params["dest"]
     modules = kmod.wanted(params["disabled"])
 
-    candidate = kmod.render(modules)
+    candidate = kmod.render(kmod.spelled(params["disabled"]))
     before, mode = file_state(dest)
     file_changed = before != candidate or mode != MODE
 

@@ -98,7 +98,13 @@ def modprobe_calls(env, verb):
     return [argv for argv in env["calls"] if argv[0] == "/usr/sbin/modprobe" and argv[1] == verb]
 
 
-CANDIDATE = kmod.render(["cramfs", "usb_storage"])
+CANDIDATE = kmod.render(["cramfs", "usb-storage"])
+
+
+def test_the_file_spells_a_module_as_it_was_given_first():
+    # As CIS and the kernel's file name spell it (usb-storage.ko); kmod reads either spelling.
+    assert kmod.spelled(["usb-storage", "cramfs", "usb_storage"]) == ["cramfs", "usb-storage"]
+    assert "install usb-storage /bin/false\nblacklist usb-storage\n" in kmod.render(kmod.spelled(["usb-storage"]))
 
 
 def test_writes_the_file_judged_with_the_candidate_in_place(env):
@@ -202,7 +208,7 @@ def test_a_module_in_use_is_not_unloaded_and_fails(env):
     assert result["msg"] == "not unloading modules in use (never forced): usb_storage is used by uas"
     assert result["in_use"] == {"usb_storage": "used by uas"}
     assert modprobe_calls(env, "-r") == []
-    assert env["dest"].read_text() == kmod.render(["usb_storage"])  # the file is still written
+    assert env["dest"].read_text() == kmod.render(["usb-storage"])  # the file is still written
 
     checked = run(env, {"disabled": ["usb-storage"]}, check=True)
     assert checked["changed"] is True and checked["in_use"] == {"usb_storage": "used by uas"}
