@@ -47,8 +47,8 @@ CONTROLS = {
         "title": "Strong SSH host keys, root's alone",
         "measure": (
             "Strong SSH host keys: Ed25519, RSA of at least ssh_hardening_rsa_host_key_min_bits (i-doit guide: "
-            "Securing SSH); the keys, sshd_config and its drop-ins owned by root, private keys and configuration "
-            "0600, public keys 0644 at most (CIS)"
+            "Securing SSH); the keys and sshd_config owned by root, private keys and sshd_config 0600, public keys "
+            "0644 at most (CIS)"
         ),
         "cis": "5.1.1-5.1.3",
         "cis13": "5.1.1-5.1.3",

@@ -19,11 +19,12 @@ description:
     line of a drop-in - C(HostKey) adds to the list, it is never replaced) must be strong too. A weak
     one is drift (C(changed) in check mode); outside check mode the module fails, naming the key and
     the file whose C(HostKey) line loads it. It never removes or edits a key or a file it does not manage.
-  - Every C(ssh_host_*_key) file in O(directory) and its C(.pub), C(sshd_config) and each C(sshd_config.d/*.conf)
-    must be root's alone (CIS Debian 12 v1.1.0 and Debian 13 v1.0.0 5.1.1-5.1.3) - a private key owned by root, group
-    root (mode 0600 at most) or C(ssh_keys) (0640 at most); a public key owned by root:root, 0644 at most; a
-    configuration file root:root, 0600 at most. A looser one is drift, and outside check mode its owner, group and
-    mode are tightened (a stricter mode stays stricter; a symbolic link is left alone).
+  - Every C(ssh_host_*_key) file in O(directory) and its C(.pub), and C(sshd_config), must be root's alone (CIS
+    Debian 12 v1.1.0 and Debian 13 v1.0.0 5.1.1-5.1.3) - a private key owned by root, group root (mode 0600 at most)
+    or C(ssh_keys) (0640 at most); a public key owned by root:root, 0644 at most; C(sshd_config) root:root, 0600 at
+    most. A looser one is drift, and outside check mode its owner, group and mode are tightened (a stricter mode
+    stays stricter; a symbolic link is left alone). The drop-ins of C(sshd_config.d) are other tools' files (a site
+    playbook, cloud-init) and are left alone - tightening them would fight the tool that writes them.
 version_added: 0.2.0
 extends_documentation_fragment:
   - bulwark.hardening.module
@@ -102,7 +103,7 @@ weak:
   elements: str
   sample: ["/etc/ssh/extra_rsa_key (ssh-rsa, 2048 bits) is loaded by HostKey in /etc/ssh/sshd_config.d/10-extra.conf"]
 modes_fixed:
-  description: Host key and sshd configuration files whose owner, group or mode was looser than allowed, as
+  description: Host key files and sshd_config whose owner, group or mode was looser than allowed, as
     C(path owner:group mode) before the change (tightened, or that would be in check mode).
   returned: success
   type: list
@@ -228,8 +229,8 @@ def mode_fix(path, info, ssh_keys_gid):
     """``(uid, gid, mode)`` that a host key file must get (CIS 5.1.2, 5.1.3), or None when it is tight enough.
 
     A private key: root, group root (0600 at most) or ``ssh_keys`` (0640 at most); a public key (``.pub``):
-    root:root, 0644 at most; a configuration file (``sshd_config``, ``*.conf``): root:root, 0600 at most. Bits
-    beyond the ceiling are removed, a stricter mode stays.
+    root:root, 0644 at most; a configuration file (``sshd_config``): root:root, 0600 at most. Bits beyond the
+    ceiling are removed, a stricter mode stays.
     """
     mode = stat.S_IMODE(info.st_mode)
     root_uid, root_gid = ROOT_IDS
@@ -246,11 +247,10 @@ def mode_fix(path, info, ssh_keys_gid):
 
 
 def key_files(directory):
-    """The files of CIS 5.1.1-5.1.3 in ``directory``: the host keys, sshd_config and its drop-ins."""
+    """The files of CIS 5.1.1-5.1.3 in ``directory`` that the role owns: the host keys and sshd_config."""
     base = glob.escape(directory)
     names = glob.glob(os.path.join(base, "ssh_host_*_key")) + glob.glob(os.path.join(base, "ssh_host_*_key.pub"))
-    names += [os.path.join(directory, "sshd_config"), *glob.glob(os.path.join(base, "sshd_config.d", "*.conf"))]
-    return sorted(names)
+    return sorted([*names, os.path.join(directory, "sshd_config")])
 
 
 def describe_owner(path, info):

