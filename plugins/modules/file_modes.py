@@ -78,6 +78,8 @@ import stat
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.bulwark.hardening.plugins.module_utils._files import describe_owner_mode
+
 
 def parse_mode(value):
     """An octal mode string ("0640", "640") as an int; ValueError names the value."""
@@ -96,18 +98,6 @@ def planned(info, want_uid, want_gids, max_mode):
         want_uid if uid != want_uid else None,
         want_gids[0] if gid not in want_gids else None,
     )
-
-
-def describe(path, mode, uid, gid):
-    try:
-        owner = pwd.getpwuid(uid).pw_name
-    except KeyError:
-        owner = str(uid)
-    try:
-        group = grp.getgrgid(gid).gr_name
-    except KeyError:
-        group = str(gid)
-    return f"{path} {owner}:{group} {mode:04o}"
 
 
 def ids(module, entry):
@@ -168,8 +158,8 @@ def main():
             info.st_uid if uid is None else uid,
             info.st_gid if gid is None else gid,
         )
-        before.append(describe(path, stat.S_IMODE(info.st_mode), info.st_uid, info.st_gid))
-        after.append(describe(path, *new))
+        before.append(describe_owner_mode(path, stat.S_IMODE(info.st_mode), info.st_uid, info.st_gid))
+        after.append(describe_owner_mode(path, *new))
         if module.check_mode:
             continue
         try:

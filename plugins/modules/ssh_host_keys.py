@@ -121,12 +121,12 @@ import base64
 import glob
 import grp
 import os
-import pwd
 import stat
 import struct
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.bulwark.hardening.plugins.module_utils._files import describe_owner_mode
 from ansible_collections.bulwark.hardening.plugins.module_utils._rollback import ROLLBACK_SPEC, arm_option
 from ansible_collections.bulwark.hardening.plugins.module_utils._ssh import key_fingerprint
 
@@ -236,7 +236,7 @@ def mode_fix(path, info, ssh_keys_gid):
     root_uid, root_gid = ROOT_IDS
     if path.endswith(".pub"):
         gid, ceiling = root_gid, 0o644
-    elif path.endswith(("/sshd_config", ".conf")):
+    elif path.endswith("/sshd_config"):
         gid, ceiling = root_gid, 0o600
     elif ssh_keys_gid is not None and info.st_gid == ssh_keys_gid:
         gid, ceiling = ssh_keys_gid, 0o640
@@ -251,18 +251,6 @@ def key_files(directory):
     base = glob.escape(directory)
     names = glob.glob(os.path.join(base, "ssh_host_*_key")) + glob.glob(os.path.join(base, "ssh_host_*_key.pub"))
     return sorted([*names, os.path.join(directory, "sshd_config")])
-
-
-def describe_owner(path, info):
-    try:
-        owner = pwd.getpwuid(info.st_uid).pw_name
-    except KeyError:
-        owner = str(info.st_uid)
-    try:
-        group = grp.getgrgid(info.st_gid).gr_name
-    except KeyError:
-        group = str(info.st_gid)
-    return f"{path} {owner}:{group} {stat.S_IMODE(info.st_mode):04o}"
 
 
 def loose_modes(directory):
@@ -348,7 +336,9 @@ def main():
             weak.append(f"{path} ({why}) is loaded by HostKey in {where}")
     # Modes are judged on the keys that stay: a removed key's are moot, a generated one is made 0600/0644.
     loose = [item for item in loose_modes(params["directory"]) if item[0] not in removed]
-    modes_fixed = [describe_owner(path, info) for path, info, _fix in loose]
+    modes_fixed = [
+        describe_owner_mode(path, stat.S_IMODE(info.st_mode), info.st_uid, info.st_gid) for path, info, _fix in loose
+    ]
     result = {
         "changed": bool(removed or generated or weak or loose),
         "removed": removed,
@@ -386,10 +376,7 @@ def main():
             after[key_type] = None
     result["host_keys"] = {paths[key_type]: key for key_type, key in after.items() if key}
     if module._diff:
-        tightened = "".join(
-            f"{path} root:{'root' if gid == ROOT_IDS[1] else 'ssh_keys'} {mode:04o}\n"
-            for path, _info, (_uid, gid, mode) in loose
-        )
+        tightened = "".join(describe_owner_mode(path, mode, uid, gid) + "\n" for path, _info, (uid, gid, mode) in loose)
         if module.check_mode:
             after_text = "".join(f"{paths[k]}: new key\n" for k in generate)
             after_text += summary({paths[k]: v for k, v in after.items() if v})

@@ -10,6 +10,7 @@ import pytest
 from ansible.module_utils import basic
 
 from ansible_collections.bulwark.hardening.plugins.module_utils import _rollback
+from ansible_collections.bulwark.hardening.plugins.module_utils._files import describe_owner_mode
 from ansible_collections.bulwark.hardening.plugins.modules import ssh_host_keys as mod
 from ansible_collections.bulwark.hardening.tests.unit.plugins.modules.utils import (
     ExitJson,
@@ -274,9 +275,9 @@ def test_a_readable_private_key_is_drift_then_made_root_only(keydir):
         {"directory": str(keydir.path), "rsa_min_bits": 1024, "_ansible_check_mode": True, "_ansible_diff": True}
     )
     assert checked["changed"] is True and checked["generated"] == [] and checked["removed"] == []
-    assert checked["modes_fixed"] == [mod.describe_owner(str(key), os.lstat(key))]
+    assert checked["modes_fixed"] == [describe_owner_mode(str(key), 0o644, os.getuid(), os.getgid())]
     assert checked["modes_fixed"][0].endswith(" 0644")
-    assert f"{key} root:root 0600" in checked["diff"]["after"]
+    assert describe_owner_mode(str(key), 0o600, os.getuid(), os.getgid()) in checked["diff"]["after"]
     assert stat.S_IMODE(key.stat().st_mode) == 0o644, "check mode changed the mode"
     fixed = run({"directory": str(keydir.path), "rsa_min_bits": 1024})
     assert fixed["changed"] is True
