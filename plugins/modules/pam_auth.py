@@ -624,8 +624,8 @@ def diffs_of(host, step):
               "after": step["files"][path]} for path in step["changed_files"]]  # fmt: skip
     diffs += [{"before_header": host.common(kind), "after_header": host.common(kind), "before": step["live"][kind],
                "after": step["rendered"][kind]} for kind in step["changed_common"]]  # fmt: skip
-    if step.get("su"):
-        su = step["su"]
+    su = step.get("su")
+    if su is not None and su["after"] != su["before"]:
         diffs.append({"before_header": su["path"], "after_header": su["path"], "before": su["before"],
                       "after": su["after"]})  # fmt: skip
     return diffs
@@ -633,7 +633,7 @@ def diffs_of(host, step):
 
 def apply(module, host, wanted, step, result):
     """Rollback first, then our files, pam-auth-update, su, and the judgement again."""
-    su = step.get("su_plan")
+    su = step.get("su")
     armed = [host.common(kind) for kind in TYPES] + [host.saved(kind) for kind in TYPES]
     armed += [host.path("var/lib/pam/seen"), *step["files"], host.path("etc/pam.d/su")]
     arm_option(module, module.params["rollback"], armed, "PAM stacks", result)
@@ -645,11 +645,11 @@ def apply(module, host, wanted, step, result):
         rc, out, err = module.run_command(argv)
         if rc != 0:
             module.fail_json(msg=f"groupadd failed (rc {rc}): {(err or out).strip()}", cmd=argv, **result)
-    if step.get("su"):
+    if su is not None and su["after"] != su["before"]:
         try:
-            write_file(step["su"]["path"], step["su"]["after"])
+            write_file(su["path"], su["after"])
         except OSError as exc:
-            module.fail_json(msg=f"cannot write {step['su']['path']}: {exc}", **result)
+            module.fail_json(msg=f"cannot write {su['path']}: {exc}", **result)
     for path in step["changed_files"]:
         try:
             write_file(path, step["files"][path])
@@ -706,19 +706,23 @@ def main():
     if su is not None and "not_applicable" in su:
         result["not_applicable"]["su"] = su["not_applicable"]
         su = None
-    if su is not None and module.params["become_method"] == "su":
+    # Only a change can cut the su connection off: a host already restricted lets in only a member.
+    if (
+        su is not None
+        and module.params["become_method"] == "su"
+        and (su["after"] != su["before"] or su["group_missing"])
+    ):
         module.fail_json(
             msg=f"lockout guard: this connection becomes root with su (become_method su); restricting su to the "
             f"group {module.params['su_group']} would refuse the next login's become. Become root with sudo, or "
             "leave su alone (su_group: null)"
         )
     run_guard(module, host, wanted, step["files"])
-    step["su_plan"] = su
+    step["su"] = su
     if su is not None:
         step["drift"].extend(su["drift"])
-        if su["after"] != su["before"]:
-            step["su"] = su
-    su_change = step.get("su") is not None or (su is not None and su["group_missing"])
+    su_write = su is not None and su["after"] != su["before"]
+    su_change = su_write or (su is not None and su["group_missing"])
     will_change = bool(step["changed_files"] or step["changed_common"] or su_change)
     result.update(
         changed=bool(will_change or step["drift"]),
@@ -727,7 +731,7 @@ def main():
         enabled=step["enabled"],
         written=step["changed_files"]
         + [host.common(kind) for kind in step["changed_common"]]
-        + ([step["su"]["path"]] if step.get("su") else []),
+        + ([su["path"]] if su_write else []),
     )
     if su is not None and su["members"] and not module.check_mode:
         module.warn(su["drift"][-1])

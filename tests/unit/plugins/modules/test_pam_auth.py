@@ -503,6 +503,14 @@ def test_becoming_root_with_su_is_refused_before_anything_is_written(host):
     assert [argv for argv, _env in host.commands if argv[0].endswith("pam-auth-update")] == []
 
 
+def test_becoming_root_with_su_on_a_host_already_restricted_is_not_refused(host):
+    # Nothing to write: the connection that got here through su is a member, and stays one.
+    group_file(host, members="admin")
+    run(host.args(su_group="sugroup"))
+    checked = run(host.args(su_group="sugroup", become_method="su"), check=True)
+    assert not any("pam_wheel" in line for line in checked["drift"]), checked["drift"]
+
+
 def test_no_su_file_is_not_applicable(host):
     os.unlink(host.path("etc/pam.d/su"))
     result = run(host.args(su_group="sugroup"), check=True)
