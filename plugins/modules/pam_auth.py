@@ -103,8 +103,9 @@ options:
     type: str
   become_method:
     description:
-      - How the connection becomes root (the role passes C(ansible_become_method)). V(su) with O(su_group) set fails
-        the call before anything is written - the next connection's C(become) would be refused.
+      - How the connection becomes root (the role passes C(ansible_become_method)). V(su) or V(ansible.builtin.su)
+        with O(su_group) set fails the call before anything is written - the next connection's C(become) would be
+        refused.
     type: str
     default: sudo
   protect:
@@ -709,7 +710,7 @@ def main():
     # Only a change can cut the su connection off: a host already restricted lets in only a member.
     if (
         su is not None
-        and module.params["become_method"] == "su"
+        and module.params["become_method"].rsplit(".", 1)[-1] == "su"
         and (su["after"] != su["before"] or su["group_missing"])
     ):
         module.fail_json(

@@ -494,10 +494,11 @@ def test_su_entry_ok(line, ok):
     assert pam.su_entry_ok(pam.parse_stack(line)[0], "sugroup") is ok
 
 
-def test_becoming_root_with_su_is_refused_before_anything_is_written(host):
+@pytest.mark.parametrize("method", ["su", "ansible.builtin.su"])
+def test_becoming_root_with_su_is_refused_before_anything_is_written(host, method):
     group_file(host)
     stock = host.read("etc/pam.d/su")
-    failed = run(host.args(su_group="sugroup", become_method="su"), expect=FailJson)
+    failed = run(host.args(su_group="sugroup", become_method=method), expect=FailJson)
     assert "becomes root with su" in failed["msg"] and "su_group: null" in failed["msg"]
     assert host.read("etc/pam.d/su") == stock
     assert [argv for argv, _env in host.commands if argv[0].endswith("pam-auth-update")] == []
