@@ -19,7 +19,6 @@ BEGIN_PRIMARY = '# here are the per-package modules (the "Primary" block)'
 FALLBACK = "# here's the fallback if no module succeeds"
 BEGIN_ADDITIONAL = '# and here are more per-package modules (the "Additional" block)'
 END_BLOCK = "# end of pam-auth-update config"
-HEADER = "# Managed by bulwark.hardening (os_baseline)\n"
 
 # pam-auth-update's split of a profile line: control (a word or [...]), module, options.
 _PROFILE_LINE = re.compile(r"^((\[[^]]+\]|\w+)\s+\S+)\s*(.*)")
@@ -395,12 +394,6 @@ def edit_settings(text, wanted):
         else:
             lines.append(wanted_line)
     return "\n".join(lines) + "\n"
-
-
-def render_settings(wanted):
-    """Our own settings file (pwquality.conf.d): a header, then one line per key, sorted."""
-    lines = [setting_text(key, wanted[key]) for key in sorted(wanted)]
-    return HEADER + "".join(line + "\n" for line in lines if line)
 
 
 def normalize_settings(name, values):

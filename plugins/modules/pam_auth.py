@@ -16,10 +16,11 @@ description:
     CIS describes - C(bulwark-faillock-notify) (Priority 1024, above pam_unix - C(auth requisite pam_faillock.so
     preauth) and C(account required pam_faillock.so)) and C(bulwark-faillock) (Priority 0, below pam_unix - C(auth
     [default=die] pam_faillock.so authfail), which pam_unix's success jump skips).
-  - O(pwquality) goes to C(/etc/security/pwquality.conf.d/50-bulwark-hardening.conf) and Debian's own C(pwquality)
-    profile (package libpam-pwquality, which the module never installs) is enabled. libpwquality 1.4.5 (Debian 12
-    and 13) reads the C(*.conf) files of C(pwquality.conf.d) first, in the order of their names, and
-    C(pwquality.conf) last - so a value left active in C(pwquality.conf) wins, and is reported.
+  - O(pwquality) goes to C(/etc/security/pwquality.conf) (edited in place, comments kept) and Debian's own
+    C(pwquality) profile (package libpam-pwquality, which the module never installs) is enabled. libpwquality 1.4.5
+    (Debian 12 and 13) reads the C(*.conf) files of C(pwquality.conf.d) first, in the order of their names, and
+    C(pwquality.conf) last - so the values there win over every drop-in (and auditors' checks read that file). The
+    drop-in C(pwquality.conf.d/50-bulwark-hardening.conf) that earlier versions wrote is removed.
   - O(pwhistory) goes on the line of the profile C(bulwark-pwhistory) (Priority 1024, after pwquality, before
     pam_unix, with C(use_authtok)), because pam_pwhistory before Linux-PAM 1.5.3 (Debian 12's 1.5.2) reads no
     settings file; where C(/etc/security/pwhistory.conf) exists (Linux-PAM 1.5.3 and later, Debian 13) it is
@@ -43,7 +44,7 @@ description:
     to write any common file without C(--force) (it exits 0 and says so on stderr) - when C(pam-auth-update) must
     run, the module fails naming the file and line. A hand edit that C(pam-auth-update) would keep against the
     wanted state (C(nullok) put back, C(deny=100) on the line), or a value of another file that wins (an active
-    C(minlen) in C(pwquality.conf)), fails the call too, naming the line - before anything is written. In check mode
+    C(minlen = 8) line after ours in C(pwquality.conf)), fails the call too, naming the line - before anything is written. In check mode
     these are sentences of RV(drift) instead.
   - O(su_group) restricts C(su) to the members of a group (CIS Debian 12 and 13 5.2.7) - C(auth required
     pam_wheel.so use_uid group=...) in C(/etc/pam.d/su), the one file of C(/etc/pam.d) this module edits (no profile
@@ -227,7 +228,6 @@ from ansible_collections.bulwark.hardening.plugins.module_utils._pam import (
     parse_stack,
     pwhistory_profile,
     render_common,
-    render_settings,
     su_edit,
     su_group_state,
     su_judge,
@@ -237,6 +237,8 @@ from ansible_collections.bulwark.hardening.plugins.module_utils._pam import (
 from ansible_collections.bulwark.hardening.plugins.module_utils._rollback import ROLLBACK_SPEC, arm_option
 
 OPTIONS = ("faillock", "pwquality", "pwhistory", "unix")
+PWQUALITY_CONF = "etc/security/pwquality.conf"
+# Where earlier versions wrote the pwquality settings; removed when found.
 PWQUALITY_DROPIN = "etc/security/pwquality.conf.d/50-bulwark-hardening.conf"
 # The services whose stacks must take the common files, and which.
 SERVICES = {
@@ -288,23 +290,19 @@ def read_profiles(host, replaced):
     return texts, {name: parse_profile(text) for name, text in texts.items()}
 
 
-def pwquality_layers(host, dropin_text):
-    """libpwquality's reading order: pwquality.conf.d/*.conf by name, then pwquality.conf."""
+def pwquality_layers(host, conf_texts):
+    """libpwquality's reading order: pwquality.conf.d/*.conf by name, then pwquality.conf; a path of
+    ``conf_texts`` is read as that text (None: removed), the others from disk."""
     directory = host.path("etc/security/pwquality.conf.d")
-    ours = host.path(PWQUALITY_DROPIN)
     try:
         names = sorted(name for name in os.listdir(directory) if name.endswith(".conf"))
     except OSError:
         names = []
-    if dropin_text is not None and os.path.basename(ours) not in names:
-        names = sorted([*names, os.path.basename(ours)])
     layers = []
-    for name in names:
-        path = os.path.join(directory, name)
-        text = dropin_text if path == ours and dropin_text is not None else host.read(path)
-        layers.append((path, parse_settings(text)))
-    main_conf = host.path("etc/security/pwquality.conf")
-    layers.append((main_conf, parse_settings(host.read(main_conf))))
+    for path in [os.path.join(directory, name) for name in names] + [host.path(PWQUALITY_CONF)]:
+        text = conf_texts[path] if path in conf_texts else host.read(path)
+        if text is not None:
+            layers.append((path, parse_settings(text)))
     return layers
 
 
@@ -325,10 +323,9 @@ def judge(host, wanted, common_texts, conf_texts):
         )
         drift += found
     if wanted["pwquality"] is not None:
-        dropin = host.path(PWQUALITY_DROPIN)
         found, effective["pwquality"] = judge_password_module(
             stacks["password"], paths["password"], "pam_pwquality.so",
-            pwquality_layers(host, conf_texts.get(dropin)), wanted=wanted["pwquality"], defaults=DEFAULTS["pwquality"],
+            pwquality_layers(host, conf_texts), wanted=wanted["pwquality"], defaults=DEFAULTS["pwquality"],
         )  # fmt: skip
         drift += found
     if wanted["pwhistory"] is not None:
@@ -405,7 +402,10 @@ def planned_files(module, host, wanted):
             # Check mode on a host without the package (the role installs it before the real call): judged
             # with the profile libpam-pwquality installs, and the package named in the drift.
             files[host.profile("pwquality")] = DEBIAN_PWQUALITY_PROFILE
-        files[host.path(PWQUALITY_DROPIN)] = render_settings(wanted["pwquality"])
+        conf = host.path(PWQUALITY_CONF)
+        files[conf] = edit_settings(host.read(conf), wanted["pwquality"])
+        if os.path.lexists(host.path(PWQUALITY_DROPIN)):
+            files[host.path(PWQUALITY_DROPIN)] = None  # an earlier release's drop-in: pwquality.conf holds the values
         enable.append("pwquality")
     if wanted["pwhistory"] is not None:
         files[host.profile("bulwark-pwhistory")] = pwhistory_profile(wanted["pwhistory"])
@@ -622,7 +622,7 @@ def run_guard(module, host, wanted, files):
 
 def diffs_of(host, step):
     diffs = [{"before_header": path, "after_header": path, "before": step["before"][path] or "",
-              "after": step["files"][path]} for path in step["changed_files"]]  # fmt: skip
+              "after": step["files"][path] or ""} for path in step["changed_files"]]  # fmt: skip
     diffs += [{"before_header": host.common(kind), "after_header": host.common(kind), "before": step["live"][kind],
                "after": step["rendered"][kind]} for kind in step["changed_common"]]  # fmt: skip
     su = step.get("su")
@@ -653,7 +653,10 @@ def apply(module, host, wanted, step, result):
             module.fail_json(msg=f"cannot write {su['path']}: {exc}", **result)
     for path in step["changed_files"]:
         try:
-            write_file(path, step["files"][path])
+            if step["files"][path] is None:
+                os.unlink(path)
+            else:
+                write_file(path, step["files"][path])
         except OSError as exc:
             module.fail_json(msg=f"cannot write {path}: {exc}", written=step["changed_files"])
     if step["changed_common"] or step["profiles_changed"]:

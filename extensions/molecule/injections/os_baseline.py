@@ -118,7 +118,7 @@ INJECTIONS = [
     Injection(
         control="OS-PAM",
         via="override",
-        what="pwquality.conf, read after our pwquality.conf.d file, sets minlen = 8",
+        what="a second minlen line, after ours in pwquality.conf, sets minlen = 8 (the later line wins)",
         inject="printf 'minlen = 8\\n' >> /etc/security/pwquality.conf",
         undo="sed -i '/^minlen = 8$/d' /etc/security/pwquality.conf",
         scenarios=SCENARIOS,

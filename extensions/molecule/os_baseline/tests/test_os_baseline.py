@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 
 import pytest
@@ -124,6 +125,10 @@ def test_a_weak_password_is_refused_even_to_root(host):
     weak = set_password(host, "carol", "Tulip-7")
     assert weak.rc != 0, "chpasswd took a seven-character password"
     assert "shorter than 14 characters" in weak.stdout + weak.stderr, weak.stdout + weak.stderr
+    # Long, but without a digit: three classes of the four that minclass 4 (and dcredit -1) want.
+    three = set_password(host, "carol", "Tulip-Meadow-Rain-Kite")
+    assert three.rc != 0, "chpasswd took a password without a digit"
+    assert re.search(r"digit|class", three.stdout + three.stderr), three.stdout + three.stderr
 
 
 def test_a_recent_password_cannot_come_back(host):
@@ -182,7 +187,7 @@ def test_sudo_runs_in_a_pseudo_terminal_with_a_short_credential_cache(host):
 @pytest.mark.parametrize("path", ["/etc/issue", "/etc/motd"])
 def test_the_banners_state_the_policy_and_no_system_details(host, path):
     text = host.file(path).content_string
-    assert text == "Authorised access only. Activity is logged.\n", text
+    assert text == "Authorised access only. This system is private; activity is logged and monitored.\n", text
     # What a console login shows: agetty expands \\s \\r \\m \\v; none is left to expand.
     assert not any(escape in text for escape in ("\\s", "\\r", "\\m", "\\v"))
 

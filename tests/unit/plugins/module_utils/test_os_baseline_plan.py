@@ -53,13 +53,13 @@ def test_overrides_change_add_and_unmanage_keys():
     result = plan(
         os_baseline_sysctl_overrides={
             "net/ipv4/tcp_syncookies": 1,
-            "kernel.kptr_restrict": "2",
+            "kernel.kptr_restrict": "1",
             "net.ipv4.conf.all.rp_filter": None,
             "net.ipv4.tcp_rmem": "4096\t87380  6291456",
         }
     )
     assert result["errors"] == []
-    assert result["sysctl"]["kernel.kptr_restrict"] == "2"
+    assert result["sysctl"]["kernel.kptr_restrict"] == "1"
     assert "net.ipv4.conf.all.rp_filter" not in result["sysctl"]
     assert result["sysctl"]["net.ipv4.tcp_rmem"] == "4096 87380 6291456"
 

@@ -230,12 +230,6 @@ def test_edit_settings_replaces_comments_out_duplicates_and_flags_off():
     )
 
 
-def test_render_settings():
-    assert pam.render_settings({"minlen": "14", "enforce_for_root": True, "x": False}) == (
-        pam.HEADER + "enforce_for_root\nminlen = 14\n"
-    )
-
-
 @pytest.mark.parametrize(
     ("values", "error"),
     [

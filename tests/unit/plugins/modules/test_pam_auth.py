@@ -164,9 +164,9 @@ def test_apply_writes_runs_pam_auth_update_and_is_then_idempotent(host):
             assert host.read(f"etc/pam.d/common-{kind}") == handle.read()
     conf = host.read("etc/security/faillock.conf")
     assert "\ndeny = 5\n" in conf and "\nunlock_time = 900\n" in conf and "# deny = 3\n" in conf
-    assert host.read("etc/security/pwquality.conf.d/50-bulwark-hardening.conf") == (
-        pam.HEADER + "difok = 2\nenforce_for_root\nminlen = 14\n"
-    )
+    # In place in pwquality.conf (read last by libpwquality), after the commented example of a key.
+    assert host.read("etc/security/pwquality.conf") == "# minlen = 8\nminlen = 14\ndifok = 2\nenforce_for_root\n"
+    assert not os.path.exists(host.path("etc/security/pwquality.conf.d/50-bulwark-hardening.conf"))
     assert result["effective"]["faillock"]["authfail"]["values"]["deny"] == "5"
     assert result["effective"]["pwquality"]["values"]["minlen"] == "14"
 
@@ -195,7 +195,7 @@ def test_rollback_is_armed_before_the_first_write_with_every_file(host, monkeypa
     assert seen["profile_existed"] is False
     for relative in ("etc/pam.d/common-auth", "etc/pam.d/common-session-noninteractive", "var/lib/pam/seen",
                      "var/lib/pam/auth", "usr/share/pam-configs/bulwark-faillock", "etc/security/faillock.conf",
-                     "etc/security/pwquality.conf.d/50-bulwark-hardening.conf"):  # fmt: skip
+                     "etc/security/pwquality.conf"):  # fmt: skip
         assert host.path(relative) in seen["paths"]
 
     seen.clear()
@@ -325,10 +325,40 @@ def test_check_mode_without_libpam_pwquality_names_the_package_as_drift(host):
     assert not os.path.exists(host.path("usr/share/pam-configs/pwquality"))
 
 
-def test_an_active_pwquality_conf_value_wins_and_fails(host):
+def test_pwquality_conf_is_read_last_so_its_values_are_set_there_over_any_dropin(host):
+    run(host.args())
     host.write("etc/security/pwquality.conf", "minlen = 8\n")
-    result = run(host.args(), expect=FailJson)
-    assert f"minlen is 8 (from {host.path('etc/security/pwquality.conf')}:1), wanted 14" in result["msg"]
+    host.write("etc/security/pwquality.conf.d/60-site.conf", "minlen = 6\nminclass = 2\n")
+    checked = run(host.args(), check=True)
+    conf = host.path("etc/security/pwquality.conf")
+    assert any(f"minlen is 8 (from {conf}:1), wanted 14" in line for line in checked["drift"]), checked["drift"]
+    result = run(host.args())
+    assert host.read("etc/security/pwquality.conf") == "minlen = 14\ndifok = 2\nenforce_for_root\n"
+    assert host.read("etc/security/pwquality.conf.d/60-site.conf") == "minlen = 6\nminclass = 2\n"  # not ours
+    assert result["effective"]["pwquality"]["values"]["minlen"] == "14"
+    assert run(host.args(), check=True)["drift"] == []
+
+
+def test_the_dropin_of_earlier_versions_is_removed_under_the_rollback(host, monkeypatch):
+    old = "etc/security/pwquality.conf.d/50-bulwark-hardening.conf"
+    run(host.args())
+    host.write(old, "minlen = 14\n")
+    checked = run(host.args(), check=True)
+    assert checked["changed"] is True
+    assert host.path(old) in checked["written"]
+    assert any(item["before_header"] == host.path(old) and item["after"] == "" for item in checked["diff"])
+    seen = {}
+
+    def fake_arm(module, option, paths, what, result):
+        seen["paths"] = list(paths)
+        seen["existed"] = os.path.exists(host.path(old))
+        result["rollback"] = {"armed": True}
+
+    monkeypatch.setattr(mod, "arm_option", fake_arm)
+    run(host.args(rollback={"window": 120}))
+    assert seen["existed"] is True and host.path(old) in seen["paths"]
+    assert not os.path.exists(host.path(old))
+    assert run(host.args())["changed"] is False
 
 
 def test_a_service_without_the_common_include_is_drift(host):
