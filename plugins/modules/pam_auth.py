@@ -43,9 +43,9 @@ description:
     as its profile disabled. A line added or moved by hand inside the managed block makes C(pam-auth-update) refuse
     to write any common file without C(--force) (it exits 0 and says so on stderr) - when C(pam-auth-update) must
     run, the module fails naming the file and line. A hand edit that C(pam-auth-update) would keep against the
-    wanted state (C(nullok) put back, C(deny=100) on the line), or a value of another file that wins (an active
-    C(minlen = 8) line after ours in C(pwquality.conf)), fails the call too, naming the line - before anything is written. In check mode
-    these are sentences of RV(drift) instead.
+    wanted state (C(nullok) put back, C(deny=100) or C(minlen=8) on a module's line, which wins over its settings
+    file) fails the call too, naming the line - before anything is written. In check mode these are sentences of
+    RV(drift) instead.
   - O(su_group) restricts C(su) to the members of a group (CIS Debian 12 and 13 5.2.7) - C(auth required
     pam_wheel.so use_uid group=...) in C(/etc/pam.d/su), the one file of C(/etc/pam.d) this module edits (no profile
     of C(pam-auth-update) covers it). The line replaces an active pam_wheel line, else Debian's commented one,
