@@ -41,6 +41,10 @@ def test_a_login_shell_times_out_and_cannot_lift_the_timeout(host):
     # A second read of the profile (a nested login shell) does not fail on the read-only variable.
     nested = as_alice(host, "bash -lc 'echo $TMOUT'")
     assert nested.rc == 0 and nested.stdout.strip() == "900" and "readonly" not in nested.stderr, nested.stderr
+    # A login shell that is sh (dash, which has no typeset) gets the same, without an error.
+    dash = host.run("su - alice -s /bin/sh -c 'echo $TMOUT; readonly -p | grep -c TMOUT'")
+    assert dash.rc == 0 and dash.stdout.split() == ["900", "1"], (dash.stdout, dash.stderr)
+    assert "not found" not in dash.stderr and "readonly" not in dash.stderr, dash.stderr
 
 
 def test_new_files_of_a_login_shell_are_private_to_the_group(host):
