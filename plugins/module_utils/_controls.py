@@ -394,14 +394,14 @@ CONTROLS = {
     },
     "OS-FILE-PERMISSIONS": {
         "role": "os_baseline",
-        "title": "Account, boot and cron file permissions",
+        "title": "Account, boot, cron and apt file permissions",
         "measure": (
             "passwd, group, shadow, gshadow (and their backups), shells, opasswd, the boot loader's configuration,"
-            " crontab and the cron directories owned by root and no more permissive than CIS allows (server"
-            " checklist #10: permissions)"
+            " crontab and the cron directories, apt's keyrings, sources and credentials owned by root and no more"
+            " permissive than CIS allows (server checklist #10: permissions)"
         ),
         "cis": "1.4.2, 2.4.1.2-2.4.1.7, 7.1.1-7.1.10",
-        "cis13": "1.4.2, 2.4.1.2-2.4.1.8, 7.1.1-7.1.10",
+        "cis13": "1.2.1.3-1.2.1.9, 1.4.2, 2.4.1.2-2.4.1.8, 7.1.1-7.1.10",
     },
     "OS-APPARMOR": {
         "role": "os_baseline",

@@ -12,6 +12,9 @@ description:
     does not allow. A file that is already stricter stays as it is (CIS asks for "0640 or more restrictive").
   - A file that does not exist is left alone and named in RV(absent); the module never creates one.
   - A symlink is not followed; its target is judged where it is listed itself.
+  - A path with C(*), C(?) or C([) in its last component is a pattern (Python's glob, hidden names left out):
+    every file or symlink it matches, in name order, never a directory (a file's mode would take a directory's
+    search bit away). A pattern that matches nothing is not RV(absent).
 version_added: 0.4.0
 extends_documentation_fragment:
   - bulwark.hardening.module
@@ -26,7 +29,7 @@ options:
     required: true
     suboptions:
       path:
-        description: Absolute path of the file.
+        description: Absolute path of the file, or a pattern in its last component (C(/etc/apt/sources.list.d/*)).
         type: path
         required: true
       owner:
@@ -54,6 +57,7 @@ EXAMPLES = r"""
     files:
       - {path: /etc/passwd, mode: "0644"}
       - {path: /etc/shadow, group: shadow, groups: [root], mode: "0640"}
+      - {path: /etc/apt/sources.list.d/*, mode: "0644"}
 """
 
 RETURN = r"""
@@ -71,6 +75,7 @@ absent:
   sample: [/etc/security/opasswd]
 """
 
+import glob
 import grp
 import os
 import pwd
@@ -98,6 +103,30 @@ def planned(info, want_uid, want_gids, max_mode):
         want_uid if uid != want_uid else None,
         want_gids[0] if gid not in want_gids else None,
     )
+
+
+def is_pattern(path):
+    """Whether the last component of *path* holds a glob character."""
+    return any(char in os.path.basename(path) for char in "*?[")
+
+
+def matches(path):
+    """``[(path, lstat)]``: *path* itself (``[]`` when it does not exist), or the files and symlinks its
+    pattern matches, in name order."""
+    if not is_pattern(path):
+        try:
+            return [(path, os.lstat(path))]
+        except FileNotFoundError:
+            return []
+    found = []
+    for match in sorted(glob.glob(path)):
+        try:
+            info = os.lstat(match)
+        except FileNotFoundError:
+            continue  # gone since the listing
+        if not stat.S_ISDIR(info.st_mode):
+            found.append((match, info))
+    return found
 
 
 def ids(module, entry):
@@ -141,15 +170,16 @@ def main():
             max_mode = parse_mode(entry["mode"])
         except ValueError as exc:
             module.fail_json(msg=f"file_modes: {entry['path']}: {exc}")
+        if is_pattern(os.path.dirname(entry["path"])):
+            module.fail_json(msg=f"file_modes: {entry['path']}: only the last component may be a pattern")
         uid, gids = ids(module, entry)
-        try:
-            info = os.lstat(entry["path"])
-        except FileNotFoundError:
+        found = matches(entry["path"])
+        if not found and not is_pattern(entry["path"]):
             absent.append(entry["path"])
-            continue
-        change = planned(info, uid, gids, max_mode)
-        if any(value is not None for value in change):
-            plans.append((entry["path"], info, change))
+        for path, info in found:
+            change = planned(info, uid, gids, max_mode)
+            if any(value is not None for value in change) and path not in [plan[0] for plan in plans]:
+                plans.append((path, info, change))
 
     before, after = [], []
     for path, info, (mode, uid, gid) in plans:

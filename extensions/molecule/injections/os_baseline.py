@@ -73,8 +73,10 @@ INJECTIONS = [
     Injection(
         control="OS-FILE-PERMISSIONS",
         via="file",
-        what="/etc/shadow made world-readable (chmod 0644), /etc/cron.d opened to all (chmod 0755)",
-        inject="chmod 0644 /etc/shadow && chmod 0755 /etc/cron.d",
+        what="/etc/shadow made world-readable (chmod 0644), /etc/cron.d opened to all (chmod 0755), "
+        "apt's archive key made writable by all (a file matched by the pattern /usr/share/keyrings/*)",
+        inject="chmod 0644 /etc/shadow && chmod 0755 /etc/cron.d"
+        " && chmod 0666 /usr/share/keyrings/debian-archive-keyring.gpg",
         scenarios=SCENARIOS,
     ),
     NotInjectable(

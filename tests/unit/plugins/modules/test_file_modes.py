@@ -79,3 +79,31 @@ def test_an_unknown_owner_is_refused_by_its_name(monkeypatch, tmp_path):
     patch_exits(monkeypatch)
     result = run([{"path": str(tmp_path), "owner": "no-such-user-x", "mode": "0755"}], expect=FailJson)
     assert "no user 'no-such-user-x'" in result["msg"]
+
+
+def test_a_pattern_covers_the_files_it_matches_never_a_directory(monkeypatch, tmp_path):
+    patch_exits(monkeypatch)
+    sources = tmp_path / "sources.list.d"
+    sources.mkdir()
+    (sources / "debian.sources").write_text("x")
+    (sources / "site.list").write_text("x")
+    (sources / "sub").mkdir()
+    (sources / "debian.sources").chmod(0o664)
+    (sources / "site.list").chmod(0o644)
+    (sources / "sub").chmod(0o755)
+    files = [
+        {"path": str(sources / "*"), "owner": ME, "group": MY_GROUP, "mode": "0644"},
+        {"path": str(tmp_path / "auth.conf.d" / "*"), "owner": ME, "group": MY_GROUP, "mode": "0640"},
+    ]
+    result = run(files)
+    assert result["changed_files"] == [str(sources / "debian.sources")]
+    assert result["absent"] == [], "a pattern that matches nothing is not a missing file"
+    assert stat.S_IMODE((sources / "debian.sources").stat().st_mode) == 0o644
+    assert stat.S_IMODE((sources / "sub").stat().st_mode) == 0o755, "a directory lost its search bits"
+    assert run(files)["changed"] is False
+
+
+def test_a_pattern_above_the_last_component_is_refused(monkeypatch, tmp_path):
+    patch_exits(monkeypatch)
+    result = run([{"path": str(tmp_path / "*" / "x"), "owner": ME, "group": MY_GROUP, "mode": "0644"}], expect=FailJson)
+    assert "only the last component may be a pattern" in result["msg"]
