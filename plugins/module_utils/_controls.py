@@ -260,8 +260,8 @@ CONTROLS = {
             "Minimal system, unneeded servers and clients purged (BSI M 4.97/M 4.95; i-doit guide: Minimum Operating "
             "System)"
         ),
-        "cis": "2.1.2-2.1.12, 2.1.14-2.1.17, 2.1.19, 2.1.20, 2.2.1-2.2.6",
-        "cis13": "2.1.2-2.1.12, 2.1.14-2.1.18, 2.1.20, 2.1.21, 2.2.1-2.2.6",
+        "cis": "2.1.1-2.1.12, 2.1.14-2.1.17, 2.1.19, 2.1.20, 2.2.1-2.2.6, 3.1.3",
+        "cis13": "1.5.6, 1.5.7, 2.1.1-2.1.12, 2.1.14-2.1.18, 2.1.20, 2.1.21, 2.2.1-2.2.6, 3.1.3",
     },
     # apache_hardening
     "APACHE-CONFIG": {
@@ -491,15 +491,16 @@ CONTROLS = {
     },
     "OS-AUDIT-FINDINGS": {
         "role": "os_baseline",
-        "title": "File and account audit",
+        "title": "File, account and system audit",
         "measure": (
             "No world-writable file or directory without the sticky bit, no unowned file, no unreviewed set-ID"
             " program; accounts shadowed, none with an empty password, no duplicate or orphaned IDs and names; root"
             " the only UID 0 and GID 0, a root login umask of 027 and a PATH only root can write, no system account"
-            " with a login shell, no account without one that is not locked (CIS)"
+            " with a login shell, no account without one that is not locked; no wireless interface; cron, where"
+            " installed, enabled and running (CIS)"
         ),
-        "cis": "5.4.2.1-5.4.2.8, 7.1.11-7.1.13, 7.2.1-7.2.8",
-        "cis13": "5.4.2.1-5.4.2.8, 7.1.11-7.1.13, 7.2.1-7.2.8",
+        "cis": "2.4.1.1, 3.1.2, 5.4.2.1-5.4.2.8, 7.1.11-7.1.13, 7.2.1-7.2.8",
+        "cis13": "2.4.1.1, 3.1.2, 5.4.2.1-5.4.2.8, 7.1.11-7.1.13, 7.2.1-7.2.8",
     },
 }
 

@@ -25,7 +25,8 @@ from ansible_collections.bulwark.hardening.plugins.module_utils._logindefs impor
 from ansible_collections.bulwark.hardening.plugins.module_utils._mounts import parse_mountinfo
 
 FILE_CHECKS = ("world_writable", "unowned", "suid_sgid")
-CHECKS = (*FILE_CHECKS, "accounts")
+# wireless and services are read from sysfs and systemd, not from the walk.
+CHECKS = (*FILE_CHECKS, "accounts", "wireless", "services")
 
 # File system types never descended into: kernel pseudo file systems (their files are not files
 # an admin owns, and /proc alone holds millions of entries), and network or FUSE file systems
@@ -521,6 +522,51 @@ def root_environment_findings(umask, path, stat_of):
             found.append(("root", f"root's PATH entry {entry} is owned by UID {st.st_uid}, not root"))
         elif st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
             found.append(("root", f"root's PATH entry {entry} is writable by its group or others"))
+    return found
+
+
+# ------------------------------------------------------------------------------------ wireless, services
+def wireless_findings(net_dir):
+    """``[(interface, detail)]``: each network interface under ``net_dir`` (/sys/class/net) that is
+    wireless (a ``wireless`` or ``phy80211`` entry, as the kernel's cfg80211 makes), with its driver's
+    module; CIS 3.1.2 wants it disabled."""
+    found = []
+    try:
+        names = sorted(os.listdir(net_dir))
+    except OSError:
+        return found
+    for name in names:
+        path = os.path.join(net_dir, name)
+        if not any(os.path.exists(os.path.join(path, entry)) for entry in ("wireless", "phy80211")):
+            continue
+        module_link = os.path.join(path, "device", "driver", "module")
+        module = os.path.basename(os.path.realpath(module_link)) if os.path.exists(module_link) else None
+        how = (
+            f"disable its module with os_baseline_kernel_modules_extra: [{module}]"
+            if module
+            else "its driver is built into the kernel: disable the interface"
+        )
+        found.append((name, f"a wireless interface{f' (module {module})' if module else ''}; CIS 3.1.2: {how}"))
+    return found
+
+
+# systemctl's answers for a unit that should run: is-enabled, is-active.
+_ENABLED = ("enabled", "enabled-runtime", "static", "indirect", "alias")
+
+
+def service_findings(installed, is_enabled, is_active):
+    """``[(unit, detail)]`` for each unit of ``installed`` (``{unit: CIS ID}``) that is not enabled or
+    not active; ``is_enabled``/``is_active`` answer systemctl's word for a unit."""
+    found = []
+    for unit, cis in installed.items():
+        enabled, active = is_enabled(unit), is_active(unit)
+        wrong = []
+        if enabled not in _ENABLED:
+            wrong.append(f"is-enabled says {enabled}")
+        if active != "active":
+            wrong.append(f"is-active says {active}")
+        if wrong:
+            found.append((unit, f"installed but {' and '.join(wrong)}; CIS {cis} wants it enabled and running"))
     return found
 
 

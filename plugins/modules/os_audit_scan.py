@@ -17,6 +17,10 @@ description:
     a valid login shell, accounts without one whose password is not locked, and root's login environment - a
     umask that lets its group write or others read, and a PATH entry that is empty, relative, missing, not
     owned by root or writable by its group or others (section 5.4.2).
+  - Two more checks read the running system - V(wireless), each wireless network interface (CIS 3.1.2 wants
+    them disabled; the finding names the driver's module), and V(services), each service CIS wants enabled and
+    running where it is installed that C(systemctl) says is not - cron (2.4.1.1). The fix is the admin's: a
+    module to disable, a service to enable or remove.
   - B(The module never changes the host), in either mode.
   - One walk of the file systems under O(roots) feeds all three file checks, from one C(lstat) per entry;
     symlinks are never followed, and entries that vanish during the walk are passed over. The walk does not
@@ -44,11 +48,12 @@ options:
   checks:
     description:
       - The checks to run. V(world_writable), V(unowned) and V(suid_sgid) share one walk; V(accounts) reads
-        O(passwd), O(shadow), O(group) and O(gshadow).
+        O(passwd), O(shadow), O(group) and O(gshadow); V(wireless) reads C(/sys/class/net); V(services) asks
+        C(systemctl) (left out where there is none).
     type: list
     elements: str
-    choices: [world_writable, unowned, suid_sgid, accounts]
-    default: [world_writable, unowned, suid_sgid, accounts]
+    choices: [world_writable, unowned, suid_sgid, accounts, wireless, services]
+    default: [world_writable, unowned, suid_sgid, accounts, wireless, services]
   roots:
     description:
       - The directories walked, each with everything below it (symlinks in the path resolved first).
@@ -90,7 +95,7 @@ options:
     description:
       - Expected findings per check, as a dictionary from a check name to a list of absolute paths or fnmatch
         patterns (C(*) also matches C(/)). For V(accounts), the patterns match the finding's name (a user
-        name, a group name, C(uid 1001)).
+        name, a group name, C(uid 1001)); for V(wireless) an interface, for V(services) a unit (C(cron.service)).
       - A check named here uses this list instead of its default; a check not named keeps its default. Only
         V(suid_sgid) has a default - the SUID/SGID executables a minimal Debian 12 server ships
         (C(/usr/bin/su), C(/usr/bin/passwd), C(/usr/bin/sudo), C(/usr/lib/openssh/ssh-keysign), ...; the
@@ -258,13 +263,18 @@ from ansible_collections.bulwark.hardening.plugins.module_utils._scan import (
     parse_mounts,
     root_environment_findings,
     root_group_findings,
+    service_findings,
     skipped_points,
     summary,
     uid_min,
     valid_shells,
+    wireless_findings,
 )
 
 MOUNTINFO = "/proc/self/mountinfo"
+NET_DIR = "/sys/class/net"
+# The services CIS wants enabled and running where installed: unit -> (its program, the CIS ID).
+SERVICES = {"cron.service": ("/usr/sbin/cron", "2.4.1.1")}
 
 
 def read_text(path, required, module):
@@ -363,6 +373,26 @@ def root_environment(module):
     return root_environment_findings(lines[-2], lines[-1], stat_or_none)
 
 
+def systemctl_word(module, systemctl, verb, unit):
+    """What ``systemctl VERB UNIT`` prints (its first word), e.g. ``enabled`` or ``inactive``."""
+    _rc, out, err = module.run_command([systemctl, verb, unit], environ_update={"LC_ALL": "C"})
+    words = (out or err).split()
+    return words[0] if words else "nothing"
+
+
+def services(module):
+    """Findings of the services CIS wants running that are installed here, by systemctl's answers."""
+    systemctl = module.get_bin_path("systemctl")
+    installed = {unit: cis for unit, (program, cis) in SERVICES.items() if os.path.exists(program)}
+    if not systemctl or not installed:
+        return []
+    return service_findings(
+        installed,
+        lambda unit: systemctl_word(module, systemctl, "is-enabled", unit),
+        lambda unit: systemctl_word(module, systemctl, "is-active", unit),
+    )
+
+
 def main():
     # passwd/shadow/gshadow are file paths, not secrets: no_log=False says so (and quiets the warning).
     module = AnsibleModule(
@@ -423,6 +453,12 @@ def main():
             found += root_environment(module)
         for name, detail in found:
             findings.add("accounts", "name", name, detail)
+    if "wireless" in checks:
+        for name, detail in wireless_findings(NET_DIR):
+            findings.add("wireless", "name", name, detail)
+    if "services" in checks:
+        for name, detail in services(module):
+            findings.add("services", "name", name, detail)
     for check in checks:
         if check in FILE_CHECKS:
             findings.items[check].sort(key=lambda item: item["path"])

@@ -166,7 +166,7 @@ INJECTIONS = [
         control="OS-SHELL",
         via="file",
         what="our profile.d file's shell timeout lifted (TMOUT=0)",
-        inject=f"sed -i 's/^  TMOUT=.*/  TMOUT=0/' {PROFILE}",
+        inject=f"sed -i 's/TMOUT=[0-9]*/TMOUT=0/' {PROFILE}",
         scenarios=SCENARIOS,
     ),
     NotInjectable(

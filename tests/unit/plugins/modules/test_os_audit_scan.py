@@ -59,7 +59,12 @@ def host(monkeypatch, tmp_path):
     mountinfo = tmp_path / "mountinfo"
     mountinfo.write_text(f"1 0 254:0 / / rw - ext4 /dev/vda rw\n22 1 0:21 / {root}/proc rw,relatime - proc proc rw\n")
     monkeypatch.setattr(mod, "MOUNTINFO", str(mountinfo))
-    return types.SimpleNamespace(root=root, etc=etc, warnings=warnings)
+    # No wireless interface and no service of the machine running the tests: each test adds its own.
+    net = tmp_path / "net"
+    (net / "eth0").mkdir(parents=True)
+    monkeypatch.setattr(mod, "NET_DIR", str(net))
+    monkeypatch.setattr(mod, "SERVICES", {})
+    return types.SimpleNamespace(root=root, etc=etc, net=net, warnings=warnings, tmp=tmp_path)
 
 
 def run(host, expect=ExitJson, check_mode=False, diff=False, **args):
@@ -90,7 +95,9 @@ def test_report_outside_check_mode_changes_nothing_and_warns(host):
     assert result["findings"]["suid_sgid"] == [{"path": str(host.root / "usr/bin/tool"), "detail": "SUID file 4755"}]
     assert result["findings"]["unowned"] == []
     assert result["findings"]["accounts"] == []
-    assert result["counts"] == {"world_writable": 2, "unowned": 0, "suid_sgid": 1, "accounts": 0}
+    assert result["counts"] == {
+        "world_writable": 2, "unowned": 0, "suid_sgid": 1, "accounts": 0, "wireless": 0, "services": 0,
+    }  # fmt: skip
     assert result["skipped_mounts"] == [{"path": str(host.root / "proc"), "fstype": "proc"}]
     assert result["incomplete"] is False
     assert result["stopped_at"] is None
@@ -126,7 +133,9 @@ def test_check_mode_clean_host_is_not_drift(host):
     result = run(host, check_mode=True, diff=True, allow=allow)
     assert result["changed"] is False
     assert "diff" not in result
-    assert result["allowed"] == {"world_writable": 2, "unowned": 0, "suid_sgid": 1, "accounts": 0}
+    assert result["allowed"] == {
+        "world_writable": 2, "unowned": 0, "suid_sgid": 1, "accounts": 0, "wireless": 0, "services": 0,
+    }  # fmt: skip
 
 
 def test_max_findings_caps_the_list_not_the_count(host):
@@ -299,3 +308,52 @@ def test_an_excluded_directory_is_not_entered(host):
     result = run(host, exclude=[str(layers)])
     assert not any("docker" in item["path"] for item in result["findings"]["world_writable"])
     assert {"path": str(layers), "fstype": "excluded"} in result["skipped_mounts"]
+
+
+def test_a_wireless_interface_is_named_with_its_module(host):
+    wlan = host.net / "wlp2s0"
+    (wlan / "wireless").mkdir(parents=True)
+    driver = host.tmp / "sys" / "module" / "iwlwifi"
+    driver.mkdir(parents=True)
+    (wlan / "device" / "driver").mkdir(parents=True)
+    (wlan / "device" / "driver" / "module").symlink_to(driver)
+    (host.net / "wlan1" / "phy80211").mkdir(parents=True)  # a driver built into the kernel
+    result = run(host, check_mode=True, diff=True, checks=["wireless"])
+    assert result["changed"] is True
+    assert [item["name"] for item in result["findings"]["wireless"]] == ["wlan1", "wlp2s0"]
+    assert "os_baseline_kernel_modules_extra: [iwlwifi]" in result["findings"]["wireless"][1]["detail"]
+    assert "built into the kernel" in result["findings"]["wireless"][0]["detail"]
+    allowed = run(host, check_mode=True, checks=["wireless"], allow={"wireless": ["wl*"]})
+    assert allowed["changed"] is False and allowed["allowed"] == {"wireless": 2}
+
+
+@pytest.mark.parametrize(
+    ("enabled", "active", "expected"),
+    [
+        ("enabled", "active", None),
+        ("disabled", "active", "is-enabled says disabled"),
+        ("enabled", "inactive", "is-active says inactive"),
+        ("masked", "failed", "is-enabled says masked and is-active says failed"),
+    ],
+)
+def test_an_installed_service_cis_wants_running_is_judged_by_systemctl(host, monkeypatch, enabled, active, expected):
+    program = host.tmp / "cron"
+    program.write_text("")
+    monkeypatch.setattr(mod, "SERVICES", {"cron.service": (str(program), "2.4.1.1"), "gone.service": ("/nx", "9")})
+    answers = {"is-enabled": enabled, "is-active": active}
+    asked = []
+
+    def fake_run(_module, argv, **_kwargs):
+        asked.append(argv[1:])
+        return (0 if answers[argv[1]] in ("enabled", "active") else 1), answers[argv[1]] + "\n", ""
+
+    monkeypatch.setattr(mod.AnsibleModule, "get_bin_path", lambda _self, name, *a, **k: f"/usr/bin/{name}")
+    monkeypatch.setattr(mod.AnsibleModule, "run_command", fake_run)
+    result = run(host, check_mode=True, checks=["services"])
+    assert asked == [["is-enabled", "cron.service"], ["is-active", "cron.service"]], "a service not installed was asked"
+    if expected is None:
+        assert result["changed"] is False and result["findings"]["services"] == []
+    else:
+        (item,) = result["findings"]["services"]
+        assert item["name"] == "cron.service" and expected in item["detail"] and "CIS 2.4.1.1" in item["detail"]
+        assert result["changed"] is True
