@@ -97,7 +97,8 @@ def parse_mode(value):
 def planned(info, want_uid, want_gids, max_mode):
     """What changes for one file (*info*: its lstat): (new mode, new uid, new gid), each None when it stays."""
     mode, uid, gid = stat.S_IMODE(info.st_mode), info.st_uid, info.st_gid
-    new_mode = mode & max_mode
+    # A symlink's own mode means nothing (Linux has no lchmod): its owner only.
+    new_mode = mode if stat.S_ISLNK(info.st_mode) else mode & max_mode
     return (
         new_mode if new_mode != mode else None,
         want_uid if uid != want_uid else None,

@@ -91,6 +91,7 @@ def test_a_pattern_covers_the_files_it_matches_never_a_directory(monkeypatch, tm
     (sources / "debian.sources").chmod(0o664)
     (sources / "site.list").chmod(0o644)
     (sources / "sub").chmod(0o755)
+    (sources / "link.list").symlink_to(sources / "site.list")  # 0777 as a link: its mode is not judged
     files = [
         {"path": str(sources / "*"), "owner": ME, "group": MY_GROUP, "mode": "0644"},
         {"path": str(tmp_path / "auth.conf.d" / "*"), "owner": ME, "group": MY_GROUP, "mode": "0640"},
@@ -107,3 +108,7 @@ def test_a_pattern_above_the_last_component_is_refused(monkeypatch, tmp_path):
     patch_exits(monkeypatch)
     result = run([{"path": str(tmp_path / "*" / "x"), "owner": ME, "group": MY_GROUP, "mode": "0644"}], expect=FailJson)
     assert "only the last component may be a pattern" in result["msg"]
+
+
+def test_a_symlink_s_own_mode_is_never_a_change():
+    assert mod.planned(info(stat.S_IFLNK | 0o777, 0, 0), 0, [0], 0o644) == (None, None, None)
