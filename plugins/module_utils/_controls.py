@@ -429,7 +429,7 @@ CONTROLS = {
         "role": "os_baseline",
         "title": "PAM: lockout, password quality and history, su",
         "measure": (
-            "pam_faillock (5 failures, 15 minutes), pam_pwquality (14 characters, 3 classes, dictionary, root too),"
+            "pam_faillock (5 failures, 15 minutes), pam_pwquality (14 characters, 4 classes, dictionary, root too),"
             " pam_pwhistory (24 remembered) and pam_unix without nullok, with yescrypt and use_authtok, through"
             " pam-auth-update profiles and judged on the live PAM stacks; su restricted to an empty group"
             " (pam_wheel) (CIS)"
