@@ -34,7 +34,7 @@ run_one() {
 }
 
 # Longest first (measured), so the last to finish is a short one; the rest in the given order.
-slow="site kernel site_existing controller immutable ssh_hardening php_hardening fail2ban apache_hardening minimal_packages unattended_upgrades ufw rollback quickstart ssh_guard"
+slow="site kernel site_existing os_baseline controller immutable ssh_hardening php_hardening fail2ban apache_hardening minimal_packages unattended_upgrades ufw rollback quickstart ssh_guard"
 ordered=()
 for scenario in $slow; do
   for given in "$@"; do [ "$given" = "$scenario" ] && ordered+=("$scenario"); done
