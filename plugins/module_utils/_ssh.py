@@ -973,6 +973,8 @@ ROLE_KEYWORDS = {
     "allowtcpforwarding": "ssh_hardening_allow_tcp_forwarding",
     "x11forwarding": "ssh_hardening_x11_forwarding",
     "permittunnel": "ssh_hardening_permit_tunnel",
+    "tcpkeepalive": "ssh_hardening_tcp_keepalive",
+    "compression": "ssh_hardening_compression",
     "banner": "ssh_hardening_banner",
     "subsystem": "ssh_hardening_sftp_enabled",
     "loglevel": "none (always VERBOSE)",

@@ -67,7 +67,7 @@ def task_banners(run: subprocess.CompletedProcess) -> list[str]:
 def test_their_sshd_dropin_survives_where_it_does_not_contradict_ours(host):
     conf = sshd_effective(host)
     # Keywords our template leaves alone: theirs, from their drop-in (AllowUsers from their `users`).
-    assert conf["tcpkeepalive"] == ["no"]
+    assert conf["printlastlog"] == ["no"]
     assert conf["allowusers"] == ["deploy"]
     # A keyword we set: ours is written before the Include and sshd keeps the first value (README).
     assert conf["maxauthtries"] == ["3"]

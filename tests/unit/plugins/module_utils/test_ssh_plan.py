@@ -108,7 +108,7 @@ def test_the_defaults_pass():
         ),
         pytest.param(
             {"ssh_hardening_extra_settings": {"PasswordAuthentication": "yes", "port": 2222}},
-            {"ssh_hardening_extra_settings": {"Compression": "no"}},
+            {"ssh_hardening_extra_settings": {"PrintLastLog": "no"}},
             "ssh_hardening_extra_settings sets PasswordAuthentication (the role sets it; controlled by none "
             "(always no)); port (the role sets it; controlled by bulwark_ssh_port) - sshd would keep the "
             "role's value and ignore yours",
