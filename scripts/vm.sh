@@ -14,15 +14,16 @@
 #   scripts/vm.sh prune                stop the VMs whose owner process is gone (a killed run)
 # scripts/molecule.sh exports BULWARK_VM_OWNER (its PID), stops its VMs when it exits - also when
 # interrupted - and prunes those of an earlier run that was killed outright.
-# Directories: RUN=${BULWARK_VM_RUN:-/var/tmp/bulwark-vm} holds NAME/{overlay.qcow2,qemu.pid,
-# console.log,state.json}; `down` moves console.log to ${BULWARK_VM_LOGS:-RUN/logs}/NAME.console.log
+# Directories: RUN=${BULWARK_VM_RUN:-CHECKOUT/.tmp/vm} holds NAME/{overlay.qcow2,qemu.pid,
+# console.log,state.json} - one per checkout, so that two checkouts testing side by side (a worktree
+# beside the main one) never stop each other's VM of the same name; `down` moves console.log to ${BULWARK_VM_LOGS:-RUN/logs}/NAME.console.log
 # (Molecule's shared/vm-destroy.yml sets it to the scenario logs' directory). The wait for SSH ends
 # after BULWARK_VM_BOOT_TIMEOUT seconds (default 300 under TCG, 120 with KVM) with the console's last
 # lines.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-run=${BULWARK_VM_RUN:-/var/tmp/bulwark-vm}
+run=${BULWARK_VM_RUN:-$(dirname "$here")/.tmp/vm}
 logs=${BULWARK_VM_LOGS:-$run/logs}
 memory=${BULWARK_VM_MEMORY:-1024}
 case $memory in '' | *[!0-9]*) echo "vm: BULWARK_VM_MEMORY must be a number of MiB, not '$memory'" >&2; exit 2 ;; esac
