@@ -12,7 +12,7 @@ description:
     does not allow. A file that is already stricter stays as it is (CIS asks for "0640 or more restrictive").
   - A file that does not exist is left alone and named in RV(absent); the module never creates one.
   - A symlink is not followed; its target is judged where it is listed itself.
-  - A path with C(*), C(?) or C([) in its last component is a pattern (Python's glob, hidden names left out):
+  - A path with C(*), C(?) or C([) in its last component is a pattern (Python's glob, hidden names left out) -
     every file or symlink it matches, in name order, never a directory (a file's mode would take a directory's
     search bit away). A pattern that matches nothing is not RV(absent).
 version_added: 0.4.0

@@ -19,7 +19,7 @@ description:
     owned by root or writable by its group or others (section 5.4.2).
   - Two more checks read the running system - V(wireless), each wireless network interface (CIS 3.1.2 wants
     them disabled; the finding names the driver's module), and V(services), each service CIS wants enabled and
-    running where it is installed that C(systemctl) says is not - cron (2.4.1.1). The fix is the admin's: a
+    running where it is installed that C(systemctl) says is not - cron (2.4.1.1). The fix is the admin's - a
     module to disable, a service to enable or remove.
   - B(The module never changes the host), in either mode.
   - One walk of the file systems under O(roots) feeds all three file checks, from one C(lstat) per entry;
