@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The static checks of `make lint`: YAML, Ansible (production profile), Python, the collection's
+# The static checks of `make lint`: YAML, Ansible (production profile), Python, the plugins' docs as YAML, the collection's
 # version, the role docs, the drift controls, the CIS coverage table, the yardstick summary's parsers
 # and the changelog.
 # Reads the repository only; runs from the collection tree that `make tree` made
@@ -14,6 +14,7 @@ run ansible-lint --profile production
 run ruff check plugins tests extensions scripts extras
 run ruff format --check plugins tests extensions scripts extras
 scripts/check-version.sh
+run python scripts/check-module-docs.py
 run python scripts/role-docs.py --check
 run python scripts/check-controls.py
 run python scripts/check-controls.py --self-test
