@@ -104,7 +104,11 @@ def check_run():
 
     def run(*extra: str) -> tuple[subprocess.CompletedProcess, dict]:
         report = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "verify-check.json"
-        result = run_playbook(scenario_file(), "--check", "--diff", *extra, env={"BULWARK_DRIFT_REPORT": str(report)})
+        # The timeout only catches a hang, as converge_run's: a check run of every role on the TCG VM took
+        # over 600 s at load 7 (two VMs beside the containers).
+        result = run_playbook(
+            scenario_file(), "--check", "--diff", *extra, env={"BULWARK_DRIFT_REPORT": str(report)}, timeout=900
+        )
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
         return result, json.loads(report.read_text())["hosts"]
 
