@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Every plugin's DOCUMENTATION, EXAMPLES and RETURN parse as YAML (seconds, where ansible-test's
 validate-modules takes minutes): a ': ' inside a plain list item breaks a whole module's docs.
 
