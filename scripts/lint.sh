@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The static checks of `make lint`: YAML, Ansible (production profile), Python, the plugins' docs as YAML, the collection's
-# version, the role docs, the drift controls, the CIS coverage table, the yardstick summary's parsers
+# The static checks of `make lint`: YAML, Ansible (production profile), Python, the plugins' docs as
+# YAML, the collection's version, the role docs, the drift controls, the CIS coverage table, the yardstick summary's parsers
 # and the changelog.
 # Reads the repository only; runs from the collection tree that `make tree` made
 # (ANSIBLE_COLLECTIONS_PATH), so `make test` runs it beside the scenarios (scripts/test-parallel.sh)

@@ -16,8 +16,8 @@
 # interrupted - and prunes those of an earlier run that was killed outright.
 # Directories: RUN=${BULWARK_VM_RUN:-CHECKOUT/.tmp/vm} holds NAME/{overlay.qcow2,qemu.pid,
 # console.log,state.json} - one per checkout, so that two checkouts testing side by side (a worktree
-# beside the main one) never stop each other's VM of the same name; `down` moves console.log to ${BULWARK_VM_LOGS:-RUN/logs}/NAME.console.log
-# (Molecule's shared/vm-destroy.yml sets it to the scenario logs' directory). The wait for SSH ends
+# beside the main one) never stop each other's VM of the same name; `down` moves console.log to
+# ${BULWARK_VM_LOGS:-RUN/logs}/NAME.console.log (Molecule's shared/vm-destroy.yml sets it to the scenario logs' directory). The wait for SSH ends
 # after BULWARK_VM_BOOT_TIMEOUT seconds (default 300 under TCG, 120 with KVM) with the console's last
 # lines.
 set -euo pipefail

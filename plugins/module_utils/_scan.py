@@ -550,16 +550,16 @@ def wireless_findings(net_dir):
     return found
 
 
-# systemctl's answers for a unit that should run: is-enabled, is-active.
+# The unit file states (what `systemctl is-enabled` says) of a unit that starts at boot.
 _ENABLED = ("enabled", "enabled-runtime", "static", "indirect", "alias")
 
 
-def service_findings(installed, is_enabled, is_active):
-    """``[(unit, detail)]`` for each unit of ``installed`` (``{unit: CIS ID}``) that is not enabled or
-    not active; ``is_enabled``/``is_active`` answer systemctl's word for a unit."""
+def service_findings(shown):
+    """``[(unit, detail)]`` for each unit of ``shown`` (``{unit: (CIS ID, its systemctl show)}``, the show as
+    ``_loaded.unit_show`` reads it) whose UnitFileState is not an enabled one or whose ActiveState is not active."""
     found = []
-    for unit, cis in installed.items():
-        enabled, active = is_enabled(unit), is_active(unit)
+    for unit, (cis, show) in shown.items():
+        enabled, active = show.get("UnitFileState") or "nothing", show.get("ActiveState") or "nothing"
         wrong = []
         if enabled not in _ENABLED:
             wrong.append(f"is-enabled says {enabled}")

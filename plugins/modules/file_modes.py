@@ -163,7 +163,7 @@ def main():
         },
         supports_check_mode=True,
     )
-    plans, absent = [], []
+    plans, absent, seen = [], [], set()
     for entry in module.params["files"]:
         if not os.path.isabs(entry["path"]):
             module.fail_json(msg=f"file_modes: {entry['path']!r} is not an absolute path")
@@ -177,9 +177,13 @@ def main():
         found = matches(entry["path"])
         if not found and not is_pattern(entry["path"]):
             absent.append(entry["path"])
+        # A file that an earlier entry listed (a pattern and a path that both reach it) is that entry's.
         for path, info in found:
+            if path in seen:
+                continue
+            seen.add(path)
             change = planned(info, uid, gids, max_mode)
-            if any(value is not None for value in change) and path not in [plan[0] for plan in plans]:
+            if any(value is not None for value in change):
                 plans.append((path, info, change))
 
     before, after = [], []

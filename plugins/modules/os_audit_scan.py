@@ -248,6 +248,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.bulwark.hardening.plugins.module_utils._loaded import unit_show
 from ansible_collections.bulwark.hardening.plugins.module_utils._scan import (
     CHECKS,
     DEFAULT_SKIP_FSTYPES,
@@ -373,24 +374,12 @@ def root_environment(module):
     return root_environment_findings(lines[-2], lines[-1], stat_or_none)
 
 
-def systemctl_word(module, systemctl, verb, unit):
-    """What ``systemctl VERB UNIT`` prints (its first word), e.g. ``enabled`` or ``inactive``."""
-    _rc, out, err = module.run_command([systemctl, verb, unit], environ_update={"LC_ALL": "C"})
-    words = (out or err).split()
-    return words[0] if words else "nothing"
-
-
 def services(module):
-    """Findings of the services CIS wants running that are installed here, by systemctl's answers."""
-    systemctl = module.get_bin_path("systemctl")
+    """Findings of the services CIS wants running that are installed here, from one ``systemctl show`` each."""
     installed = {unit: cis for unit, (program, cis) in SERVICES.items() if os.path.exists(program)}
-    if not systemctl or not installed:
+    if not installed or not module.get_bin_path("systemctl"):
         return []
-    return service_findings(
-        installed,
-        lambda unit: systemctl_word(module, systemctl, "is-enabled", unit),
-        lambda unit: systemctl_word(module, systemctl, "is-active", unit),
-    )
+    return service_findings({unit: (cis, unit_show(module, unit)) for unit, cis in installed.items()})
 
 
 def main():

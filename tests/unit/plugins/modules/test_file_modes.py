@@ -112,3 +112,15 @@ def test_a_pattern_above_the_last_component_is_refused(monkeypatch, tmp_path):
 
 def test_a_symlink_s_own_mode_is_never_a_change():
     assert mod.planned(info(stat.S_IFLNK | 0o777, 0, 0), 0, [0], 0o644) == (None, None, None)
+
+
+def test_a_file_two_entries_reach_is_the_first_entry_s(monkeypatch, tmp_path):
+    patch_exits(monkeypatch)
+    (tmp_path / "key.gpg").write_text("x")
+    (tmp_path / "key.gpg").chmod(0o640)
+    files = [
+        {"path": str(tmp_path / "key.gpg"), "owner": ME, "group": MY_GROUP, "mode": "0644"},
+        {"path": str(tmp_path / "*"), "owner": ME, "group": MY_GROUP, "mode": "0600"},
+    ]
+    assert run(files)["changed"] is False
+    assert stat.S_IMODE((tmp_path / "key.gpg").stat().st_mode) == 0o640
