@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.bulwark.hardening.plugins.module_utils._pam import FLAGS as PAM_FLAGS
+
 # A sysctl key as the kernel names it under /proc/sys (dots or slashes; interface names may hold
 # dashes and, as the key's own separator is the dot, no dots).
 _SYSCTL_KEY = re.compile(r"^[A-Za-z0-9_*-]+([./][A-Za-z0-9_*:@+-]+)+$")
@@ -169,12 +171,18 @@ def mount_options(settings):
 
 
 _SETTING_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-# The settings of PAM's modules and login.defs: a word or number each (true: a bare flag).
-_PAM_SETTINGS = ("os_baseline_faillock", "os_baseline_pwquality", "os_baseline_pwhistory")
+# The settings of PAM's modules (variable -> pam_auth's option) and login.defs: a word or number each,
+# true or false only for the module's bare flags (_pam.FLAGS).
+_PAM_SETTINGS = {
+    "os_baseline_faillock": "faillock",
+    "os_baseline_pwquality": "pwquality",
+    "os_baseline_pwhistory": "pwhistory",
+}
 
 
-def setting_errors(name, value, *, flags=True):
-    """A mapping of settings (or null): each key a word, each value a number, a word or (with flags) a boolean."""
+def setting_errors(name, value, *, flags=()):
+    """A mapping of settings (or null): each key a word, each value a number, a word or, for a key of
+    ``flags``, a boolean."""
     if value is None:
         return []
     if not isinstance(value, dict):
@@ -184,8 +192,9 @@ def setting_errors(name, value, *, flags=True):
         if not isinstance(key, str) or not _SETTING_KEY.match(key):
             errors.append(f"{name}: {key!r} is not a setting name")
         elif isinstance(item, bool):
-            if not flags:
-                errors.append(f"{name}[{key!r}] must be a number or a word, got {item!r}")
+            if key not in flags:
+                also = f" (YAML reads yes/no as a boolean; true or false only for {', '.join(flags)})" if flags else ""
+                errors.append(f"{name}[{key!r}] must be a number or a word, got {item!r}{also}")
         elif not isinstance(item, (int, str)) or not re.match(r"^[A-Za-z0-9_.+:/-]+$", str(item)):
             errors.append(f"{name}[{key!r}] must be a number or a single word, got {item!r}")
     return errors
@@ -197,7 +206,11 @@ _USER_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*\$?$")
 
 def access_setting_errors(settings):
     """PAM's and login.defs' settings, refused by the variable's name before any module sees them."""
-    errors = [problem for name in _PAM_SETTINGS for problem in setting_errors(name, settings[name])]
+    errors = [
+        problem
+        for name, option in _PAM_SETTINGS.items()
+        for problem in setting_errors(name, settings[name], flags=PAM_FLAGS[option])
+    ]
     unix = settings["os_baseline_pam_unix"]
     if unix is not None:
         if not isinstance(unix, dict) or set(unix) - {"nullok", "hashing"}:
@@ -207,7 +220,7 @@ def access_setting_errors(settings):
                 errors.append(f"os_baseline_pam_unix.nullok must be true or false, got {unix['nullok']!r}")
             if unix.get("hashing", "yescrypt") not in ("yescrypt", "sha512"):
                 errors.append(f"os_baseline_pam_unix.hashing must be yescrypt or sha512, got {unix['hashing']!r}")
-    errors += setting_errors("os_baseline_login_defs", settings["os_baseline_login_defs"], flags=False)
+    errors += setting_errors("os_baseline_login_defs", settings["os_baseline_login_defs"])
     if settings["os_baseline_login_defs"] is None:
         errors.append("os_baseline_login_defs must be a mapping of login.defs keys ({} leaves the file alone)")
     su_group = settings["os_baseline_su_group"]

@@ -396,12 +396,26 @@ def edit_settings(text, wanted):
     return "\n".join(lines) + "\n"
 
 
+# The bare flags of each settings file (faillock.conf(5), pwquality.conf(5), pwhistory.conf(5)); every
+# other key takes a value, so a YAML yes/no there is a mistake, not a flag.
+FLAGS = {
+    "faillock": ("audit", "silent", "no_log_info", "local_users_only", "nodelay", "even_deny_root"),
+    "pwquality": ("enforce_for_root", "local_users_only"),
+    "pwhistory": ("enforce_for_root", "debug", "use_authtok"),
+}
+
+
 def normalize_settings(name, values):
     """``{key: str | True | False}`` of an option's dict; ValueError naming a bad key or value."""
     out = {}
     for key, value in (values or {}).items():
         if not re.fullmatch(r"[a-z_][a-z0-9_]*", str(key)):
             raise ValueError(f"{name}: {key!r} is not a setting name")
+        if isinstance(value, bool) and key not in FLAGS.get(name, ()):
+            raise ValueError(
+                f"{name}: {key} takes a number or a word, got {value!r} (YAML reads yes/no/true/false as a boolean;"
+                f" the flags here are {', '.join(FLAGS[name])})"
+            )
         if isinstance(value, bool):
             out[key] = value
         elif isinstance(value, int):

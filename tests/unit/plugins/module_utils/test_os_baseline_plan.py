@@ -196,6 +196,13 @@ def test_allowed_and_extra_modules():
             id="unix-hash",
         ),
         pytest.param(
+            {"os_baseline_pwquality": {"minlen": False, "enforce_for_root": True}},
+            {"os_baseline_pwquality": {"minlen": 14, "enforce_for_root": False}},
+            "os_baseline_pwquality['minlen'] must be a number or a word, got False (YAML reads yes/no as a boolean;"
+            " true or false only for enforce_for_root, local_users_only)",
+            id="pwquality-yaml-no-on-a-number",
+        ),
+        pytest.param(
             {"os_baseline_login_defs": {"PASS_MAX_DAYS": True}},
             {"os_baseline_login_defs": {"PASS_MAX_DAYS": 180}},
             "os_baseline_login_defs['PASS_MAX_DAYS'] must be a number or a word, got True",

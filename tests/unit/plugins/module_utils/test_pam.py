@@ -237,6 +237,7 @@ def test_edit_settings_replaces_comments_out_duplicates_and_flags_off():
         ({"deny": "5 6"}, "faillock: deny must be"),
         ({"deny": [5]}, "faillock: deny must be"),
         ({"Bad Key": 1}, "is not a setting name"),
+        ({"deny": False}, "faillock: deny takes a number or a word, got False"),
     ],
 )
 def test_normalize_settings(values, error):
@@ -457,3 +458,10 @@ def test_guard(faillock, unix, empty, errors, warnings):
     assert all("robot" not in message for message in got_errors + got_warnings)
     if errors and faillock:
         assert "admin" in got_errors[0]
+
+
+def test_a_yaml_no_on_a_number_is_refused_and_a_flag_may_be_off():
+    with pytest.raises(ValueError, match="pwquality: minlen takes a number or a word, got False"):
+        pam.normalize_settings("pwquality", {"minlen": False})
+    assert pam.normalize_settings("pwquality", {"enforce_for_root": False}) == {"enforce_for_root": False}
+    assert pam.normalize_settings("pwhistory", {"use_authtok": True}) == {"use_authtok": True}
